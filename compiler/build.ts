@@ -1,0 +1,65 @@
+import { createHash } from "node:crypto";
+import { relative } from "node:path";
+import { sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
+import { emitBundle } from "./emit/bundle.js";
+import { manifestHost, type Manifest } from "./emit/manifest.js";
+import { evaluate } from "./evaluate/evaluate.js";
+import { load, type LoadOptions } from "./load/load.js";
+import type { EnvironmentModel } from "./model.js";
+import { orderHost } from "./order.js";
+import { depcVersion } from "./package-info.js";
+import { validate } from "./validate.js";
+
+export interface CompileResult {
+  readonly ok: boolean;
+  /** Every problem found, sorted by location. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Source texts by absolute path, for code frames. */
+  readonly sources: ReadonlyMap<string, string>;
+  readonly environment?: EnvironmentModel;
+  /** Bundle text by host name, in model order. */
+  readonly bundles?: ReadonlyMap<string, string>;
+  readonly manifest?: Manifest;
+  /** Whether the type-check came from the cache. */
+  readonly cached?: boolean;
+}
+
+/** Runs phases 1–5 in memory. Writing the output is the caller's (see output.ts). */
+export async function compile(environmentPath: string, options: LoadOptions): Promise<CompileResult> {
+  const loaded = await load(environmentPath, options);
+  if (!loaded.ok) return { ok: false, diagnostics: sortDiagnostics(loaded.diagnostics), sources: new Map() };
+  const model = loaded.model;
+  const sources = model.sources;
+  const evaluated = evaluate(model);
+  if (!evaluated.ok) return { ok: false, diagnostics: sortDiagnostics(evaluated.diagnostics), sources };
+  const environment = evaluated.environment;
+  const validated = validate(environment);
+  if (validated.diagnostics.length > 0) {
+    return { ok: false, diagnostics: sortDiagnostics(validated.diagnostics), sources, environment };
+  }
+
+  const sourcesDigest = digestSources(sources, model.projectRoot);
+  const siteOf = (r: { model: { site?: { file: string; line: number; column: number } } }) => {
+    const site = r.model.site;
+    return site ? `${relative(model.projectRoot, site.file)}:${site.line}:${site.column}` : "unknown site";
+  };
+  const bundles = new Map<string, string>();
+  const hosts = validated.hosts.map((checked) => {
+    const resources = orderHost(checked);
+    const text = emitBundle({ environment: environment.name, host: checked.host, resources, depcVersion, sourcesDigest, siteOf });
+    bundles.set(checked.host.name, text);
+    return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length);
+  });
+  const manifest: Manifest = { depc: depcVersion, environment: environment.name, sources: sourcesDigest, hosts };
+  return { ok: true, diagnostics: sortDiagnostics(loaded.warnings), sources, environment, bundles, manifest, cached: model.cached };
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** Digest of the model's own sources by project-relative path: the same on every machine. */
+function digestSources(sources: ReadonlyMap<string, string>, projectRoot: string): string {
+  const hash = createHash("sha256");
+  const files = [...sources.keys()].map((file) => [relative(projectRoot, file), file] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, file] of files) hash.update(name).update("\0").update(sources.get(file)!).update("\0");
+  return `sha256:${hash.digest("hex")}`;
+}

@@ -1,0 +1,128 @@
+import { relative, resolve } from "node:path";
+import yargs, { type Argv } from "yargs";
+import { compile, type CompileResult } from "./build.js";
+import type { Diagnostic } from "./diagnostics/diagnostic.js";
+import { formatDiagnostics } from "./diagnostics/format.js";
+import { writeBuild } from "./output.js";
+import { depcVersion } from "./package-info.js";
+
+/** Exit codes of the depc command (documented in the README). */
+export const EXIT = { ok: 0, userError: 1, internalError: 70 } as const;
+
+export interface Io {
+  readonly cwd: string;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Colours are for terminals, and never with NO_COLOR. */
+  readonly color: boolean;
+}
+
+export function defaultIo(): Io {
+  return {
+    cwd: process.cwd(),
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    color: process.stderr.isTTY === true && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb",
+  };
+}
+
+interface EnvArgs {
+  env: string;
+  cache: boolean;
+}
+
+const envPositional = <T>(y: Argv<T>) =>
+  y
+    .positional("env", {
+      type: "string",
+      demandOption: true,
+      describe: "Environment module: env/prod, env/prod.ts, or a directory with index.ts",
+    })
+    .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" });
+
+/** Runs the CLI; resolves to the process exit code. Never throws. */
+export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  try {
+    await yargs([...argv])
+      .scriptName("depc")
+      .usage("depc — compile a typed deployment model into one POSIX shell bundle per host\n\nUsage: $0 <command> [options]")
+      .command(
+        "build <env>",
+        "Type-check the model and write build/<env>/<host>.sh for every host, plus manifest.json",
+        (y) => envPositional(y).option("out", { type: "string", describe: "Output directory", defaultDescription: "build/<environment>" }),
+        async (args) => {
+          exitCode = await build(args as unknown as EnvArgs & { out?: string }, io);
+        },
+      )
+      .command(
+        "check <env>",
+        "Type-check and validate the model; write nothing",
+        (y) => envPositional(y),
+        async (args) => {
+          exitCode = await check(args as unknown as EnvArgs, io);
+        },
+      )
+      .demandCommand(1, "Give a command: depc build <env> or depc check <env>.")
+      .strict()
+      .version(depcVersion)
+      .help()
+      .alias("h", "help")
+      .epilogue("Exit codes: 0 success, 1 errors in the model or usage (printed), 70 an internal error of depc.")
+      .wrap(Math.min(100, process.stdout.columns ?? 100))
+      .exitProcess(false)
+      .fail((message, error) => {
+        if (error) throw error;
+        io.stderr(`depc: ${message}\nRun 'depc --help' for usage.\n`);
+        exitCode = EXIT.userError;
+      })
+      .parseAsync();
+  } catch (error) {
+    io.stderr(`depc: internal error: ${(error as Error)?.stack ?? String(error)}\nThis is a bug in depc, not in your model: please report it with the output above.\n`);
+    return EXIT.internalError;
+  }
+  return exitCode;
+}
+
+async function build(args: EnvArgs & { out?: string }, io: Io): Promise<number> {
+  const started = performance.now();
+  const result = await compileFor(args, io);
+  if (!result.ok || !result.bundles || !result.manifest) return EXIT.userError;
+  const outDir = resolve(io.cwd, args.out ?? `build/${result.manifest.environment}`);
+  const failed = writeBuild(outDir, result.bundles, result.manifest);
+  if (failed) return report([failed], result, io);
+  const shown = relative(io.cwd, outDir) || ".";
+  for (const host of result.manifest.hosts) {
+    io.stdout(`  ${shown}/${host.bundle}  ${host.resources} resource${host.resources === 1 ? "" : "s"}\n`);
+  }
+  const total = result.manifest.hosts.reduce((n, h) => n + h.resources, 0);
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  io.stdout(
+    `depc: built ${result.manifest.environment}: ${plural(result.manifest.hosts.length, "host")}, ${plural(total, "resource")} in ${seconds}s` +
+      `${result.cached ? " (type-check cached)" : ""}\n`,
+  );
+  return EXIT.ok;
+}
+
+async function check(args: EnvArgs, io: Io): Promise<number> {
+  const result = await compileFor(args, io);
+  if (!result.ok || !result.manifest) return EXIT.userError;
+  const total = result.manifest.hosts.reduce((n, h) => n + h.resources, 0);
+  io.stdout(`depc: ${result.manifest.environment} is valid: ${plural(result.manifest.hosts.length, "host")}, ${plural(total, "resource")}\n`);
+  return EXIT.ok;
+}
+
+async function compileFor(args: EnvArgs, io: Io): Promise<CompileResult> {
+  const result = await compile(args.env, { cwd: io.cwd, ...(args.cache ? {} : { cacheDir: false }) });
+  if (result.diagnostics.length > 0) report(result.diagnostics, result, io);
+  return result;
+}
+
+function report(diagnostics: readonly Diagnostic[], result: CompileResult, io: Io): number {
+  io.stderr(formatDiagnostics(diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));
+  const errors = diagnostics.filter((d) => d.severity === "error").length;
+  if (errors > 0) io.stderr(`\nFound ${plural(errors, "error")}. No bundle was written.\n`);
+  return EXIT.userError;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;

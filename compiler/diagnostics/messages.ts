@@ -1,0 +1,42 @@
+/**
+ * The catalogue of depc's own diagnostics. Codes are stable: users search
+ * for them and scripts match them. Never renumber; retire a code instead.
+ * Templates name their arguments: `{path}` is replaced by `args.path`.
+ *
+ * 1xxx: loading and evaluating the model; 2xxx: resources; 3xxx: hosts
+ * and environments; 9xxx: the build's own I/O.
+ */
+export const messages = {
+  environmentNotFound: { code: 1001, text: "Cannot find environment module '{path}'. Give a path to an environment module such as env/prod or env/prod.ts." },
+  noDefaultEnvironment: { code: 1002, text: "The environment module must default-export environment({...}); its default export is {found}." },
+  evaluationThrew: { code: 1003, text: "Evaluating the model threw: {message}" },
+  moduleNotFound: { code: 1004, text: "Cannot load module '{specifier}' imported here: {reason}" },
+
+  pathNotAbsolute: { code: 2001, text: "{kind} path must be absolute: {path}" },
+  pathControlCharacter: { code: 2002, text: "{kind} path contains a control character ({char}): {path}" },
+  pathDotDot: { code: 2003, text: "{kind} path contains a '..' segment: {path}" },
+  invalidMode: { code: 2004, text: "{kind} {path}: mode {mode} is not an octal mode between 0000 and 7777." },
+  duplicatePath: { code: 2005, text: "{path} is declared twice on host {host}: as {kind} here and as {otherKind} elsewhere." },
+  pathUnderNonDirectory: { code: 2006, text: "{kind} {path} is inside {parent}, which host {host} declares as a {parentKind}." },
+  invalidPrincipal: { code: 2007, text: "{kind} {path}: {field} {value} is not a valid user or group (a name like www-data, or a numeric id)." },
+  fileContentMissing: { code: 2008, text: "File {path} needs content: give `content` (a string or bytes) or a `template` with its `vars`." },
+  symlinkTargetInvalid: { code: 2009, text: "Symlink {path}: the target {problem}." },
+  pathEmpty: { code: 2010, text: "{kind} path is missing or empty." },
+  notAResource: { code: 2011, text: "Host {host} lists {found}, which is not a resource. Place resources made by File(), Directory(), Symlink(), …" },
+  pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
+
+  invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
+  invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },
+  noHosts: { code: 3003, text: "Environment {name} has no hosts: there is nothing to build." },
+  invalidPort: { code: 3004, text: "Host {host}: port {port} is not a TCP port (1-65535)." },
+  invalidHostField: { code: 3005, text: "Host {host}: {field} {value} is not usable for ssh: it must be non-empty, without whitespace, control characters or a leading '-'." },
+
+  outputNotWritable: { code: 9001, text: "Cannot write the build output to {path}: {reason}" },
+} as const satisfies Record<string, { code: number; text: string }>;
+
+export type MessageId = keyof typeof messages;
+
+/** `DEPC2001` for a catalogue entry. */
+export function codeOf(id: MessageId): string {
+  return `DEPC${messages[id].code}`;
+}

@@ -1,0 +1,37 @@
+import type { HostModel } from "../model.js";
+
+export interface ManifestHost {
+  readonly name: string;
+  readonly address: string;
+  readonly user?: string;
+  readonly port?: number;
+  /** File name of the bundle, beside the manifest. */
+  readonly bundle: string;
+  /** `sha256:<hex>` of the bundle's bytes. */
+  readonly digest: string;
+  readonly resources: number;
+}
+
+/** The machine-readable summary of a build, for `depc deploy` and for CI. */
+export interface Manifest {
+  readonly depc: string;
+  readonly environment: string;
+  readonly sources: string;
+  readonly hosts: readonly ManifestHost[];
+}
+
+export function manifestHost(host: HostModel, digest: string, resources: number): ManifestHost {
+  return {
+    name: host.name,
+    address: host.address,
+    ...(host.user !== undefined ? { user: host.user } : {}),
+    ...(host.port !== undefined ? { port: host.port } : {}),
+    bundle: `${host.name}.sh`,
+    digest,
+    resources,
+  };
+}
+
+export function renderManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}

@@ -1,0 +1,15 @@
+/**
+ * The one way a string becomes shell text. Single quotes keep every byte
+ * but NUL literally — `$`, backquotes, `\`, newlines and all — so user data
+ * is always a word and never code. A `'` closes the quote, adds an escaped
+ * quote and reopens: `it's` → `'it'\''s'`.
+ */
+export function shellQuote(value: string): string {
+  if (value.includes("\0")) throw new Error("depc: a NUL byte cannot be passed to the shell (validation should have caught it)");
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Text safe to put in a `#` comment: one line, no control characters. */
+export function commentText(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f\u0080-\u009f\u2028\u2029]/g, "?");
+}

@@ -1,0 +1,35 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { diagnostic, type Diagnostic } from "./diagnostics/diagnostic.js";
+import { renderManifest, type Manifest } from "./emit/manifest.js";
+
+/**
+ * Writes a build so that the output directory always holds one whole
+ * build: everything goes to a fresh sibling directory first, which then
+ * replaces the old one. A failed write leaves the previous build in place.
+ */
+export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string>, manifest: Manifest): Diagnostic | undefined {
+  const parent = dirname(outDir);
+  let staging: string | undefined;
+  try {
+    mkdirSync(parent, { recursive: true });
+    staging = mkdtempSync(join(parent, `.${basename(outDir)}.tmp-`));
+    for (const [host, text] of bundles) {
+      const file = join(staging, `${host}.sh`);
+      writeFileSync(file, text, { mode: 0o700 });
+      chmodSync(file, 0o700);
+    }
+    writeFileSync(join(staging, "manifest.json"), renderManifest(manifest), { mode: 0o644 });
+    chmodSync(staging, 0o755);
+    const old = existsSync(outDir) ? `${staging}.old` : undefined;
+    if (old !== undefined) renameSync(outDir, old);
+    renameSync(staging, outDir);
+    staging = undefined;
+    if (old !== undefined) rmSync(old, { recursive: true, force: true });
+    return undefined;
+  } catch (error) {
+    if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
+    const reason = (error as NodeJS.ErrnoException).message ?? String(error);
+    return diagnostic("outputNotWritable", { path: outDir, reason });
+  }
+}

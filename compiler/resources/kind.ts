@@ -1,0 +1,42 @@
+import type { Diagnostic, Location } from "../diagnostics/diagnostic.js";
+import type { ResourceModel } from "../model.js";
+
+/** What a resource needs from the host, checked for all resources in one pass. */
+export interface Fact {
+  readonly type: "f" | "d" | "l";
+  readonly path: string;
+  readonly mode?: number;
+  readonly owner?: string;
+  readonly group?: string;
+  readonly sha256?: string;
+}
+
+/** An argument of a runtime call: a string, or bytes emitted as a content function. */
+export type Argument = string | { readonly content: Uint8Array };
+
+/** A resource lowered to one runtime call (data only; the emitter writes the shell). */
+export interface Lowered {
+  readonly call: string;
+  readonly args: readonly Argument[];
+  readonly fact?: Fact;
+}
+
+/** A resource after validation: its identity on the host and its lowering. */
+export interface CheckedResource {
+  readonly model: ResourceModel;
+  readonly kind: string;
+  /** Identity on the host (a normalized path); two resources may not share one. */
+  readonly key: string;
+  /** Whether other resources may live below `key` (only directories). */
+  readonly container: boolean;
+  readonly lowered: Lowered;
+}
+
+/** The compiler side of a resource kind: how it is validated and lowered. */
+export interface ResourceKind {
+  readonly kind: string;
+  /** Validates the props; returns the checked resource, or diagnostics. */
+  check(model: ResourceModel, report: (d: Diagnostic) => void): CheckedResource | undefined;
+}
+
+export type At = Location | undefined;

@@ -1,0 +1,28 @@
+import { Directory, File, Symlink } from "depc";
+
+export interface SiteSettings {
+  /** Where the site lives. */
+  readonly root: string;
+  /** The page's text. */
+  readonly greeting: string;
+  readonly port: number;
+}
+
+/** A tiny static site: its directories, config, page and a release link. */
+export function site(s: SiteSettings) {
+  return [
+    Directory({ path: s.root }),
+    Directory({ path: `${s.root}/releases/1` }),
+    File({
+      path: `${s.root}/releases/1/index.html`,
+      content: `<!doctype html>\n<title>hello</title>\n<p>${s.greeting}</p>\n`,
+    }),
+    File({
+      path: `${s.root}/server.ini`,
+      mode: 0o640,
+      template: (v: { port: number; root: string }) => `[server]\nport = ${v.port}\ndocument_root = ${v.root}/current\n`,
+      vars: { port: s.port, root: s.root },
+    }),
+    Symlink({ path: `${s.root}/current`, target: "releases/1" }),
+  ];
+}

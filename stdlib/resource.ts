@@ -1,0 +1,38 @@
+import { RESOURCE, hasBrand } from "./private/brand.js";
+import { captureSites, type RawSite } from "./private/site.js";
+
+/** Where a model object was declared (filled in by depc; not for users). */
+export const SITES = Symbol.for("depc.sites");
+
+/**
+ * A file mode: a number (`0o644`) or a string of octal digits (`"0644"`, `"755"`).
+ * Symbolic modes (`u=rw`) are not accepted: a bundle states the exact mode.
+ */
+export type Mode = number | string;
+
+/** A user or group on the host: a name (`"www-data"`) or a numeric id. */
+export type Principal = string | number;
+
+/** Something a host converges to: a file, a directory, a link, … */
+export interface Resource<Kind extends string = string, Props = unknown> {
+  readonly [RESOURCE]: true;
+  readonly [SITES]: readonly RawSite[];
+  /** The resource's kind, e.g. `"file"`. */
+  readonly kind: Kind;
+  /** The options it was declared with. */
+  readonly props: Props;
+}
+
+/** Makes a branded, frozen resource and records where it was declared. */
+export function defineResource<Kind extends string, Props>(kind: Kind, props: Props): Resource<Kind, Props> {
+  return Object.freeze({
+    [RESOURCE]: true as const,
+    [SITES]: captureSites(),
+    kind,
+    props: Object.freeze({ ...props }),
+  });
+}
+
+export function isResource(value: unknown): value is Resource {
+  return hasBrand(value, RESOURCE);
+}
