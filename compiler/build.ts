@@ -32,16 +32,29 @@ export async function compile(environmentPath: string, options: LoadOptions): Pr
   const sources = model.sources;
   const evaluated = evaluate(model);
   if (!evaluated.ok) return { ok: false, diagnostics: sortDiagnostics(evaluated.diagnostics), sources };
-  const environment = evaluated.environment;
+  const emitted = emitEnvironment(evaluated.environment, {
+    projectRoot: model.projectRoot,
+    sourcesDigest: digestSources(sources, model.projectRoot),
+  });
+  return { ...emitted, diagnostics: sortDiagnostics([...loaded.warnings, ...emitted.diagnostics]), sources, cached: model.cached };
+}
+
+export interface EmitOptions {
+  /** Declaration sites in bundles are relative to it. */
+  readonly projectRoot: string;
+  readonly sourcesDigest: string;
+}
+
+/** Phases 3–5 for an evaluated model: validate, order, emit. */
+export function emitEnvironment(environment: EnvironmentModel, options: EmitOptions): CompileResult {
   const validated = validate(environment);
   if (validated.diagnostics.length > 0) {
-    return { ok: false, diagnostics: sortDiagnostics(validated.diagnostics), sources, environment };
+    return { ok: false, diagnostics: sortDiagnostics(validated.diagnostics), sources: new Map(), environment };
   }
-
-  const sourcesDigest = digestSources(sources, model.projectRoot);
+  const { sourcesDigest } = options;
   const siteOf = (r: { model: { site?: { file: string; line: number; column: number } } }) => {
     const site = r.model.site;
-    return site ? `${relative(model.projectRoot, site.file)}:${site.line}:${site.column}` : "unknown site";
+    return site ? `${relative(options.projectRoot, site.file)}:${site.line}:${site.column}` : "unknown site";
   };
   const bundles = new Map<string, string>();
   const hosts = validated.hosts.map((checked) => {
@@ -51,7 +64,7 @@ export async function compile(environmentPath: string, options: LoadOptions): Pr
     return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length);
   });
   const manifest: Manifest = { depc: depcVersion, environment: environment.name, sources: sourcesDigest, hosts };
-  return { ok: true, diagnostics: sortDiagnostics(loaded.warnings), sources, environment, bundles, manifest, cached: model.cached };
+  return { ok: true, diagnostics: [], sources: new Map(), environment, bundles, manifest };
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

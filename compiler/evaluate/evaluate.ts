@@ -2,7 +2,7 @@ import { diagnostic, show, type Diagnostic, type Location } from "../diagnostics
 import type { LoadedModel } from "../load/load.js";
 import type { EnvironmentModel, HostModel, ResourceModel } from "../model.js";
 import * as stdlib from "../../stdlib/index.js";
-import { isEnvironment, type HostOptions, type HostSpec, type Placeable } from "../../stdlib/environment.js";
+import { isEnvironment, type Environment, type HostOptions, type HostSpec, type Placeable } from "../../stdlib/environment.js";
 import { isResource, SITES } from "../../stdlib/resource.js";
 import { ModuleLoader } from "./module-loader.js";
 import { SiteMapper } from "./sites.js";
@@ -24,13 +24,26 @@ export function evaluate(loaded: LoadedModel): EvaluateResult {
     const at: Location = { file: loaded.entry, line: 1, column: 1 };
     return { ok: false, diagnostics: [diagnostic("noDefaultEnvironment", { found: describe(value) }, at)] };
   }
-  const envSite = sites.locate(value[SITES]);
+  return modelOf(value, { sites, sources: loaded.sources, defaultName: loaded.defaultName });
+}
+
+export interface ModelContext {
+  /** Maps declaration sites; without one, sites are left unknown. */
+  readonly sites?: SiteMapper;
+  readonly sources?: ReadonlyMap<string, string>;
+  readonly defaultName: string;
+}
+
+/** Turns an evaluated `environment(...)` value into the compiler's model. */
+export function modelOf(value: Environment, context: ModelContext): EvaluateResult {
+  const sites = context.sites;
+  const envSite = sites?.locate(value[SITES]);
   const diagnostics: Diagnostic[] = [];
   const hosts: HostModel[] = [];
   for (const [name, spec] of Object.entries(value.options.hosts ?? {})) {
     const options = normalizeHost(spec);
     if (options.ignore === true) continue;
-    const hostSite = locateHostKey(loaded.sources, envSite, name);
+    const hostSite = locateHostKey(context.sources ?? new Map(), envSite, name);
     const resources: ResourceModel[] = [];
     flatten(options.components ?? [], (item) => {
       if (!isResource(item)) {
@@ -40,7 +53,7 @@ export function evaluate(loaded: LoadedModel): EvaluateResult {
       resources.push({
         kind: item.kind,
         props: item.props as Record<string, unknown>,
-        site: sites.locate(item[SITES]),
+        site: sites?.locate(item[SITES]),
         declarationIndex: resources.length,
       });
     });
@@ -55,7 +68,7 @@ export function evaluate(loaded: LoadedModel): EvaluateResult {
     });
   }
   if (diagnostics.length > 0) return { ok: false, diagnostics };
-  return { ok: true, environment: { name: value.options.name ?? loaded.defaultName, hosts, site: envSite } };
+  return { ok: true, environment: { name: value.options.name ?? context.defaultName, hosts, site: envSite } };
 }
 
 function runEntry(loaded: LoadedModel, sites: SiteMapper): { ok: true; value: unknown } | { ok: false; diagnostics: Diagnostic[] } {
