@@ -18,7 +18,7 @@ const ansi = { red: "\x1b[31m", yellow: "\x1b[33m", cyan: "\x1b[36m", grey: "\x1
  * offending span underlined with `~`, then notes with their own locations.
  */
 export function formatDiagnostics(list: readonly Diagnostic[], options: FormatOptions): string {
-  return list.map((d) => formatOne(d, options)).join("\n");
+  return list.map((d) => formatOne(d, options)).join("");
 }
 
 function formatOne(d: Diagnostic, options: FormatOptions): string {
@@ -36,8 +36,11 @@ function formatOne(d: Diagnostic, options: FormatOptions): string {
   return out;
 }
 
+/** Relative to the working directory when below it (clickable), else absolute. */
 function place(location: Location, cwd: string): string {
-  return `${relative(cwd, location.file) || location.file}:${location.line}:${location.column}`;
+  const rel = relative(cwd, location.file);
+  const shown = rel === "" || rel.startsWith("..") ? location.file : rel;
+  return `${shown}:${location.line}:${location.column}`;
 }
 
 function codeFrame(

@@ -10,7 +10,6 @@ export const messages = {
   environmentNotFound: { code: 1001, text: "Cannot find environment module '{path}'. Give a path to an environment module such as env/prod or env/prod.ts." },
   noDefaultEnvironment: { code: 1002, text: "The environment module must default-export environment({...}); its default export is {found}." },
   evaluationThrew: { code: 1003, text: "Evaluating the model threw: {message}" },
-  moduleNotFound: { code: 1004, text: "Cannot load module '{specifier}' imported here: {reason}" },
 
   pathNotAbsolute: { code: 2001, text: "{kind} path must be absolute: {path}" },
   pathControlCharacter: { code: 2002, text: "{kind} path contains a control character ({char}): {path}" },

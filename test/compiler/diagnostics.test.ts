@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { compileFiles } from "../support/project.js";
+
+// One test per diagnostic, each asserting the exact text a user sees.
+const header = `import { environment, File, Directory, Symlink } from "depc";\n`;
+const env = (body: string) => ({ "env/prod.ts": header + body });
+
+async function printed(files: Record<string, string>, envPath?: string): Promise<string> {
+  const result = await compileFiles(files, envPath);
+  expect(result.ok).toBe(false);
+  expect(result.bundles).toBeUndefined();
+  return result.printed;
+}
+
+describe("diagnostics", () => {
+  it("DEPC1001: environment module not found", async () => {
+    expect(await printed({}, "env/nope")).toBe(
+      "error DEPC1001: Cannot find environment module 'env/nope'. Give a path to an environment module such as env/prod or env/prod.ts.\n",
+    );
+  });
+
+  it("DEPC1002: no default-exported environment", async () => {
+    expect(await printed({ "env/prod.ts": "export const hosts = 1;\n" })).toBe(
+      "env/prod.ts:1:1 - error DEPC1002: The environment module must default-export environment({...}); its default export is undefined.\n" +
+        "\n1 export const hosts = 1;\n  ~\n\n",
+    );
+  });
+
+  it("DEPC1003: the model throws while evaluating, located at the throw", async () => {
+    const out = await printed(
+      env(`function port(): number {\n  throw new Error("no port configured");\n}\nexport default environment({ hosts: { web1: [File({ path: "/p", content: String(port()) })] } });\n`),
+    );
+    expect(out).toBe(
+      "env/prod.ts:3:9 - error DEPC1003: Evaluating the model threw: Error: no port configured\n" +
+        '\n3   throw new Error("no port configured");\n          ~\n\n',
+    );
+  });
+
+  it("TS2322: a type error in an option, printed with a code frame", async () => {
+    const out = await printed(env(`export default environment({ hosts: { web1: [File({ path: "/etc/motd", content: 42 })] } });\n`));
+    expect(out).toMatch(/^env\/prod\.ts:2:72 - error TS2322: Type 'number' is not assignable to type 'string \| Uint8Array/);
+    expect(out).toContain("\n2 export default environment({ hosts: { web1: [File({ path: \"/etc/motd\", content: 42 })] } });\n");
+  });
+
+  it("TS2353: a misspelt option is a type error, not silently ignored", async () => {
+    const out = await printed(env(`export default environment({ hosts: { web1: [Directory({ path: "/srv", mdoe: 0o700 })] } });\n`));
+    expect(out).toBe(
+      "env/prod.ts:2:72 - error TS2353: Object literal may only specify known properties, and 'mdoe' does not exist in type 'DirectoryOptions'.\n" +
+        '\n2 export default environment({ hosts: { web1: [Directory({ path: "/srv", mdoe: 0o700 })] } });\n' +
+        `${" ".repeat(73)}~~~~\n\n`,
+    );
+  });
+
+  it("reports every type error at once", async () => {
+    const out = await printed(
+      env(`export default environment({ hosts: { web1: [\n  File({ path: 1, content: "x" }),\n  Symlink({ path: "/l" }),\n] } });\n`),
+    );
+    expect(out.match(/ - error TS\d+/g)).toHaveLength(2);
+    expect(out).toContain("env/prod.ts:3:10 - error TS2322");
+    expect(out).toContain("env/prod.ts:4:11 - error TS2345: Argument of type '{ path: string; }' is not assignable to parameter of type 'SymlinkOptions'.\n  Property 'target' is missing");
+  });
+
+  const resourceCases: [string, string, string][] = [
+    ["DEPC2001", `File({ path: "etc/motd", content: "x" })`, 'File path must be absolute: "etc/motd"'],
+    ["DEPC2002", `File({ path: "/etc/mo\\ntd", content: "x" })`, 'File path contains a control character (U+000A): "/etc/mo\\ntd"'],
+    ["DEPC2003", `Directory({ path: "/srv/../etc" })`, "Directory path contains a '..' segment: \"/srv/../etc\""],
+    ["DEPC2004", `File({ path: "/etc/motd", content: "x", mode: "0999" })`, 'File "/etc/motd": mode "0999" is not an octal mode between 0000 and 7777.'],
+    ["DEPC2004", `Directory({ path: "/srv", mode: 0o17777 })`, 'Directory "/srv": mode 8191 (0o17777) is not an octal mode between 0000 and 7777.'],
+    ["DEPC2007", `File({ path: "/etc/motd", content: "x", owner: "root; rm -rf /" })`, 'File "/etc/motd": owner "root; rm -rf /" is not a valid user or group (a name like www-data, or a numeric id).'],
+    ["DEPC2008", `File({ path: "/etc/motd" } as any)`, 'File "/etc/motd" needs content: give `content` (a string or bytes) or a `template` with its `vars`.'],
+    ["DEPC2009", `Symlink({ path: "/srv/current", target: "" })`, 'Symlink "/srv/current": the target is missing or empty.'],
+    ["DEPC2010", `Directory({ path: "" })`, "Directory path is missing or empty."],
+    ["DEPC2012", `Directory({ path: "/" })`, "Directory path must not be the root directory '/'."],
+  ];
+  for (const [code, call, message] of resourceCases) {
+    it(`${code}: ${message}`, async () => {
+      const out = await printed(env(`export default environment({ hosts: { web1: [\n  ${call},\n] } });\n`));
+      expect(out).toBe(`env/prod.ts:3:3 - error ${code}: ${message}\n\n3   ${call},\n    ${"~".repeat(call.indexOf("("))}\n\n`);
+    });
+  }
+
+  it("DEPC2005: one path declared twice on a host names both sites", async () => {
+    const out = await printed(
+      env(`export default environment({ hosts: { web1: [\n  File({ path: "/etc/motd", content: "a" }),\n  Symlink({ path: "/etc//motd/", target: "x" }),\n] } });\n`),
+    );
+    expect(out).toBe(
+      'env/prod.ts:4:3 - error DEPC2005: "/etc/motd" is declared twice on host "web1": as symlink here and as file elsewhere.\n' +
+        '\n4   Symlink({ path: "/etc//motd/", target: "x" }),\n    ~~~~~~~\n\n' +
+        "  env/prod.ts:3:3 - first declared here as file\n" +
+        '\n  3   File({ path: "/etc/motd", content: "a" }),\n      ~~~~\n\n',
+    );
+  });
+
+  it("DEPC2006: a resource inside a path declared as a file or symlink", async () => {
+    const out = await printed(
+      env(`export default environment({ hosts: { web1: [\n  Symlink({ path: "/srv/app", target: "/opt/app" }),\n  File({ path: "/srv/app/app.ini", content: "a" }),\n] } });\n`),
+    );
+    expect(out).toContain('env/prod.ts:4:3 - error DEPC2006: File "/srv/app/app.ini" is inside "/srv/app", which host "web1" declares as a symlink.\n');
+    expect(out).toContain("  env/prod.ts:3:3 - /srv/app is declared here as symlink\n");
+  });
+
+  it("DEPC2011: something that is not a resource on a host", async () => {
+    const out = await printed(env(`export default environment({ hosts: {\n  web1: ["hello" as any],\n} });\n`));
+    expect(out).toBe(
+      'env/prod.ts:3:3 - error DEPC2011: Host "web1" lists "hello", which is not a resource. Place resources made by File(), Directory(), Symlink(), …\n' +
+        '\n3   web1: ["hello" as any],\n    ~~~~\n\n',
+    );
+  });
+
+  it("DEPC3001: a host name that cannot be a file name", async () => {
+    const out = await printed(env(`export default environment({ hosts: {\n  "web/1": [],\n} });\n`));
+    expect(out).toContain(
+      'env/prod.ts:3:3 - error DEPC3001: Host name "web/1" cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*.\n',
+    );
+    expect(out).toContain('\n3   "web/1": [],\n    ~~~~~~~\n');
+  });
+
+  it("DEPC3002 and DEPC3003: a bad environment name and no hosts, reported together", async () => {
+    const out = await printed(env(`export default environment({ name: "prod 2", hosts: {} });\n`));
+    expect(out).toBe(
+      'env/prod.ts:2:16 - error DEPC3002: Environment name "prod 2" cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*.\n' +
+        '\n2 export default environment({ name: "prod 2", hosts: {} });\n                 ~~~~~~~~~~~\n\n' +
+        'env/prod.ts:2:16 - error DEPC3003: Environment "prod 2" has no hosts: there is nothing to build.\n' +
+        '\n2 export default environment({ name: "prod 2", hosts: {} });\n                 ~~~~~~~~~~~\n\n',
+    );
+  });
+
+  it("DEPC3004 and DEPC3005: ssh settings that are not usable, including option injection", async () => {
+    const out = await printed(
+      env(`export default environment({ hosts: {\n  web1: { port: 70000, user: "-oProxyCommand=touch /tmp/x", components: [] },\n} });\n`),
+    );
+    expect(out).toContain('env/prod.ts:3:3 - error DEPC3004: Host "web1": port 70000 is not a TCP port (1-65535).\n');
+    expect(out).toContain(
+      'env/prod.ts:3:3 - error DEPC3005: Host "web1": user "-oProxyCommand=touch /tmp/x" is not usable for ssh: it must be non-empty, without whitespace, control characters or a leading \'-\'.\n',
+    );
+  });
+
+  it("collects problems from all hosts and resources in one run", async () => {
+    const out = await printed(
+      env(
+        `export default environment({ hosts: {\n  web1: [File({ path: "a", content: "x" }), Directory({ path: "/x/../y" })],\n  web2: [File({ path: "/ok", content: "x", mode: "9" })],\n} });\n`,
+      ),
+    );
+    expect(out.match(/ - error DEPC\d+/g)).toEqual([" - error DEPC2001", " - error DEPC2003", " - error DEPC2004"]);
+  });
+});
