@@ -113,6 +113,8 @@ export interface BundleSpec {
   readonly env?: string;
   readonly host?: string;
   readonly resources: readonly Resource[];
+  /** Extra shell text (helper functions for custom resources), placed before `depc_main "$@"`. */
+  readonly extra?: string;
 }
 
 /** Single-quote a string for sh. */
@@ -234,6 +236,7 @@ export function buildBundle(spec: BundleSpec): string {
       for (const w of r.body.match(/depc_[a-z0-9_]+/g) ?? []) roots.add(w);
     }
   });
+  for (const w of spec.extra?.match(/depc_[a-z0-9_]+/g) ?? []) roots.add(w);
   const facts: string[] = [];
   for (let i = 0; i < statPaths.length; i += 256) {
     facts.push(`  depc_fact_stat ${statPaths.slice(i, i + 256).map(shq).join(" ")}`);
@@ -273,6 +276,7 @@ export function buildBundle(spec: BundleSpec): string {
     "}",
     ...contents,
     ...extra,
+    ...(spec.extra !== undefined ? [spec.extra] : []),
     'depc_main "$@"',
     "}",
     "",
