@@ -65,6 +65,7 @@ export function emitBundle(input: BundleInput): string {
   return [
     "#!/bin/sh",
     "# shellcheck shell=sh",
+    "# shellcheck disable=SC2317 # resource functions are called indirectly, through depc_step",
     `# depc bundle for host ${JSON.stringify(host.name)} in environment ${JSON.stringify(input.environment)}`,
     `# depc ${input.depcVersion}, sources ${input.sourcesDigest}, ${count} resource${count === 1 ? "" : "s"}`,
     "#",
