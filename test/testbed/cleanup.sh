@@ -125,7 +125,7 @@ teardown_bed() {
       cgroup) rm_cgroup "$a" ;;
       machine) rm_nspawn_runtime "$a" ;;
       netns) [ -e "/run/netns/$a" ] && ip netns del "$a" ;;
-      veth) [ -e "/sys/class/net/$a" ] && ip link del "$a" ;;
+      veth) [ -e "/sys/class/net/$a" ] && ip link del "$a" 2>/dev/null ;;
     esac
   done <"$res"
   # 4. addresses (and the bridge when this was the last test bed)

@@ -203,7 +203,12 @@ export class Testbed {
     try {
       await bed.init(opts, debianFs, systemdFs);
     } catch (e) {
-      await bed.stop().catch(() => {});
+      if (process.env.DEPC_TESTBED_KEEP) {
+        log(`[testbed] DEPC_TESTBED_KEEP: test bed ${bed.id} left running; remove it with cleanup.sh --bed ${bed.id}`);
+        live.delete(bed);
+      } else {
+        await bed.stop().catch(() => {});
+      }
       throw e;
     }
     bed.timings.total = Date.now() - t0;
@@ -343,6 +348,7 @@ export class Testbed {
       chmodSync(p, mode);
     };
     w('etc/hostname', `${h.name}\n`);
+    w('etc/machine-id', `${randomBytes(16).toString('hex')}\n`, 0o444);
     let hosts = `127.0.0.1\tlocalhost\n127.0.1.1\t${h.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
     for (const o of this.hosts.values()) if (o !== h) hosts += `${o.address}\t${o.name}\n`;
     w('etc/hosts', hosts);
@@ -379,8 +385,8 @@ export class Testbed {
       'Subsystem sftp internal-sftp',
     ];
     if (h.kind === 'systemd') {
-      // Debian's sshd_config includes sshd_config.d/*.conf first; the first value wins.
-      w('etc/ssh/sshd_config.d/depc.conf', sshd.join('\n') + '\n');
+      // Replaces Debian's sshd_config (systemd's ssh.service reads that file).
+      w('etc/ssh/sshd_config', sshd.join('\n') + '\n');
       return;
     }
     if (h.kind === 'busybox') {
@@ -724,6 +730,8 @@ exec systemd-nspawn -q -D "$M" -b -M "$MACHINE" --hostname="$HN" --register=no -
     const q = sh(user);
     let script = `set -eu
 id -u ${q} >/dev/null 2>&1 || useradd -m -U -s ${sh(shell)} ${q}
+# '*': no password, but not locked ('!' locks the account for sshd with UsePAM no)
+usermod -p '*' ${q}
 home=$(getent passwd ${q} | cut -d: -f6)
 install -d -m 0700 -o ${q} -g ${q} "$home/.ssh"
 install -m 0600 -o ${q} -g ${q} /root/.ssh/authorized_keys "$home/.ssh/authorized_keys"
