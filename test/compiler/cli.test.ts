@@ -1,0 +1,115 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { makeProject, repoRoot } from "../support/project.js";
+
+// The CLI as a user runs it: the built bin, a real process, a real project.
+const bin = join(repoRoot, "bin", "depc.js");
+const depc = (cwd: string, ...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+const good = `import { environment, File } from "depc";
+export default environment({ hosts: { web1: [File({ path: "/etc/motd", content: "hi\\n" })], web2: [] } });
+`;
+const bad = `import { environment, File } from "depc";
+export default environment({ hosts: { web1: [File({ path: "etc/motd", content: "hi\\n" })] } });
+`;
+
+let cleanup: (() => void) | undefined;
+afterEach(() => cleanup?.());
+function project(files: Record<string, string>): string {
+  const p = makeProject(files);
+  cleanup = p.cleanup;
+  return p.dir;
+}
+
+describe("depc CLI", () => {
+  it("--version and --help", () => {
+    const dir = project({});
+    const version = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version;
+    expect(depc(dir, "--version")).toMatchObject({ code: 0, stdout: `${version}\n` });
+    const help = depc(dir, "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("depc build <env>");
+    expect(help.stdout).toContain("depc check <env>");
+    expect(help.stdout).toContain("Exit codes: 0 success, 1 errors in the model or usage (printed), 70 an internal error of depc.");
+    const buildHelp = depc(dir, "build", "--help");
+    expect(buildHelp.stdout).toContain("--out");
+  });
+
+  it("build writes one executable bundle per host and a manifest", () => {
+    const dir = project({ "env/prod.ts": good });
+    const r = depc(dir, "build", "env/prod");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^  build\/prod\/web1\.sh  1 resource\n  build\/prod\/web2\.sh  0 resources\ndepc: built prod: 2 hosts, 1 resource in \d+\.\d\ds\n$/);
+    expect(statSync(join(dir, "build/prod/web1.sh")).mode & 0o777).toBe(0o700);
+    const manifest = JSON.parse(readFileSync(join(dir, "build/prod/manifest.json"), "utf8"));
+    expect(manifest.hosts.map((h: { name: string; resources: number }) => [h.name, h.resources])).toEqual([["web1", 1], ["web2", 0]]);
+    expect(manifest.hosts[0].digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it("accepts env/prod, env/prod.ts and a directory with index.ts", () => {
+    const dir = project({ "env/prod.ts": good, "env/staging/index.ts": good });
+    expect(depc(dir, "check", "env/prod.ts").code).toBe(0);
+    const staging = depc(dir, "check", "env/staging");
+    expect(staging).toMatchObject({ code: 0, stdout: "depc: staging is valid: 2 hosts, 1 resource\n" });
+  });
+
+  it("--out chooses the output directory; check writes nothing", () => {
+    const dir = project({ "env/prod.ts": good });
+    expect(depc(dir, "check", "env/prod").code).toBe(0);
+    expect(existsSync(join(dir, "build"))).toBe(false);
+    expect(depc(dir, "build", "env/prod", "--out", "out/x").code).toBe(0);
+    expect(existsSync(join(dir, "out/x/web1.sh"))).toBe(true);
+  });
+
+  it("a model with errors exits 1, prints the diagnostics, and leaves the previous build intact", () => {
+    const dir = project({ "env/prod.ts": good });
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    const before = readFileSync(join(dir, "build/prod/web1.sh"), "utf8");
+    writeFileSync(join(dir, "env/prod.ts"), bad);
+    const r = depc(dir, "build", "env/prod");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain('env/prod.ts:2:46 - error DEPC2001: File path must be absolute: "etc/motd"\n');
+    expect(r.stderr).toMatch(/Found 1 error\. No bundle was written\.\n$/);
+    expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/); // never a stack trace
+    expect(readFileSync(join(dir, "build/prod/web1.sh"), "utf8")).toBe(before);
+  });
+
+  it("an unwritable output directory is a diagnostic, not a stack trace", () => {
+    const dir = project({ "env/prod.ts": good, "blocker": "a file where a directory should be" });
+    const r = depc(dir, "build", "env/prod", "--out", "blocker/prod");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error DEPC9001: Cannot write the build output to .*blocker\/prod: /);
+  });
+
+  it("usage errors exit 1 with a hint", () => {
+    const dir = project({});
+    const r = depc(dir, "biuld", "env/prod");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Run 'depc --help' for usage.");
+    expect(depc(dir).code).toBe(1);
+  });
+
+  it("no colour codes when output is not a terminal", () => {
+    const dir = project({ "env/prod.ts": bad });
+    const r = spawnSync(process.execPath, [bin, "check", "env/prod"], { cwd: dir, encoding: "utf8" });
+    expect(r.stderr).not.toContain("\x1b[");
+  });
+
+  it("a second build reuses the type-check when no source changed, and notices a change", () => {
+    const dir = project({ "env/prod.ts": good, "lib.ts": "export const motd = 'a';\n" });
+    mkdirSync(join(dir, "node_modules", ".cache"), { recursive: true });
+    expect(depc(dir, "build", "env/prod").stdout).not.toContain("cached");
+    expect(depc(dir, "build", "env/prod").stdout).toContain("(type-check cached)");
+    writeFileSync(join(dir, "env/prod.ts"), good.replace('"hi\\n"', "1"));
+    const r = depc(dir, "build", "env/prod");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error TS2322");
+  });
+});
