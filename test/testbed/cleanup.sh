@@ -166,7 +166,8 @@ case $mode in
     for d in "$STATE"/beds/*; do
       [ -d "$d" ] || continue
       b=${d##*/}
-      if [ "$mode" = stale ] && owner_alive "$b"; then continue; fi
+      # a bed without an owner file is still being created
+      if [ "$mode" = stale ] && { [ ! -f "$d/owner" ] || owner_alive "$b"; }; then continue; fi
       say "tearing down test bed $b"
       teardown_bed "$b"
     done ;;

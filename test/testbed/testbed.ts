@@ -13,6 +13,7 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
+  renameSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -222,7 +223,10 @@ export class Testbed {
   private async init(opts: TestbedOptions, debianFs: PreparedRootfs, systemdFs?: PreparedRootfs): Promise<void> {
     const t0 = Date.now();
     mkdirSync(this.stateDir, { recursive: true });
-    writeFileSync(join(this.stateDir, 'owner'), `${process.pid} ${procStartTime(process.pid)}\n`);
+    // Written atomically: cleanup.sh --stale (run by other test beds' start) skips a bed
+    // with no owner file yet and tears down one whose owner process is gone.
+    writeFileSync(join(this.stateDir, 'owner.tmp'), `${process.pid} ${procStartTime(process.pid)}\n`);
+    renameSync(join(this.stateDir, 'owner.tmp'), join(this.stateDir, 'owner'));
     this.record(`dir ${this.dir}`);
     mkdirSync(join(this.dir, 'known_hosts'), { recursive: true, mode: 0o700 });
     mkdirSync(join(this.dir, 'cm'), { recursive: true, mode: 0o700 });
