@@ -97,6 +97,10 @@ describe.skipIf(!pre.ok)('test bed (real hosts)', () => {
     expect(existsSync(join(bed.upperDir('h2'), 'srv/app/conf'))).toBe(false);
     expect((await bed.exec('h1', 'cat', { input: 'stdin works' })).stdout).toBe('stdin works');
     expect((await bed.exec('h1', 'cat /etc/hostname')).stdout).toBe('h1\n');
+    await bed.copyTo('h1', join(bed.dir, 'ssh_config'), '/root/copied');
+    expect((await bed.exec('h1', 'head -c 15 /root/copied')).stdout).toBe('# depc test bed');
+    const ns = await bed.rootExec('h1', 'hostname; ls /root/copied');
+    expect(ns.stdout).toBe('h1\n/root/copied\n');
   }, 60_000);
 
   it('gives h2 /bin/sh = mksh and h1 /bin/sh = dash', async () => {
