@@ -21,20 +21,31 @@ depc_fact_stat() {
   return 0
 }
 
-# depc_fact_sha256 PATH...: append the sha256 lines of those PATHs that are
-# readable regular files (so a FIFO never blocks the run) to the facts file.
+# depc_fact_sha256 PATH...: append the sha256 lines of PATHs (one process)
+# to the facts file. Missing paths and directories are ignored. PATHs that
+# are neither (a FIFO, a device) are left out so the run never blocks; that
+# filter rebuilds the argument list and only runs when one is present.
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_fact_sha256() {
-  local n p
-  n=$#
-  while [ "$n" -gt 0 ]; do
-    p=$1
-    shift
-    n=$((n - 1))
-    if [ -f "$p" ] && [ -r "$p" ]; then
-      set -- "$@" "$p"
+  local n p special
+  special=0
+  for p do
+    if [ -e "$p" ] && [ ! -f "$p" ] && [ ! -d "$p" ]; then
+      special=1
+      break
     fi
   done
+  if [ "$special" = 1 ]; then
+    n=$#
+    while [ "$n" -gt 0 ]; do
+      p=$1
+      shift
+      n=$((n - 1))
+      if [ -f "$p" ]; then
+        set -- "$@" "$p"
+      fi
+    done
+  fi
   if [ $# -gt 0 ]; then
     depc_sha256_cmd "$@" >>"$depc_tmp/facts.sha" 2>/dev/null
   fi
