@@ -192,6 +192,13 @@ const EXAMPLES: Case[] = [
     links: ["-"],
     names: ["-", "!", " ", '"', "'", "#", "0", "\\101", "-rf", "`"],
   },
+  // dash 0.5.12 drops the first byte ≥ 0x80 that follows a proper prefix of the here-document
+  // delimiter at the start of a line: "D\u00e4nemark" under <<'DEPC_EOF' comes out as "D\xa4nemark".
+  {
+    files: ["D\u00e4nemark\nDEPC_EOF\u00e9\nDEP\u{1F389}\n", `DEPC_EOF\u{1F192}$(touch ${CANARY})`],
+    links: ["D\u00e4nemark"],
+    names: ["d", "D\u00e4nemark", "DEPC_EOF\u00e9", "f3", "f4", "f5", "f6", "l1", "l2", "l3"],
+  },
 ];
 
 // ---- building and running ----
