@@ -6,7 +6,7 @@ import { manifestHost, type Manifest } from "./emit/manifest.js";
 import { evaluate } from "./evaluate/evaluate.js";
 import { load, type LoadOptions } from "./load/load.js";
 import type { EnvironmentModel } from "./model.js";
-import { orderHost } from "./order.js";
+import { orderEnvironment } from "./order.js";
 import { depcVersion } from "./package-info.js";
 import { validate } from "./validate.js";
 
@@ -56,14 +56,18 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
     const site = r.model.site;
     return site ? `${relative(options.projectRoot, site.file)}:${site.line}:${site.column}` : "unknown site";
   };
+  const ordered = orderEnvironment(environment, validated.hosts);
+  if (ordered.diagnostics.length > 0) {
+    return { ok: false, diagnostics: sortDiagnostics(ordered.diagnostics), sources: new Map(), environment };
+  }
   const bundles = new Map<string, string>();
   const hosts = validated.hosts.map((checked) => {
-    const resources = orderHost(checked);
+    const resources = ordered.hosts.get(checked.host.name)!;
     const text = emitBundle({ environment: environment.name, host: checked.host, resources, depcVersion, sourcesDigest, siteOf });
     bundles.set(checked.host.name, text);
     return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length);
   });
-  const manifest: Manifest = { depc: depcVersion, environment: environment.name, sources: sourcesDigest, hosts };
+  const manifest: Manifest = { depc: depcVersion, environment: environment.name, sources: sourcesDigest, hosts, waves: ordered.waves };
   return { ok: true, diagnostics: [], sources: new Map(), environment, bundles, manifest };
 }
 

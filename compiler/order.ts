@@ -1,47 +1,239 @@
+import { diagnostic, type Diagnostic, type Location, type Note } from "./diagnostics/diagnostic.js";
+import type { ComponentModel, EnvironmentModel, HostModel } from "./model.js";
 import type { CheckedResource } from "./resources/kind.js";
-import type { CheckedHost } from "./validate.js";
-import { ancestors } from "./validate.js";
+import { ancestors, type CheckedHost } from "./validate.js";
+import { isComponent, isComponentUse } from "../stdlib/component.js";
+import { isResource } from "../stdlib/resource.js";
 
-/**
- * Phase 4: a stable topological order per host. A resource comes after the
- * directories declared above it; everything else keeps declaration order.
- * Among resources that are free to go, the earliest declared goes first,
- * so the order never depends on map iteration or hashing.
- */
-export function orderHost(host: CheckedHost): CheckedResource[] {
-  const resources = host.resources;
-  const indexOf = new Map(resources.map((r, i) => [r.key, i] as const));
-  const successors: number[][] = resources.map(() => []);
-  const pending = resources.map(() => 0);
-  resources.forEach((resource, i) => {
-    for (const parent of ancestors(resource.key)) {
-      const p = indexOf.get(parent);
-      if (p === undefined || !resources[p]!.container) continue;
-      successors[p]!.push(i);
-      pending[i]!++;
-    }
-  });
-  const ready = new MinHeap();
-  pending.forEach((count, i) => count === 0 && ready.push(i));
-  const order: CheckedResource[] = [];
-  for (let i = ready.pop(); i !== undefined; i = ready.pop()) {
-    order.push(resources[i]!);
-    for (const next of successors[i]!) if (--pending[next]! === 0) ready.push(next);
-  }
-  // Parent-directory edges always point to a shorter path, so they cannot form a cycle.
-  if (order.length !== resources.length) throw new Error("depc: cycle in parent-directory ordering");
-  return order;
+/** Why one thing must come before another: shown in cycle diagnostics. */
+interface Edge {
+  readonly to: number;
+  readonly reason: string;
+  readonly site: Location | undefined;
 }
 
-/** A binary min-heap of declaration indices. */
+interface GraphNode {
+  readonly label: string;
+  /** Tie-break: declaration order. */
+  readonly rank: number;
+  readonly resource?: CheckedResource;
+  readonly edges: Edge[];
+}
+
+export interface OrderedEnvironment {
+  /** Each host's resources in run order. */
+  readonly hosts: ReadonlyMap<string, readonly CheckedResource[]>;
+  /** Hosts grouped in deploy waves: every provider's host is in an earlier wave than its requirers'. */
+  readonly waves: readonly (readonly string[])[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/**
+ * Phase 4: a stable order per host and the waves of hosts for deploying.
+ *
+ * Within a host, each component instance is a pair of nodes (start, end)
+ * around its resources and sub-components, so "component A before B"
+ * is one edge, end(A) → start(B), however many resources each has.
+ * Edges come from parent directories, explicit `after`/`before`, a
+ * component's `after`, and provide/require on the same host. Among the
+ * nodes free to go, the earliest declared goes first: the order never
+ * depends on map iteration or hashing.
+ */
+export function orderEnvironment(env: EnvironmentModel, checked: readonly CheckedHost[]): OrderedEnvironment {
+  const diagnostics: Diagnostic[] = [];
+  const hosts = new Map<string, CheckedResource[]>();
+  const componentHost = new Map<string, string>();
+  for (const host of env.hosts) for (const c of host.components) componentHost.set(c.id, host.name);
+  for (const { host, resources } of checked) {
+    const graph = hostGraph(host, resources, env, diagnostics);
+    const sorted = topologicalOrder(graph);
+    if (sorted.cycle) {
+      diagnostics.push(cycleDiagnostic("cycleInHost", { host: JSON.stringify(host.name) }, graph, sorted.cycle));
+      continue;
+    }
+    hosts.set(host.name, sorted.order.flatMap((i) => (graph[i]!.resource ? [graph[i]!.resource!] : [])));
+  }
+  const waves = hostWaves(env, componentHost, diagnostics);
+  return { hosts, waves, diagnostics };
+}
+
+function hostGraph(host: HostModel, resources: readonly CheckedResource[], env: EnvironmentModel, diagnostics: Diagnostic[]): GraphNode[] {
+  const nodes: GraphNode[] = [];
+  const add = (node: Omit<GraphNode, "edges">) => nodes.push({ ...node, edges: [] }) - 1;
+  const edge = (from: number, to: number, reason: string, site: Location | undefined) => nodes[from]!.edges.push({ to, reason, site });
+
+  const resourceNode = new Map<object, number>();
+  const byKey = new Map<string, number>();
+  for (const r of resources) {
+    const i = add({ label: `${r.kind} ${r.key}`, rank: r.model.declarationIndex * 2 + 1, resource: r });
+    resourceNode.set(r.model.origin, i);
+    byKey.set(r.key, i);
+  }
+  const start = new Map<string, number>();
+  const end = new Map<string, number>();
+  for (const c of host.components) {
+    start.set(c.id, add({ label: c.name, rank: c.declarationIndex * 2 }));
+    end.set(c.id, add({ label: c.name, rank: c.declarationIndex * 2 }));
+  }
+
+  // A component's content lies between its start and end.
+  for (const c of host.components) {
+    const [s, e] = [start.get(c.id)!, end.get(c.id)!];
+    if (c.parent !== undefined) {
+      edge(start.get(c.parent)!, s, `${c.name} is part of ${c.parent}`, c.site);
+      edge(e, end.get(c.parent)!, `${c.name} is part of ${c.parent}`, c.site);
+    } else edge(s, e, "", c.site);
+  }
+  for (const r of resources) {
+    const owner = r.model.owner;
+    if (owner === undefined) continue;
+    const i = resourceNode.get(r.model.origin)!;
+    edge(start.get(owner)!, i, `part of ${owner}`, r.model.site);
+    edge(i, end.get(owner)!, `part of ${owner}`, r.model.site);
+  }
+
+  // A resource follows the directories declared above it.
+  for (const r of resources) {
+    for (const parent of ancestors(r.key)) {
+      const p = byKey.get(parent);
+      if (p !== undefined && nodes[p]!.resource!.container) edge(p, resourceNode.get(r.model.origin)!, `${parent} contains it`, r.model.site);
+    }
+  }
+
+  // References by object identity: a resource, or a component's instances on this host.
+  const resolve = (target: unknown): { first: number; last: number; label: string }[] | undefined => {
+    if (isResource(target)) {
+      const i = resourceNode.get(target);
+      return i === undefined ? undefined : [{ first: i, last: i, label: nodes[i]!.label }];
+    }
+    const matches = host.components.filter((c) => (isComponentUse(target) ? c.use === target : isComponent(target) && c.definition === target));
+    return matches.length === 0 ? undefined : matches.map((c) => ({ first: start.get(c.id)!, last: end.get(c.id)!, label: c.name }));
+  };
+  const describe = (target: unknown) =>
+    isResource(target) ? `${target.kind} ${JSON.stringify((target.props as { path?: unknown }).path ?? "")}` : isComponentUse(target) ? `component ${JSON.stringify(target.instanceName)}` : isComponent(target) ? `component ${JSON.stringify(target.name)}` : String(target);
+
+  for (const r of resources) {
+    const i = resourceNode.get(r.model.origin)!;
+    for (const [field, list] of [["after", r.model.props.after], ["before", r.model.props.before]] as const) {
+      for (const target of (list as readonly unknown[] | undefined) ?? []) {
+        const found = resolve(target);
+        if (found === undefined) {
+          diagnostics.push(diagnostic("invalidReference", { what: `${r.kind} ${JSON.stringify(r.key)} (${field})`, target: describe(target), host: JSON.stringify(host.name) }, r.model.site));
+          continue;
+        }
+        for (const t of found) {
+          if (field === "after") edge(t.last, i, `${r.kind} ${r.key} is declared after ${t.label}`, r.model.site);
+          else edge(i, t.first, `${r.kind} ${r.key} is declared before ${t.label}`, r.model.site);
+        }
+      }
+    }
+  }
+  for (const c of host.components) {
+    for (const target of c.after) {
+      for (const t of resolve(target) ?? []) edge(t.last, start.get(c.id)!, `${c.name} is declared after ${t.label}`, c.definitionSite);
+    }
+  }
+
+  // Providers before requirers on the same host.
+  for (const w of env.wiring) {
+    if (!start.has(w.requirer)) continue;
+    for (const provider of w.providers) {
+      if (!end.has(provider) || provider === w.requirer) continue;
+      edge(end.get(provider)!, start.get(w.requirer)!, `${w.requirer} requires ${JSON.stringify(w.key)}`, w.site);
+    }
+  }
+  return nodes;
+}
+
+/** Kahn's algorithm, picking the lowest rank among ready nodes; or a cycle. */
+function topologicalOrder(nodes: readonly { readonly rank: number; readonly edges: readonly Edge[] }[]): { order: number[]; cycle?: number[] } {
+  const pending = nodes.map(() => 0);
+  for (const node of nodes) for (const e of node.edges) pending[e.to]!++;
+  const ready = new MinHeap((a, b) => nodes[a]!.rank - nodes[b]!.rank || a - b);
+  pending.forEach((count, i) => count === 0 && ready.push(i));
+  const order: number[] = [];
+  for (let i = ready.pop(); i !== undefined; i = ready.pop()) {
+    order.push(i);
+    for (const e of nodes[i]!.edges) if (--pending[e.to]! === 0) ready.push(e.to);
+  }
+  if (order.length === nodes.length) return { order };
+  return { order, cycle: findCycle(nodes, new Set(pending.flatMap((c, i) => (c > 0 ? [i] : [])))) };
+}
+
+/** A cycle among the nodes Kahn's algorithm could not place, as node indices (first = last). */
+function findCycle(nodes: readonly { readonly edges: readonly Edge[] }[], stuck: ReadonlySet<number>): number[] {
+  // Every stuck node has a stuck predecessor; walking predecessors must revisit a node.
+  const predecessor = new Map<number, number>();
+  for (let from = 0; from < nodes.length; from++) {
+    if (!stuck.has(from)) continue;
+    for (const e of nodes[from]!.edges) if (stuck.has(e.to) && !predecessor.has(e.to)) predecessor.set(e.to, from);
+  }
+  const seen = new Map<number, number>();
+  const path: number[] = [];
+  let node = [...stuck].sort((a, b) => a - b)[0]!;
+  while (!seen.has(node)) {
+    seen.set(node, path.length);
+    path.push(node);
+    node = predecessor.get(node)!;
+  }
+  return [...path.slice(seen.get(node)!), node].reverse();
+}
+
+function cycleDiagnostic(
+  id: "cycleInHost" | "cycleAcrossHosts",
+  args: Record<string, string>,
+  nodes: readonly GraphNode[] | readonly { label: string; edges: readonly Edge[] }[],
+  cycle: readonly number[],
+): Diagnostic {
+  const labels: string[] = [];
+  const notes: Note[] = [];
+  for (let k = 0; k < cycle.length; k++) {
+    const label = nodes[cycle[k]!]!.label;
+    if (labels[labels.length - 1] !== label) labels.push(label);
+    if (k + 1 < cycle.length) {
+      const e = nodes[cycle[k]!]!.edges.find((x) => x.to === cycle[k + 1]);
+      if (e && e.reason !== "") notes.push({ message: e.reason, location: e.site });
+    }
+  }
+  const site = notes.find((n) => n.location)?.location;
+  return diagnostic(id, { ...args, cycle: labels.join(" => ") }, site, notes);
+}
+
+/** Host waves from cross-host provide/require: wave k waits only for waves < k. */
+function hostWaves(env: EnvironmentModel, componentHost: ReadonlyMap<string, string>, diagnostics: Diagnostic[]): string[][] {
+  const index = new Map(env.hosts.map((h, i) => [h.name, i] as const));
+  const nodes = env.hosts.map((h, i) => ({ label: h.name, rank: i, edges: [] as Edge[] }));
+  for (const w of env.wiring) {
+    const to = componentHost.get(w.requirer);
+    for (const provider of w.providers) {
+      const from = componentHost.get(provider);
+      if (from === undefined || to === undefined || from === to) continue;
+      const edges = nodes[index.get(from)!]!.edges;
+      if (!edges.some((e) => e.to === index.get(to))) edges.push({ to: index.get(to)!, reason: `${w.requirer} requires ${JSON.stringify(w.key)} from ${provider}`, site: w.site });
+    }
+  }
+  const sorted = topologicalOrder(nodes);
+  if (sorted.cycle) {
+    diagnostics.push(cycleDiagnostic("cycleAcrossHosts", {}, nodes, sorted.cycle));
+    return [];
+  }
+  const wave = nodes.map(() => 0);
+  for (const i of sorted.order) for (const e of nodes[i]!.edges) wave[e.to] = Math.max(wave[e.to]!, wave[i]! + 1);
+  const waves: string[][] = [];
+  env.hosts.forEach((h, i) => (waves[wave[i]!] ??= []).push(h.name));
+  return waves;
+}
+
+/** A binary min-heap under a comparison. */
 class MinHeap {
   private readonly items: number[] = [];
+  constructor(private readonly less: (a: number, b: number) => number) {}
   push(value: number): void {
     const items = this.items;
     items.push(value);
     for (let i = items.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1;
-      if (items[parent]! <= items[i]!) break;
+      if (this.less(items[parent]!, items[i]!) <= 0) break;
       [items[parent], items[i]] = [items[i]!, items[parent]!];
       i = parent;
     }
@@ -56,8 +248,8 @@ class MinHeap {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < items.length && items[l]! < items[m]!) m = l;
-        if (r < items.length && items[r]! < items[m]!) m = r;
+        if (l < items.length && this.less(items[l]!, items[m]!) < 0) m = l;
+        if (r < items.length && this.less(items[r]!, items[m]!) < 0) m = r;
         if (m === i) break;
         [items[m], items[i]] = [items[i]!, items[m]!];
         i = m;
@@ -66,3 +258,5 @@ class MinHeap {
     return top;
   }
 }
+
+export type { ComponentModel };

@@ -1,7 +1,7 @@
-import { defineResource, type Mode, type Principal, type Resource } from "./resource.js";
+import { defineResource, type Relations, type Mode, type Principal, type Resource } from "./resource.js";
 
 /** Options of {@link Directory}. */
-export interface DirectoryOptions {
+export interface DirectoryOptions extends Relations {
   /** Absolute path of the directory on the host. Missing parents are created. */
   readonly path: string;
   /**

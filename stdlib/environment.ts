@@ -1,9 +1,7 @@
 import { ENVIRONMENT, hasBrand } from "./private/brand.js";
 import { captureSites, type RawSite } from "./private/site.js";
-import { SITES, type Resource } from "./resource.js";
-
-/** What can be placed on a host: resources, or lists of them (flattened in order). */
-export type Placeable = Resource | readonly Placeable[];
+import type { Component, ComponentUse, HostData, Placeable } from "./component.js";
+import { SITES } from "./resource.js";
 
 /** A host with its connection details and what it runs. */
 export interface HostOptions {
@@ -23,11 +21,12 @@ export interface HostOptions {
    */
   readonly port?: number;
   /**
-   * Free data about the host (batou's `data-*`), available to components.
+   * Data about the host for components to read (batou's `data-*`); its type is
+   * {@link HostData}, which your project declares.
    * @default {}
    */
-  readonly data?: Readonly<Record<string, unknown>>;
-  /** What the host converges to, in declaration order. */
+  readonly data?: Readonly<HostData>;
+  /** What the host converges to: components and resources, in order. */
   readonly components: readonly Placeable[];
   /**
    * Leave the host out of builds and deploys without deleting it from the model.
@@ -36,11 +35,25 @@ export interface HostOptions {
   readonly ignore?: boolean;
 }
 
-/** A host: its list of resources, or {@link HostOptions}. */
+/** A host: its list of components and resources, or {@link HostOptions}. */
 export type HostSpec = readonly Placeable[] | HostOptions;
 
+// Type-level: the components placed in an environment, as [name, settings] pairs.
+type ItemsOf<H> = H extends { readonly components: readonly (infer I)[] } ? I : H extends readonly (infer I)[] ? I : never;
+// Host lists may nest a few levels (helpers returning lists); a fixed depth keeps the checker fast.
+type Flat<I> = I extends readonly (infer J)[] ? (J extends readonly (infer K)[] ? (K extends readonly (infer L)[] ? L : K) : J) : I;
+type NameAndSettings<I> =
+  I extends Component<infer N, infer S> ? [N, S] : I extends ComponentUse<infer N, infer S> ? [N, S] : never;
+type Placed<Hosts> = NameAndSettings<Flat<ItemsOf<Hosts[keyof Hosts]>>>;
+
+/** Environment-wide overrides: by component name, any subset of its settings, type-checked. */
+export type Overrides<Hosts> = { readonly [P in Placed<Hosts> as P[0]]?: Partial<P[1]> };
+
+/** The names of the components placed in an environment. */
+export type ComponentNames<Hosts> = Placed<Hosts>[0];
+
 /** Options of {@link environment}. */
-export interface EnvironmentOptions {
+export interface EnvironmentOptions<Hosts extends Readonly<Record<string, HostSpec>>> {
   /**
    * The environment's name, used for `build/<name>/` and in every bundle.
    * @default the module's file name without `.ts` (`env/prod.ts` → `"prod"`;
@@ -48,25 +61,39 @@ export interface EnvironmentOptions {
    */
   readonly name?: string;
   /** The hosts by name. The name is also the bundle's file name: `<name>.sh`. */
-  readonly hosts: Readonly<Record<string, HostSpec>>;
+  readonly hosts: Hosts;
+  /**
+   * Overrides of component settings for this environment; host-level
+   * `component.with({...})` beats these, these beat the defaults.
+   * @default {}
+   */
+  readonly settings?: NoInfer<Overrides<Hosts>>;
+  /**
+   * Components to leave out on every host, without deleting them from the model.
+   * @default []
+   */
+  readonly ignore?: readonly NoInfer<ComponentNames<Hosts>>[];
 }
 
 export interface Environment {
   readonly [SITES]: readonly RawSite[];
-  readonly options: EnvironmentOptions;
+  readonly options: EnvironmentOptions<Readonly<Record<string, HostSpec>>>;
 }
 
 /**
- * Declares an environment: the hosts of one deployment and what each runs.
- * An environment module default-exports it:
+ * Declares an environment: the hosts of one deployment, what each runs, and
+ * the settings that differ here. An environment module default-exports it:
  *
  * ```ts
  * export default environment({
- *   hosts: { web1: [File({ path: "/etc/motd", content: "hello\n" })] },
+ *   hosts: { app1: [app, supervisor], db1: [postgres] },
+ *   settings: { app: { workers: 8 } },
  * });
  * ```
  */
-export function environment(options: EnvironmentOptions): Environment {
+export function environment<const Hosts extends Readonly<Record<string, HostSpec>>>(
+  options: EnvironmentOptions<Hosts>,
+): Environment {
   return Object.freeze({ [ENVIRONMENT]: true, [SITES]: captureSites(), options });
 }
 

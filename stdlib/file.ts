@@ -1,6 +1,6 @@
-import { defineResource, type Mode, type Principal, type Resource } from "./resource.js";
+import { defineResource, type Relations, type Mode, type Principal, type Resource } from "./resource.js";
 
-interface FileCommonOptions {
+interface FileCommonOptions extends Relations {
   /** Absolute path of the file on the host, e.g. `"/srv/app/app.ini"`. */
   readonly path: string;
   /**

@@ -1,4 +1,6 @@
+import type { AnyComponent, AnyComponentUse } from "./component.js";
 import { RESOURCE, hasBrand } from "./private/brand.js";
+import { currentScope } from "./private/scope.js";
 import { captureSites, type RawSite } from "./private/site.js";
 
 /** Where a model object was declared (filled in by depc; not for users). */
@@ -25,12 +27,32 @@ export interface Resource<Kind extends string = string, Props = unknown> {
 
 /** Makes a branded, frozen resource and records where it was declared. */
 export function defineResource<Kind extends string, Props>(kind: Kind, props: Props): Resource<Kind, Props> {
-  return Object.freeze({
+  const resource = Object.freeze({
     [RESOURCE]: true as const,
     [SITES]: captureSites(),
     kind,
     props: Object.freeze({ ...props }),
   });
+  // Made inside a component's build: it belongs to that component.
+  currentScope()?.add(resource);
+  return resource;
+}
+
+/** What a resource can be ordered against: another resource, or a component's instances on the same host. */
+export type Dependency = Resource | AnyComponent | AnyComponentUse;
+
+/** Ordering options every resource accepts. */
+export interface Relations {
+  /**
+   * Resources or components (their instances on the same host) to converge before this one.
+   * @default []
+   */
+  readonly after?: readonly Dependency[];
+  /**
+   * Resources or components (their instances on the same host) to converge after this one.
+   * @default []
+   */
+  readonly before?: readonly Dependency[];
 }
 
 export function isResource(value: unknown): value is Resource {

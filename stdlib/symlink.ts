@@ -1,7 +1,7 @@
-import { defineResource, type Resource } from "./resource.js";
+import { defineResource, type Relations, type Resource } from "./resource.js";
 
 /** Options of {@link Symlink}. */
-export interface SymlinkOptions {
+export interface SymlinkOptions extends Relations {
   /** Absolute path of the link on the host. */
   readonly path: string;
   /** What the link points to, stored verbatim (relative targets stay relative). */

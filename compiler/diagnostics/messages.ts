@@ -30,6 +30,18 @@ export const messages = {
   invalidPort: { code: 3004, text: "Host {host}: port {port} is not a TCP port (1-65535)." },
   invalidHostField: { code: 3005, text: "Host {host}: {field} {value} is not usable for ssh: it must be non-empty, without whitespace, control characters or a leading '-'." },
 
+  unsatisfiedRequire: { code: 4001, text: "{requirer} requires {key}, but no component provides it{where}." },
+  unusedProvide: { code: 4002, text: "{provider} provides {key}, but no component requires it." },
+  ambiguousRequire: { code: 4003, text: "{requirer} requires exactly one {key}, but {count} components provide it: {candidates}." },
+  cycleInHost: { code: 4004, text: "Dependency cycle on host {host}: {cycle}" },
+  cycleAcrossHosts: { code: 4005, text: "Dependency cycle across hosts: {cycle}. Hosts are deployed in order, so each host must only wait for others." },
+  duplicateInstance: { code: 4006, text: "Host {host} has two component instances named {name}; place the second with .named(\"other-name\")." },
+  unsettled: { code: 4007, text: "provide/require does not settle after {rounds} rounds: the values of {keys} keep changing." },
+  requireUnknownHost: { code: 4008, text: "{requirer} requires {key} from host {host}, which is not in environment {env}." },
+  unknownSetting: { code: 4009, text: "{scope} sets {setting}, which component {component} does not have. Its settings: {known}." },
+  invalidReference: { code: 4010, text: "{what} refers to {target}, which is not on host {host}." },
+  notPlaceable: { code: 4011, text: "The build of {component} returned {found}; return resources, components or lists of them." },
+
   outputNotWritable: { code: 9001, text: "Cannot write the build output to {path}: {reason}" },
 } as const satisfies Record<string, { code: number; text: string }>;
 

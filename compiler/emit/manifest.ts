@@ -18,6 +18,11 @@ export interface Manifest {
   readonly environment: string;
   readonly sources: string;
   readonly hosts: readonly ManifestHost[];
+  /**
+   * Deploy order: hosts of wave k wait for every host of waves < k (providers
+   * before requirers); hosts within a wave are independent.
+   */
+  readonly waves: readonly (readonly string[])[];
 }
 
 export function manifestHost(host: HostModel, digest: string, resources: number): ManifestHost {

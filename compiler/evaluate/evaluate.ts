@@ -1,9 +1,12 @@
 import { diagnostic, show, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import type { LoadedModel } from "../load/load.js";
-import type { EnvironmentModel, HostModel, ResourceModel } from "../model.js";
+import type { EnvironmentModel, HostModel } from "../model.js";
 import * as stdlib from "../../stdlib/index.js";
-import { isEnvironment, type Environment, type HostOptions, type HostSpec, type Placeable } from "../../stdlib/environment.js";
+import { isComponent, isComponentUse } from "../../stdlib/component.js";
+import { isEnvironment, type Environment, type HostOptions, type HostSpec } from "../../stdlib/environment.js";
+import type { RawSite } from "../../stdlib/private/site.js";
 import { isResource, SITES } from "../../stdlib/resource.js";
+import { buildInstances, type HostInput } from "./instances.js";
 import { ModuleLoader } from "./module-loader.js";
 import { SiteMapper } from "./sites.js";
 
@@ -12,85 +15,105 @@ export type EvaluateResult =
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
 /**
- * Phase 2: run the checked model and turn what it declares into plain data,
- * every object carrying the source location that declared it.
+ * Phase 2: run the checked model — its modules, then its components' build
+ * functions — and turn what it declares into plain data, every object
+ * carrying the source location that declared it.
  */
 export function evaluate(loaded: LoadedModel): EvaluateResult {
   const sites = new SiteMapper(loaded.modules, loaded.sources);
-  const exported = runEntry(loaded, sites);
-  if (!exported.ok) return exported;
-  const value = (exported.value as { default?: unknown } | undefined)?.default;
-  if (!isEnvironment(value)) {
-    const at: Location = { file: loaded.entry, line: 1, column: 1 };
-    return { ok: false, diagnostics: [diagnostic("noDefaultEnvironment", { found: describe(value) }, at)] };
-  }
-  return modelOf(value, { sites, sources: loaded.sources, defaultName: loaded.defaultName });
+  return withThrownSites(sites, (locateThrown) => {
+    let exported: unknown;
+    try {
+      exported = new ModuleLoader(loaded.modules, stdlib).load(loaded.entry);
+    } catch (thrown) {
+      const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+      const at = locateThrown(thrown) ?? { file: loaded.entry, line: 1, column: 1 };
+      return { ok: false, diagnostics: [diagnostic("evaluationThrew", { message }, at)] };
+    }
+    const value = (exported as { default?: unknown } | undefined)?.default;
+    if (!isEnvironment(value)) {
+      const at: Location = { file: loaded.entry, line: 1, column: 1 };
+      return { ok: false, diagnostics: [diagnostic("noDefaultEnvironment", { found: describe(value) }, at)] };
+    }
+    return modelOf(value, { sites, sources: loaded.sources, defaultName: loaded.defaultName, locateThrown });
+  });
 }
 
 export interface ModelContext {
-  /** Maps declaration sites; without one, sites are left unknown. */
+  /** Maps declaration sites; without one, sites are unknown. */
   readonly sites?: SiteMapper;
   readonly sources?: ReadonlyMap<string, string>;
   readonly defaultName: string;
+  readonly locateThrown?: (thrown: unknown) => Location | undefined;
 }
 
 /** Turns an evaluated `environment(...)` value into the compiler's model. */
 export function modelOf(value: Environment, context: ModelContext): EvaluateResult {
-  const sites = context.sites;
-  const envSite = sites?.locate(value[SITES]);
+  const locate = (raw: readonly RawSite[] | undefined) => context.sites?.locate(raw);
+  const envSite = locate(value[SITES]);
+  const name = value.options.name ?? context.defaultName;
   const diagnostics: Diagnostic[] = [];
-  const hosts: HostModel[] = [];
-  for (const [name, spec] of Object.entries(value.options.hosts ?? {})) {
+  const inputs: (HostInput & { spec: HostOptions })[] = [];
+  for (const [hostName, spec] of Object.entries(value.options.hosts ?? {})) {
     const options = normalizeHost(spec);
     if (options.ignore === true) continue;
-    const hostSite = locateHostKey(context.sources ?? new Map(), envSite, name);
-    const resources: ResourceModel[] = [];
+    const site = locateHostKey(context.sources ?? new Map(), envSite, hostName);
+    const items: unknown[] = [];
     flatten(options.components ?? [], (item) => {
-      if (!isResource(item)) {
-        diagnostics.push(diagnostic("notAResource", { host: JSON.stringify(name), found: describe(item) }, hostSite));
-        return;
-      }
-      resources.push({
-        kind: item.kind,
-        props: item.props as Record<string, unknown>,
-        site: sites?.locate(item[SITES]),
-        declarationIndex: resources.length,
-      });
+      if (isResource(item) || isComponent(item) || isComponentUse(item)) items.push(item);
+      else diagnostics.push(diagnostic("notAResource", { host: JSON.stringify(hostName), found: describe(item) }, site));
     });
-    hosts.push({
-      name,
-      address: options.address ?? name,
-      user: options.user,
-      port: options.port,
-      data: options.data ?? {},
-      resources,
-      site: hostSite,
-    });
+    const data = (options.data ?? {}) as Record<string, unknown>;
+    inputs.push({ name: hostName, address: options.address ?? hostName, data, items, site, spec: options });
   }
   if (diagnostics.length > 0) return { ok: false, diagnostics };
-  return { ok: true, environment: { name: value.options.name ?? context.defaultName, hosts, site: envSite } };
+
+  const built = buildInstances(inputs, {
+    environment: name,
+    environmentSite: envSite,
+    overrides: (value.options.settings ?? {}) as Record<string, Record<string, unknown>>,
+    ignored: new Set(value.options.ignore ?? []),
+    locate,
+    locateThrown: context.locateThrown ?? (() => undefined),
+  });
+  if (built.diagnostics.length > 0) return { ok: false, diagnostics: built.diagnostics };
+  const hosts: HostModel[] = inputs.map((input) => ({
+    name: input.name,
+    address: input.address,
+    user: input.spec.user,
+    port: input.spec.port,
+    data: input.data,
+    resources: built.hosts.get(input.name)!.resources,
+    components: built.hosts.get(input.name)!.components,
+    site: input.site,
+  }));
+  return { ok: true, environment: { name, hosts, site: envSite, wiring: built.wiring } };
 }
 
-function runEntry(loaded: LoadedModel, sites: SiteMapper): { ok: true; value: unknown } | { ok: false; diagnostics: Diagnostic[] } {
+/**
+ * Runs `body` with the engine keeping the structured call sites of
+ * anything thrown, so that an exception from the model is reported at the
+ * user's line — not as a stack trace.
+ */
+function withThrownSites<T>(sites: SiteMapper, body: (locateThrown: (thrown: unknown) => Location | undefined) => T): T {
   const frames = new WeakMap<object, NodeJS.CallSite[]>();
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 64;
-  // Keep the structured frames of anything the model throws, to point at its line.
   Error.prepareStackTrace = (error, callSites) => {
     if (typeof error === "object" && error !== null) frames.set(error, callSites);
     return String(error);
   };
-  try {
-    return { ok: true, value: new ModuleLoader(loaded.modules, stdlib).load(loaded.entry) };
-  } catch (thrown) {
-    if (typeof thrown === "object" && thrown !== null) void (thrown as { stack?: unknown }).stack;
-    const callSites = typeof thrown === "object" && thrown !== null ? frames.get(thrown) : undefined;
-    const location = sites.locate(
+  const locateThrown = (thrown: unknown): Location | undefined => {
+    if (typeof thrown !== "object" || thrown === null) return undefined;
+    void (thrown as { stack?: unknown }).stack; // the engine formats the stack lazily
+    const callSites = frames.get(thrown);
+    return sites.locate(
       callSites?.map((s) => ({ file: s.getFileName() ?? "", line: s.getLineNumber() ?? 0, column: s.getColumnNumber() ?? 0 })),
     );
-    const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
-    return { ok: false, diagnostics: [diagnostic("evaluationThrew", { message }, location ?? { file: loaded.entry, line: 1, column: 1 })] };
+  };
+  try {
+    return body(locateThrown);
   } finally {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;
@@ -101,7 +124,7 @@ function normalizeHost(spec: HostSpec): HostOptions {
   return Array.isArray(spec) ? { components: spec } : (spec as HostOptions);
 }
 
-function flatten(items: readonly Placeable[], visit: (item: unknown) => void): void {
+function flatten(items: readonly unknown[], visit: (item: unknown) => void): void {
   for (const item of items) {
     if (Array.isArray(item)) flatten(item, visit);
     else visit(item);
