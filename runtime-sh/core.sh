@@ -20,6 +20,7 @@ depc_main() {
   depc_report_file=
   depc_tmp=
   depc_inflight=
+  depc_inflight_pending=0
   depc_facts_valid=1
   depc_todo=
   depc_n_ok=0
@@ -52,6 +53,9 @@ depc_main() {
     shift
   done
   depc_tab=$(printf '\t')
+  # fd 9: the run's stderr, for messages from traps that fire while a
+  # function runs with its stderr redirected.
+  exec 9>&2
   depc_probe_tools || exit 1
   trap 'depc_cleanup' EXIT
   trap 'depc_on_signal 129' HUP
@@ -170,9 +174,35 @@ depc_tmp_init() {
   return 0
 }
 
-# Remove an in-flight temp file next to a target, if any.
+# depc_mktemp DIR: create an in-flight temp file DIR/.depc.XXXXXX next to a
+# target and put its name in depc_inflight. mktemp writes the name into the
+# private temp dir (not a command substitution), and depc_inflight_pending is
+# set first, so a signal between mktemp and the assignment still lets
+# depc_drop_inflight find and remove the file. Returns 1 with depc_error set.
 # shellcheck disable=SC2034 # sets globals read by other functions
+depc_mktemp() {
+  depc_inflight_pending=1
+  if ! mktemp "$1/.depc.XXXXXX" >"$depc_tmp/inflight" 2>"$depc_tmp/err"; then
+    depc_inflight_pending=0
+    depc_fail "cannot create a temporary file in $1" "$depc_tmp/err"
+    return 1
+  fi
+  IFS= read -r depc_inflight <"$depc_tmp/inflight"
+  depc_inflight_pending=0
+  if [ -z "$depc_inflight" ]; then
+    depc_error="cannot create a temporary file in $1: mktemp printed no name"
+    return 1
+  fi
+  return 0
+}
+
+# Remove the in-flight temp file next to a target, if any (also one whose
+# name depc_mktemp had not read back yet).
 depc_drop_inflight() {
+  if [ "$depc_inflight_pending" = 1 ] && [ -z "$depc_inflight" ] && [ -n "$depc_tmp" ]; then
+    IFS= read -r depc_inflight <"$depc_tmp/inflight"
+  fi
+  depc_inflight_pending=0
   if [ -n "$depc_inflight" ]; then
     rm -f "$depc_inflight"
     depc_inflight=
@@ -194,7 +224,7 @@ depc_cleanup() {
 depc_on_signal() {
   depc_cleanup
   trap - EXIT
-  depc_err "interrupted"
+  depc_err "interrupted" 2>&9
   exit "$1"
 }
 

@@ -99,11 +99,8 @@ depc_file_write() {
     [ -n "$owner" ] || owner=$depc_st_uid
     [ -n "$group" ] || group=$depc_st_gid
   fi
-  if ! tmp=$(mktemp "$2/.depc.XXXXXX" 2>"$depc_tmp/err"); then
-    depc_fail "cannot create a temporary file in $2" "$depc_tmp/err"
-    return 1
-  fi
-  depc_inflight=$tmp
+  depc_mktemp "$2" || return 1
+  tmp=$depc_inflight
   if ! "$7" >"$tmp" 2>"$depc_tmp/err"; then
     depc_fail "cannot write the content of $1 to $tmp" "$depc_tmp/err"
     return 1

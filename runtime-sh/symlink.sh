@@ -29,11 +29,8 @@ depc_symlink() {
       depc_try "cannot create the link $1" ln -s -- "$2" "$1" || return 1
       return 0
     fi
-    if ! tmp=$(mktemp "$dir/.depc.XXXXXX" 2>"$depc_tmp/err"); then
-      depc_fail "cannot create a temporary file in $dir" "$depc_tmp/err"
-      return 1
-    fi
-    depc_inflight=$tmp
+    depc_mktemp "$dir" || return 1
+    tmp=$depc_inflight
     depc_try "cannot remove $tmp" rm -f "$tmp" || return 1
     depc_try "cannot create the link $tmp" ln -s -- "$2" "$tmp" || return 1
     depc_try "cannot rename $tmp to $1" mv -f "$tmp" "$1" || return 1
