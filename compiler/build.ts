@@ -63,7 +63,8 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
   const bundles = new Map<string, string>();
   const hosts = validated.hosts.map((checked) => {
     const resources = ordered.hosts.get(checked.host.name)!;
-    const text = emitBundle({ environment: environment.name, host: checked.host, resources, depcVersion, sourcesDigest, siteOf });
+    const notifications = ordered.notifications.get(checked.host.name)!;
+    const text = emitBundle({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, sourcesDigest, siteOf });
     bundles.set(checked.host.name, text);
     return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length);
   });

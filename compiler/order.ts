@@ -23,6 +23,8 @@ interface GraphNode {
 export interface OrderedEnvironment {
   /** Each host's resources in run order. */
   readonly hosts: ReadonlyMap<string, readonly CheckedResource[]>;
+  /** Per host: the reactions (`kind:key`) each resource owes when it changes. */
+  readonly notifications: ReadonlyMap<string, ReadonlyMap<CheckedResource, readonly string[]>>;
   /** Hosts grouped in deploy waves: every provider's host is in an earlier wave than its requirers'. */
   readonly waves: readonly (readonly string[])[];
   readonly diagnostics: readonly Diagnostic[];
@@ -42,10 +44,13 @@ export interface OrderedEnvironment {
 export function orderEnvironment(env: EnvironmentModel, checked: readonly CheckedHost[]): OrderedEnvironment {
   const diagnostics: Diagnostic[] = [];
   const hosts = new Map<string, CheckedResource[]>();
+  const notifications = new Map<string, Map<CheckedResource, string[]>>();
   const componentHost = new Map<string, string>();
   for (const host of env.hosts) for (const c of host.components) componentHost.set(c.id, host.name);
   for (const { host, resources } of checked) {
-    const graph = hostGraph(host, resources, env, diagnostics);
+    const owed = new Map<CheckedResource, string[]>();
+    notifications.set(host.name, owed);
+    const graph = hostGraph(host, resources, env, owed, diagnostics);
     const sorted = topologicalOrder(graph);
     if (sorted.cycle) {
       diagnostics.push(cycleDiagnostic("cycleInHost", { host: JSON.stringify(host.name) }, graph, sorted.cycle));
@@ -54,10 +59,16 @@ export function orderEnvironment(env: EnvironmentModel, checked: readonly Checke
     hosts.set(host.name, sorted.order.flatMap((i) => (graph[i]!.resource ? [graph[i]!.resource!] : [])));
   }
   const waves = hostWaves(env, componentHost, diagnostics);
-  return { hosts, waves, diagnostics };
+  return { hosts, notifications, waves, diagnostics };
 }
 
-function hostGraph(host: HostModel, resources: readonly CheckedResource[], env: EnvironmentModel, diagnostics: Diagnostic[]): GraphNode[] {
+function hostGraph(
+  host: HostModel,
+  resources: readonly CheckedResource[],
+  env: EnvironmentModel,
+  owed: Map<CheckedResource, string[]>,
+  diagnostics: Diagnostic[],
+): GraphNode[] {
   const nodes: GraphNode[] = [];
   const add = (node: Omit<GraphNode, "edges">) => nodes.push({ ...node, edges: [] }) - 1;
   const edge = (from: number, to: number, reason: string, site: Location | undefined) => nodes[from]!.edges.push({ to, reason, site });
@@ -128,6 +139,31 @@ function hostGraph(host: HostModel, resources: readonly CheckedResource[], env: 
       }
     }
   }
+  // Notifications: a reaction runs after everything that can trigger it.
+  const membersOf = (ids: readonly string[]) =>
+    resources.filter((r) => r.model.owner !== undefined && ids.some((id) => r.model.owner === id || r.model.owner!.startsWith(`${id}/`)));
+  for (const reaction of resources) {
+    const reactionNode = resourceNode.get(reaction.model.origin)!;
+    for (const target of reaction.notifiedBy ?? []) {
+      const found = resolve(target);
+      if (found === undefined) {
+        diagnostics.push(diagnostic("invalidReference", { what: `${reaction.kind} ${JSON.stringify(reaction.key)} (whenChanged)`, target: describe(target), host: JSON.stringify(host.name) }, reaction.model.site));
+        continue;
+      }
+      const triggers = isResource(target)
+        ? [nodes[found[0]!.first]!.resource!]
+        : membersOf(host.components.filter((c) => found.some((f) => f.first === start.get(c.id))).map((c) => c.id));
+      for (const trigger of triggers) {
+        if (trigger === reaction) continue;
+        edge(resourceNode.get(trigger.model.origin)!, reactionNode, `${reaction.kind} ${reaction.key} reacts to ${trigger.kind} ${trigger.key}`, reaction.model.site);
+        const list = owed.get(trigger) ?? [];
+        const name = `${reaction.kind}:${reaction.key}`;
+        if (!list.includes(name)) list.push(name);
+        owed.set(trigger, list);
+      }
+    }
+  }
+
   for (const c of host.components) {
     for (const target of c.after) {
       for (const t of resolve(target) ?? []) edge(t.last, start.get(c.id)!, `${c.name} is declared after ${t.label}`, c.definitionSite);

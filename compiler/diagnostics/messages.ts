@@ -22,6 +22,11 @@ export const messages = {
   symlinkTargetInvalid: { code: 2009, text: "Symlink {path}: the target {problem}." },
   pathEmpty: { code: 2010, text: "{kind} path is missing or empty." },
   notAResource: { code: 2011, text: "Host {host} lists {found}, which is not a resource. Place resources made by File(), Directory(), Symlink(), …" },
+  invalidCommandName: { code: 2013, text: "Command name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._:@-]*." },
+  invalidCommand: { code: 2014, text: "Command {name}: {field} {problem}." },
+  invalidCommandEnv: { code: 2015, text: "Command {name}: environment variable {variable} {problem}." },
+  commandWithoutGuard: { code: 2016, text: "Command {name} has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply." },
+  invalidTimeout: { code: 2017, text: "Command {name}: timeout {value} is not a positive whole number of seconds." },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
 
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },

@@ -2,6 +2,7 @@ import type { HostModel } from "../model.js";
 import type { CheckedResource, Fact } from "../resources/kind.js";
 import { contentFunction, needsTextNonl } from "./content.js";
 import { commentText, shellQuote } from "./quote.js";
+import type { RunSpec } from "../resources/kind.js";
 import { selectRuntime } from "./runtime.js";
 
 export interface BundleInput {
@@ -9,6 +10,8 @@ export interface BundleInput {
   readonly host: HostModel;
   /** In run order. */
   readonly resources: readonly CheckedResource[];
+  /** The reactions each resource owes when it changes. */
+  readonly notifications: ReadonlyMap<CheckedResource, readonly string[]>;
   readonly depcVersion: string;
   /** `sha256:<hex>` of the model's sources. */
   readonly sourcesDigest: string;
@@ -34,8 +37,15 @@ export function emitBundle(input: BundleInput): string {
     const index = i + 1;
     const { call, args, fact } = resource.lowered;
     roots.add(call);
+    let functions = 0;
     const words = args.map((arg) => {
+      if (arg === undefined) return "''";
       if (typeof arg === "string") return shellQuote(arg);
+      if ("run" in arg) {
+        const name = `depc_run_${index}_${++functions}`;
+        contents.push(runFunction(name, arg.run));
+        return name;
+      }
       const name = `depc_content_${index}`;
       contents.push(contentFunction(name, arg.content));
       if (needsTextNonl(arg.content)) roots.add("depc_text_nonl");
@@ -47,6 +57,17 @@ export function emitBundle(input: BundleInput): string {
     );
     if (fact !== undefined) facts.push({ index, fact });
   });
+
+  // Which reactions each resource index owes when it changes, grouped by reaction list.
+  const owing = new Map<string, number[]>();
+  resources.forEach((resource, i) => {
+    const reactions = input.notifications.get(resource);
+    if (reactions === undefined || reactions.length === 0) return;
+    const calls = reactions.map((r) => `depc_owe ${shellQuote(r)}`).join("; ");
+    owing.set(calls, [...(owing.get(calls) ?? []), i + 1]);
+  });
+  const notifyCases = [...owing].map(([calls, indices]) => `    ${indices.join(" | ")}) ${calls} ;;`);
+  if (notifyCases.length > 0) roots.add("depc_owe");
 
   const factCalls: string[] = [];
   const statPaths = facts.map((f) => f.fact.path);
@@ -88,6 +109,10 @@ export function emitBundle(input: BundleInput): string {
     "depc_expect() {",
     table.length > 0 ? `  cat <<'DEPC_EOF'\n${table.join("\n")}\nDEPC_EOF` : "  :",
     "}",
+    "# Reactions owed when a resource changes; recorded on the host before the change is reported.",
+    "depc_notifies() {",
+    notifyCases.length > 0 ? `  case $1 in\n${notifyCases.join("\n")}\n  esac` : "  :",
+    "}",
     "depc_facts() {",
     factCalls.length > 0 ? factCalls.join("\n") : "  :",
     "}",
@@ -97,10 +122,24 @@ export function emitBundle(input: BundleInput): string {
     "depc_resources() {",
     steps.length > 0 ? steps.join("\n") : "  :",
     "}",
-    ...(contents.length > 0 ? ["", "# ---- file contents ----", "", contents.join("\n")] : []),
+    ...(contents.length > 0 ? ["", "# ---- file contents and commands ----", "", contents.join("\n")] : []),
     "",
     'depc_main "$@"',
     "}",
     "",
   ].join("\n");
+}
+
+/**
+ * A command as a function: a subshell that changes directory, exports the
+ * environment and execs the program — `exec` so that a program named like a
+ * shell function or builtin is still the program. Arguments to the function
+ * go before the program (the runtime passes `timeout N` there).
+ */
+function runFunction(name: string, run: RunSpec): string {
+  const env = Object.keys(run.env)
+    .sort()
+    .map((k) => `export ${k}=${shellQuote(run.env[k]!)} && `)
+    .join("");
+  return `${name}() ( cd -- ${shellQuote(run.cwd)} && ${env}exec "$@" ${run.argv.map(shellQuote).join(" ")} )`;
 }

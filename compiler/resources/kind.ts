@@ -11,8 +11,19 @@ export interface Fact {
   readonly sha256?: string;
 }
 
-/** An argument of a runtime call: a string, or bytes emitted as a content function. */
-export type Argument = string | { readonly content: Uint8Array };
+/** A command to run, emitted as a shell function that runs it in a subshell. */
+export interface RunSpec {
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * An argument of a runtime call: a string; bytes, emitted as a content
+ * function; or a command, emitted as a function that runs it. A function
+ * argument is passed by name; `undefined` becomes ''.
+ */
+export type Argument = string | { readonly content: Uint8Array } | { readonly run: RunSpec } | undefined;
 
 /** A resource lowered to one runtime call (data only; the emitter writes the shell). */
 export interface Lowered {
@@ -29,6 +40,8 @@ export interface CheckedResource {
   readonly key: string;
   /** Whether other resources may live below `key` (only directories). */
   readonly container: boolean;
+  /** What this resource reacts to (its runs are owed when one of them changes). */
+  readonly notifiedBy?: readonly unknown[];
   readonly lowered: Lowered;
 }
 
