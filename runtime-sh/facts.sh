@@ -6,17 +6,19 @@
 # resource runs, the preflight that joins them with the bundle's expect
 # table, and the single-path stat/sha256 helpers used by full checks.
 
-# depc_fact_stat PATH...: append "type<TAB>mode<TAB>uid<TAB>gid<TAB>user<TAB>
-# group<TAB>path" lines (lstat, one process for all PATHs) to the facts file.
+# depc_fact_stat PATH...: append "type<TAB>mode<TAB>uid<TAB>gid<TAB>path"
+# lines (lstat, one process for all PATHs) to the facts file. Numeric ids
+# only: a user/group name lookup per path would cost more than the whole
+# stat (the preflight maps names via /etc/passwd and /etc/group).
 # Missing paths are ignored: facts are hints.
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_fact_stat() {
   local t
   t=$depc_tab
   if [ "$depc_stat_flavor" = gnu ]; then
-    stat -c "%F$t%a$t%u$t%g$t%U$t%G$t%n" "$@" >>"$depc_tmp/facts.stat" 2>/dev/null
+    stat -c "%F$t%a$t%u$t%g$t%n" "$@" >>"$depc_tmp/facts.stat" 2>/dev/null
   else
-    stat -f "%HT$t%Mp%Lp$t%u$t%g$t%Su$t%Sg$t%N" "$@" >>"$depc_tmp/facts.stat" 2>/dev/null
+    stat -f "%HT$t%Mp%Lp$t%u$t%g$t%N" "$@" >>"$depc_tmp/facts.stat" 2>/dev/null
   fi
   return 0
 }
@@ -66,8 +68,16 @@ depc_sha256_cmd() {
 # the stat and sha256 facts. Prints the space-separated indices 1..DEPC_COUNT
 # that are NOT verified converged: indices missing from the table, every
 # symlink ("l"), and every entry whose type, mode, owner, group or digest
-# differs from the facts (or has no facts).
+# differs from the facts (or has no facts). Owner/group names are mapped to
+# ids through /etc/passwd and /etc/group when readable; a name found in
+# neither (LDAP...) leaves its entry unverified, so it gets a full check.
+# shellcheck disable=SC3043 # local is a deliberate extension
 depc_preflight() {
+  local passwd group
+  passwd=/dev/null
+  group=/dev/null
+  [ ! -r /etc/passwd ] || passwd=/etc/passwd
+  [ ! -r /etc/group ] || group=/etc/group
   depc_expect | awk -F '\t' -v n="$DEPC_COUNT" '
     function unesc(s,   r, i, c, d, k) {
       r = ""
@@ -84,16 +94,21 @@ depc_preflight() {
       }
       return r
     }
+    function id(name, ids) {
+      if (name ~ /^[0-9]+$/) return name + 0
+      if (name in ids) return ids[name]
+      return -1
+    }
     FILENAME == ARGV[1] {
-      if (NF < 7) next
+      if (NF < 5) next
       t = tolower($1)
       if (t ~ /^regular/) t = "f"
       else if (t ~ /^directory/) t = "d"
       else if (t ~ /^symbolic/) t = "l"
       else t = "o"
-      p = $7
-      for (i = 8; i <= NF; i++) p = p "\t" $i
-      st[p] = t; sm[p] = $2 + 0; su[p] = $3; sg[p] = $4; sun[p] = $5; sgn[p] = $6
+      p = $5
+      for (i = 6; i <= NF; i++) p = p "\t" $i
+      st[p] = t; sm[p] = $2 + 0; su[p] = $3 + 0; sg[p] = $4 + 0
       next
     }
     FILENAME == ARGV[2] {
@@ -110,12 +125,20 @@ depc_preflight() {
       sha[p] = h
       next
     }
+    FILENAME == ARGV[3] {
+      if (split($0, a, ":") >= 3 && !(a[1] in uids)) uids[a[1]] = a[3] + 0
+      next
+    }
+    FILENAME == ARGV[4] {
+      if (split($0, a, ":") >= 3 && !(a[1] in gids)) gids[a[1]] = a[3] + 0
+      next
+    }
     NF >= 7 {
       p = $3
       if ($2 == "l" || !(p in st) || st[p] != $2) next
       if ($4 != "-" && sm[p] != $4 + 0) next
-      if ($5 != "-" && $5 != su[p] && $5 != sun[p]) next
-      if ($6 != "-" && $6 != sg[p] && $6 != sgn[p]) next
+      if ($5 != "-" && id($5, uids) != su[p]) next
+      if ($6 != "-" && id($6, gids) != sg[p]) next
       if ($2 == "f" && $7 != "-" && sha[p] != $7) next
       ok[$1 + 0] = 1
     }
@@ -124,7 +147,7 @@ depc_preflight() {
       for (i = 1; i <= n; i++) if (!(i in ok)) s = s (s == "" ? "" : " ") i
       print s
     }
-  ' "$depc_tmp/facts.stat" "$depc_tmp/facts.sha" -
+  ' "$depc_tmp/facts.stat" "$depc_tmp/facts.sha" "$passwd" "$group" -
 }
 
 # depc_stat PATH: lstat one path into depc_st_mode (4 octal digits, e.g. 2755), depc_st_uid, depc_st_gid, depc_st_user,

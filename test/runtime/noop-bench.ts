@@ -29,6 +29,9 @@ export function medianNoopMs(shell: Shell, bundle: string, runs: number): number
   const env = { ...process.env, ...shell.env };
   const first = spawnSync(cmd, [...lead, bundle], { env, encoding: "utf8" });
   if (first.status !== 0) throw new Error(`apply failed under ${shell.name}: ${first.stdout}${first.stderr}`);
+  if (process.env.DEPC_BENCH !== "1" && !/ 0 changed, 1020 ok/.test(first.stdout)) {
+    throw new Error(`the host was expected to be converged already: ${first.stdout.slice(-300)}`);
+  }
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
