@@ -3,6 +3,8 @@ import yargs, { type Argv } from "yargs";
 import { compile, type CompileResult } from "./build.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { formatDiagnostics } from "./diagnostics/format.js";
+import { initCommand } from "./init/init.js";
+import { graphCommand, inspectCommand, type GraphFormat } from "./inspect/command.js";
 import { writeBuild } from "./output.js";
 import { depcVersion } from "./package-info.js";
 
@@ -61,6 +63,37 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
         (y) => envPositional(y),
         async (args) => {
           exitCode = await check(args as unknown as EnvArgs, io);
+        },
+      )
+      .command(
+        "inspect <env>",
+        "Print hosts, components (with each setting and where it came from), resources, wiring and waves",
+        (y) => envPositional(y).option("json", { type: "boolean", default: false, describe: "Print JSON for tools instead of text" }),
+        async (args) => {
+          exitCode = await inspectCommand(args as unknown as EnvArgs & { json: boolean }, io);
+        },
+      )
+      .command(
+        "graph <env>",
+        "Write the dependency graph: hosts as clusters, components and resources as nodes",
+        (y) =>
+          envPositional(y)
+            .option("format", { choices: ["dot", "mermaid"] as const, default: "dot" as const, describe: "Graphviz DOT or Mermaid" })
+            .option("out", { type: "string", describe: "Write to this file instead of stdout" }),
+        async (args) => {
+          exitCode = await graphCommand(args as unknown as EnvArgs & { format: GraphFormat; out?: string }, io);
+        },
+      )
+      .command(
+        "init [dir]",
+        "Create a deployment project (package.json, tsconfig.json, components/, env/dev.ts, README) in dir",
+        (y) =>
+          y
+            .positional("dir", { type: "string", describe: "Directory to create it in", defaultDescription: "the current directory" })
+            .option("name", { type: "string", describe: "Package name", defaultDescription: "from the directory's name" })
+            .option("depc-spec", { type: "string", describe: "The depc dependency in package.json (e.g. file:../depc)", defaultDescription: `^${depcVersion}` }),
+        (args) => {
+          exitCode = initCommand({ dir: args.dir, name: args.name, depcSpec: args["depc-spec"] }, io);
         },
       )
       .demandCommand(1, "Give a command: depc build <env> or depc check <env>.")

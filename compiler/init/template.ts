@@ -1,0 +1,142 @@
+/**
+ * The files `depc init` writes. They live here as strings, not as template
+ * files, so that they ship inside `dist/` with the compiler and nothing
+ * has to find them at run time. test/compiler/init.test.ts builds and
+ * applies what they make.
+ */
+export interface TemplateOptions {
+  /** The project's package name: `[a-z0-9][a-z0-9._-]*`, so safe in paths and string literals. */
+  readonly name: string;
+  /** The `depc` dependency's version range or spec (`^0.1.0`, `file:../depc`). */
+  readonly depcSpec: string;
+}
+
+/** Project-relative path → content, in the order they are written and listed. */
+export function templateFiles(options: TemplateOptions): ReadonlyMap<string, string> {
+  const { name } = options;
+  return new Map([
+    ["package.json", packageJson(options)],
+    ["tsconfig.json", tsconfig],
+    [".gitignore", "build/\nnode_modules/\n"],
+    ["README.md", readme(name)],
+    ["components/app.ts", app(name)],
+    ["env/dev.ts", dev(name)],
+  ]);
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+const packageJson = ({ name, depcSpec }: TemplateOptions) =>
+  json({
+    name,
+    version: "0.0.0",
+    private: true,
+    description: "A deployment described with depc",
+    type: "module",
+    scripts: {
+      check: "depc check env/dev",
+      build: "depc build env/dev",
+    },
+    dependencies: { depc: depcSpec },
+  });
+
+// For editors only: depc type-checks a model with its own fixed options,
+// whatever this file says. These match them closely.
+const tsconfig = json({
+  compilerOptions: {
+    target: "ES2022",
+    lib: ["ES2022"],
+    module: "ESNext",
+    moduleResolution: "bundler",
+    allowImportingTsExtensions: true,
+    noEmit: true,
+    strict: true,
+    skipLibCheck: true,
+    forceConsistentCasingInFileNames: true,
+  },
+  include: ["components/**/*.ts", "env/**/*.ts"],
+});
+
+const app = (name: string) => `// A component: a unit of deployment with typed settings. Its settings'
+// types come from the defaults below; an environment (env/*.ts) may override
+// any of them, and a misspelt or mistyped override fails \`depc check\`.
+import { component, Directory, File } from "depc";
+
+export const app = component({
+  name: "app",
+  settings: {
+    /** Where the app lives on the host (absolute). */
+    root: "/srv/${name}",
+    /** The port the app listens on. */
+    port: 8080,
+    /** Shown on the start page. */
+    greeting: "Hello from depc",
+  },
+  build(s, ctx) {
+    Directory({ path: s.root, mode: 0o755 });
+    // A config file rendered from typed values; mode 0640 keeps it from other users.
+    File({
+      path: \`\${s.root}/app.ini\`,
+      mode: 0o640,
+      template: (v) => \`[app]\\nport = \${v.port}\\nhost = \${v.host}\\n\`,
+      vars: { port: s.port, host: ctx.host.name },
+    });
+    File({ path: \`\${s.root}/index.html\`, content: \`<h1>\${s.greeting}</h1>\\n\` });
+  },
+});
+`;
+
+const dev = (name: string) => `// The development environment: one host, this machine. \`depc build env/dev\`
+// writes build/dev/localhost.sh; \`sh build/dev/localhost.sh\` applies it here.
+import { environment } from "depc";
+import { app } from "../components/app.ts";
+
+export default environment({
+  hosts: {
+    localhost: [app],
+  },
+  settings: {
+    // Below /tmp while you try things out: no root needed, nothing else touched.
+    // Production environments (env/prod.ts) keep the default root or set their own.
+    app: { root: "/tmp/${name}", port: 8081 },
+  },
+});
+`;
+
+const readme = (name: string) => `# ${name}
+
+A deployment described with [depc](https://www.npmjs.com/package/depc): a typed
+TypeScript model compiled into one POSIX shell script per host.
+
+## Layout
+
+- \`components/\` — reusable units with typed settings (\`components/app.ts\`).
+- \`env/\` — environments: which hosts run which components, and the settings
+  that differ there. \`env/dev.ts\` has one host, \`localhost\`, deploying below
+  \`/tmp/${name}\`.
+- \`build/\` — what \`depc build\` writes (ignored by git).
+
+## Use
+
+\`\`\`sh
+npm install                      # installs depc
+npx depc check env/dev           # type-check and validate; writes nothing
+npx depc build env/dev           # writes build/dev/localhost.sh and build/dev/manifest.json
+npx depc inspect env/dev         # hosts, components, settings and where each came from
+sh build/dev/localhost.sh --check   # what would change here, with diffs; changes nothing
+sh build/dev/localhost.sh           # apply
+\`\`\`
+
+A second \`sh build/dev/localhost.sh\` reports no changes: bundles converge.
+
+A bundle needs only \`sh\` on the host. To deploy elsewhere, add hosts to an
+environment (a new \`env/prod.ts\` can reuse the same components with other
+settings), build it, copy \`build/prod/<host>.sh\` to each host and run it with
+\`sh\` there.
+
+## Next steps
+
+- Change a setting for one environment in its \`settings\`, or for one host with
+  \`app.with({ port: 9000 })\` in its host list.
+- \`npx depc graph env/dev --format mermaid\` draws the dependency graph.
+`;
