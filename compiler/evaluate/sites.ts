@@ -28,13 +28,20 @@ export class SiteMapper {
   }
 
   /**
-   * The engine places a call at its `(`; users expect the callee's name:
-   * `File(` is reported at `F`, with the name underlined.
+   * The engine places a call at its `(` (or at `<` of explicit type
+   * arguments), and a method call at the method's name. Users expect the
+   * callee's name underlined: `File(` at `F`, `ctx.provide(` at `provide`.
    */
   private callee(at: Location): Location {
     const text = (this.sources.get(at.file) ?? "").split("\n")[at.line - 1] ?? "";
+    const identifier = /[\w$]/;
     let end = at.column - 1;
-    if (text[end] !== "(") return at;
+    if (identifier.test(text[end] ?? "")) {
+      let stop = end;
+      while (stop < text.length && identifier.test(text[stop]!)) stop++;
+      return { ...at, length: stop - end };
+    }
+    if (text[end] !== "(" && text[end] !== "<") return at;
     while (end > 0 && /\s/.test(text[end - 1]!)) end--;
     let start = end;
     while (start > 0 && /[\w$.]/.test(text[start - 1]!)) start--;

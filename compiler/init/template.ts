@@ -98,7 +98,7 @@ export default environment({
   settings: {
     // Below /tmp while you try things out: no root needed, nothing else touched.
     // Production environments (env/prod.ts) keep the default root or set their own.
-    app: { root: "/tmp/${name}", port: 8081 },
+    app: { root: "/tmp/depc-${name}", port: 8081 },
   },
 });
 `;
@@ -113,7 +113,7 @@ TypeScript model compiled into one POSIX shell script per host.
 - \`components/\` — reusable units with typed settings (\`components/app.ts\`).
 - \`env/\` — environments: which hosts run which components, and the settings
   that differ there. \`env/dev.ts\` has one host, \`localhost\`, deploying below
-  \`/tmp/${name}\`.
+  \`/tmp/depc-${name}\`.
 - \`build/\` — what \`depc build\` writes (ignored by git).
 
 ## Use

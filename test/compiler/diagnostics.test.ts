@@ -32,7 +32,7 @@ describe("diagnostics", () => {
     );
     expect(out).toBe(
       "env/prod.ts:3:9 - error DEPC1003: Evaluating the model threw: Error: no port configured\n" +
-        '\n3   throw new Error("no port configured");\n          ~\n\n',
+        '\n3   throw new Error("no port configured");\n          ~~~\n\n',
     );
   });
 

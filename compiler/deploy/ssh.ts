@@ -1,0 +1,128 @@
+// Runs one remote program on one host through the system's OpenSSH client.
+import { spawn, type ChildProcess } from "node:child_process";
+import { classify, type Ended, type Outcome } from "./classify.js";
+import { MarkerStream, type StreamEvents } from "./stream.js";
+
+export interface SshTarget {
+  /** Address or ssh alias (never starts with "-": checked by the compiler and again here). */
+  readonly address: string;
+  readonly user?: string;
+  readonly port?: number;
+}
+
+export interface SshSettings {
+  /** `ssh -F FILE`. */
+  readonly configFile?: string;
+  /** `-o OPTION` each, before depc's own (ssh keeps the first value of an option). */
+  readonly options: readonly string[];
+  /** Overall time limit of one host's run, in seconds. */
+  readonly timeoutSeconds?: number;
+  /** The ssh binary. @default "ssh" */
+  readonly ssh?: string;
+}
+
+/** Options depc sets unless the user set them: no prompts (hosts run in parallel). */
+const DEFAULT_OPTIONS = ["BatchMode=yes"];
+
+/** The argv of ssh for one run: options, `-l`/`-p`, `--`, destination, the remote command. */
+export function sshArgv(target: SshTarget, settings: SshSettings, remoteCommand: string): string[] {
+  if (target.address === "" || target.address.startsWith("-")) throw new Error(`invalid host address ${JSON.stringify(target.address)}`);
+  const argv: string[] = [];
+  if (settings.configFile !== undefined) argv.push("-F", settings.configFile);
+  const given = new Set(settings.options.map((o) => o.split(/[=\s]/, 1)[0]!.toLowerCase()));
+  for (const o of settings.options) argv.push("-o", o);
+  for (const o of DEFAULT_OPTIONS) if (!given.has(o.split("=", 1)[0]!.toLowerCase())) argv.push("-o", o);
+  argv.push("-T");
+  if (target.user !== undefined) argv.push("-l", target.user);
+  if (target.port !== undefined) argv.push("-p", String(target.port));
+  argv.push("--", target.address, remoteCommand);
+  return argv;
+}
+
+export interface RunHandle {
+  readonly done: Promise<{ outcome: Outcome; stream: MarkerStream; stderr: string }>;
+  /** Send a line to the remote program's stdin (rollback's choice) and close it. */
+  answer(line: string): void;
+  /** Stop the run (Ctrl-C): ssh is killed, the host reports "interrupted". */
+  interrupt(): void;
+}
+
+/**
+ * Starts ssh; `input` goes to the remote program's stdin (the bundle), or
+ * with `interactive`, stdin stays open for {@link RunHandle.answer}.
+ */
+export function runSsh(
+  target: SshTarget,
+  settings: SshSettings,
+  remoteCommand: string,
+  nonce: string,
+  opts: { input?: string | Buffer; interactive?: boolean; sudo: boolean; events?: StreamEvents },
+): RunHandle {
+  const stream = new MarkerStream(nonce, opts.events);
+  let stderr = "";
+  let child: ChildProcess;
+  let timedOutAfter: number | undefined;
+  let interrupted = false;
+  const argv = sshArgv(target, settings, remoteCommand);
+  let resolveDone!: (v: { outcome: Outcome; stream: MarkerStream; stderr: string }) => void;
+  const done = new Promise<{ outcome: Outcome; stream: MarkerStream; stderr: string }>((r) => (resolveDone = r));
+  const finish = (ended: Omit<Ended, "stream" | "stderr" | "sudo">) => {
+    stream.end();
+    const full: Ended = {
+      ...ended,
+      stream,
+      stderr,
+      sudo: opts.sudo,
+      ...(timedOutAfter !== undefined ? { timedOutAfter } : {}),
+      ...(interrupted ? { interrupted } : {}),
+    };
+    resolveDone({ outcome: classify(full), stream, stderr });
+  };
+  try {
+    child = spawn(settings.ssh ?? "ssh", argv, { stdio: ["pipe", "pipe", "pipe"] });
+  } catch (error) {
+    finish({ code: null, signal: null, spawnError: (error as Error).message });
+    return { done, answer() {}, interrupt() {} };
+  }
+  let settled = false;
+  child.on("error", (error: NodeJS.ErrnoException) => {
+    if (settled) return;
+    settled = true;
+    const why = error.code === "ENOENT" ? `'${settings.ssh ?? "ssh"}' not found: install the OpenSSH client` : error.message;
+    finish({ code: null, signal: null, spawnError: why });
+  });
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  child.stdout!.on("data", (chunk: string) => stream.push(chunk));
+  child.stderr!.on("data", (chunk: string) => {
+    // Keep the start and the end of a long stderr.
+    stderr = stderr.length > 64 * 1024 ? stderr.slice(0, 16 * 1024) + "\n…\n" + stderr.slice(-32 * 1024) + chunk : stderr + chunk;
+  });
+  child.stdin!.on("error", () => {
+    /* EPIPE: ssh ended before it read everything; its exit status tells why. */
+  });
+  if (!opts.interactive) child.stdin!.end(opts.input ?? "");
+  const timer =
+    settings.timeoutSeconds !== undefined && settings.timeoutSeconds > 0
+      ? setTimeout(() => {
+          timedOutAfter = settings.timeoutSeconds;
+          child.kill("SIGTERM");
+        }, settings.timeoutSeconds * 1000)
+      : undefined;
+  child.on("close", (code, signal) => {
+    if (timer) clearTimeout(timer);
+    if (settled) return;
+    settled = true;
+    finish({ code, signal });
+  });
+  return {
+    done,
+    answer(line: string) {
+      if (child.stdin!.writable) child.stdin!.end(`${line}\n`);
+    },
+    interrupt() {
+      interrupted = true;
+      child.kill("SIGTERM");
+    },
+  };
+}
