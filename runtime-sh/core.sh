@@ -18,6 +18,10 @@ depc_main() {
   depc_mode=apply
   depc_quiet=0
   depc_report_file=
+  depc_state_dir=${DEPC_STATE_DIR:-}
+  depc_nl='
+'
+  depc_owed=$depc_nl
   depc_tmp=
   depc_inflight=
   depc_inflight_pending=0
@@ -44,6 +48,17 @@ depc_main() {
           depc_usage_error "option '--report' needs a file name"
         fi
         ;;
+      --state-dir)
+        if [ $# -lt 2 ] || [ -z "$2" ]; then
+          depc_usage_error "option '--state-dir' needs a directory"
+        fi
+        depc_state_dir=$2
+        shift
+        ;;
+      --state-dir=*)
+        depc_state_dir=${1#--state-dir=}
+        [ -n "$depc_state_dir" ] || depc_usage_error "option '--state-dir' needs a directory"
+        ;;
       --help | -h)
         depc_usage
         exit 0
@@ -62,6 +77,8 @@ depc_main() {
   trap 'depc_on_signal 130' INT
   trap 'depc_on_signal 143' TERM
   depc_tmp_init || exit 1
+  depc_state_init || exit 1
+  depc_owed_load
   depc_facts
   if ! depc_todo=$(depc_preflight); then
     depc_warn "preflight failed; checking every resource in full"
@@ -74,7 +91,7 @@ depc_main() {
 
 # Print the usage text to stdout.
 depc_usage() {
-  printf 'usage: sh %s.sh [--check] [--quiet] [--report FILE]\n' "$DEPC_HOST"
+  printf 'usage: sh %s.sh [--check] [--quiet] [--report FILE] [--state-dir DIR]\n' "$DEPC_HOST"
   printf '\n'
   printf 'depc %s bundle for host "%s" in environment "%s" (%s resources).\n' \
     "$DEPC_VERSION" "$DEPC_HOST" "$DEPC_ENV" "$DEPC_COUNT"
@@ -83,6 +100,8 @@ depc_usage() {
   printf 'options:\n'
   printf '  --check        change nothing; report what would change, with diffs\n'
   printf '  --report FILE  also write a JSON-lines report to FILE\n'
+  printf '  --state-dir DIR  where this host keeps its depc state (also $DEPC_STATE_DIR;\n'
+  printf '                 default /var/lib/depc/ENV as root, else ~/.local/state/depc/ENV)\n'
   printf '  --quiet, -q    do not print the lines of resources that are ok\n'
   printf '  --help, -h     show this help and exit\n'
   printf '\n'
@@ -307,7 +326,8 @@ depc_step() {
   depc_change_text=
   depc_error=
   depc_has_diff=0
-  if "$@"; then
+  # A change owes its reactions before it is reported (see notify.sh).
+  if "$@" && { [ -z "$depc_change_names" ] || depc_notifies "$depc_index"; }; then
     if [ -z "$depc_change_names" ]; then
       status=ok
       depc_n_ok=$((depc_n_ok + 1))

@@ -428,4 +428,26 @@ describe.each(availableShells())("runtime under $name", (shell) => {
     expect(statusLines(second.stdout)).toEqual([`changed       custom count (ran)`, `ok            file ${root}/f`]);
     expect(readFileSync(`${root}/count`, "utf8")).toBe("x\nx\n");
   });
+
+  it("verifies converged resources from the batched facts alone (no command per resource)", () => {
+    const root = hostRoot(shell.name);
+    const owner = isRoot ? "nobody" : "";
+    const group = isRoot ? "nogroup" : "";
+    const resources: Resource[] = [
+      { kind: "directory", path: `${root}/d`, mode: "0750", owner, group },
+      { kind: "file", path: `${root}/d/a b`, content: "x\n", mode: "0640", owner, group },
+      { kind: "file", path: `${root}/d/back\\slash`, content: ALL_BYTES },
+    ];
+    expect(writeBundle(root, { resources }, "converge.sh").run(shell).status).toBe(0);
+    // The first resource shadows every tool a full check would run; the facts
+    // were collected before it ran, so verified resources must not notice.
+    const trap = ["stat", "sha256sum", "readlink", "mktemp", "chmod", "chown", "chgrp", "mv", "cat", "awk"]
+      .map((t) => `  ${t}() { printf 'UNEXPECTED ${t}\\n' >&2; return 1; }`)
+      .join("\n");
+    const bundle = writeBundle(root, { resources: [{ kind: "custom", key: "shadow", body: trap }, ...resources] }, "shadow.sh");
+    const run = bundle.run(shell);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/0 changed, 4 ok, 0 failed\n$/);
+  });
 });

@@ -38,7 +38,7 @@ export function writeBundle(root: string, spec: BundleSpec, name = "bundle.sh"):
     path,
     tmp,
     run(shell, args = []) {
-      return runScript(shell, path, args, { env: { TMPDIR: tmp } });
+      return runScript(shell, path, args, { env: { TMPDIR: tmp, DEPC_STATE_DIR: join(tmp, "state") } });
     },
   };
 }
