@@ -212,10 +212,13 @@ function showProp(name: string, value: unknown): string {
   return showValue(value);
 }
 
-/** Columns padded to the widest cell, trailing blanks trimmed. */
+/** A cell wider than this does not widen its column (one long value would push every row). */
+const MAX_COLUMN = 40;
+
+/** Columns padded to the widest cell (up to {@link MAX_COLUMN}), trailing blanks trimmed. */
 function table(rows: readonly (readonly string[])[], indent: string): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length <= MAX_COLUMN ? cell.length : 0)));
   return rows.map((row) => (indent + row.map((cell, i) => (i + 1 < row.length ? cell.padEnd(widths[i]!) : cell)).join("  ")).trimEnd());
 }
 
