@@ -3,6 +3,7 @@
  * with diffs, content transport, symlinks, directories, failures, reports.
  */
 import { chmodSync, lstatSync, unlinkSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { availableShells } from "../support/shells.js";
@@ -449,5 +450,24 @@ describe.each(availableShells())("runtime under $name", (shell) => {
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/0 changed, 4 ok, 0 failed\n$/);
+  });
+});
+
+describe("tool probing", () => {
+  it("names a missing tool and the host, exit 1, nothing changed", () => {
+    const root = hostRoot("probe");
+    const bin = join(root, "..", `${root.split("/").pop()}-bin`);
+    mkdirSync(bin);
+    const busybox = "/usr/bin/busybox";
+    for (const tool of ["cat", "mv", "rm", "mkdir", "chmod", "chown", "chgrp", "ln", "readlink", "mktemp", "stat", "awk", "sed", "tr", "sha256sum"]) {
+      symlinkSync(busybox, join(bin, tool));
+    }
+    const bundle = writeBundle(root, { env: "prod", host: "web1", resources: [{ kind: "directory", path: `${root}/x` }] });
+    const dash = availableShells().find((s) => s.name === "dash");
+    if (dash === undefined) return;
+    const run = spawnSync("/usr/bin/dash", [bundle.path], { env: { PATH: bin }, encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(`depc: prod/web1: required tool 'diff' not found on host web1 (PATH=${bin})\n`);
+    expect(() => lstatSync(`${root}/x`)).toThrow();
   });
 });
