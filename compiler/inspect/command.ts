@@ -41,6 +41,8 @@ export async function inspectCommand(args: ModelArgs & { readonly json: boolean 
 export type GraphFormat = "dot" | "mermaid";
 
 export async function graphCommand(args: ModelArgs & { readonly format: GraphFormat; readonly out?: string | undefined }, io: Io): Promise<number> {
+  // yargs has reported a bad --format already (its `choices`), but may still run the handler.
+  if (args.format !== "dot" && args.format !== "mermaid") return 1;
   const { analysis, code } = await load(args, io);
   if (analysis === undefined) return code;
   const graph = buildGraph(analysis);
