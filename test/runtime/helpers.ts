@@ -34,11 +34,13 @@ export function writeBundle(root: string, spec: BundleSpec, name = "bundle.sh"):
   roots.push(path);
   const tmp = mkdtempSync(join(tmpdir(), "depc-rt-tmpdir-"));
   roots.push(tmp);
+  const state = mkdtempSync(join(tmpdir(), "depc-rt-state-"));
+  roots.push(state);
   return {
     path,
     tmp,
     run(shell, args = []) {
-      return runScript(shell, path, args, { env: { TMPDIR: tmp, DEPC_STATE_DIR: join(tmp, "state") } });
+      return runScript(shell, path, args, { env: { TMPDIR: tmp, DEPC_STATE_DIR: state } });
     },
   };
 }
