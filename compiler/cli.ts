@@ -1,6 +1,7 @@
 import { relative, resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
 import { compile, type CompileResult } from "./build.js";
+import { deployCommand } from "./deploy/commands.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { formatDiagnostics } from "./diagnostics/format.js";
 import { initCommand } from "./init/init.js";
@@ -96,6 +97,9 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
           exitCode = initCommand({ dir: args.dir, name: args.name, depcSpec: args["depc-spec"] }, io);
         },
       )
+      .command(deployCommand("deploy", io, (code) => (exitCode = code)))
+      .command(deployCommand("plan", io, (code) => (exitCode = code)))
+      .command(deployCommand("rollback", io, (code) => (exitCode = code)))
       .demandCommand(1, "Give a command: depc build <env> or depc check <env>.")
       .strict()
       .version(depcVersion)

@@ -16,6 +16,7 @@ export type CauseKind =
   | "timeout"
   | "interrupted"
   | "not-found"
+  | "dependency"
   | "ssh";
 
 export interface Cause {
@@ -159,7 +160,8 @@ function remoteFailure(text: string): Cause {
 /** A bundle that ran but did not converge: why, in one line. */
 function bundleCause(code: number, stderr: string): Cause | undefined {
   if (code === 0 || code === 2) return undefined;
-  const msgs = meaningful(stderr);
+  // The runtime prefixes its messages with "depc: ENV/HOST: "; the host is named anyway.
+  const msgs = meaningful(stderr).map((l) => l.replace(/^depc: [^/\s]+\/[^:\s]+: /, ""));
   const last = msgs.at(-1);
   if (code === 1) return { kind: "bundle-error", message: oneLine(last ?? "the bundle failed (exit 1)") };
   if (code === 3) return { kind: "locked", message: oneLine(last ?? "another run holds the host's lock (exit 3)") };

@@ -40,6 +40,8 @@ export function sshArgv(target: SshTarget, settings: SshSettings, remoteCommand:
 }
 
 export interface RunHandle {
+  /** What the remote program printed so far. */
+  readonly stream: MarkerStream;
   readonly done: Promise<{ outcome: Outcome; stream: MarkerStream; stderr: string }>;
   /** Send a line to the remote program's stdin (rollback's choice) and close it. */
   answer(line: string): void;
@@ -82,7 +84,7 @@ export function runSsh(
     child = spawn(settings.ssh ?? "ssh", argv, { stdio: ["pipe", "pipe", "pipe"] });
   } catch (error) {
     finish({ code: null, signal: null, spawnError: (error as Error).message });
-    return { done, answer() {}, interrupt() {} };
+    return { stream, done, answer() {}, interrupt() {} };
   }
   let settled = false;
   child.on("error", (error: NodeJS.ErrnoException) => {
@@ -116,6 +118,7 @@ export function runSsh(
     finish({ code, signal });
   });
   return {
+    stream,
     done,
     answer(line: string) {
       if (child.stdin!.writable) child.stdin!.end(`${line}\n`);

@@ -1,0 +1,126 @@
+// The CLI commands `depc deploy`, `depc plan` and `depc rollback`: options,
+// then build (or --from), then runHosts. Registered in compiler/cli.ts with
+// one `.command(...)` each.
+import type { Argv, CommandModule } from "yargs";
+import { buildSource } from "./source.js";
+import { DEPLOY_EXIT, runHosts, type Command } from "./run.js";
+
+/** What the commands need of cli.ts's Io (a structural subset, plus tty). */
+export interface DeployIo {
+  readonly cwd: string;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly color: boolean;
+  /** Draw the progress line; default: stderr is a terminal. */
+  readonly tty?: boolean;
+}
+
+interface DeployArgs {
+  env?: string;
+  from?: string;
+  out?: string;
+  cache: boolean;
+  jobs: number;
+  limit: string[];
+  skip: string[];
+  user?: string;
+  sudo: boolean;
+  sshOption: string[];
+  sshConfig?: string;
+  stateDir?: string;
+  timeout?: number;
+  json?: string;
+  to?: string;
+}
+
+const DESCRIBE: Record<Command, string> = {
+  deploy: "Build, then copy and run each host's bundle over ssh, providers before requirers",
+  plan: "Build, then run each host's bundle with --check over ssh: what would change, with diffs (exit 2 when anything would)",
+  rollback: "Run again the bundle applied before the current one (or --to DIGEST), as kept on each host",
+};
+
+function options<T>(y: Argv<T>, command: Command) {
+  let built = y
+    .positional("env", { type: "string", describe: "Environment module (env/prod); not needed with --from" })
+    .option("from", { type: "string", describe: "Deploy an existing build directory (build/prod) instead of building" })
+    .option("out", { type: "string", describe: "Where the build is written", defaultDescription: "build/<environment>" })
+    .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" })
+    .option("jobs", { alias: "j", type: "number", default: 8, describe: "Hosts at a time" })
+    .option("limit", { type: "string", array: true, default: [] as string[], describe: "Only these hosts (repeatable, or comma-separated)" })
+    .option("skip", { type: "string", array: true, default: [] as string[], describe: "Leave out these hosts (repeatable, or comma-separated)" })
+    .option("user", { type: "string", describe: "ssh login user for every host (instead of the model's)" })
+    .option("sudo", { type: "boolean", default: false, describe: "Run the bundle as root with 'sudo -n' (NOPASSWD sudo needed)" })
+    .option("ssh-option", { alias: "o", type: "string", array: true, default: [] as string[], describe: "An ssh -o option, e.g. ProxyJump=bastion (repeatable)" })
+    .option("ssh-config", { alias: "F", type: "string", describe: "ssh config file (ssh -F)" })
+    .option("state-dir", { type: "string", describe: "State directory on the hosts (passed to the bundle)", defaultDescription: "/var/lib/depc/<env>, or ~/.local/state/depc/<env> when not root" })
+    .option("timeout", { type: "number", describe: "Give up on a host after this many seconds" })
+    .option("json", { type: "string", describe: "Write the whole run as JSON to this file" });
+  if (command === "rollback") built = built.option("to", { type: "string", describe: "Digest (or unique prefix) of the kept bundle to run; default: the one before the current" });
+  return built.epilogue(
+    command === "plan"
+      ? "Exit codes: 0 nothing would change, 2 changes pending, 1 an error (model, ssh, a host), 130 interrupted."
+      : "Exit codes: 0 every host converged, 1 a host failed, was unreachable or skipped (or the model has errors), 130 interrupted.",
+  );
+}
+
+const split = (list: readonly string[]) => list.flatMap((v) => String(v).split(",")).map((v) => v.trim()).filter((v) => v !== "");
+
+/** Runs one of the commands; resolves to its exit code. */
+export async function runCommand(command: Command, args: DeployArgs, io: DeployIo): Promise<number> {
+  if (!Number.isInteger(args.jobs) || args.jobs < 1) {
+    io.stderr("depc: --jobs must be a whole number of 1 or more\n");
+    return DEPLOY_EXIT.failed;
+  }
+  if (args.timeout !== undefined && !(args.timeout > 0)) {
+    io.stderr("depc: --timeout must be a positive number of seconds\n");
+    return DEPLOY_EXIT.failed;
+  }
+  if (args.user !== undefined && !/^[^\s\-\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*$/.test(args.user)) {
+    io.stderr(`depc: --user ${JSON.stringify(args.user)} is not a user name ssh can take\n`);
+    return DEPLOY_EXIT.failed;
+  }
+  const got = await buildSource({ ...(args.env !== undefined ? { env: args.env } : {}), ...(args.from !== undefined ? { from: args.from } : {}), ...(args.out !== undefined ? { out: args.out } : {}), cache: args.cache }, io);
+  if (!got.ok) {
+    if (got.message) io.stderr(`depc: ${got.message}\n`);
+    return DEPLOY_EXIT.failed;
+  }
+  return runHosts(
+    got.source,
+    {
+      command,
+      jobs: args.jobs,
+      limit: split(args.limit),
+      skip: split(args.skip),
+      ...(args.user !== undefined ? { user: args.user } : {}),
+      sudo: args.sudo,
+      ssh: {
+        options: args.sshOption.map(String),
+        ...(args.sshConfig !== undefined ? { configFile: args.sshConfig } : {}),
+        ...(args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {}),
+      },
+      ...(args.stateDir !== undefined ? { stateDir: args.stateDir } : {}),
+      ...(args.to !== undefined ? { to: args.to } : {}),
+      ...(args.json !== undefined ? { json: args.json } : {}),
+      cwd: io.cwd,
+    },
+    {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      color: io.color,
+      tty: io.tty ?? (process.stderr.isTTY === true && process.env.TERM !== "dumb"),
+      columns: process.stderr.columns ?? 80,
+    },
+  );
+}
+
+/** `depc deploy|plan|rollback [env]` for yargs; `setExit` receives the exit code. */
+export function deployCommand(command: Command, io: DeployIo, setExit: (code: number) => void): CommandModule {
+  return {
+    command: `${command} [env]`,
+    describe: DESCRIBE[command],
+    builder: (y: Argv) => options(y, command) as unknown as Argv,
+    handler: async (args) => {
+      setExit(await runCommand(command, args as unknown as DeployArgs, io));
+    },
+  };
+}
