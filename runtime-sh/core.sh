@@ -90,6 +90,7 @@ depc_main() {
 }
 
 # Print the usage text to stdout.
+# shellcheck disable=SC2016 # $DEPC_STATE_DIR is literal help text
 depc_usage() {
   printf 'usage: sh %s.sh [--check] [--quiet] [--report FILE] [--state-dir DIR]\n' "$DEPC_HOST"
   printf '\n'

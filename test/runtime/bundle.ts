@@ -115,6 +115,8 @@ export interface BundleSpec {
   readonly resources: readonly Resource[];
   /** Extra shell text (helper functions for custom resources), placed before `depc_main "$@"`. */
   readonly extra?: string;
+  /** Runtime functions to carry in addition to those the resources use. */
+  readonly extraRoots?: readonly string[];
 }
 
 /** Single-quote a string for sh. */
@@ -237,6 +239,7 @@ export function buildBundle(spec: BundleSpec): string {
     }
   });
   for (const w of spec.extra?.match(/depc_[a-z0-9_]+/g) ?? []) roots.add(w);
+  for (const w of spec.extraRoots ?? []) roots.add(w);
   const facts: string[] = [];
   for (let i = 0; i < statPaths.length; i += 256) {
     facts.push(`  depc_fact_stat ${statPaths.slice(i, i + 256).map(shq).join(" ")}`);

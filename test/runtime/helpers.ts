@@ -34,6 +34,7 @@ export function writeBundle(root: string, spec: BundleSpec, name = "bundle.sh"):
   roots.push(path);
   const tmp = mkdtempSync(join(tmpdir(), "depc-rt-tmpdir-"));
   roots.push(tmp);
+  // The state dir lives outside TMPDIR, so tests can check TMPDIR is left empty.
   const state = mkdtempSync(join(tmpdir(), "depc-rt-state-"));
   roots.push(state);
   return {

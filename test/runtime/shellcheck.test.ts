@@ -71,6 +71,7 @@ describe.runIf(requireTool("shellcheck"))("shellcheck -s sh", () => {
         { kind: "symlink", path: `${root}/l`, target: "-x '$y'\n" },
         { kind: "custom", key: "opaque", body: "  depc_invalidate_facts" },
       ],
+      extraRoots: [...runtimeFunctions().keys()],
     });
     const path = join(root, "bundle.sh");
     writeFileSync(path, bundle);
