@@ -65,7 +65,8 @@ export const RUN_PROGRAM = [
 ].join("; ");
 
 /**
- * Rollback: `sh -c PROGRAM depc NONCE ENV STATE_DIR [BUNDLE ARGS...]`.
+ * Rollback: `sh -c PROGRAM depc NONCE ENV STATE_DIR [BUNDLE ARGS...]` (STATE_DIR
+ * may be empty: the runtime's default).
  * Lists the kept bundles (newest first) and the tail of runs.log, asks for a
  * digest on stdin (an empty line: none), copies that kept bundle to a temp
  * file and runs it like a deploy.
@@ -77,7 +78,9 @@ export const ROLLBACK_PROGRAM = [
   `shift 3`,
   ...PRELUDE,
   `m begin`,
-  `if [ -z "$s" ]; then if [ "$(id -u)" = 0 ]; then s=/var/lib/depc/$e; else s=\${HOME:-~}/.local/state/depc/$e; fi; fi`,
+  // The runtime's rule (runtime-sh/state.sh): --state-dir, DEPC_STATE_DIR, /var/lib/depc/ENV as root, else the XDG state home.
+  `if [ -z "$s" ]; then s=\${DEPC_STATE_DIR:-}; fi`,
+  `if [ -z "$s" ]; then if [ "$(id -u)" = 0 ]; then s=/var/lib/depc/$e; else s=\${XDG_STATE_HOME:-$HOME/.local/state}/depc/$e; fi; fi`,
   `m state "$s"`,
   `m kept`,
   `if [ -d "$s/bundles" ]; then (cd "$s/bundles" && ls -t); fi`,

@@ -6,7 +6,7 @@
 // not a --check run; the current bundle is the last one applied. Without a
 // log, the kept files' modification times order them (`ls -t`).
 
-export type Choice = { ok: true; digest: string } | { ok: false; message: string; listing: string[] };
+export type Choice = { ok: true; digest: string; current: string | undefined } | { ok: false; message: string; listing: string[] };
 
 const HEX64 = /[0-9a-f]{64}/;
 
@@ -38,7 +38,7 @@ export function chooseRollback(keptFiles: readonly string[], log: readonly strin
   const { order, lastLine } = appliedFromLog(log);
   const current = order.at(-1) ?? kept[0];
   const listing = kept.map((d) => {
-    const marks = [d === current ? "current" : "", lastLine.get(d) ?? ""].filter(Boolean).join("  ");
+    const marks = [d === current ? "current" : "", (lastLine.get(d) ?? "").replace(/\s+/g, " ")].filter(Boolean).join("  ");
     return `  ${d.slice(0, 12)}  ${marks}`.trimEnd();
   });
   if (kept.length === 0) return { ok: false, message: "no kept bundles on the host (nothing was deployed there with a state directory yet)", listing };
@@ -46,15 +46,15 @@ export function chooseRollback(keptFiles: readonly string[], log: readonly strin
     const want = normalizeDigest(to);
     if (want === undefined) return { ok: false, message: `--to ${JSON.stringify(to)} is not a digest (give at least 4 hex digits of one)`, listing };
     const matches = kept.filter((d) => d.startsWith(want));
-    if (matches.length === 1) return { ok: true, digest: matches[0]! };
+    if (matches.length === 1) return { ok: true, digest: matches[0]!, current };
     if (matches.length === 0) return { ok: false, message: `no kept bundle matches ${want}`, listing };
     return { ok: false, message: `${want} matches ${matches.length} kept bundles: give more digits`, listing };
   }
   for (let i = order.length - 1; i >= 0; i--) {
     const d = order[i]!;
-    if (d !== current && kept.includes(d)) return { ok: true, digest: d };
+    if (d !== current && kept.includes(d)) return { ok: true, digest: d, current };
   }
   const other = kept.find((d) => d !== current);
-  if (other !== undefined) return { ok: true, digest: other };
+  if (other !== undefined) return { ok: true, digest: other, current };
   return { ok: false, message: "nothing to roll back to: only the current bundle is kept", listing };
 }

@@ -254,6 +254,10 @@ async function runHost(
         // stream.kept/log are complete at this point.
         const { kept, log } = handle.stream;
         choice = chooseRollback(kept, log, options.to);
+        if (choice.ok) {
+          const from = choice.current !== undefined && choice.current !== choice.digest ? ` (from ${choice.current.slice(0, 12)})` : "";
+          printer.hostLine(host.name, "rollback", `to ${choice.digest.slice(0, 12)}${from}`);
+        }
         handle.answer(choice.ok ? choice.digest : "");
       },
     },

@@ -1,0 +1,370 @@
+// The parts of `depc deploy` that need no test hosts: the remote programs
+// under every shell installed here (run as ssh would run them: through a
+// login shell's -c), the marker stream, failure classification, rollback
+// choice, dependencies and scheduling, result collection, build reading and
+// ssh's argv. The whole thing over real ssh is in deploy.test.ts.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { classify, classifySsh } from "../../compiler/deploy/classify.js";
+import { hostDependencies, schedule } from "../../compiler/deploy/deps.js";
+import { remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote } from "../../compiler/deploy/remote.js";
+import { collectResources, diffStat, OutputCollector } from "../../compiler/deploy/results.js";
+import { chooseRollback, normalizeDigest } from "../../compiler/deploy/rollback.js";
+import { selectHosts } from "../../compiler/deploy/run.js";
+import { readBuild } from "../../compiler/deploy/source.js";
+import { sshArgv } from "../../compiler/deploy/ssh.js";
+import { MarkerStream } from "../../compiler/deploy/stream.js";
+
+const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+/** Login shells sshd may run the remote command with (`SHELL -c COMMAND`). */
+const LOGIN_SHELLS = [["dash"], ["bash"], ["mksh"], ["yash"], ["posh"], ["zsh"], ["busybox", "sh"], ["ksh"]].filter((s) => have(s[0]!));
+
+const scratch = mkdtempSync(join(tmpdir(), "depc-deploy-parts-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A stand-in bundle: prints its arguments, a changed line and a diff-looking line; writes --report. */
+const FAKE_BUNDLE = `#!/bin/sh
+report=
+for a in "$@"; do printf 'arg[%s]\\n' "$a"; done
+while [ $# -gt 0 ]; do case $1 in --report) report=$2; shift ;; esac; shift; done
+printf 'changed       file /srv/a b (created)\\n'
+printf '@@notthenonce run\\n'
+printf 'no newline at the end'
+[ -z "$report" ] || printf '{"index":1,"kind":"file","key":"/srv/a b","status":"changed","changes":["created"]}\\n{"summary":{"changed":1,"ok":0,"failed":0,"resources":1}}\\n' >"$report"
+exit \${FAKE_EXIT:-0}
+`;
+
+function runRemote(shell: string[], program: string, args: string[], input: string, env: Record<string, string> = {}) {
+  const nonce = "0123456789abcdef";
+  const command = remoteCommand(program, [nonce, ...args], false);
+  const r = spawnSync(shell[0]!, [...shell.slice(1), "-c", command], { input, encoding: "utf8", env: { ...process.env, ...env } });
+  const output: string[] = [];
+  const stream = new MarkerStream(nonce, { output: (l) => output.push(l) });
+  stream.push(r.stdout);
+  stream.end();
+  return { code: r.status, stderr: r.stderr, stream, output };
+}
+
+describe("remote programs", () => {
+  it("are one line without ', !, \\\\ or a newline, so any login shell passes them on", () => {
+    for (const p of [RUN_PROGRAM, ROLLBACK_PROGRAM]) {
+      expect(p).not.toMatch(/['!\n]/);
+      expect(p.includes("\\\\")).toBe(false);
+    }
+    expect(() => remoteCommand("echo 'x'", [], false)).toThrow();
+    expect(remoteCommand("true", ["a b", "it's"], true)).toBe(`sudo -n -- sh -c 'true' depc 'a b' 'it'\\''s'`);
+  });
+
+  it("shQuote survives sh", () => {
+    for (const word of ["plain", "", "a b", "it's", "$HOME", "`x`", "\\n", "-x", "a\nb", "ü"]) {
+      const r = spawnSync("sh", ["-c", `printf %s ${shQuote(word)}`], { encoding: "utf8" });
+      expect(r.stdout).toBe(word);
+    }
+  });
+
+  for (const shell of LOGIN_SHELLS) {
+    it(`run: upload, run, exit status and report come back (login shell ${shell.join(" ")})`, () => {
+      const args = ["--quiet", "--state-dir", "/srv/state dir/it's"];
+      const r = runRemote(shell, RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE)), ...args], FAKE_BUNDLE, { FAKE_EXIT: "2" });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(2);
+      expect(r.stream.markers.map((m) => m.word)).toEqual(["begin", "run", "exit", "report", "end"]);
+      expect(r.stream.get("exit")).toBe("2");
+      // Arguments arrive verbatim, then --report; a bundle line without newline is kept.
+      expect(r.output.slice(0, 3)).toEqual(["arg[--quiet]", "arg[--state-dir]", "arg[/srv/state dir/it's]"]);
+      expect(r.output[3]).toBe("arg[--report]");
+      expect(r.output).toContain("changed       file /srv/a b (created)");
+      expect(r.output).toContain("@@notthenonce run");
+      expect(r.output.at(-1)).toBe("no newline at the end");
+      expect(r.stream.reportLines).toHaveLength(2);
+      expect(r.stream.preamble).toEqual([]);
+    });
+  }
+
+  it("run: a short upload is refused and nothing runs", () => {
+    const r = runRemote(["sh"], RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE) + 10)], FAKE_BUNDLE);
+    expect(r.stream.has("run")).toBe(false);
+    expect(r.stream.get("fail")).toMatch(/^truncated \d+ of \d+ bytes arrived$/);
+    const outcome = classify({ code: r.code, signal: null, stderr: r.stderr, stream: r.stream, sudo: false });
+    expect(outcome).toMatchObject({ ran: false, cause: { kind: "upload-failed" } });
+  });
+
+  it("run: an unusable temp dir is one cause, and the program leaves no files behind", () => {
+    const r = runRemote(["sh"], RUN_PROGRAM, ["3"], "abc", { TMPDIR: join(scratch, "missing") });
+    expect(r.stream.get("fail")).toMatch(/^tmp cannot create a private directory in /);
+    const tmp = join(scratch, "tmp-clean");
+    mkdirSync(tmp);
+    runRemote(["sh"], RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE))], FAKE_BUNDLE, { TMPDIR: tmp });
+    expect(spawnSync("ls", ["-A", tmp], { encoding: "utf8" }).stdout).toBe("");
+  });
+
+  it("rollback: lists kept bundles and the log, runs the chosen one", async () => {
+    const state = join(scratch, "state");
+    mkdirSync(join(state, "bundles"), { recursive: true });
+    const a = "a".repeat(64);
+    const b = "b".repeat(64);
+    writeFileSync(join(state, "bundles", `${a}.sh`), FAKE_BUNDLE);
+    writeFileSync(join(state, "bundles", `${b}.sh`), "echo should not run; exit 9\n");
+    writeFileSync(join(state, "runs.log"), `t1 apply sha256:${a} ok\nt2 apply sha256:${b} ok\n`);
+    const nonce = "fedcba9876543210";
+    const command = remoteCommand(ROLLBACK_PROGRAM, [nonce, "prod", state, "--quiet"], false);
+    const child = spawn("sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"] });
+    const output: string[] = [];
+    let chosen: ReturnType<typeof chooseRollback> | undefined;
+    const stream: MarkerStream = new MarkerStream(nonce, {
+      output: (l) => output.push(l),
+      marker: (word) => {
+        if (word !== "choose") return;
+        chosen = chooseRollback(stream.kept, stream.log);
+        child.stdin.end(`${chosen.ok ? chosen.digest : ""}\n`);
+      },
+    });
+    child.stdout.setEncoding("utf8").on("data", (c: string) => stream.push(c));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    stream.end();
+    expect(stream.get("state")).toBe(state);
+    expect(new Set(stream.kept)).toEqual(new Set([`${a}.sh`, `${b}.sh`]));
+    expect(chosen).toEqual({ ok: true, digest: a, current: b });
+    expect(code).toBe(0);
+    expect(output).toContain("arg[--quiet]");
+    expect(stream.reportLines).toHaveLength(2);
+  });
+
+  it("rollback: an empty answer runs nothing; a non-hex answer is refused", async () => {
+    for (const [answer, word] of [["", "end"], ["../../etc/x", "fail"]] as const) {
+      const nonce = "1111222233334444";
+      const command = remoteCommand(ROLLBACK_PROGRAM, [nonce, "prod", join(scratch, "nostate")], false);
+      const r = spawnSync("sh", ["-c", command], { input: `${answer}\n`, encoding: "utf8" });
+      const stream = new MarkerStream(nonce);
+      stream.push(r.stdout);
+      stream.end();
+      expect(stream.has("run")).toBe(false);
+      expect(stream.markers.at(-1)!.word).toBe(word);
+    }
+  });
+});
+
+describe("marker stream", () => {
+  it("splits chunks at any byte, finds markers mid-line, ignores other nonces", () => {
+    const text = "pre\n@@N1 begin\n@@N1 run\nline one\npartial@@N1 exit 1\n@@N1 report\n{}\n@@N1 end\n";
+    for (let cut = 0; cut < text.length; cut++) {
+      const out: string[] = [];
+      const s = new MarkerStream("N1", { output: (l) => out.push(l) });
+      s.push(text.slice(0, cut));
+      s.push(text.slice(cut));
+      s.end();
+      expect(out).toEqual(["line one", "partial"]);
+      expect(s.preamble).toEqual(["pre"]);
+      expect(s.get("exit")).toBe("1");
+      expect(s.reportLines).toEqual(["{}"]);
+    }
+  });
+});
+
+describe("failure causes", () => {
+  const none = new MarkerStream("x");
+  const ssh = (stderr: string, code = 255) => classify({ code, signal: null, stderr, stream: none, sudo: true });
+  it.each([
+    ["ssh: connect to host 10.0.0.1 port 22: Connection refused", "unreachable", /connection refused/],
+    ["ssh: Could not resolve hostname nope: Name or service not known", "unreachable", /cannot resolve/],
+    ["ssh: connect to host 10.0.0.1 port 22: No route to host", "unreachable", /no route/],
+    ["ssh: connect to host 10.0.0.1 port 22: Connection timed out", "unreachable", /timed out/],
+    ["@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@@\nHost key verification failed.", "host-key", /wrong host key/],
+    ["No ED25519 host key is known for h1 and you have requested strict checking.\nHost key verification failed.", "host-key", /not in known_hosts/],
+    ["deploy@10.0.0.1: Permission denied (publickey).", "permission-denied", /permission denied/],
+    ["Connection to h1 closed by remote host.", "connection-lost", /connection lost/],
+  ])("ssh exit 255: %s", (stderr, kind, message) => {
+    const outcome = ssh(stderr);
+    expect(outcome.ran).toBe(false);
+    expect(outcome.cause).toMatchObject({ kind });
+    expect(outcome.cause!.message).toMatch(message);
+    expect(outcome.cause!.message).not.toMatch(/\n/);
+  });
+
+  it("sudo, sh, lock and disk full", () => {
+    expect(ssh("sudo: a password is required", 1).cause).toMatchObject({ kind: "sudo", message: expect.stringMatching(/sudo wants a password/) });
+    expect(ssh("bash: line 1: sh: command not found", 127).cause).toMatchObject({ kind: "no-sh" });
+    const ran = (exit: number, stderr: string) => {
+      const s = new MarkerStream("n");
+      s.push(`@@n begin\n@@n run\n@@n exit ${exit}\n@@n end\n`);
+      return classify({ code: exit, signal: null, stderr, stream: s, sudo: false });
+    };
+    expect(ran(3, "depc: prod/h1: another run holds the lock: pid 42 since 10:00 by root\n")).toEqual({
+      ran: true,
+      exit: 3,
+      cause: { kind: "locked", message: "another run holds the lock: pid 42 since 10:00 by root" },
+    });
+    expect(ran(0, "")).toEqual({ ran: true, exit: 0 });
+    const full = new MarkerStream("n");
+    full.push("@@n begin\n@@n fail upload cat: write error: No space left on device \n");
+    expect(classify({ code: 72, signal: null, stderr: "", stream: full, sudo: false }).cause).toMatchObject({ kind: "disk-full" });
+    const lost = new MarkerStream("n");
+    lost.push("@@n begin\n@@n run\n");
+    expect(classify({ code: 255, signal: null, stderr: "Connection to db1 closed by remote host.\n", stream: lost, sudo: false }).cause?.message).toMatch(
+      /^connection lost .* while the bundle ran/,
+    );
+  });
+
+  it("classifySsh falls back to ssh's last line", () => {
+    expect(classifySsh("Warning: Permanently added 'x' (ED25519) to the list of known hosts.\nsomething odd\n")).toEqual({ kind: "ssh", message: "ssh failed: something odd" });
+  });
+});
+
+describe("rollback choice", () => {
+  const [a, b, c] = ["a", "b", "c"].map((x) => x.repeat(64)) as [string, string, string];
+  const files = [`${c}.sh`, `${b}.sh`, `${a}.sh`, "junk.txt"];
+  it("takes the last applied as current and the one before it as target; checks do not count", () => {
+    const log = [`1 apply ${a} 0`, `2 apply ${b} 0`, `3 check ${c} 2`, `4 apply ${c} 0`];
+    expect(chooseRollback(files, log)).toEqual({ ok: true, digest: b, current: c });
+    // After rolling back to b: b is current, c the one before.
+    expect(chooseRollback(files, [...log, `5 apply ${b} 0`])).toEqual({ ok: true, digest: c, current: b });
+  });
+  it("without a log, orders by the kept files (newest first)", () => {
+    expect(chooseRollback(files, [])).toEqual({ ok: true, digest: b, current: c });
+  });
+  it("--to takes a unique prefix, with or without sha256:", () => {
+    expect(chooseRollback(files, [], `sha256:${a.slice(0, 8)}`)).toMatchObject({ ok: true, digest: a });
+    const miss = chooseRollback(files, [`1 apply ${c}`], "dddd");
+    expect(miss).toMatchObject({ ok: false, message: "no kept bundle matches dddd" });
+    expect(miss.ok ? [] : miss.listing).toEqual([`  ${c.slice(0, 12)}  current  1 apply ${c}`, `  ${b.slice(0, 12)}`, `  ${a.slice(0, 12)}`]);
+    expect(chooseRollback(files, [], "zz")).toMatchObject({ ok: false, message: expect.stringMatching(/not a digest/) });
+    expect(normalizeDigest(" SHA256:ABCD ")).toBe("abcd");
+  });
+  it("nothing to roll back to", () => {
+    expect(chooseRollback([`${a}.sh`], [])).toMatchObject({ ok: false, message: expect.stringMatching(/only the current/) });
+    expect(chooseRollback([], [])).toMatchObject({ ok: false, message: expect.stringMatching(/no kept bundles/) });
+  });
+});
+
+describe("dependencies and scheduling", () => {
+  const host = (name: string, after?: string[]) => ({ name, address: name, bundle: `${name}.sh`, digest: "", resources: 1, ...(after ? { after } : {}) });
+  it("uses per-host after when the manifest has it, else the waves", () => {
+    expect(hostDependencies([host("db"), host("app", ["db"]), host("x")], [["db", "x"], ["app"]]).deps).toEqual(
+      new Map([["db", []], ["app", ["db"]], ["x", []]]),
+    );
+    const waves = hostDependencies([host("db"), host("app"), host("lb")], [["db"], ["app"], ["lb"]]);
+    expect(waves.source).toBe("waves");
+    expect(waves.deps.get("lb")).toEqual(["db", "app"]);
+  });
+
+  it("a failure skips its dependents (transitively), independent hosts carry on, at most `jobs` run", async () => {
+    const deps = new Map([["db", []], ["app1", ["db"]], ["app2", ["db"]], ["lb", ["app1", "app2"]], ["x", []], ["y", []]]);
+    let running = 0;
+    let most = 0;
+    const ran: string[] = [];
+    const results = await schedule(["db", "app1", "app2", "lb", "x", "y"], deps, 2, {
+      run: async (h) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        ran.push(h);
+        return h === "db" ? "failed" : "ok";
+      },
+      succeeded: (r) => r === "ok",
+      skip: (h, dep, failed) => `skipped ${h}: ${dep} ${failed ? "failed" : "skipped"}`,
+    });
+    expect(most).toBe(2);
+    expect(ran.sort()).toEqual(["db", "x", "y"]);
+    expect(results.get("app1")).toBe("skipped app1: db failed");
+    expect(results.get("lb")).toMatch(/^skipped lb: app[12] skipped$/);
+  });
+
+  it("hosts wait only for their own providers", async () => {
+    const order: string[] = [];
+    await schedule(["db", "slow", "app"], new Map([["app", ["db"]]]), 8, {
+      run: async (h) => {
+        order.push(`start ${h}`);
+        await new Promise((r) => setTimeout(r, h === "slow" ? 50 : 5));
+        order.push(`end ${h}`);
+        return "ok";
+      },
+      succeeded: () => true,
+      skip: () => "skipped",
+    });
+    expect(order.indexOf("start app")).toBeLessThan(order.indexOf("end slow"));
+    expect(order.indexOf("start app")).toBeGreaterThan(order.indexOf("end db"));
+  });
+
+  it("--limit/--skip name known hosts", () => {
+    const hosts = [host("a"), host("b"), host("c")];
+    expect(selectHosts(hosts, ["a", "c"], ["c"])).toEqual({ ok: true, names: ["a"] });
+    expect(selectHosts(hosts, ["z"], [])).toEqual({ ok: false, message: 'unknown host "z"; the hosts are: a, b, c' });
+  });
+});
+
+describe("results", () => {
+  it("pairs report entries with printed lines and diffs; counts diff lines", () => {
+    const out = new OutputCollector();
+    for (const l of [
+      "would change  file /srv/a.ini (content, mode 0600 -> 0644)",
+      "--- /srv/a.ini",
+      "+++ /srv/a.ini (depc)",
+      "@@ -1,2 +1,2 @@",
+      " same",
+      "-old",
+      "+new",
+      "+more",
+      "depc: prod/h1 (check): 2 resources: 1 would change, 1 ok",
+    ])
+      out.push(l);
+    const report = [
+      `{"index":1,"kind":"directory","key":"/srv","status":"ok","changes":[]}`,
+      `{"index":2,"kind":"file","key":"/srv/a.ini","status":"would change","changes":["content","mode"]}`,
+      `{"summary":{"resources":2,"ok":1,"changed":0,"would_change":1,"failed":0,"not_run":0,"exit":2}}`,
+    ];
+    const { resources, counts } = collectResources(report, out, "check", 2);
+    expect(counts).toEqual({ resources: 2, ok: 1, changed: 0, wouldChange: 1, failed: 0, notRun: 0 });
+    expect(resources[1]).toMatchObject({ key: "/srv/a.ini", detail: "content, mode 0600 -> 0644", diff: { added: 2, removed: 1 } });
+    expect(resources[1]!.diffText).toContain("+more");
+    expect(diffStat(["Binary content differs (sha256 a -> b)"])).toEqual({ added: 0, removed: 0, binary: true });
+  });
+});
+
+describe("reading a build (--from)", () => {
+  const bundle = "#!/bin/sh\n{\necho hi\n}\n";
+  const digest = `sha256:${createHash("sha256").update(bundle).digest("hex")}`;
+  const write = (manifest: object) => {
+    const dir = mkdtempSync(join(scratch, "build-"));
+    writeFileSync(join(dir, "h1.sh"), bundle);
+    chmodSync(join(dir, "h1.sh"), 0o700);
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
+    return dir;
+  };
+  const base = { depc: "0", environment: "prod", sources: "", waves: [["h1"]] };
+  it("checks each bundle against its digest", () => {
+    const dir = write({ ...base, hosts: [{ name: "h1", address: "h1", bundle: "h1.sh", digest, resources: 1 }] });
+    expect(readBuild(dir, scratch).ok).toBe(true);
+    writeFileSync(join(dir, "h1.sh"), `${bundle}# edited\n`);
+    const r = readBuild(dir, scratch);
+    expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/h1\.sh does not match the digest in manifest\.json/) });
+  });
+  it("refuses addresses ssh would take for options", () => {
+    const dir = write({ ...base, hosts: [{ name: "h1", address: "-oProxyCommand=touch /x", bundle: "h1.sh", digest, resources: 1 }] });
+    expect(readBuild(dir, scratch)).toMatchObject({ ok: false, message: expect.stringMatching(/invalid address/) });
+    expect(readBuild(join(scratch, "nothing"), scratch)).toMatchObject({ ok: false, message: expect.stringMatching(/no manifest\.json/) });
+  });
+});
+
+describe("ssh argv", () => {
+  it("user options first (ssh keeps the first value), -l/-p, then -- and the destination", () => {
+    const argv = sshArgv({ address: "db1", user: "deploy", port: 2222 }, { configFile: "/c", options: ["batchmode=no", "ProxyJump=a,b"] }, "CMD");
+    expect(argv).toEqual(["-F", "/c", "-o", "batchmode=no", "-o", "ProxyJump=a,b", "-T", "-l", "deploy", "-p", "2222", "--", "db1", "CMD"]);
+    expect(sshArgv({ address: "h" }, { options: [] }, "C")).toEqual(["-o", "BatchMode=yes", "-T", "--", "h", "C"]);
+    expect(() => sshArgv({ address: "-oProxyCommand=x" }, { options: [] }, "C")).toThrow();
+  });
+  it("the built bin answers --help for the three commands", () => {
+    const bin = join(__dirname, "..", "..", "bin", "depc.js");
+    for (const cmd of ["deploy", "plan", "rollback"]) {
+      const r = spawnSync(process.execPath, [bin, cmd, "--help"], { encoding: "utf8" });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain("--ssh-config");
+      expect(r.stdout).toContain("--limit");
+    }
+    expect(readFileSync(bin, "utf8")).toContain("main");
+  });
+});
