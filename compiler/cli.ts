@@ -9,6 +9,9 @@ import { graphCommand, inspectCommand, type GraphFormat } from "./inspect/comman
 import { writeBuild } from "./output.js";
 import { depcVersion } from "./package-info.js";
 
+/** A mistake on the command line: yargs has printed it; exit 1. */
+class UsageError extends Error {}
+
 /** Exit codes of the depc command (documented in the README). */
 export const EXIT = { ok: 0, userError: 1, internalError: 70 } as const;
 
@@ -100,7 +103,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       .command(deployCommand("deploy", io, (code) => (exitCode = code)))
       .command(deployCommand("plan", io, (code) => (exitCode = code)))
       .command(deployCommand("rollback", io, (code) => (exitCode = code)))
-      .demandCommand(1, "Give a command: depc build <env> or depc check <env>.")
+      .demandCommand(1, "Give a command, e.g. depc build <env>; depc --help lists them all.")
       .strict()
       .version(depcVersion)
       .help()
@@ -111,10 +114,12 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       .fail((message, error) => {
         if (error) throw error;
         io.stderr(`depc: ${message}\nRun 'depc --help' for usage.\n`);
-        exitCode = EXIT.userError;
+        // Throwing stops yargs from running the command's handler anyway.
+        throw new UsageError(message);
       })
       .parseAsync();
   } catch (error) {
+    if (error instanceof UsageError) return EXIT.userError;
     io.stderr(`depc: internal error: ${(error as Error)?.stack ?? String(error)}\nThis is a bug in depc, not in your model: please report it with the output above.\n`);
     return EXIT.internalError;
   }

@@ -107,8 +107,8 @@ export function classify(ended: Ended): Outcome {
   }
   const lost = () => {
     if (ended.code === 255) {
-      const c = classifySsh(stderr);
-      return c.kind === "connection-lost" || c.kind === "ssh" ? c.message : `connection lost (${c.message})`;
+      const last = meaningful(stderr).at(-1);
+      return `connection lost (${last === undefined ? "ssh exited 255" : oneLine(last)})`;
     }
     return `the remote side ended (${ended.signal ?? `exit ${ended.code}`})${lastLine(stderr)}`;
   };

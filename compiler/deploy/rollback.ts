@@ -4,7 +4,8 @@
 // and appends a line per run to <state>/runs.log. From the log (newest
 // last), depc takes the digest (the first 64-hex word) of each line that is
 // not a --check run; the current bundle is the last one applied. Without a
-// log, the kept files' modification times order them (`ls -t`).
+// log, the kept files' modification times order them (`ls -t`). A log line
+// may carry more than one digest: the one naming a kept bundle counts.
 
 export type Choice = { ok: true; digest: string; current: string | undefined } | { ok: false; message: string; listing: string[] };
 
@@ -15,11 +16,13 @@ export function keptDigests(files: readonly string[]): string[] {
 }
 
 /** Digests of applied runs, oldest first, with the log line of each one's last run. */
-export function appliedFromLog(log: readonly string[]): { order: string[]; lastLine: Map<string, string> } {
+export function appliedFromLog(log: readonly string[], kept: readonly string[] = []): { order: string[]; lastLine: Map<string, string> } {
   const order: string[] = [];
   const lastLine = new Map<string, string>();
   for (const line of log) {
-    const digest = HEX64.exec(line)?.[0];
+    // A line may hold other digests (the model's sources): prefer one that names a kept bundle.
+    const all = line.match(new RegExp(HEX64.source, "g")) ?? [];
+    const digest = all.find((d) => kept.includes(d)) ?? all[0];
     if (digest === undefined || /\bcheck\b/.test(line)) continue;
     order.push(digest);
     lastLine.set(digest, line.trim());
@@ -35,7 +38,7 @@ export function normalizeDigest(to: string): string | undefined {
 
 export function chooseRollback(keptFiles: readonly string[], log: readonly string[], to?: string): Choice {
   const kept = keptDigests(keptFiles);
-  const { order, lastLine } = appliedFromLog(log);
+  const { order, lastLine } = appliedFromLog(log, kept);
   const current = order.at(-1) ?? kept[0];
   const listing = kept.map((d) => {
     const marks = [d === current ? "current" : "", (lastLine.get(d) ?? "").replace(/\s+/g, " ")].filter(Boolean).join("  ");

@@ -27,6 +27,7 @@ export const messages = {
   invalidCommandEnv: { code: 2015, text: "Command {name}: environment variable {variable} {problem}." },
   commandWithoutGuard: { code: 2016, text: "Command {name} has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply." },
   invalidTimeout: { code: 2017, text: "Command {name}: timeout {value} is not a positive whole number of seconds." },
+  notWellFormed: { code: 2018, text: "{what} {value} contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8." },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
 
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },

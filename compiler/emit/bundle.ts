@@ -87,6 +87,7 @@ export function emitBundle(input: BundleInput): string {
     "#!/bin/sh",
     "# shellcheck shell=sh",
     "# shellcheck disable=SC2317 # resource functions are called indirectly, through depc_step",
+    "# shellcheck disable=SC2016 # user data is single-quoted on purpose: it must never expand",
     `# depc bundle for host ${JSON.stringify(host.name)} in environment ${JSON.stringify(input.environment)}`,
     `# depc ${input.depcVersion}, sources ${input.sourcesDigest}, ${count} resource${count === 1 ? "" : "s"}`,
     "#",

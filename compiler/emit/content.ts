@@ -8,8 +8,8 @@
 export function contentFunction(name: string, bytes: Uint8Array): string {
   if (bytes.length === 0) return `${name}() { :; }`;
   const text = readableText(bytes);
-  if (text === undefined) return `${name}() {\n${printfChunks(bytes)}\n}`;
-  const delimiter = delimiterFor(text);
+  const delimiter = text === undefined ? undefined : delimiterFor(text);
+  if (text === undefined || delimiter === undefined) return `${name}() {\n${printfChunks(bytes)}\n}`;
   if (text.endsWith("\n")) return `${name}() {\n  cat <<'${delimiter}'\n${text}${delimiter}\n}`;
   // A here-document always ends in a newline; this one gets one more, which depc_text_nonl removes.
   return `${name}() {\n  depc_text_nonl <<'${delimiter}'\n${text}\n${delimiter}\n}`;
@@ -18,10 +18,11 @@ export function contentFunction(name: string, bytes: Uint8Array): string {
 /** Whether a content function needs the runtime's depc_text_nonl. */
 export function needsTextNonl(bytes: Uint8Array): boolean {
   const text = bytes.length > 0 ? readableText(bytes) : undefined;
-  return text !== undefined && !text.endsWith("\n");
+  return text !== undefined && delimiterFor(text) !== undefined && !text.endsWith("\n");
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is content, not a marker to drop.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const UNREADABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
 
 function readableText(bytes: Uint8Array): string | undefined {
@@ -34,11 +35,31 @@ function readableText(bytes: Uint8Array): string | undefined {
   return UNREADABLE.test(text) ? undefined : text;
 }
 
-function delimiterFor(text: string): string {
-  const lines = new Set(text.split("\n"));
-  let delimiter = "DEPC_EOF";
-  for (let n = 1; lines.has(delimiter); n++) delimiter = `DEPC_EOF_${n}`;
-  return delimiter;
+const DELIMITERS = ["DEPC_EOF", "_DEPC_EOF", "EOF_DEPC", "ZZ_DEPC_EOF"];
+
+/**
+ * A here-document delimiter that is safe for this text, or undefined (then
+ * the content goes as printf escapes). Safe means no line equals it, and —
+ * for dash 0.5.12, Debian's /bin/sh — no line starts with a prefix of it
+ * followed by a non-ASCII character: dash drops that character's first byte.
+ */
+function delimiterFor(text: string): string | undefined {
+  const lines = text.split("\n");
+  const safe = (d: string) =>
+    lines.every((line) => {
+      if (line === d) return false;
+      for (let k = 1; k <= d.length && k < line.length && line[k - 1] === d[k - 1]; k++) {
+        if (line.charCodeAt(k) >= 0x80) return false;
+      }
+      return true;
+    });
+  for (let n = 0; n < 10; n++) {
+    for (const base of DELIMITERS) {
+      const d = n === 0 ? base : `${base}_${n}`;
+      if (safe(d)) return d;
+    }
+  }
+  return undefined;
 }
 
 const CHUNK = 4096;

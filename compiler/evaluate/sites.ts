@@ -6,6 +6,7 @@ import type { RawSite } from "../../stdlib/private/site.js";
 /** Maps engine positions in transpiled modules back to the user's TypeScript. */
 export class SiteMapper {
   private readonly maps = new Map<string, TraceMap>();
+  private readonly lines = new Map<string, string[]>();
 
   constructor(
     private readonly modules: ReadonlyMap<string, TranspiledModule>,
@@ -33,7 +34,9 @@ export class SiteMapper {
    * callee's name underlined: `File(` at `F`, `ctx.provide(` at `provide`.
    */
   private callee(at: Location): Location {
-    const text = (this.sources.get(at.file) ?? "").split("\n")[at.line - 1] ?? "";
+    let lines = this.lines.get(at.file);
+    if (lines === undefined) this.lines.set(at.file, (lines = (this.sources.get(at.file) ?? "").split("\n")));
+    const text = lines[at.line - 1] ?? "";
     const identifier = /[\w$]/;
     let end = at.column - 1;
     if (identifier.test(text[end] ?? "")) {

@@ -15,6 +15,10 @@ export function checkPath(kind: string, value: unknown, at: At, report: (d: Diag
     report(diagnostic("pathEmpty", { kind: k }, at));
     return undefined;
   }
+  if (!wellFormed(value)) {
+    report(diagnostic("notWellFormed", { what: `${k} path`, value: show(value) }, at));
+    return undefined;
+  }
   const control = /[\u0000-\u001f\u007f]/.exec(value);
   if (control) {
     const char = `U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
@@ -69,3 +73,6 @@ export function checkPrincipal(
 
 /** `0644` for a runtime call; '' when unmanaged. */
 export const octal4 = (mode: number | undefined) => (mode === undefined ? "" : mode.toString(8).padStart(4, "0"));
+
+/** No lone UTF-16 surrogates (with the `u` flag a pair is one code point, so only lone halves match). */
+export const wellFormed = (value: string) => !/[\uD800-\uDFFF]/u.test(value);

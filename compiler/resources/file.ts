@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { diagnostic } from "../diagnostics/diagnostic.js";
 import { checkMode, checkPath, checkPrincipal, octal4 } from "./checks.js";
+import { wellFormed } from "./checks.js";
 import type { ResourceKind } from "./kind.js";
 
 export const fileKind: ResourceKind = {
@@ -15,6 +16,10 @@ export const fileKind: ResourceKind = {
     const group = checkPrincipal("file", shown, "group", props.group, site, report);
     const content = contentBytes(props.content);
     if (content === undefined) report(diagnostic("fileContentMissing", { path: shown }, site));
+    if (typeof props.content === "string" && !wellFormed(props.content)) {
+      report(diagnostic("notWellFormed", { what: `File ${shown}: the content`, value: "(not shown)" }, site));
+      return undefined;
+    }
     if (mode === undefined || owner === false || group === false || content === undefined) return undefined;
     const sha256 = createHash("sha256").update(content).digest("hex");
     return {

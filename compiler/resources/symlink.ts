@@ -1,5 +1,6 @@
 import { diagnostic } from "../diagnostics/diagnostic.js";
 import { checkPath } from "./checks.js";
+import { wellFormed } from "./checks.js";
 import type { ResourceKind } from "./kind.js";
 
 export const symlinkKind: ResourceKind = {
@@ -11,6 +12,7 @@ export const symlinkKind: ResourceKind = {
     let problem: string | undefined;
     if (typeof target !== "string" || target === "") problem = "is missing or empty";
     else if (target.includes("\0")) problem = "contains a NUL character";
+    else if (!wellFormed(target)) problem = "contains a lone UTF-16 surrogate, which is not valid Unicode";
     else if (target.length > 4095) problem = "is longer than 4095 bytes";
     if (problem !== undefined) report(diagnostic("symlinkTargetInvalid", { path: JSON.stringify(path ?? props.path), problem }, site));
     if (path === undefined || problem !== undefined) return undefined;

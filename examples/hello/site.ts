@@ -1,4 +1,4 @@
-import { Directory, File, Symlink } from "depc";
+import { Command, Directory, File, Symlink } from "depc";
 
 export interface SiteSettings {
   /** Where the site lives. */
@@ -10,13 +10,14 @@ export interface SiteSettings {
 
 /** A tiny static site: its directories, config, page and a release link. */
 export function site(s: SiteSettings) {
+  const page = File({
+    path: `${s.root}/releases/1/index.html`,
+    content: `<!doctype html>\n<title>hello</title>\n<p>${s.greeting}</p>\n`,
+  });
   return [
     Directory({ path: s.root }),
     Directory({ path: `${s.root}/releases/1` }),
-    File({
-      path: `${s.root}/releases/1/index.html`,
-      content: `<!doctype html>\n<title>hello</title>\n<p>${s.greeting}</p>\n`,
-    }),
+    page,
     File({
       path: `${s.root}/server.ini`,
       mode: 0o640,
@@ -24,5 +25,11 @@ export function site(s: SiteSettings) {
       vars: { port: s.port, root: s.root },
     }),
     Symlink({ path: `${s.root}/current`, target: "releases/1" }),
+    // A hook: runs once after the page changed (and is remembered if the run fails first).
+    Command({
+      name: "record-release",
+      command: ["sh", "-c", 'printf "page changed: %s\\n" "$1" >> "$2"', "record-release", s.greeting, `${s.root}/releases.log`],
+      whenChanged: [page],
+    }),
   ];
 }

