@@ -31,9 +31,9 @@ const PRELUDE = [
   `trap "exit 129" HUP`,
   `trap "exit 130" INT`,
   `trap "exit 143" TERM`,
-  `umask 077`,
+  // The directory is private (0700); the umask is left alone: the bundle inherits it.
   `t=\${TMPDIR:-/tmp}`,
-  `d=$(mktemp -d "$t/depc-run.XXXXXX" 2>/dev/null) || { d=$t/depc-run.$$; mkdir "$d" 2>/dev/null || { d=; m fail tmp cannot create a private directory in "$t"; exit 71; }; }`,
+  `d=$(mktemp -d "$t/depc-run.XXXXXX" 2>/dev/null) || { d=$t/depc-run.$$; mkdir -m 700 "$d" 2>/dev/null || { d=; m fail tmp cannot create a private directory in "$t"; exit 71; }; }`,
 ];
 
 // Runs "$d/b.sh" with the remaining arguments and --report, then hands back
@@ -58,7 +58,8 @@ export const RUN_PROGRAM = [
   `shift 2`,
   ...PRELUDE,
   `m begin`,
-  `if cat >"$d/b.sh" 2>"$d/e"; then :; else m fail upload "$(tr "\\n" " " <"$d/e")"; exit 72; fi`,
+  // cat's message goes through a pipe: a file beside the upload may not fit either (disk full).
+  `if e=$(cat 2>&1 >"$d/b.sh"); then :; else m fail upload "$(printf %s "$e" | tr "\\n" " ")"; exit 72; fi`,
   `k=$(wc -c <"$d/b.sh" | tr -d " ")`,
   `if [ "$k" = "$z" ]; then :; else m fail truncated "$k" of "$z" bytes arrived; exit 72; fi`,
   ...RUN,
@@ -92,7 +93,7 @@ export const ROLLBACK_PROGRAM = [
   `if [ -z "$x" ]; then m end; exit 0; fi`,
   `if [ -n "$(printf %s "$x" | tr -d 0-9a-f)" ]; then m fail choice bad digest; exit 73; fi`,
   `if [ -f "$s/bundles/$x.sh" ]; then :; else m fail missing "$s/bundles/$x.sh"; exit 73; fi`,
-  `if cp "$s/bundles/$x.sh" "$d/b.sh" 2>"$d/e"; then :; else m fail upload "$(tr "\\n" " " <"$d/e")"; exit 72; fi`,
+  `if e=$(cp "$s/bundles/$x.sh" "$d/b.sh" 2>&1); then :; else m fail upload "$(printf %s "$e" | tr "\\n" " ")"; exit 72; fi`,
   ...RUN,
 ].join("; ");
 
