@@ -1,4 +1,5 @@
 import { defineResource, type Relations, type Mode, type Principal, type Resource } from "./resource.js";
+import type { SecretContent } from "./secret.js";
 
 interface FileCommonOptions extends Relations {
   /** Absolute path of the file on the host, e.g. `"/srv/app/app.ini"`. */
@@ -24,15 +25,17 @@ interface FileContentOptions {
   /**
    * The exact content: a string is written as UTF-8, a `Uint8Array` byte for byte.
    * Nothing is added: no trailing newline unless the string has one.
+   * A `secret("key")` or a `` secretText`...` `` makes the file secret: it is
+   * written with its owner and mode set before any content, and never diffed.
    */
-  readonly content: string | Uint8Array;
+  readonly content: string | Uint8Array | SecretContent;
   readonly template?: never;
   readonly vars?: never;
 }
 
 interface FileTemplateOptions<Vars> {
   /** Renders the content from `vars`; called once, at build time. */
-  readonly template: (vars: Vars) => string;
+  readonly template: (vars: Vars) => string | SecretContent;
   /** The values the template renders; their type is checked against the template. */
   readonly vars: Vars;
   readonly content?: never;
@@ -43,7 +46,7 @@ export type FileOptions<Vars = never> = FileCommonOptions & (FileContentOptions 
 
 /** The options a file resource holds once its content is known. */
 export interface FileProps extends FileCommonOptions {
-  readonly content: string | Uint8Array;
+  readonly content: string | Uint8Array | SecretContent;
 }
 
 export type FileResource = Resource<"file", FileProps>;
@@ -59,10 +62,10 @@ export type FileResource = Resource<"file", FileProps>;
  */
 export function File<Vars = never>(options: FileOptions<Vars>): FileResource {
   const { template, vars, content, ...common } = options as FileCommonOptions & {
-    template?: (vars: Vars) => string;
+    template?: (vars: Vars) => string | SecretContent;
     vars?: Vars;
-    content?: string | Uint8Array;
+    content?: string | Uint8Array | SecretContent;
   };
   const rendered = typeof template === "function" ? template(vars as Vars) : content;
-  return defineResource("file", { ...common, content: rendered as string | Uint8Array });
+  return defineResource("file", { ...common, content: rendered as string | Uint8Array | SecretContent });
 }

@@ -17,3 +17,4 @@ export { Directory, type DirectoryOptions, type DirectoryResource } from "./dire
 export { Symlink, type SymlinkOptions, type SymlinkResource } from "./symlink.js";
 export { Command, type Argv, type CommandOptions, type CommandResource } from "./command.js";
 export type { Dependency, Mode, Principal, Relations, Resource } from "./resource.js";
+export { secret, secretText, type Secret, type SecretContent, type SecretText } from "./secret.js";
