@@ -4,7 +4,8 @@
  * Templates name their arguments: `{path}` is replaced by `args.path`.
  *
  * 1xxx: loading and evaluating the model; 2xxx: resources; 3xxx: hosts
- * and environments; 9xxx: the build's own I/O.
+ * and environments; 4xxx: components and wiring; 5xxx: secrets; 9xxx: the
+ * build's own I/O.
  */
 export const messages = {
   environmentNotFound: { code: 1001, text: "Cannot find environment module '{path}'. Give a path to an environment module such as env/prod or env/prod.ts." },
@@ -47,6 +48,12 @@ export const messages = {
   unknownSetting: { code: 4009, text: "{scope} sets {setting}, which component {component} does not have. Its settings: {known}." },
   invalidReference: { code: 4010, text: "{what} refers to {target}, which is not on host {host}." },
   notPlaceable: { code: 4011, text: "The build of {component} returned {found}; return resources, components or lists of them." },
+
+  secretMisuse: { code: 5001, text: "{message}" },
+  secretsFileMissing: { code: 5002, text: "The model uses secret {key}, but {file} does not exist. Create it with: depc secrets edit {env}" },
+  secretsUnreadable: { code: 5003, text: "Cannot read the secrets of this environment: {reason}" },
+  secretKeyMissing: { code: 5004, text: "Secret {key} is not in {file}. Its keys: {known}. Add it with: depc secrets edit {env}" },
+  secretNotAllowed: { code: 5005, text: "{where}: a secret cannot be used in {field}. Secrets go into a File's content (content: secret(\"key\") or secretText`...`)." },
 
   outputNotWritable: { code: 9001, text: "Cannot write the build output to {path}: {reason}" },
 } as const satisfies Record<string, { code: number; text: string }>;
