@@ -64,10 +64,19 @@ export const commandKind: ResourceKind = {
 
 /** An argv from a list, or from a string split like a shell would — never a shell program. */
 function argvOf(name: string, field: string, value: unknown, at: At, report: (d: Diagnostic) => void): string[] | undefined {
-  const problem = (text: string) => {
-    report(diagnostic("invalidCommand", { name, field, problem: text }, at));
-    return undefined;
-  };
+  const result = splitArgv(value);
+  if ("argv" in result) return result.argv;
+  report(diagnostic("invalidCommand", { name, field, problem: result.problem }, at));
+  return undefined;
+}
+
+/**
+ * An argv from a list, or from a string split like a shell would — never a
+ * shell program; or what is wrong with it ("is empty", "contains ..."),
+ * worded to follow the field's name. Shared with Service's `execStart`.
+ */
+export function splitArgv(value: unknown): { readonly argv: string[] } | { readonly problem: string } {
+  const problem = (text: string) => ({ problem: text });
   let argv: unknown[];
   if (typeof value === "string") {
     const expanded: string[] = [];
@@ -89,7 +98,7 @@ function argvOf(name: string, field: string, value: unknown, at: At, report: (d:
   if (argv.length === 0 || argv[0] === "") return problem("is empty");
   if (typeof argv[0] === "string" && argv[0].startsWith("-")) return problem(`starts with '-' (${JSON.stringify(argv[0])}), which is not a program`);
   if (argv.some((w) => typeof w !== "string" || w.includes("\0"))) return problem("has an argument that is not a string without NUL");
-  return argv as string[];
+  return { argv: argv as string[] };
 }
 
 function checkEnv(name: string, value: unknown, at: At, report: (d: Diagnostic) => void): Record<string, string> | undefined {
