@@ -31,6 +31,20 @@ export const messages = {
   notWellFormed: { code: 2018, text: "{what} {value} contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8." },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
 
+  // Service (systemd): DEPC2200–2249.
+  invalidServiceName: { code: 2200, text: "Service name {name} cannot be used: {problem}." },
+  serviceNeedsUnit: { code: 2201, text: "Service {name} needs `unit` (the whole unit file) or `execStart` (a unit written from typed fields)." },
+  serviceUnitAndTyped: { code: 2202, text: "Service {name}: `unit` is the whole unit file, so {fields} cannot be given too; write them into the unit." },
+  serviceUnitContent: { code: 2203, text: "Service {name}: the unit {problem}." },
+  serviceNotInstallable: { code: 2204, text: "Service {name} is enabled, but {what}, so `systemctl enable` cannot hook it in anywhere: {fix}, or set enabled: false." },
+  serviceExecStart: { code: 2205, text: "Service {name}: execStart {problem}." },
+  serviceFieldValue: { code: 2206, text: "Service {name}: {field} {value} {problem}." },
+  serviceUnitRef: { code: 2207, text: "Service {name}: {field} {value} is not a unit name (like \"network-online.target\" or \"db.service\")." },
+  serviceEnvironment: { code: 2208, text: "Service {name}: environment variable {variable} {problem}." },
+  serviceExtraSection: { code: 2209, text: "Service {name}: extra section {section} is not a unit file section: use Unit, Service, Install or an X- section." },
+  serviceExtraKey: { code: 2210, text: "Service {name}: extra {setting} {problem}." },
+  serviceOption: { code: 2211, text: "Service {name}: {field} must be {expected}, not {value}." },
+
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   noHosts: { code: 3003, text: "Environment {name} has no hosts: there is nothing to build." },
