@@ -6,9 +6,12 @@ import { isComponent, isComponentUse } from "../../stdlib/component.js";
 import { isEnvironment, type Environment, type HostOptions, type HostSpec } from "../../stdlib/environment.js";
 import type { RawSite } from "../../stdlib/private/site.js";
 import { isResource, SITES } from "../../stdlib/resource.js";
+import { isSecret, isSecretText } from "../../stdlib/secret.js";
+import { recordSecretSite } from "../secrets/sensitive.js";
 import { buildInstances, type HostInput } from "./instances.js";
 import { ModuleLoader } from "./module-loader.js";
 import { SiteMapper } from "./sites.js";
+import { thrownDiagnostic } from "./thrown.js";
 
 export type EvaluateResult =
   | { readonly ok: true; readonly environment: EnvironmentModel }
@@ -26,17 +29,32 @@ export function evaluate(loaded: LoadedModel): EvaluateResult {
     try {
       exported = new ModuleLoader(loaded.modules, stdlib).load(loaded.entry);
     } catch (thrown) {
-      const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
       const at = locateThrown(thrown) ?? { file: loaded.entry, line: 1, column: 1 };
-      return { ok: false, diagnostics: [diagnostic("evaluationThrew", { message }, at)] };
+      return { ok: false, diagnostics: [thrownDiagnostic(thrown, at)] };
     }
     const value = (exported as { default?: unknown } | undefined)?.default;
     if (!isEnvironment(value)) {
       const at: Location = { file: loaded.entry, line: 1, column: 1 };
       return { ok: false, diagnostics: [diagnostic("noDefaultEnvironment", { found: describe(value) }, at)] };
     }
-    return modelOf(value, { sites, sources: loaded.sources, defaultName: loaded.defaultName, locateThrown });
+    const result = modelOf(value, { sites, sources: loaded.sources, defaultName: loaded.defaultName, locateThrown });
+    if (result.ok) recordSecretSites(result.environment, sites);
+    return result;
   });
+}
+
+/** Locates every secret() reference the resources hold, for diagnostics about missing keys. */
+function recordSecretSites(environment: EnvironmentModel, sites: SiteMapper): void {
+  const walk = (value: unknown, seen: Set<object>): void => {
+    if (typeof value !== "object" || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (isSecret(value)) return recordSecretSite(value, sites.locate(value[SITES]));
+    if (isSecretText(value)) return value.parts.forEach((p) => walk(p, seen));
+    if (isResource(value) || isComponent(value) || isComponentUse(value)) return;
+    if (Array.isArray(value)) return value.forEach((v) => walk(v, seen));
+    if (Object.getPrototypeOf(value) === Object.prototype) Object.values(value).forEach((v) => walk(v, seen));
+  };
+  for (const host of environment.hosts) for (const resource of host.resources) walk(resource.props, new Set());
 }
 
 export interface ModelContext {

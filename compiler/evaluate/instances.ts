@@ -11,6 +11,7 @@ import {
 import type { Key } from "../../stdlib/key.js";
 import { KEY, hasBrand } from "../../stdlib/private/brand.js";
 import { withScope } from "../../stdlib/private/scope.js";
+import { thrownDiagnostic } from "./thrown.js";
 import type { RawSite } from "../../stdlib/private/site.js";
 import { isResource, SITES, type Resource } from "../../stdlib/resource.js";
 
@@ -227,10 +228,7 @@ function runTree(instance: Instance, provided: ReadonlyMap<string, Provide[]>, c
   try {
     returned = withScope(scope, () => instance.definition.spec.build(values, ctx));
   } catch (thrown) {
-    if (thrown !== DEFER) {
-      const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
-      diagnostics.push(diagnostic("evaluationThrew", { message }, context.locateThrown(thrown) ?? instance.site));
-    }
+    if (thrown !== DEFER) diagnostics.push(thrownDiagnostic(thrown, context.locateThrown(thrown) ?? instance.site));
     return;
   }
   const seen = new Set<object>(instance.resources);
