@@ -38,6 +38,7 @@ export function emitBundle(input: BundleInput): string {
     const { call, args, fact } = resource.lowered;
     roots.add(call);
     let functions = 0;
+    let contentCount = 0;
     const words = args.map((arg) => {
       if (arg === undefined) return "''";
       if (typeof arg === "string") return shellQuote(arg);
@@ -46,7 +47,8 @@ export function emitBundle(input: BundleInput): string {
         contents.push(runFunction(name, arg.run));
         return name;
       }
-      const name = `depc_content_${index}`;
+      // A resource with several contents (Buildout's config files): _2, _3, … after the first.
+      const name = `depc_content_${index}${++contentCount === 1 ? "" : `_${contentCount}`}`;
       contents.push(contentFunction(name, arg.content));
       if (needsTextNonl(arg.content)) roots.add("depc_text_nonl");
       return name;
