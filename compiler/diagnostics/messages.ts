@@ -31,6 +31,16 @@ export const messages = {
   notWellFormed: { code: 2018, text: "{what} {value} contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8." },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
 
+  // VirtualEnv and Buildout: 2100-2149.
+  virtualenvPython: { code: 2100, text: "VirtualEnv {path}: python {value} must be a program name (like python3) or an absolute path." },
+  virtualenvNotAList: { code: 2101, text: "VirtualEnv {path}: {field} must be a list of strings, not {found}." },
+  virtualenvRequirement: { code: 2102, text: "VirtualEnv {path}: requirements[{index}] {problem}." },
+  virtualenvPipOption: { code: 2103, text: "VirtualEnv {path}: pipOptions[{index}] {problem}." },
+  buildoutConfig: { code: 2110, text: "Buildout {path} needs config: the content of buildout.cfg as a string." },
+  buildoutExtraFile: { code: 2111, text: "Buildout {path}: extra file {name} {problem}." },
+  buildoutExecutable: { code: 2112, text: "Buildout {path}: executable {value} must be a program name (like buildout), an absolute path or a VirtualEnv." },
+  buildoutTimeout: { code: 2113, text: "Buildout {path}: timeout {value} is not a positive whole number of seconds." },
+
   // Service (systemd): DEPC2200–2249.
   invalidServiceName: { code: 2200, text: "Service name {name} cannot be used: {problem}." },
   serviceNeedsUnit: { code: 2201, text: "Service {name} needs `unit` (the whole unit file) or `execStart` (a unit written from typed fields)." },
