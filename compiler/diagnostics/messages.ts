@@ -30,6 +30,16 @@ export const messages = {
   invalidTimeout: { code: 2017, text: "Command {name}: timeout {value} is not a positive whole number of seconds." },
   notWellFormed: { code: 2018, text: "{what} {value} contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8." },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
+  invalidSupervisorFlavour: { code: 2150, text: "Supervisor flavour {value} is not \"system\" or \"user\"." },
+  supervisorSocketTooLong: { code: 2151, text: "Supervisor control socket {socket} is {length} bytes long; a Unix socket path may have at most {max}. Choose a shorter base." },
+  unrepresentableSupervisorValue: { code: 2152, text: "{what} {value} cannot be used in a supervisor config: it {problem}." },
+  invalidProgramName: { code: 2153, text: "Program name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]* (it names the supervisor program and its config file)." },
+  programWithoutSupervisor: { code: 2154, text: "Program {name}: supervisor must be a resource made by Supervisor({...}), not {found}." },
+  invalidProgramCommand: { code: 2155, text: "Program {name}: command {problem}." },
+  invalidProgramEnvironment: { code: 2156, text: "Program {name}: environment variable {variable} {problem}." },
+  invalidProgramOption: { code: 2157, text: "Program {name}: option {option} {problem}." },
+  invalidProgramStartsecs: { code: 2158, text: "Program {name}: startsecs {value} is not a whole number of seconds from 0 to 3600." },
+  invalidProgramFlag: { code: 2159, text: "Program {name}: {field} must be true or false, not {value}." },
 
   // VirtualEnv and Buildout: 2100-2149.
   virtualenvPython: { code: 2100, text: "VirtualEnv {path}: python {value} must be a program name (like python3) or an absolute path." },
