@@ -16,5 +16,20 @@ export { File, type FileOptions, type FileProps, type FileResource } from "./fil
 export { Directory, type DirectoryOptions, type DirectoryResource } from "./directory.js";
 export { Symlink, type SymlinkOptions, type SymlinkResource } from "./symlink.js";
 export { Command, type Argv, type CommandOptions, type CommandResource } from "./command.js";
+export { VirtualEnv, type VirtualEnvOptions, type VirtualEnvResource } from "./virtualenv.js";
+export { Buildout, type BuildoutOptions, type BuildoutResource } from "./buildout.js";
+export {
+  Service,
+  type RestartPolicy,
+  type ServiceOptions,
+  type ServiceProps,
+  type ServiceResource,
+  type ServiceType,
+  type ServiceTypedOptions,
+  type ServiceUnitOptions,
+  type UnitRef,
+  type UnitValue,
+} from "./service.js";
 export type { Dependency, Mode, Principal, Relations, Resource } from "./resource.js";
 export { secret, secretText, type Secret, type SecretContent, type SecretText } from "./secret.js";
+export { Supervisor, Program, type SupervisorOptions, type SystemSupervisorOptions, type UserSupervisorOptions, type SupervisorResource, type ProgramOptions, type ProgramResource } from "./supervisor.js";
