@@ -8,6 +8,7 @@ import { load, type LoadOptions } from "./load/load.js";
 import type { EnvironmentModel } from "./model.js";
 import { orderEnvironment } from "./order.js";
 import { depcVersion } from "./package-info.js";
+import { resolveSecrets } from "./secrets/resolve.js";
 import { validate } from "./validate.js";
 
 export interface CompileResult {
@@ -25,14 +26,17 @@ export interface CompileResult {
 }
 
 /** Runs phases 1–5 in memory. Writing the output is the caller's (see output.ts). */
-export async function compile(environmentPath: string, options: LoadOptions): Promise<CompileResult> {
+export async function compile(environmentPath: string, options: LoadOptions & { readonly identityFile?: string }): Promise<CompileResult> {
   const loaded = await load(environmentPath, options);
   if (!loaded.ok) return { ok: false, diagnostics: sortDiagnostics(loaded.diagnostics), sources: new Map() };
   const model = loaded.model;
   const sources = model.sources;
   const evaluated = evaluate(model);
   if (!evaluated.ok) return { ok: false, diagnostics: sortDiagnostics(evaluated.diagnostics), sources };
-  const emitted = emitEnvironment(evaluated.environment, {
+  // Secret references become values here (and only when the model uses any).
+  const resolved = await resolveSecrets(evaluated.environment, { projectRoot: model.projectRoot, cwd: options.cwd, identityFile: options.identityFile });
+  if (!resolved.ok) return { ok: false, diagnostics: sortDiagnostics(resolved.diagnostics), sources };
+  const emitted = emitEnvironment(resolved.environment, {
     projectRoot: model.projectRoot,
     sourcesDigest: digestSources(sources, model.projectRoot),
   });

@@ -16,8 +16,11 @@ export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string>,
     staging = mkdtempSync(join(parent, `.${basename(outDir)}.tmp-`));
     for (const [host, text] of bundles) {
       const file = join(staging, `${host}.sh`);
-      writeFileSync(file, text, { mode: 0o700 });
-      chmodSync(file, 0o700);
+      // A bundle with secrets is private from its first byte (run it with `sh`).
+      const mode = manifest.hosts.some((h) => h.name === host && h.secrets === true) ? 0o600 : 0o700;
+      writeFileSync(file, "", { mode });
+      chmodSync(file, mode);
+      writeFileSync(file, text);
     }
     writeFileSync(join(staging, "manifest.json"), renderManifest(manifest), { mode: 0o644 });
     chmodSync(staging, 0o755);

@@ -11,10 +11,14 @@
 # possible). Content is written to a temp file in PATH's directory, verified
 # against SHA256, given its attributes and renamed over PATH (atomic).
 # Attribute-only differences are fixed in place.
+# depc_file ... CONTENTFN SALT: the content is secret. --check shows no diff,
+# only "Secret content changed (fingerprint OLD -> NEW)", 12 hex digits of
+# sha256(SALT || content); no message shows its sha256; the temp file gets
+# its owner, group and mode while still empty, before the content is written.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file() {
-  local p mode owner group sha fn dir new
-  p=$1 mode=$2 owner=$3 group=$4 sha=$5 fn=$6
+  local p mode owner group sha fn salt dir new
+  p=$1 mode=$2 owner=$3 group=$4 sha=$5 fn=$6 salt=${7:-}
   dir=${p%/*}
   [ -n "$dir" ] || dir=/
   if [ -L "$p" ]; then
@@ -46,21 +50,22 @@ depc_file() {
   fi
   if [ "$depc_mode" = check ]; then
     if [ "$new" = 1 ] || [ "$depc_digest" != "$sha" ]; then
-      depc_file_check_content "$p" "$sha" "$fn" "$new" || return 1
+      depc_file_check_content "$p" "$sha" "$fn" "$new" "$salt" || return 1
     fi
     return 0
   fi
   if [ "$new" = 1 ] || [ "$depc_digest" != "$sha" ]; then
-    depc_file_write "$p" "$dir" "$mode" "$owner" "$group" "$sha" "$fn" "$new"
+    depc_file_write "$p" "$dir" "$mode" "$owner" "$group" "$sha" "$fn" "$new" "$salt"
     return
   fi
   depc_attrs_apply "$p" "$mode" "$owner" "$group"
 }
 
-# depc_file_check_content PATH SHA256 CONTENTFN NEW: --check only. Writes
-# CONTENTFN's output into the private temp dir, verifies its digest and
+# depc_file_check_content PATH SHA256 CONTENTFN NEW [SALT]: --check only.
+# Writes CONTENTFN's output into the private temp dir, verifies its digest and
 # prepares the unified diff against PATH (or /dev/null when NEW is 1) for
-# depc_step to print. The old digest is in depc_digest when NEW is 0.
+# depc_step to print. The old digest is in depc_digest when NEW is 0. With
+# SALT (secret content) the "diff" is one line of salted fingerprints.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file_check_content() {
   local old olddigest
@@ -77,17 +82,67 @@ depc_file_check_content() {
   fi
   depc_sha256_of "$depc_tmp/new" || return 1
   if [ "$depc_digest" != "$2" ]; then
-    depc_error="content of $1 does not match its sha256 (expected $2, got $depc_digest): the bundle is corrupt"
+    if [ -n "${5:-}" ]; then
+      depc_error="secret content of $1 does not match its digest: the bundle is corrupt"
+    else
+      depc_error="content of $1 does not match its sha256 (expected $2, got $depc_digest): the bundle is corrupt"
+    fi
     return 1
+  fi
+  if [ -n "${5:-}" ]; then
+    depc_secret_diff "$old" "$depc_tmp/new" "$5"
+    return
   fi
   depc_diff "$old" "$depc_tmp/new" "$1" "$olddigest" "$2"
 }
 
-# depc_file_write PATH DIR MODE OWNER GROUP SHA256 CONTENTFN NEW: apply the
-# content: mktemp in DIR, write, verify the digest (proves byte-exact
-# transport), chown/chgrp/chmod the temp file, then mv -f over PATH. The
-# temp file is tracked in depc_inflight so failures and signals remove it.
-# When NEW is 0, unmanaged attributes are copied from the last depc_stat.
+# depc_secret_diff OLD NEW SALT: the --check "diff" of secret content, into
+# $depc_tmp/diff: "Secret content changed (fingerprint OLD -> NEW)", OLD being
+# "(none)" for a new file. A fingerprint is the first 12 hex digits of
+# sha256(SALT || content); SALT is secret (only in the bundle), so a
+# fingerprint in a log does not allow guessing a short secret offline.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_secret_diff() {
+  local before
+  before='(none)'
+  if [ "$1" != /dev/null ]; then
+    depc_secret_fingerprint "$1" "$3" || return 1
+    before=$depc_fingerprint
+  fi
+  depc_secret_fingerprint "$2" "$3" || return 1
+  printf 'Secret content changed (fingerprint %s -> %s)\n' "$before" "$depc_fingerprint" >"$depc_tmp/diff"
+  depc_has_diff=1
+  return 0
+}
+
+# depc_secret_fingerprint FILE SALT: depc_fingerprint = the first 12 hex
+# digits of sha256(SALT || FILE's bytes).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_secret_fingerprint() {
+  local out
+  if ! out=$({ printf '%s' "$2" && cat "$1"; } | depc_sha256_cmd 2>"$depc_tmp/err"); then
+    depc_fail "cannot compute the fingerprint of $1" "$depc_tmp/err"
+    return 1
+  fi
+  out=${out#\\}
+  depc_fingerprint=${out%"${out#????????????}"}
+  case $depc_fingerprint in
+    *[!0-9a-f]* | '')
+      depc_error="cannot compute the fingerprint of $1: unexpected output from $depc_sha_tool"
+      return 1
+      ;;
+  esac
+  return 0
+}
+
+# depc_file_write PATH DIR MODE OWNER GROUP SHA256 CONTENTFN NEW [SALT]:
+# apply the content: mktemp in DIR, write, verify the digest (proves
+# byte-exact transport), chown/chgrp/chmod the temp file, then mv -f over
+# PATH. With SALT (secret content) the empty temp file (0600 from mktemp)
+# gets its owner, group and mode first and the content is written after,
+# so no other user can ever read it. The temp file is tracked in
+# depc_inflight so failures and signals remove it. When NEW is 0, unmanaged
+# attributes are copied from the last depc_stat.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file_write() {
   local tmp mode owner group
@@ -101,26 +156,41 @@ depc_file_write() {
   fi
   depc_mktemp "$2" || return 1
   tmp=$depc_inflight
+  if [ -n "${9:-}" ]; then
+    depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
+  fi
   if ! "$7" >"$tmp" 2>"$depc_tmp/err"; then
     depc_fail "cannot write the content of $1 to $tmp" "$depc_tmp/err"
     return 1
   fi
   depc_sha256_of "$tmp" || return 1
   if [ "$depc_digest" != "$6" ]; then
-    depc_error="content written for $1 does not match its sha256 (expected $6, got $depc_digest): the bundle is corrupt"
+    if [ -n "${9:-}" ]; then
+      depc_error="secret content written for $1 does not match its digest: the bundle is corrupt"
+    else
+      depc_error="content written for $1 does not match its sha256 (expected $6, got $depc_digest): the bundle is corrupt"
+    fi
     return 1
   fi
-  if [ -n "$owner" ] && [ -n "$group" ]; then
-    depc_try "cannot change owner and group of $tmp to $owner:$group" chown "$owner:$group" "$tmp" || return 1
-  elif [ -n "$owner" ]; then
-    depc_try "cannot change owner of $tmp to $owner" chown "$owner" "$tmp" || return 1
-  elif [ -n "$group" ]; then
-    depc_try "cannot change group of $tmp to $group" chgrp "$group" "$tmp" || return 1
+  if [ -z "${9:-}" ]; then
+    depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
   fi
-  depc_try "cannot change mode of $tmp to $mode" chmod "$mode" "$tmp" || return 1
   depc_try "cannot rename $tmp to $1" mv -f "$tmp" "$1" || return 1
   depc_inflight=
   return 0
+}
+
+# depc_file_attrs TMP MODE OWNER GROUP: owner and group (when given), then
+# the mode (chown clears set-id bits) of a temp file.
+depc_file_attrs() {
+  if [ -n "$3" ] && [ -n "$4" ]; then
+    depc_try "cannot change owner and group of $1 to $3:$4" chown "$3:$4" "$1" || return 1
+  elif [ -n "$3" ]; then
+    depc_try "cannot change owner of $1 to $3" chown "$3" "$1" || return 1
+  elif [ -n "$4" ]; then
+    depc_try "cannot change group of $1 to $4" chgrp "$4" "$1" || return 1
+  fi
+  depc_try "cannot change mode of $1 to $2" chmod "$2" "$1" || return 1
 }
 
 # depc_text_nonl: content helper for text without a final newline. Copies

@@ -1,4 +1,5 @@
 import type { HostModel } from "../model.js";
+import { hostHasSecrets } from "../secrets/sensitive.js";
 
 export interface ManifestHost {
   readonly name: string;
@@ -10,6 +11,8 @@ export interface ManifestHost {
   /** `sha256:<hex>` of the bundle's bytes. */
   readonly digest: string;
   readonly resources: number;
+  /** Present (true) when the bundle embeds secret values: it is written 0600 and must be handled as a secret. */
+  readonly secrets?: true;
 }
 
 /** The machine-readable summary of a build, for `depc deploy` and for CI. */
@@ -34,6 +37,7 @@ export function manifestHost(host: HostModel, digest: string, resources: number)
     bundle: `${host.name}.sh`,
     digest,
     resources,
+    ...(hostHasSecrets(host) ? { secrets: true as const } : {}),
   };
 }
 

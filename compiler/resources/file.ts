@@ -3,6 +3,7 @@ import { diagnostic } from "../diagnostics/diagnostic.js";
 import { checkMode, checkPath, checkPrincipal, octal4 } from "./checks.js";
 import { wellFormed } from "./checks.js";
 import type { ResourceKind } from "./kind.js";
+import { sensitivityOf } from "../secrets/sensitive.js";
 
 export const fileKind: ResourceKind = {
   kind: "file",
@@ -11,7 +12,8 @@ export const fileKind: ResourceKind = {
     const path = checkPath("file", props.path, site, report);
     if (path === undefined) return undefined;
     const shown = JSON.stringify(path);
-    const mode = checkMode("file", shown, props.mode, 0o644, site, report);
+    // A secret file is private unless its mode says otherwise.
+    const mode = checkMode("file", shown, props.mode, sensitivityOf(model) ? 0o600 : 0o644, site, report);
     const owner = checkPrincipal("file", shown, "owner", props.owner, site, report);
     const group = checkPrincipal("file", shown, "group", props.group, site, report);
     const content = contentBytes(props.content);
@@ -22,6 +24,7 @@ export const fileKind: ResourceKind = {
     }
     if (mode === undefined || owner === false || group === false || content === undefined) return undefined;
     const sha256 = createHash("sha256").update(content).digest("hex");
+    const secret = sensitivityOf(model);
     return {
       model,
       kind: "file",
@@ -29,7 +32,8 @@ export const fileKind: ResourceKind = {
       container: false,
       lowered: {
         call: "depc_file",
-        args: [path, octal4(mode), owner ?? "", group ?? "", sha256, { content }],
+        // A secret file gets its fingerprint salt: the runtime never diffs it, never prints its digest.
+        args: [path, octal4(mode), owner ?? "", group ?? "", sha256, { content }, ...(secret ? [secret.salt] : [])],
         fact: { type: "f", path, mode, owner, group, sha256 },
       },
     };

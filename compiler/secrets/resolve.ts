@@ -1,0 +1,140 @@
+/**
+ * Between evaluate and validate: replaces every secret reference in the
+ * model by its value, and marks the resources that then hold secrets. Only
+ * File content may hold secrets; anywhere else is a diagnostic (a secret
+ * in a path, a link target or a command line would be shown by reports).
+ * When the model uses no secret, nothing is read and nothing changes.
+ */
+import { createHash, createHmac } from "node:crypto";
+import { relative } from "node:path";
+import { diagnostic, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
+import type { EnvironmentModel, HostModel, ResourceModel } from "../model.js";
+import { RESOURCE, COMPONENT, COMPONENT_USE, KEY, hasBrand } from "../../stdlib/private/brand.js";
+import { isSecret, isSecretText, type Secret, type SecretText } from "../../stdlib/secret.js";
+import { FINGERPRINT_KEY, SecretsError, loadIdentities, readSecrets, secretsPaths, type IdentityOptions } from "./store.js";
+import { markSensitive, secretSite } from "./sensitive.js";
+
+export interface ResolveOptions extends IdentityOptions {
+  readonly projectRoot: string;
+}
+
+export type ResolveResult = { readonly ok: true; readonly environment: EnvironmentModel } | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+interface Use {
+  readonly secret: Secret;
+  readonly resource: ResourceModel;
+  readonly field: string;
+}
+
+export async function resolveSecrets(environment: EnvironmentModel, options: ResolveOptions): Promise<ResolveResult> {
+  const uses: Use[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const host of environment.hosts) {
+    for (const resource of host.resources) {
+      for (const [field, value] of Object.entries(resource.props)) {
+        const allowed = resource.kind === "file" && field === "content";
+        visit(value, (found) => {
+          const secrets = isSecret(found) ? [found] : found.parts.filter(isSecret);
+          if (!allowed) {
+            const where = `${title(resource.kind)} ${describeKey(resource)}`;
+            diagnostics.push(diagnostic("secretNotAllowed", { where, field }, resource.site));
+            return;
+          }
+          for (const secret of secrets) uses.push({ secret, resource, field });
+        });
+      }
+    }
+  }
+  if (diagnostics.length > 0) return { ok: false, diagnostics };
+  if (uses.length === 0) return { ok: true, environment };
+
+  const paths = secretsPaths(options.projectRoot, environment.name);
+  const shownFile = relative(options.projectRoot, paths.file);
+  const at = (use: Use): Location | undefined => secretSite(use.secret) ?? use.resource.site;
+  let values: Map<string, string>;
+  try {
+    const { existsSync } = await import("node:fs");
+    if (!existsSync(paths.file)) {
+      return {
+        ok: false,
+        diagnostics: [diagnostic("secretsFileMissing", { key: JSON.stringify(uses[0]!.secret.key), file: shownFile, env: environment.name }, at(uses[0]!))],
+      };
+    }
+    values = await readSecrets(paths, loadIdentities(options));
+  } catch (error) {
+    if (!(error instanceof SecretsError)) throw error;
+    return { ok: false, diagnostics: [diagnostic("secretsUnreadable", { reason: error.message }, at(uses[0]!))] };
+  }
+  const known = [...values.keys()].filter((k) => k !== FINGERPRINT_KEY).sort();
+  for (const use of uses) {
+    if (use.secret.key === FINGERPRINT_KEY || !values.has(use.secret.key)) {
+      diagnostics.push(
+        diagnostic("secretKeyMissing", { key: JSON.stringify(use.secret.key), file: shownFile, known: known.join(", ") || "none", env: environment.name }, at(use)),
+      );
+    }
+  }
+  if (diagnostics.length > 0) return { ok: false, diagnostics };
+
+  const saltKey = fingerprintKey(values);
+  const hosts: HostModel[] = environment.hosts.map((host) => {
+    let changed = false;
+    const salt = createHmac("sha256", saltKey).update(`depc fingerprint salt\0${environment.name}\0${host.name}`).digest("hex");
+    const resources = host.resources.map((resource) => {
+      const content = resource.props.content;
+      if (resource.kind !== "file" || !(isSecret(content) || isSecretText(content))) return resource;
+      changed = true;
+      const { text, used } = render(content, values);
+      const resolved: ResourceModel = { ...resource, props: Object.freeze({ ...resource.props, content: text }) };
+      markSensitive(resolved, { values: used, salt });
+      return resolved;
+    });
+    return changed ? { ...host, resources } : host;
+  });
+  return { ok: true, environment: { ...environment, hosts } };
+}
+
+/**
+ * The key of the fingerprints --check shows: from the document's random
+ * `$fingerprint` entry when it has one (depc secrets edit adds it), else
+ * from all of the document's values together — never from one value alone.
+ */
+function fingerprintKey(values: ReadonlyMap<string, string>): Buffer {
+  const hash = createHash("sha256").update("depc fingerprint key v1\0");
+  const seed = values.get(FINGERPRINT_KEY);
+  if (seed !== undefined) return hash.update(seed).digest();
+  for (const key of [...values.keys()].sort()) hash.update(key).update("\0").update(values.get(key)!).update("\0");
+  return hash.digest();
+}
+
+function render(content: Secret | SecretText, values: ReadonlyMap<string, string>): { text: string; used: string[] } {
+  const parts = isSecret(content) ? [content] : content.parts;
+  const used: string[] = [];
+  const text = parts
+    .map((part) => {
+      if (typeof part === "string") return part;
+      const value = values.get(part.key)!;
+      used.push(value);
+      return value;
+    })
+    .join("");
+  return { text, used };
+}
+
+/** Finds secrets in plain data (arrays, plain objects); other depc objects are references, not data. */
+function visit(value: unknown, found: (s: Secret | SecretText) => void, seen = new Set<object>()): void {
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (isSecret(value) || isSecretText(value)) return found(value);
+  if ([RESOURCE, COMPONENT, COMPONENT_USE, KEY].some((brand) => hasBrand(value, brand))) return;
+  if (Array.isArray(value)) return value.forEach((v) => visit(v, found, seen));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return;
+  for (const v of Object.values(value)) visit(v, found, seen);
+}
+
+const title = (kind: string) => kind.charAt(0).toUpperCase() + kind.slice(1);
+
+function describeKey(resource: ResourceModel): string {
+  const { path, name } = resource.props as { path?: unknown; name?: unknown };
+  return typeof path === "string" ? JSON.stringify(path) : typeof name === "string" ? JSON.stringify(name) : "";
+}
