@@ -10,5 +10,5 @@ import { virtualenvKind } from "./virtualenv.js";
 
 /** Every resource kind the compiler knows, by the `kind` its stdlib factory sets. */
 export const resourceKinds: ReadonlyMap<string, ResourceKind> = new Map(
-  [fileKind, directoryKind, symlinkKind, commandKind, supervisorKind, programKind, virtualenvKind, buildoutKind].map((k) => [k.kind, k]),
+  [fileKind, directoryKind, symlinkKind, commandKind, supervisorKind, programKind, virtualenvKind, buildoutKind, serviceKind].map((k) => [k.kind, k]),
 );
