@@ -31,6 +31,11 @@ depc_main() {
   depc_n_changed=0
   depc_n_would=0
   depc_n_failed=0
+  depc_keep=5
+  depc_lock_held=0
+  depc_run_since=-
+  depc_run_user=
+  depc_bundle_digest=-
   while [ $# -gt 0 ]; do
     case $1 in
       --check) depc_mode=check ;;
@@ -59,6 +64,12 @@ depc_main() {
         depc_state_dir=${1#--state-dir=}
         [ -n "$depc_state_dir" ] || depc_usage_error "option '--state-dir' needs a directory"
         ;;
+      --keep)
+        [ $# -ge 2 ] || depc_usage_error "option '--keep' needs a number"
+        depc_keep=$2
+        shift
+        ;;
+      --keep=*) depc_keep=${1#--keep=} ;;
       --help | -h)
         depc_usage
         exit 0
@@ -67,6 +78,9 @@ depc_main() {
     esac
     shift
   done
+  case $depc_keep in
+    '' | *[!0-9]*) depc_usage_error "option '--keep' needs a number (of bundles to keep), not '$depc_keep'" ;;
+  esac
   depc_tab=$(printf '\t')
   # fd 9: the run's stderr, for messages from traps that fire while a
   # function runs with its stderr redirected.
@@ -78,6 +92,19 @@ depc_main() {
   trap 'depc_on_signal 143' TERM
   depc_tmp_init || exit 1
   depc_state_init || exit 1
+  depc_lock_acquire
+  case $? in
+    0) ;;
+    3) exit 3 ;;
+    *) exit 1 ;;
+  esac
+  if [ "$depc_lock_held" = 1 ]; then
+    if [ "$depc_mode" = apply ]; then
+      depc_keep_bundle
+    else
+      depc_bundle_digest_of_self
+    fi
+  fi
   depc_owed_load
   depc_facts
   if ! depc_todo=$(depc_preflight); then
@@ -92,7 +119,7 @@ depc_main() {
 # Print the usage text to stdout.
 # shellcheck disable=SC2016 # $DEPC_STATE_DIR is literal help text
 depc_usage() {
-  printf 'usage: sh %s.sh [--check] [--quiet] [--report FILE] [--state-dir DIR]\n' "$DEPC_HOST"
+  printf 'usage: sh %s.sh [--check] [--quiet] [--report FILE] [--state-dir DIR] [--keep N]\n' "$DEPC_HOST"
   printf '\n'
   printf 'depc %s bundle for host "%s" in environment "%s" (%s resources).\n' \
     "$DEPC_VERSION" "$DEPC_HOST" "$DEPC_ENV" "$DEPC_COUNT"
@@ -103,7 +130,10 @@ depc_usage() {
   printf '  --report FILE  also write a JSON-lines report to FILE\n'
   printf '  --state-dir DIR  where this host keeps its depc state (or the DEPC_STATE_DIR\n'
   printf '                 variable; default /var/lib/depc/ENV as root, else\n'
-  printf '                 ~/.local/state/depc/ENV)\n'
+  printf '                 ~/.local/state/depc/ENV); it holds the lock, the kept\n'
+  printf '                 bundles and runs.log\n'
+  printf '  --keep N       keep the last N applied bundles in the state directory\n'
+  printf '                 (default 5), for depc rollback\n'
   printf '  --quiet, -q    do not print the lines of resources that are ok\n'
   printf '  --help, -h     show this help and exit\n'
   printf '\n'
@@ -111,7 +141,8 @@ depc_usage() {
   printf '  0   converged (--check: nothing to do)\n'
   printf '  1   a resource failed, or another error\n'
   printf '  2   --check only: changes are pending\n'
-  printf '  3   another run holds the lock\n'
+  printf '  3   another run of this environment holds the lock (it is named);\n'
+  printf '      a lock left by a run that is gone is taken over with a warning\n'
   printf '  64  usage error\n'
 }
 
@@ -235,6 +266,7 @@ depc_drop_inflight() {
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_cleanup() {
   depc_drop_inflight
+  depc_lock_release
   if [ -n "$depc_tmp" ]; then
     rm -rf "$depc_tmp"
     depc_tmp=
@@ -243,6 +275,8 @@ depc_cleanup() {
 
 # depc_on_signal STATUS: HUP/INT/TERM trap: clean up and exit with STATUS.
 depc_on_signal() {
+  depc_drop_inflight
+  depc_log_run interrupted "$((DEPC_COUNT - depc_n_ok - depc_n_changed - depc_n_would - depc_n_failed))"
   depc_cleanup
   trap - EXIT
   depc_err "interrupted" 2>&9
@@ -367,7 +401,7 @@ depc_step() {
 # status: apply 0/1; check 0 (nothing to do), 2 (changes pending), 1 (error).
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_finish() {
-  local rc done_n not_run tail
+  local rc done_n not_run tail result
   done_n=$((depc_n_ok + depc_n_changed + depc_n_would + depc_n_failed))
   not_run=$((DEPC_COUNT - done_n))
   [ "$not_run" -ge 0 ] || not_run=0
@@ -378,19 +412,24 @@ depc_finish() {
   if [ "$depc_mode" = check ]; then
     if [ "$depc_n_failed" -gt 0 ]; then
       rc=1
+      result=failed
       tail=", $depc_n_failed failed$tail"
     elif [ "$depc_n_would" -gt 0 ]; then
       rc=2
+      result=pending
     else
       rc=0
+      result=clean
     fi
     printf 'depc: %s/%s (check): %s resources: %s would change, %s ok%s\n' \
       "$DEPC_ENV" "$DEPC_HOST" "$DEPC_COUNT" "$depc_n_would" "$depc_n_ok" "$tail"
   else
     if [ "$depc_n_failed" -gt 0 ]; then
       rc=1
+      result=failed
     else
       rc=0
+      result=converged
     fi
     printf 'depc: %s/%s: %s resources: %s changed, %s ok, %s failed%s\n' \
       "$DEPC_ENV" "$DEPC_HOST" "$DEPC_COUNT" "$depc_n_changed" "$depc_n_ok" "$depc_n_failed" "$tail"
@@ -400,5 +439,6 @@ depc_finish() {
       [ "$rc" != 0 ] || rc=1
     fi
   fi
+  depc_log_run "$result" "$not_run"
   exit "$rc"
 }

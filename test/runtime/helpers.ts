@@ -21,24 +21,38 @@ export function hostRoot(label = "host"): string {
 
 export interface Bundle {
   readonly path: string;
+  /** The state directory of the runs (DEPC_STATE_DIR). */
+  readonly state: string;
   /** The TMPDIR of the runs (the bundle's private temp dir goes there). */
   readonly tmp: string;
   /** Run under `shell` with `args`; TMPDIR points into the test's own dir. */
   run(shell: Shell, args?: readonly string[]): ScriptResult;
 }
 
+export interface WriteOptions {
+  /** Share a state directory (and so the lock) with other bundles. @default a fresh one */
+  readonly state?: string;
+}
+
+/** A fresh state directory outside TMPDIR (removed after the file's tests). */
+export function stateDir(): string {
+  const state = mkdtempSync(join(tmpdir(), "depc-rt-state-"));
+  roots.push(state);
+  return state;
+}
+
 /** Write a bundle for `spec` next to the host root and return a runner. */
-export function writeBundle(root: string, spec: BundleSpec, name = "bundle.sh"): Bundle {
+export function writeBundle(root: string, spec: BundleSpec, name = "bundle.sh", options: WriteOptions = {}): Bundle {
   const path = join(root, "..", `${root.split("/").pop()}-${name}`);
   writeFileSync(path, buildBundle(spec), { mode: 0o700 });
   roots.push(path);
   const tmp = mkdtempSync(join(tmpdir(), "depc-rt-tmpdir-"));
   roots.push(tmp);
   // The state dir lives outside TMPDIR, so tests can check TMPDIR is left empty.
-  const state = mkdtempSync(join(tmpdir(), "depc-rt-state-"));
-  roots.push(state);
+  const state = options.state ?? stateDir();
   return {
     path,
+    state,
     tmp,
     run(shell, args = []) {
       return runScript(shell, path, args, { env: { TMPDIR: tmp, DEPC_STATE_DIR: state } });
