@@ -7,6 +7,7 @@ import { formatDiagnostics } from "./diagnostics/format.js";
 import { initCommand } from "./init/init.js";
 import { graphCommand, inspectCommand, type GraphFormat } from "./inspect/command.js";
 import { writeBuild } from "./output.js";
+import { secretsCommand } from "./secrets/command.js";
 import { depcVersion } from "./package-info.js";
 
 /** A mistake on the command line: yargs has printed it; exit 1. */
@@ -35,6 +36,7 @@ export function defaultIo(): Io {
 interface EnvArgs {
   env: string;
   cache: boolean;
+  identity?: string;
 }
 
 const envPositional = <T>(y: Argv<T>) =>
@@ -44,7 +46,8 @@ const envPositional = <T>(y: Argv<T>) =>
       demandOption: true,
       describe: "Environment module: env/prod, env/prod.ts, or a directory with index.ts",
     })
-    .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" });
+    .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" })
+    .option("identity", { type: "string", describe: "age identity file to decrypt secrets/<env>.age with", defaultDescription: "$DEPC_AGE_KEY, $DEPC_AGE_IDENTITY, or ~/.config/depc/age.key" });
 
 /** Runs the CLI; resolves to the process exit code. Never throws. */
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
@@ -100,6 +103,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
           exitCode = initCommand({ dir: args.dir, name: args.name, depcSpec: args["depc-spec"] }, io);
         },
       )
+      .command(secretsCommand(io, (code) => (exitCode = code)))
       .command(deployCommand("deploy", io, (code) => (exitCode = code)))
       .command(deployCommand("plan", io, (code) => (exitCode = code)))
       .command(deployCommand("rollback", io, (code) => (exitCode = code)))
@@ -155,7 +159,7 @@ async function check(args: EnvArgs, io: Io): Promise<number> {
 }
 
 async function compileFor(args: EnvArgs, io: Io): Promise<CompileResult> {
-  const result = await compile(args.env, { cwd: io.cwd, ...(args.cache ? {} : { cacheDir: false }) });
+  const result = await compile(args.env, { cwd: io.cwd, identityFile: args.identity, ...(args.cache ? {} : { cacheDir: false }) });
   if (result.diagnostics.length > 0) report(result.diagnostics, result, io);
   return result;
 }
