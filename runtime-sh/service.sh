@@ -1,0 +1,195 @@
+# shellcheck shell=sh disable=SC2034,SC2154
+# SC2034/SC2154: globals are shared between the runtime files; a whole bundle
+# is checked without these exclusions (see test/runtime/shellcheck.test.ts).
+#
+# depc runtime: systemd services. A service is its unit file in
+# /etc/systemd/system (written atomically, like a file), its enablement
+# and whether it runs. systemd is asked once for the unit's state; a
+# converged service costs one sha256, one `systemctl show` and one
+# `systemctl is-enabled`.
+
+# depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD: the unit
+# NAME ("web.service") has the file /etc/systemd/system/NAME with
+# CONTENTFN's bytes (digest SHA256, mode 0644, owned by root), is enabled
+# (ENABLED=1) or not, and runs (RUNNING=1) or not. A changed unit file is
+# followed by one `systemctl daemon-reload` (also when systemd says it
+# needs one: a run that stopped in between). A running service is
+# restarted when its unit changed, and restarted — or reloaded when RELOAD
+# is 1 and the unit can reload — when the reaction OWE ("service:NAME") is
+# owed. A running service whose unit changes owes its own restart before
+# the file is written, so a failure before the restart leaves it owed.
+# Starting a stopped service, or a service that must not run, settles OWE.
+# --check asks systemd the same questions and changes nothing.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_service() {
+  local owe name sha fn enabled running reload p new unit_changed details state reload_daemon was_active
+  owe=$1 name=$2 sha=$3 fn=$4 enabled=$5 running=$6 reload=$7
+  p=/etc/systemd/system/$name
+  if [ ! -d /run/systemd/system ]; then
+    depc_error="host $DEPC_HOST does not run systemd (there is no /run/systemd/system), so it cannot run service $name"
+    return 1
+  fi
+  if ! command -v systemctl >/dev/null 2>&1; then
+    depc_error="host $DEPC_HOST runs systemd but 'systemctl' is not on PATH ($PATH)"
+    return 1
+  fi
+  depc_service_show "$name" || return 1
+  was_active=0
+  case $depc_svc_active in
+    active | reloading | activating) was_active=1 ;;
+  esac
+
+  # The unit file: compared like a file, changes named "unit ...".
+  unit_changed=0
+  details=
+  if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then
+    depc_error="$p exists and is not a regular file"
+    return 1
+  fi
+  if [ -f "$p" ]; then
+    new=0
+    depc_stat "$p" || return 1
+    depc_sha256_of "$p" || return 1
+    if [ "$depc_digest" != "$sha" ]; then
+      unit_changed=1
+      details=content
+    fi
+    depc_attrs_compare 0644 0 0 0
+    [ "$depc_need_mode" = 0 ] || details=${details:+$details, }"mode $depc_st_mode -> 0644"
+    [ "$depc_need_owner" = 0 ] || details=${details:+$details, }"owner $depc_st_user -> root"
+    [ "$depc_need_group" = 0 ] || details=${details:+$details, }"group $depc_st_group -> root"
+  else
+    new=1
+    unit_changed=1
+    details=created
+  fi
+  [ -z "$details" ] || depc_change unit "unit $details"
+  if [ "$unit_changed" = 1 ] && [ "$was_active" = 1 ] && [ "$running" = 1 ]; then
+    depc_owe "$owe" || return 1
+  fi
+  if [ "$depc_mode" = check ]; then
+    if [ "$unit_changed" = 1 ]; then
+      depc_file_check_content "$p" "$sha" "$fn" "$new" || return 1
+    fi
+  elif [ "$unit_changed" = 1 ]; then
+    depc_file_write "$p" /etc/systemd/system 0644 0 0 "$sha" "$fn" "$new" || return 1
+  elif [ -n "$details" ]; then
+    depc_attrs_apply "$p" 0644 0 0 || return 1
+  fi
+
+  # One daemon-reload when the unit changed (or systemd still has an old copy).
+  reload_daemon=0
+  if [ "$unit_changed" = 1 ] || [ "$depc_svc_need_reload" = yes ]; then
+    reload_daemon=1
+  fi
+
+  # Enablement. `--no-reload` when the daemon-reload below follows anyway.
+  systemctl is-enabled "$name" >"$depc_tmp/svc" 2>/dev/null
+  state=
+  IFS= read -r state <"$depc_tmp/svc"
+  if [ "$enabled" = 1 ] && [ "$state" != enabled ]; then
+    depc_change enable enable
+    depc_service_enablement enable "$name" "$reload_daemon" || return 1
+  elif [ "$enabled" = 0 ] && [ "$state" = enabled ]; then
+    depc_change disable disable
+    depc_service_enablement disable "$name" "$reload_daemon" || return 1
+  fi
+
+  if [ "$reload_daemon" = 1 ]; then
+    depc_change daemon-reload daemon-reload
+    if [ "$depc_mode" = apply ]; then
+      depc_try "systemctl daemon-reload failed" systemctl daemon-reload || return 1
+    fi
+  fi
+
+  # Running or not; restart or reload when the unit changed or a restart is owed.
+  if [ "$running" = 1 ]; then
+    if [ "$was_active" = 0 ]; then
+      depc_change start start
+      depc_service_do start "$name" || return 1
+    elif [ "$unit_changed" = 1 ]; then
+      depc_change restart restart
+      depc_service_do restart "$name" || return 1
+    elif depc_is_owed "$owe"; then
+      if [ "$reload" = 1 ] && [ "$depc_svc_can_reload" = yes ]; then
+        depc_change reload "notified: reload"
+        depc_service_do reload "$name" || return 1
+      else
+        depc_change restart "notified: restart"
+        depc_service_do restart "$name" || return 1
+      fi
+    fi
+  elif [ "$was_active" = 1 ]; then
+    depc_change stop stop
+    depc_service_do stop "$name" || return 1
+  fi
+  depc_settle "$owe"
+}
+
+# depc_service_show NAME: what systemd knows about unit NAME, from one
+# `systemctl show`: depc_svc_active (ActiveState: active, inactive,
+# failed...), depc_svc_need_reload (NeedDaemonReload: yes/no) and
+# depc_svc_can_reload (CanReload: yes/no). Returns 1 with depc_error set.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_service_show() {
+  local line
+  depc_svc_active=
+  depc_svc_need_reload=no
+  depc_svc_can_reload=no
+  if ! systemctl show -p ActiveState -p NeedDaemonReload -p CanReload "$1" >"$depc_tmp/svc" 2>"$depc_tmp/err"; then
+    depc_fail "systemctl show $1 failed" "$depc_tmp/err"
+    return 1
+  fi
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+      ActiveState=*) depc_svc_active=${line#*=} ;;
+      NeedDaemonReload=*) depc_svc_need_reload=${line#*=} ;;
+      CanReload=*) depc_svc_can_reload=${line#*=} ;;
+    esac
+  done <"$depc_tmp/svc"
+  if [ -z "$depc_svc_active" ]; then
+    depc_error="systemctl show $1 printed no ActiveState"
+    return 1
+  fi
+  return 0
+}
+
+# depc_service_enablement enable|disable NAME NORELOAD: apply mode only:
+# `systemctl enable NAME` (with --no-reload when NORELOAD is 1: a
+# daemon-reload follows), then checks that systemd agrees.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_service_enablement() {
+  local state want
+  [ "$depc_mode" = apply ] || return 0
+  if [ "$3" = 1 ]; then
+    depc_try "systemctl $1 $2 failed" systemctl --no-reload "$1" "$2" || return 1
+  else
+    depc_try "systemctl $1 $2 failed" systemctl "$1" "$2" || return 1
+  fi
+  systemctl is-enabled "$2" >"$depc_tmp/svc" 2>/dev/null
+  state=
+  IFS= read -r state <"$depc_tmp/svc"
+  want=enabled
+  [ "$1" = enable ] || want=disabled
+  if [ "$state" != "$want" ]; then
+    depc_error="systemctl $1 $2 left it ${state:-in an unknown state} (is-enabled), not $want"
+    return 1
+  fi
+  return 0
+}
+
+# depc_service_do start|stop|restart|reload NAME: apply mode only: run the
+# systemctl action. Its effect on the host is opaque, so the preflight facts
+# are no longer trusted. A failure carries systemctl's message and the
+# unit's last journal lines when journalctl can read them.
+depc_service_do() {
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  if systemctl "$1" "$2" 2>"$depc_tmp/err"; then
+    return 0
+  fi
+  if command -v journalctl >/dev/null 2>&1; then
+    journalctl -q --no-pager -o cat -n 5 -u "$2" >>"$depc_tmp/err" 2>/dev/null
+  fi
+  depc_fail "systemctl $1 $2 failed" "$depc_tmp/err"
+}
