@@ -267,8 +267,8 @@ depc_lock_release() {
 depc_keep_bundle() {
   local dir hex line order n kept f
   dir=$depc_state_dir/bundles
-  if [ ! -f "$0" ] || [ ! -r "$0" ]; then
-    depc_warn "not keeping a copy of this bundle: \$0 ('$0') is not a readable file (run it as 'sh FILE')"
+  if ! depc_is_bundle_file "$0"; then
+    depc_warn "not keeping a copy of this bundle: \$0 ('$0') is not a readable bundle file (run it as 'sh FILE')"
     return 0
   fi
   if [ ! -d "$dir" ] && ! mkdir -m 700 "$dir" 2>"$depc_tmp/err"; then
@@ -337,6 +337,23 @@ depc_keep_bundle() {
   return 0
 }
 
+# depc_is_bundle_file FILE: whether FILE is a readable regular file that
+# starts like a bundle ("#!/bin/sh", then "# depc bundle for host" on line 3).
+# $0 is the shell itself when the bundle came on stdin (`sh < b.sh`).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_is_bundle_file() {
+  local l1 l2 l3
+  [ -f "$1" ] && [ -r "$1" ] || return 1
+  {
+    IFS= read -r l1 && IFS= read -r l2 && IFS= read -r l3
+  } <"$1" 2>/dev/null || return 1
+  [ "$l1" = '#!/bin/sh' ] || return 1
+  case $l3 in
+    '# depc bundle for host '*) return 0 ;;
+  esac
+  return 1
+}
+
 # depc_bundle_sha FILE: the sha256 hex of FILE into depc_digest (the tool
 # gets the name as an argument: "./" keeps a name like "-x" from being an
 # option). Returns 1 with depc_error set on failure.
@@ -365,7 +382,7 @@ depc_bundle_sha() {
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_bundle_digest_of_self() {
   depc_bundle_digest=-
-  if [ -f "$0" ] && [ -r "$0" ] && depc_bundle_sha "$0"; then
+  if depc_is_bundle_file "$0" && depc_bundle_sha "$0"; then
     depc_bundle_digest=$depc_digest
   fi
   return 0

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { availableShells, type Shell } from "../support/shells.js";
 import { buildBundle, type Resource } from "./bundle.js";
 
@@ -26,7 +26,8 @@ export function noopBundle(root: string, files = 1000): string {
 /** Median wall time (ms) of `runs` runs of `bundle` under `shell` (after one converging apply). */
 export function medianNoopMs(shell: Shell, bundle: string, runs: number): number {
   const [cmd, ...lead] = shell.argv as [string, ...string[]];
-  const env = { ...process.env, ...shell.env };
+  // The bundle's own state directory (lock, kept bundles, runs.log), beside it.
+  const env = { ...process.env, DEPC_STATE_DIR: join(dirname(bundle), "state"), ...shell.env };
   const first = spawnSync(cmd, [...lead, bundle], { env, encoding: "utf8" });
   if (first.status !== 0) throw new Error(`apply failed under ${shell.name}: ${first.stdout}${first.stderr}`);
   if (process.env.DEPC_BENCH !== "1" && !/ 0 changed, 1020 ok/.test(first.stdout)) {

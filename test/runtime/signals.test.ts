@@ -28,7 +28,7 @@ describe.each(availableShells())("signals under $name", (shell) => {
       extra: "depc_content_slow() {\n  printf 'partial\\n'\n  sleep 1\n  printf 'rest\\n'\n}",
     });
     const [cmd, ...lead] = shell.argv as [string, ...string[]];
-    const child = spawn(cmd, [...lead, bundle.path], { env: { ...process.env, TMPDIR: bundle.tmp, ...shell.env } });
+    const child = spawn(cmd, [...lead, bundle.path], { env: { ...process.env, TMPDIR: bundle.tmp, DEPC_STATE_DIR: bundle.state, ...shell.env } });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
@@ -41,5 +41,6 @@ describe.each(availableShells())("signals under $name", (shell) => {
     expect(leftoverTemps(root)).toEqual([]);
     expect(existsSync(target)).toBe(false);
     expect(readdirSync(bundle.tmp)).toEqual([]);
+    expect(existsSync(`${bundle.state}/lock`)).toBe(false);
   });
 });
