@@ -43,7 +43,8 @@ interface Target {
 /** `prod`, or an environment module (`env/prod`): the secrets are named after the environment. */
 function target(argument: string, io: SecretsIo): Target {
   const located = /[/\\]|\.m?ts$/.test(argument) ? locateEnvironment(argument, io.cwd) : undefined;
-  const name = located?.defaultName ?? argument;
+  // A module path names its environment even before the module exists.
+  const name = located?.defaultName ?? (/[/\\]|\.m?ts$/.test(argument) ? basename(argument).replace(/\.m?ts$/, "") : argument);
   if (!ENV_NAME.test(name)) throw new SecretsError(`${JSON.stringify(argument)} is not an environment name (like prod) or an environment module (like env/prod)`);
   const root = located?.projectRoot ?? projectRoot(io.cwd);
   return { name, root, paths: secretsPaths(root, name), shown: (p) => relative(io.cwd, p) || p };
