@@ -1,4 +1,5 @@
 import { defineResource, type Dependency, type Relations, type Resource } from "./resource.js";
+import type { Secret } from "./secret.js";
 
 /**
  * A command line: an argv list (`["pip", "install", "-r", "req.txt"]`), or a
@@ -11,18 +12,22 @@ export type Argv = readonly [string, ...string[]] | string;
 interface CommandCommonOptions extends Relations {
   /** Names the command on the host: in reports, in owed runs, in `after`. */
   readonly name: string;
-  /** What to run. */
-  readonly command: Argv;
+  /**
+   * What to run. An argv list may hold `secret("key")` words: reports show
+   * them as `***`, and the command's output is masked when it fails.
+   */
+  readonly command: Argv | readonly [string, ...(string | Secret)[]];
   /**
    * Working directory (absolute).
    * @default "/"
    */
   readonly cwd?: string;
   /**
-   * Extra environment variables.
+   * Extra environment variables; a value may be a `secret("key")` (better
+   * than argv: other users of the host cannot see it in the process list).
    * @default {}
    */
-  readonly env?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string | Secret>>;
   /**
    * Seconds before the command is stopped and the run fails (needs `timeout` on the host).
    * @default no limit
