@@ -77,5 +77,5 @@ export type CommandResource = Resource<"command", CommandOptions>;
  * ```
  */
 export function Command(options: CommandOptions): CommandResource {
-  return defineResource("command", options);
+  return defineResource("command", options, arguments[1]); // the compiler's site marker, if any
 }

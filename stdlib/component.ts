@@ -1,5 +1,5 @@
 import { COMPONENT, COMPONENT_USE, hasBrand } from "./private/brand.js";
-import { captureSites, type RawSite } from "./private/site.js";
+import { captureSites, declarationSites, type RawSite } from "./private/site.js";
 import type { Key } from "./key.js";
 import { SITES, type Resource } from "./resource.js";
 
@@ -126,7 +126,7 @@ export function component<const Name extends string, Settings extends object = R
 ): Component<Name, Settings> {
   const self: Component<Name, Settings> = Object.freeze({
     [COMPONENT]: true as const,
-    [SITES]: captureSites(),
+    [SITES]: declarationSites(arguments[1]), // the compiler's site marker, if any
     name: spec.name,
     defaults: Object.freeze({ ...(spec.settings ?? ({} as Settings)) }),
     spec,

@@ -28,5 +28,5 @@ export type DirectoryResource = Resource<"directory", DirectoryOptions>;
  * directories declared inside it on the same host are ordered after it.
  */
 export function Directory(options: DirectoryOptions): DirectoryResource {
-  return defineResource("directory", options);
+  return defineResource("directory", options, arguments[1]); // the compiler's site marker, if any
 }

@@ -1,5 +1,5 @@
 import { ENVIRONMENT, hasBrand } from "./private/brand.js";
-import { captureSites, type RawSite } from "./private/site.js";
+import { declarationSites, type RawSite } from "./private/site.js";
 import type { Component, ComponentUse, HostData, Placeable } from "./component.js";
 import { SITES } from "./resource.js";
 
@@ -94,7 +94,7 @@ export interface Environment {
 export function environment<const Hosts extends Readonly<Record<string, HostSpec>>>(
   options: EnvironmentOptions<Hosts>,
 ): Environment {
-  return Object.freeze({ [ENVIRONMENT]: true, [SITES]: captureSites(), options });
+  return Object.freeze({ [ENVIRONMENT]: true, [SITES]: declarationSites(arguments[1]), options });
 }
 
 export function isEnvironment(value: unknown): value is Environment {

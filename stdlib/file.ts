@@ -21,33 +21,20 @@ interface FileCommonOptions extends Relations {
   readonly group?: Principal;
 }
 
-interface FileContentOptions {
+/** Options of {@link File}. */
+export interface FileOptions extends FileCommonOptions {
   /**
    * The exact content: a string is written as UTF-8, a `Uint8Array` byte for byte.
    * Nothing is added: no trailing newline unless the string has one.
+   * Render it from typed values with {@link template}.
    * A `secret("key")` or a `` secretText`...` `` makes the file secret: it is
    * written with its owner and mode set before any content, and never diffed.
    */
   readonly content: string | Uint8Array | SecretContent;
-  readonly template?: never;
-  readonly vars?: never;
 }
 
-interface FileTemplateOptions<Vars> {
-  /** Renders the content from `vars`; called once, at build time. */
-  readonly template: (vars: Vars) => string | SecretContent;
-  /** The values the template renders; their type is checked against the template. */
-  readonly vars: Vars;
-  readonly content?: never;
-}
-
-/** Options of {@link File}: a path and either `content` or a `template` with its `vars`. */
-export type FileOptions<Vars = never> = FileCommonOptions & (FileContentOptions | FileTemplateOptions<Vars>);
-
-/** The options a file resource holds once its content is known. */
-export interface FileProps extends FileCommonOptions {
-  readonly content: string | Uint8Array | SecretContent;
-}
+/** The options a file resource holds. */
+export type FileProps = FileOptions;
 
 export type FileResource = Resource<"file", FileProps>;
 
@@ -57,15 +44,23 @@ export type FileResource = Resource<"file", FileProps>;
  *
  * ```ts
  * File({ path: "/etc/motd", content: "Welcome\n" })
- * File({ path: "/srv/app/app.ini", template: (v) => `port = ${v.port}\n`, vars: { port: 8080 } })
+ * File({ path: "/srv/app/app.ini", content: template((v: { port: number }) => `port = ${v.port}\n`, { port: 8080 }) })
  * ```
  */
-export function File<Vars = never>(options: FileOptions<Vars>): FileResource {
-  const { template, vars, content, ...common } = options as FileCommonOptions & {
-    template?: (vars: Vars) => string | SecretContent;
-    vars?: Vars;
-    content?: string | Uint8Array | SecretContent;
-  };
-  const rendered = typeof template === "function" ? template(vars as Vars) : content;
-  return defineResource("file", { ...common, content: rendered as string | Uint8Array | SecretContent });
+export function File(options: FileOptions): FileResource {
+  return defineResource("file", options, arguments[1]); // the compiler's site marker, if any
+}
+
+/**
+ * Renders content from typed values, at build time: the type of `vars` is
+ * checked against what `render` takes, so a template and its values cannot
+ * drift apart unnoticed.
+ *
+ * ```ts
+ * const ini = (v: { port: number; workers: number }) => `port = ${v.port}\nworkers = ${v.workers}\n`;
+ * File({ path: "/srv/app/app.ini", content: template(ini, { port: s.port, workers: s.workers }) })
+ * ```
+ */
+export function template<Vars, Out extends string | SecretContent>(render: (vars: Vars) => Out, vars: Vars): Out {
+  return render(vars);
 }

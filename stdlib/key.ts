@@ -1,5 +1,5 @@
 import { KEY } from "./private/brand.js";
-import { captureSites, type RawSite } from "./private/site.js";
+import { declarationSites, type RawSite } from "./private/site.js";
 import { SITES } from "./resource.js";
 
 /**
@@ -15,5 +15,5 @@ export interface Key<T> {
 }
 
 export function key<T>(name: string): Key<T> {
-  return Object.freeze({ [KEY]: true as const, [SITES]: captureSites(), name });
+  return Object.freeze({ [KEY]: true as const, [SITES]: declarationSites(arguments[1]), name });
 }

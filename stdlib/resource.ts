@@ -1,7 +1,7 @@
 import type { AnyComponent, AnyComponentUse } from "./component.js";
 import { RESOURCE, hasBrand } from "./private/brand.js";
 import { currentScope } from "./private/scope.js";
-import { captureSites, type RawSite } from "./private/site.js";
+import { declarationSites, type RawSite } from "./private/site.js";
 
 /** Where a model object was declared (filled in by depc; not for users). */
 export const SITES = Symbol.for("depc.sites");
@@ -25,11 +25,15 @@ export interface Resource<Kind extends string = string, Props = unknown> {
   readonly props: Props;
 }
 
-/** Makes a branded, frozen resource and records where it was declared. */
-export function defineResource<Kind extends string, Props>(kind: Kind, props: Props): Resource<Kind, Props> {
+/**
+ * Makes a branded, frozen resource and records where it was declared.
+ * `site` is the compiler's position marker that a factory received as its
+ * hidden last argument (see compiler/load/site-transformer.ts).
+ */
+export function defineResource<Kind extends string, Props>(kind: Kind, props: Props, site?: unknown): Resource<Kind, Props> {
   const resource = Object.freeze({
     [RESOURCE]: true as const,
-    [SITES]: captureSites(),
+    [SITES]: declarationSites(site),
     kind,
     props: Object.freeze({ ...props }),
   });

@@ -15,5 +15,5 @@ export type SymlinkResource = Resource<"symlink", SymlinkOptions>;
  * directory at the path is never deleted: the run fails and says so.
  */
 export function Symlink(options: SymlinkOptions): SymlinkResource {
-  return defineResource("symlink", options);
+  return defineResource("symlink", options, arguments[1]); // the compiler's site marker, if any
 }

@@ -72,10 +72,11 @@ export function modelOf(value: Environment, context: ModelContext): EvaluateResu
   const name = value.options.name ?? context.defaultName;
   const diagnostics: Diagnostic[] = [];
   const inputs: (HostInput & { spec: HostOptions })[] = [];
+  const envLines = envSite === undefined ? [] : (context.sources?.get(envSite.file) ?? "").split("\n");
   for (const [hostName, spec] of Object.entries(value.options.hosts ?? {})) {
     const options = normalizeHost(spec);
     if (options.ignore === true) continue;
-    const site = locateHostKey(context.sources ?? new Map(), envSite, hostName);
+    const site = locateHostKey(envLines, envSite, hostName);
     const items: unknown[] = [];
     flatten(options.components ?? [], (item) => {
       if (isResource(item) || isComponent(item) || isComponentUse(item)) items.push(item);
@@ -160,9 +161,8 @@ function describe(value: unknown): string {
  * Hosts are object keys, which the engine does not locate; find the key's
  * line in the environment module below the environment() call instead.
  */
-function locateHostKey(sources: ReadonlyMap<string, string>, envSite: Location | undefined, name: string): Location | undefined {
+function locateHostKey(lines: readonly string[], envSite: Location | undefined, name: string): Location | undefined {
   if (envSite === undefined) return undefined;
-  const lines = (sources.get(envSite.file) ?? "").split("\n");
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const key = new RegExp(`(^|[\\s{,])(["'\`]?)${escaped}\\2\\s*:`);
   for (let i = envSite.line - 1; i < lines.length; i++) {

@@ -23,6 +23,8 @@ export class SiteMapper {
   }
 
   private map(site: RawSite): Location {
+    // A compiler marker is in TypeScript coordinates already.
+    if (site.length !== undefined) return { file: site.file, line: site.line, column: site.column, length: site.length };
     const original = originalPositionFor(this.traceMap(site.file), { line: site.line, column: site.column - 1 });
     if (original.line === null) return { file: site.file, line: site.line, column: site.column };
     return this.callee({ file: site.file, line: original.line, column: original.column + 1 });

@@ -60,7 +60,7 @@ const tsconfig = json({
 const app = (name: string) => `// A component: a unit of deployment with typed settings. Its settings'
 // types come from the defaults below; an environment (env/*.ts) may override
 // any of them, and a misspelt or mistyped override fails \`depc check\`.
-import { component, Directory, File } from "depc";
+import { component, Directory, File, template } from "depc";
 
 export const app = component({
   name: "app",
@@ -78,8 +78,10 @@ export const app = component({
     File({
       path: \`\${s.root}/app.ini\`,
       mode: 0o640,
-      template: (v) => \`[app]\\nport = \${v.port}\\nhost = \${v.host}\\n\`,
-      vars: { port: s.port, host: ctx.host.name },
+      content: template((v: { port: number; host: string }) => \`[app]\\nport = \${v.port}\\nhost = \${v.host}\\n\`, {
+        port: s.port,
+        host: ctx.host.name,
+      }),
     });
     File({ path: \`\${s.root}/index.html\`, content: \`<h1>\${s.greeting}</h1>\\n\` });
   },

@@ -5,6 +5,9 @@ import { cacheFile, readCache, sha256, writeCache } from "./cache.js";
 import { locateEnvironment, type LocatedEnvironment } from "./locate.js";
 import type { TranspiledModule } from "./transpile.js";
 
+/** Bump when what the cache holds changes meaning (e.g. the transpile transformers). */
+const CACHE_FORMAT = 2;
+
 export interface LoadOptions {
   readonly cwd: string;
   /** Where to keep the type-check cache; `false` disables it. */
@@ -37,7 +40,7 @@ export async function load(environmentPath: string, options: LoadOptions): Promi
   const entryFile =
     cacheDir === false
       ? undefined
-      : cacheFile(cacheDir, JSON.stringify({ depcVersion, typescriptVersion, entry: located.entry }));
+      : cacheFile(cacheDir, JSON.stringify({ format: CACHE_FORMAT, depcVersion, typescriptVersion, entry: located.entry }));
 
   if (entryFile !== undefined) {
     const hit = readCache(entryFile);

@@ -1,4 +1,10 @@
-import ts from "typescript";
+import { createRequire } from "node:module";
+import type * as TS from "typescript";
+
+// Loaded as CommonJS: importing the 9 MB typescript.js from ESM makes Node
+// lex all of it for named exports first, which costs about half a second.
+const ts = createRequire(import.meta.url)("typescript") as typeof TS;
+import { siteTransformer } from "./site-transformer.js";
 
 /** A user module ready to evaluate: CommonJS JavaScript and its source map. */
 export interface TranspiledModule {
@@ -22,6 +28,7 @@ export function transpile(fileName: string, text: string): TranspiledModule {
       sourceMap: true,
       inlineSources: false,
     },
+    transformers: { before: [siteTransformer(ts, fileName)] },
   });
   return {
     js: out.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n"),

@@ -1,4 +1,9 @@
-import ts from "typescript";
+import { createRequire } from "node:module";
+import type * as TS from "typescript";
+
+// Loaded as CommonJS: importing the 9 MB typescript.js from ESM makes Node
+// lex all of it for named exports first, which costs about half a second.
+const ts = createRequire(import.meta.url)("typescript") as typeof TS;
 import type { Diagnostic, Note } from "../diagnostics/diagnostic.js";
 
 /**
@@ -6,7 +11,7 @@ import type { Diagnostic, Note } from "../diagnostics/diagnostic.js";
  * project's tsconfig: a model must mean the same thing on every machine,
  * and strict checking is the point of writing it in TypeScript.
  */
-export const modelCompilerOptions: ts.CompilerOptions = {
+export const modelCompilerOptions: TS.CompilerOptions = {
   strict: true,
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.Preserve,
@@ -46,7 +51,7 @@ export function typeCheck(entry: string): TypeCheckResult {
   return { diagnostics, userFiles, inputs };
 }
 
-function convert(d: ts.Diagnostic): Diagnostic {
+function convert(d: TS.Diagnostic): Diagnostic {
   return {
     severity: d.category === ts.DiagnosticCategory.Warning ? "warning" : "error",
     code: `TS${d.code}`,
@@ -58,7 +63,7 @@ function convert(d: ts.Diagnostic): Diagnostic {
   };
 }
 
-function locate(d: ts.Diagnostic | ts.DiagnosticRelatedInformation): Diagnostic["location"] {
+function locate(d: TS.Diagnostic | TS.DiagnosticRelatedInformation): Diagnostic["location"] {
   if (d.file === undefined || d.start === undefined) return undefined;
   const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
   return { file: d.file.fileName, line: line + 1, column: character + 1, length: d.length ?? 1 };

@@ -1,4 +1,4 @@
-import { Command, Directory, File, Symlink } from "depc";
+import { Command, Directory, File, Symlink, template } from "depc";
 
 export interface SiteSettings {
   /** Where the site lives. */
@@ -7,6 +7,9 @@ export interface SiteSettings {
   readonly greeting: string;
   readonly port: number;
 }
+
+/** The server's config, rendered from typed values. */
+const serverIni = (v: { port: number; root: string }) => `[server]\nport = ${v.port}\ndocument_root = ${v.root}/current\n`;
 
 /** A tiny static site: its directories, config, page and a release link. */
 export function site(s: SiteSettings) {
@@ -21,8 +24,7 @@ export function site(s: SiteSettings) {
     File({
       path: `${s.root}/server.ini`,
       mode: 0o640,
-      template: (v: { port: number; root: string }) => `[server]\nport = ${v.port}\ndocument_root = ${v.root}/current\n`,
-      vars: { port: s.port, root: s.root },
+      content: template(serverIni, { port: s.port, root: s.root }),
     }),
     Symlink({ path: `${s.root}/current`, target: "releases/1" }),
     // A hook: runs once after the page changed (and is remembered if the run fails first).

@@ -7,6 +7,24 @@ export interface RawSite {
   readonly file: string;
   readonly line: number;
   readonly column: number;
+  /** Set when the position is the user's TypeScript already (from the compiler's marker). */
+  readonly length?: number;
+}
+
+const MARKER = Symbol.for("depc.site");
+
+/**
+ * Where a depc function was called from: the position the compiler put
+ * into the call as a last argument (see compiler/load/site-transformer.ts),
+ * or, without one (a model evaluated some other way), the call stack.
+ */
+export function declarationSites(marker: unknown): RawSite[] {
+  const site = typeof marker === "object" && marker !== null ? (marker as Record<symbol, unknown>)[MARKER] : undefined;
+  if (Array.isArray(site) && site.length === 4) {
+    const [file, line, column, length] = site as [string, number, number, number];
+    return [{ file, line, column, length }];
+  }
+  return captureSites();
 }
 
 /**
@@ -20,7 +38,9 @@ export function captureSites(): RawSite[] {
   const savedLimit = Error.stackTraceLimit;
   const holder: { stack?: NodeJS.CallSite[] } = {};
   try {
-    Error.stackTraceLimit = 64;
+    // The first user frame is a few frames above (factory, defineResource);
+    // materializing more call sites costs time on every resource.
+    Error.stackTraceLimit = 12;
     Error.prepareStackTrace = (_error, frames) => frames;
     Error.captureStackTrace(holder, captureSites);
     const frames = holder.stack ?? [];

@@ -82,7 +82,7 @@ waves
   2  web1, web2
 
 host web1 (address web1.example.com, user deploy, port 2222, wave 2)  env/prod.ts:7:5
-  #1 file /etc/motd (mode 0644, content 5 bytes)  env/prod.ts:11:20
+  #1 file /etc/motd (content 5 bytes, mode 0644)  env/prod.ts:11:20
   web1/app: component app  env/prod.ts:7:5
     defined at components/app.ts:12:20
     settings
