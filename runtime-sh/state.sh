@@ -338,7 +338,7 @@ depc_keep_bundle() {
 }
 
 # depc_is_bundle_file FILE: whether FILE is a readable regular file that
-# starts like a bundle ("#!/bin/sh", then "# depc bundle for host" on line 3).
+# starts like a bundle ("#!/bin/sh", a comment, "# depc bundle for host ...").
 # $0 is the shell itself when the bundle came on stdin (`sh < b.sh`).
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_is_bundle_file() {
@@ -348,6 +348,10 @@ depc_is_bundle_file() {
     IFS= read -r l1 && IFS= read -r l2 && IFS= read -r l3
   } <"$1" 2>/dev/null || return 1
   [ "$l1" = '#!/bin/sh' ] || return 1
+  case $l2 in
+    '#'*) ;;
+    *) return 1 ;;
+  esac
   case $l3 in
     '# depc bundle for host '*) return 0 ;;
   esac
