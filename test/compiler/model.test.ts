@@ -86,6 +86,42 @@ describe("settings", () => {
   });
 });
 
+describe("hosts", () => {
+  it("a host or a component can be ignored without deleting it", async () => {
+    const r = await compileFiles(
+      project(envHeader + `export default environment({\n  hosts: { db: [postgres], a1: [app], old: { components: [app, lb], ignore: true }, lb: [lb, postgres] },\n  ignore: ["postgres"],\n});\n`),
+    );
+    // postgres ignored everywhere: app's requireOne has no provider left.
+    expect(r.printed).toContain('error DEPC4001: "a1/app" requires "database", but no component provides it.');
+    const fine = await compileFiles(
+      project(envHeader + `export default environment({\n  hosts: { db: [postgres], a1: [app], old: { components: [app, lb], ignore: true }, lb: [lb] },\n});\n`),
+    );
+    expect(fine.printed).toBe("");
+    expect([...fine.bundles!.keys()]).toEqual(["db", "a1", "lb"]);
+    expect(content(fine, "lb", "/etc/lb.cfg")).toBe("a1:8080\n");
+  });
+
+  it("TS2322: an ignored component name must be one that is placed", async () => {
+    const r = await compileFiles(project(envHeader + `export default environment({\n  hosts: { db: [postgres] },\n  ignore: ["pstgres"],\n});\n`));
+    expect(r.printed).toContain(`env/prod.ts:5:12 - error TS2322: Type '"pstgres"' is not assignable to type '"postgres"'.`);
+  });
+
+  it("host data is typed by the project's HostData declaration", async () => {
+    const files = (value: string) => ({
+      "env/prod.ts": `import { environment, component, File } from "depc";
+declare module "depc" { interface HostData { role?: "primary" | "replica" } }
+const role = component({ name: "role", build(_s, ctx) { File({ path: "/etc/role", content: \`\${ctx.host.data.role ?? "none"}\\n\` }); } });
+export default environment({ hosts: { a: { data: { role: ${value} }, components: [role] } } });
+`,
+    });
+    const ok = await compileFiles(files(`"replica"`));
+    expect(ok.printed).toBe("");
+    expect(ok.bundles!.get("a")).toContain("\nreplica\nDEPC_EOF");
+    const bad = await compileFiles(files(`"leader"`));
+    expect(bad.printed).toContain(`env/prod.ts:4:52 - error TS2322: Type '"leader"' is not assignable to type '"primary" | "replica" | undefined'.`);
+  });
+});
+
 describe("provide and require", () => {
   it("DEPC4001: requireOne with no provider names the requirer, the key and both sites", async () => {
     const r = await compileFiles(project(envHeader + `export default environment({ hosts: { a1: [app], lb: [lb] } });\n`));
