@@ -4,6 +4,7 @@ import { contentFunction, needsTextNonl } from "./content.js";
 import { commentText, shellQuote } from "./quote.js";
 import type { RunSpec } from "../resources/kind.js";
 import { selectRuntime } from "./runtime.js";
+import { sensitivityOf } from "../secrets/sensitive.js";
 
 export interface BundleInput {
   readonly environment: string;
@@ -39,12 +40,19 @@ export function emitBundle(input: BundleInput): string {
     roots.add(call);
     let functions = 0;
     let contentCount = 0;
+    // A command holding secrets: its words for reports show *** instead, and its output is masked.
+    const masks = resource.kind === "file" ? [] : secretMasks(resource);
+    const masker = masks.length > 0 ? `depc_secrets_${index}` : undefined;
+    if (masker !== undefined) {
+      roots.add("depc_masked");
+      contents.push(contentFunction(masker, new TextEncoder().encode(`${masks.join("\n")}\n`)));
+    }
     const words = args.map((arg) => {
       if (arg === undefined) return "''";
-      if (typeof arg === "string") return shellQuote(arg);
+      if (typeof arg === "string") return shellQuote(maskText(arg, masks));
       if ("run" in arg) {
         const name = `depc_run_${index}_${++functions}`;
-        contents.push(runFunction(name, arg.run));
+        contents.push(runFunction(name, arg.run, masker));
         return name;
       }
       // A resource with several contents (Buildout's config files): _2, _3, … after the first.
@@ -139,10 +147,27 @@ export function emitBundle(input: BundleInput): string {
  * shell function or builtin is still the program. Arguments to the function
  * go before the program (the runtime passes `timeout N` there).
  */
-function runFunction(name: string, run: RunSpec): string {
+function runFunction(name: string, run: RunSpec, masker?: string): string {
   const env = Object.keys(run.env)
     .sort()
     .map((k) => `export ${k}=${shellQuote(run.env[k]!)} && `)
     .join("");
-  return `${name}() ( cd -- ${shellQuote(run.cwd)} && ${env}exec "$@" ${run.argv.map(shellQuote).join(" ")} )`;
+  const exec = masker === undefined ? "exec" : `depc_masked ${masker}`;
+  return `${name}() ( cd -- ${shellQuote(run.cwd)} && ${env}${exec} "$@" ${run.argv.map(shellQuote).join(" ")} )`;
+}
+
+/**
+ * What to mask in a resource's reports and output: every line of every
+ * secret value it holds, as it is and as a JSON string shows it.
+ */
+function secretMasks(resource: CheckedResource): string[] {
+  const values = sensitivityOf(resource.model)?.values ?? [];
+  const lines = values.flatMap((v) => v.split("\n")).filter((l) => l.trim() !== "");
+  const forms = lines.flatMap((l) => [l, JSON.stringify(l).slice(1, -1), l.replace(/[\u0000-\u001f\u007f]/g, "?")]);
+  // Longest first, so that a secret containing another is masked whole.
+  return [...new Set(forms)].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+}
+
+function maskText(text: string, masks: readonly string[]): string {
+  return masks.reduce((t, m) => t.split(m).join("***"), text);
 }
