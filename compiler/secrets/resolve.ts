@@ -32,7 +32,7 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
   for (const host of environment.hosts) {
     for (const resource of host.resources) {
       for (const [field, value] of Object.entries(resource.props)) {
-        const allowed = resource.kind === "file" && field === "content";
+        const allowed = (resource.kind === "file" && field === "content") || (resource.kind === "command" && (field === "command" || field === "env"));
         visit(value, (found) => {
           const secrets = isSecret(found) ? [found] : found.parts.filter(isSecret);
           if (!allowed) {
@@ -80,6 +80,26 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
     let changed = false;
     const salt = createHmac("sha256", saltKey).update(`depc fingerprint salt\0${environment.name}\0${host.name}`).digest("hex");
     const resources = host.resources.map((resource) => {
+      if (resource.kind === "command") {
+        const used: string[] = [];
+        const command = resource.props.command;
+        const env = resource.props.env as Record<string, unknown> | undefined;
+        const value = (v: unknown) => {
+          if (!isSecret(v)) return v;
+          used.push(values.get(v.key)!);
+          return values.get(v.key)!;
+        };
+        const props = {
+          ...resource.props,
+          ...(Array.isArray(command) ? { command: command.map(value) } : {}),
+          ...(env !== undefined && typeof env === "object" ? { env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, value(v)])) } : {}),
+        };
+        if (used.length === 0) return resource;
+        changed = true;
+        const resolved: ResourceModel = { ...resource, props: Object.freeze(props) };
+        markSensitive(resolved, { values: used, salt });
+        return resolved;
+      }
       const content = resource.props.content;
       if (resource.kind !== "file" || !(isSecret(content) || isSecretText(content))) return resource;
       changed = true;
