@@ -4,11 +4,16 @@
  * quoting and escaping), and the lowering to depc_service. Its behaviour on
  * a real systemd host is test/e2e/service.test.ts.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { environment, File, Service } from "../../stdlib/index.js";
 import { environmentLine, execWord } from "../../compiler/resources/service.js";
 import { compileValue } from "../support/inmemory.js";
 import { compileFiles } from "../support/project.js";
+import { requireTool } from "../support/shells.js";
 
 const header = `import { environment, File, Service } from "depc";\n`;
 
@@ -198,5 +203,29 @@ describe("Service lowering", () => {
     expect(bundle).toContain("    1) depc_owe 'service:web.service' ;;\n");
     expect(bundle).toMatch(/^depc_service\(\) \{$/m);
     expect(bundle).toMatch(/^depc_service_show\(\) \{$/m);
+  });
+
+  it.skipIf(!requireTool("shellcheck"))("an emitted bundle with services (typed and whole-unit, notified) is shellcheck-clean", () => {
+    const conf = File({ path: "/etc/web.conf", content: "x\n" });
+    const bundle = compileValue(
+      environment({
+        hosts: {
+          h: [
+            conf,
+            Service({ name: "web", execStart: ["/bin/app", "$x", "100%"], environment: { A: "'b'" }, whenChanged: [conf] }),
+            Service({ name: "mine", unit: "[Service]\nExecStart=/bin/sleep 9\n", enabled: false, reload: true }),
+          ],
+        },
+      }),
+    ).bundles!.get("h")!;
+    const dir = mkdtempSync(join(tmpdir(), "depc-service-sc-"));
+    try {
+      writeFileSync(join(dir, "h.sh"), bundle);
+      const r = spawnSync("shellcheck", ["-s", "sh", join(dir, "h.sh")], { encoding: "utf8" });
+      expect(r.stdout + r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
