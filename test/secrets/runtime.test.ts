@@ -147,3 +147,46 @@ describe("the order of writes", () => {
     ]);
   });
 });
+
+describe("commands with secrets", () => {
+  it("get the real values; reports, --check and failure output show *** instead", async () => {
+    const dir = tempDir("command");
+    const out = join(dir, "seen");
+    const key = await makeKey(dir);
+    const project = await secretProject(
+      {
+        "env/prod.ts": `import { environment, Command, secret } from "depc";
+export default environment({
+  hosts: {
+    app1: [
+      Command({
+        name: "use-secrets",
+        command: ["sh", "-c", 'printf "%s|%s" "$1" "$TOKEN" >"$2"; echo "failing with $1 and $TOKEN" >&2; exit 3', "sh", secret("db.password"), "${out}"],
+        env: { TOKEN: secret("api.token") },
+        always: true,
+      }),
+    ],
+  },
+});
+`,
+      },
+      OLD,
+      [key.recipient],
+    );
+    const result = await compileProject(project.dir, key.file);
+    expect(result.printed).toBe("");
+    const bundle = join(dir, "app1.sh");
+    writeFileSync(bundle, result.bundles!.get("app1")!, { mode: 0o600 });
+    for (const shell of availableShells()) {
+      const run = (args: string[]) => runScript(shell, bundle, args, { env: { DEPC_STATE_DIR: join(dir, "state"), TMPDIR: dir } });
+      const checked = run(["--check", "--report", join(dir, "check.json")]);
+      expect(checked.stdout.split("\n")[0]).toBe(`would change  command use-secrets (runs sh -c "printf \\"%s|%s\\" \\"$1\\" \\"$TOKEN\\" >\\"$2\\"; echo \\"failing with $1 and $TOKEN\\" >&2; exit 3" sh *** ${out})`);
+      const applied = run(["--report", join(dir, "apply.json")]);
+      expect(applied.status).toBe(1);
+      expect(readFileSync(out, "utf8")).toBe("pw-OLD-1234|tok-OLD-5678");
+      expect(applied.stdout).toContain("exited with status 3: failing with *** and ***");
+      const outputs = [checked.stdout, checked.stderr, applied.stdout, applied.stderr, readFileSync(join(dir, "check.json"), "utf8"), readFileSync(join(dir, "apply.json"), "utf8")].join("\n");
+      expect([shell.name, leaks(outputs, OLD)]).toEqual([shell.name, []]);
+    }
+  });
+});
