@@ -237,7 +237,10 @@ depc_supervisor_program() {
     elif [ "$pid" != 0 ]; then
       depc_change restart "restarted"
       started=1
-    elif [ "$depc_sv_pid" != 0 ]; then
+    elif [ "$depc_sv_pid" != 0 ] ||
+      { [ "$autostart" = 1 ] && awk '/(added|updated) process group/ { a = 1 } END { exit !a }' "$depc_tmp/ctl"; }; then
+      # Added or updated with autostart: supervisord started it (it may
+      # have died already: the wait below reports that, no second start).
       depc_change start "started"
       started=1
     fi
@@ -247,7 +250,7 @@ depc_supervisor_program() {
     depc_fail "supervisord does not know $name ($conf)" "$depc_tmp/ctl"
     return 1
   fi
-  if [ "$autostart" = 1 ]; then
+  if [ "$started" = 0 ] && [ "$autostart" = 1 ]; then
     case $depc_sv_state in
       STOPPED | EXITED | FATAL | BACKOFF)
         depc_invalidate_facts
@@ -258,7 +261,7 @@ depc_supervisor_program() {
         ;;
       STARTING) started=1 ;;
     esac
-  elif [ "$depc_sv_state" = STARTING ]; then
+  elif [ "$started" = 0 ] && [ "$depc_sv_state" = STARTING ]; then
     started=1
   fi
   if [ "$started" = 1 ]; then

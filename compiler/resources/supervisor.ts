@@ -14,7 +14,10 @@ import type { At, ResourceKind } from "./kind.js";
  *   Values are stripped of leading and trailing whitespace; a line break
  *   ends a value (or continues it, on an indented line).
  * - Every value is then expanded with Python's `%` formatting (`%(here)s`),
- *   `environment` too: a literal `%` must be written `%%`.
+ *   `environment` too: a literal `%` must be written `%%`. But first the
+ *   text `%(here)s` is replaced everywhere, `%%(here)s` included, so that
+ *   text must never appear: values holding `(here)s` are rejected, and in
+ *   a command an empty `''` is put between `%` and `(here)s`.
  * - `command` is split with `shlex.split` (POSIX rules: '…', "…", `\x`).
  *   We single-quote words, write `'` as `'\''`, and `;`/`#` as `'\;'`/`'\#'`
  *   (a backslash, never whitespace, precedes them), `%` as `%%`.
@@ -30,7 +33,8 @@ const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const OPTION_KEY = /^[a-z_][a-z0-9_]*$/;
 /** Characters a path may have to be used unquoted in `files =` and `serverurl =` lines. */
 const PLAIN_PATH = /^[A-Za-z0-9_@+=:,./-]+$/;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** Control characters but tab (configparser and shlex keep a tab inside a value). */
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/;
 const COMMENT_CUT = /\s[;#]/;
 /** Fields of ProgramOptions that `options` may not set, and keys depc relies on. */
 const RESERVED = new Set(["command", "directory", "environment", "user", "autostart", "stopasgroup", "killasgroup", "startsecs", "process_name", "numprocs", "numprocs_start"]);
@@ -252,6 +256,8 @@ function supervisorValue(what: string, value: string, at: At, report: (d: Diagno
 function controlProblem(value: string): string | undefined {
   const control = CONTROL.exec(value);
   if (control) return `contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}, which a supervisor config cannot hold`;
+  // Replaced textually by supervisor before `%%` is read (options.py expand_here).
+  if (value.includes("(here)s")) return "contains (here)s, which supervisor replaces by a directory even after %%";
   return undefined;
 }
 
@@ -310,7 +316,9 @@ export function commandWord(word: string): string {
     else if (ch === "%") out += "%%";
     else out += ch;
   }
-  return `${out}'`;
+  // supervisor replaces the text %(here)s before any other parsing, even
+  // after a %: an empty '' (shlex joins it away) keeps it from appearing.
+  return `${out}'`.replace(/%\(here\)s/g, "%''(here)s");
 }
 
 function environmentLine(name: string, value: unknown, at: At, report: (d: Diagnostic) => void): string | undefined {

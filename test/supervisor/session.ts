@@ -49,8 +49,8 @@ export class Session {
 
   /** Runs argv as root inside the sandbox. */
   exec(argv: readonly string[], env: Readonly<Record<string, string>> = {}, timeoutMs = 120_000): ScriptResult {
-    const r = spawnSync("nsenter", ["-t", String(this.holder!.pid), "-m", "--", "chroot", this.merged, ...argv], {
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", ...env },
+    const vars = Object.entries({ PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", ...env }).map(([k, v]) => `${k}=${v}`);
+    const r = spawnSync("nsenter", ["-t", String(this.holder!.pid), "-m", "--", "chroot", this.merged, "/usr/bin/env", ...vars, ...argv], {
       encoding: "utf8",
       timeout: timeoutMs,
     });
@@ -61,7 +61,8 @@ export class Session {
   /** Runs argv inside the sandbox as `user` (groups and HOME from /etc/passwd). */
   execAs(user: string, argv: readonly string[], env: Readonly<Record<string, string>> = {}): ScriptResult {
     const home = this.exec(["sh", "-c", 'getent passwd "$1" | cut -d: -f6', "sh", user]).stdout.trim();
-    return this.exec(["setpriv", `--reuid=${user}`, `--regid=${user}`, "--init-groups", "env", `HOME=${home}`, `USER=${user}`, ...argv], env);
+    const vars = Object.entries({ HOME: home, USER: user, ...env }).map(([k, v]) => `${k}=${v}`);
+    return this.exec(["setpriv", `--reuid=${user}`, `--regid=${user}`, "--init-groups", "/usr/bin/env", ...vars, ...argv]);
   }
 
   /** A file of the sandbox as the host sees it (its upper layer), or undefined. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Directory, File, Program, Supervisor, environment, type Argv, type Placeable } from "../../stdlib/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { Sandbox } from "../support/sandbox.js";
-import { requireTool } from "../support/shells.js";
+import { requireTool, which } from "../support/shells.js";
 import { Session, freePort, httpGet } from "./session.js";
 
 // Supervisor and Program against a real supervisord (Debian's `supervisor`
@@ -20,8 +20,8 @@ if (why !== undefined) console.warn(`depc tests: skipping supervisor tests: sand
 
 /** The shells of the issue's matrix, as the sandbox runs them; busybox with only its applets on PATH. */
 const SHELLS = [
-  { name: "dash", argv: ["dash"], path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
-  { name: "busybox sh", argv: ["busybox", "sh"], path: "/opt/bb" },
+  { name: "dash", argv: [which("dash") ?? "dash"], path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
+  { name: "busybox sh", argv: [which("busybox") ?? "busybox", "sh"], path: "/opt/bb" },
 ] as const;
 type SandboxShell = (typeof SHELLS)[number];
 
@@ -83,7 +83,7 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
       const check = apply(shell, "app", script, "--check");
       expect(check.status, check.stdout + check.stderr).toBe(2);
       expect(check.stdout).toContain(`would change  supervisor ${base} (created ${base}, config created, supervisord started)`);
-      expect(check.stdout).toContain(`would change  program ${base}/conf.d/web.conf (config created, start (not loaded))`);
+      expect(check.stdout).toContain(`would change  program ${base}/conf.d/web.conf (config created, reread/update)`);
       expect(check.stdout).toContain(`+command = ${PY} -m http.server ${port} --bind 127.0.0.1`);
       expect(session.read(base)).toBeUndefined();
 
@@ -180,7 +180,7 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
     const base = "/home/app/sv-quote";
     pidfiles.push(`${base}/supervisord.pid`);
     const words = ["a ;b", "#c", "d#e", "100%", "%(here)s", "it's", '"q"', " sp ", "", "tab\there", "ü €", "back\\slash", "$HOME", "`x`"];
-    const env = { A: "x ;y", B: "it's 100%", C: 'say "hi"', D: "a,b=c", E: "" };
+    const env = { A: "x;y,z#w", B: "it's 100%", C: 'say "hi" now', D: "a,b=c", E: "" };
     const sup = Supervisor({ flavour: "user", base, bin: "/usr/bin" });
     const script = bundle([
       sup,
@@ -240,7 +240,7 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
       const check = apply(shell, undefined, script, "--check");
       expect(check.status, check.stdout + check.stderr).toBe(2);
       expect(check.stdout).toContain(`ok            supervisor /etc/supervisor/conf.d\n`);
-      expect(check.stdout).toContain(`would change  program /etc/supervisor/conf.d/${name}.conf (config created, start (not loaded))`);
+      expect(check.stdout).toContain(`would change  program /etc/supervisor/conf.d/${name}.conf (config created, reread/update)`);
 
       const first = apply(shell, undefined, script);
       expect(first.status, first.stdout + first.stderr).toBe(0);
