@@ -2,8 +2,7 @@
 // then build (or --from), then runHosts. Registered in compiler/cli.ts with
 // one `.command(...)` each.
 import type { Argv, CommandModule } from "yargs";
-import { buildSource } from "./source.js";
-import { DEPLOY_EXIT, runHosts, type Command } from "./run.js";
+import type { Command } from "./run.js";
 
 /** What the commands need of cli.ts's Io (a structural subset, plus tty). */
 export interface DeployIo {
@@ -67,6 +66,7 @@ const split = (list: readonly string[]) => list.flatMap((v) => String(v).split("
 
 /** Runs one of the commands; resolves to its exit code. */
 export async function runCommand(command: Command, args: DeployArgs, io: DeployIo): Promise<number> {
+  const [{ buildSource }, { DEPLOY_EXIT, runHosts }] = await Promise.all([import("./source.js"), import("./run.js")]);
   if (!Number.isInteger(args.jobs) || args.jobs < 1) {
     io.stderr("depc: --jobs must be a whole number of 1 or more\n");
     return DEPLOY_EXIT.failed;
@@ -108,7 +108,7 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
       stderr: io.stderr,
       color: io.color,
       tty: io.tty ?? (process.stderr.isTTY === true && process.env.TERM !== "dumb"),
-      columns: process.stderr.columns ?? 80,
+      columns: process.stderr.columns || 80,
     },
   );
 }

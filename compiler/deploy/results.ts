@@ -65,6 +65,8 @@ export interface HostResult {
   readonly durationMs?: number;
   /** The bundle's own summary line. */
   readonly summary?: string;
+  /** The bundle's warnings (stderr lines "depc: ENV/HOST: warning: ..."). */
+  readonly warnings?: readonly string[];
   /** The last lines of stderr, when the host did not converge. */
   readonly stderr?: string;
 }

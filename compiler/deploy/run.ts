@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import { depcVersion } from "../package-info.js";
 import type { Cause } from "./classify.js";
 import { hostDependencies, schedule } from "./deps.js";
-import { remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
+import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
 import { collectResources, OutputCollector, type HostResult, type HostStatus, type Mode } from "./results.js";
 import { chooseRollback } from "./rollback.js";
 import type { DeployHost, DeploySource } from "./source.js";
@@ -90,7 +90,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     const { done, running, waiting } = progressState;
     const now = performance.now();
     const list = running.map((h) => `${h} ${seconds(now - (hostStarted.get(h) ?? now))}`).join(", ");
-    printer.progress(`[${done}/${order.length} done] running ${running.length}${list ? ` (${list})` : ""}, waiting ${waiting}`);
+    printer.progress(`depc: ${done}/${order.length} done, ${running.length} running${list ? ` (${list})` : ""}, ${waiting} waiting`);
   };
 
   const runOne = async (name: string): Promise<HostResult> => {
@@ -151,7 +151,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
       ? [`${count("pending")} with changes (${would} resource${would === 1 ? "" : "s"})`, `${count("clean")} up to date`]
       : [`${count("converged")} converged (${changed} resource${changed === 1 ? "" : "s"} changed)`];
   if (count("failed") > 0) parts.push(`${count("failed")} failed`);
-  if (count("error") > 0) parts.push(`${count("error")} unreachable or not run`);
+  if (count("error") > 0) parts.push(`${count("error")} error${count("error") === 1 ? "" : "s"} (not run to the end)`);
   if (count("skipped") > 0) parts.push(`${count("skipped")} skipped`);
   const done = options.command === "deploy" ? "deployed" : options.command === "plan" ? "planned" : "rolled back";
   printer.out(`depc: ${done} ${manifest.environment}: ${hostWord(list.length)}: ${parts.join(", ")} in ${elapsed}\n`);
@@ -231,9 +231,11 @@ async function runHost(
   const bundleArgs = [...(mode === "check" ? ["--check"] : []), "--quiet", ...(options.stateDir !== undefined ? ["--state-dir", options.stateDir] : [])];
   const rollback = options.command === "rollback";
   const command = rollback
-    ? remoteCommand(ROLLBACK_PROGRAM, [nonce, environment, options.stateDir ?? "", ...bundleArgs], options.sudo)
-    : remoteCommand(RUN_PROGRAM, [nonce, String(bundle.length), ...bundleArgs], options.sudo);
+    ? remoteCommand([nonce, environment, options.stateDir ?? "", ...bundleArgs], options.sudo)
+    : remoteCommand([nonce, String(bundle.length), ...bundleArgs], options.sudo);
+  const program = programLine(rollback ? ROLLBACK_PROGRAM : RUN_PROGRAM);
   const output = new OutputCollector();
+  const warnings: string[] = [];
   const target = {
     address: host.address,
     ...(options.user !== undefined ? { user: options.user } : host.user !== undefined ? { user: host.user } : {}),
@@ -242,9 +244,17 @@ async function runHost(
   let choice: ReturnType<typeof chooseRollback> | undefined;
   let handle!: RunHandle;
   handle = runSsh(target, options.ssh, command, nonce, {
-    ...(rollback ? { interactive: true } : { input: bundle }),
+    input: rollback ? program : Buffer.concat([Buffer.from(program), bundle]),
     sudo: options.sudo,
     events: {
+      stderrLine: (line) => {
+        // The bundle's warnings (depc: ENV/HOST: warning: ...), live.
+        const warning = /^depc: [^\s:]+: warning: (.*)$/.exec(line)?.[1];
+        if (warning !== undefined) {
+          warnings.push(warning);
+          printer.hostLine(host.name, "warning", warning);
+        }
+      },
       output: (line) => {
         const parsed = output.push(line);
         if (parsed && mode === "apply" && (parsed.status === "changed" || parsed.status === "failed")) printer.hostLine(host.name, parsed.status, parsed.text);
@@ -252,8 +262,8 @@ async function runHost(
       marker: (word) => {
         if (word !== "choose") return;
         // stream.kept/log are complete at this point.
-        const { kept, log } = handle.stream;
-        choice = chooseRollback(kept, log, options.to);
+        const { kept, log, order } = handle.stream;
+        choice = chooseRollback(kept, log, options.to, order);
         if (choice.ok) {
           const from = choice.current !== undefined && choice.current !== choice.digest ? ` (from ${choice.current.slice(0, 12)})` : "";
           printer.hostLine(host.name, "rollback", `to ${choice.digest.slice(0, 12)}${from}`);
@@ -301,6 +311,7 @@ async function runHost(
     ...(counts ? { counts } : {}),
     resources,
     ...(output.summary ? { summary: output.summary } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
     ...(status === "failed" || status === "error" ? { stderr: tail(stderr) } : {}),
   };
 }
@@ -358,6 +369,7 @@ export function hostJson(r: HostResult): Record<string, unknown> {
       ...(x.atMs !== undefined ? { at_ms: x.atMs } : {}),
     })),
     ...(r.summary ? { summary: r.summary } : {}),
+    ...(r.warnings ? { warnings: r.warnings } : {}),
     ...(r.stderr ? { stderr: r.stderr } : {}),
   };
 }

@@ -3,11 +3,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { compile } from "../build.js";
-import { formatDiagnostics } from "../diagnostics/format.js";
 import type { Manifest, ManifestHost } from "../emit/manifest.js";
 import type { EnvironmentModel } from "../model.js";
-import { writeBuild } from "../output.js";
 
 /** A manifest host, with the per-host deploy dependencies the compiler may add. */
 export type DeployHost = ManifestHost & { readonly after?: readonly string[] };
@@ -33,6 +30,8 @@ export type SourceResult = { ok: true; source: DeploySource } | { ok: false; mes
 export async function buildSource(args: { env?: string; from?: string; out?: string; cache: boolean }, io: SourceIo): Promise<SourceResult> {
   if (args.from !== undefined) return readBuild(resolve(io.cwd, args.from), io.cwd);
   if (args.env === undefined) return { ok: false, message: "give an environment (depc deploy env/prod) or an existing build (--from build/prod)" };
+  // Loaded here, not at the top: a deploy --from never loads the compiler.
+  const [{ compile }, { formatDiagnostics }, { writeBuild }] = await Promise.all([import("../build.js"), import("../diagnostics/format.js"), import("../output.js")]);
   const result = await compile(args.env, { cwd: io.cwd, ...(args.cache ? {} : { cacheDir: false }) });
   if (result.diagnostics.length > 0) {
     io.stderr(formatDiagnostics(result.diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));

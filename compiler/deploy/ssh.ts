@@ -43,24 +43,34 @@ export interface RunHandle {
   /** What the remote program printed so far. */
   readonly stream: MarkerStream;
   readonly done: Promise<{ outcome: Outcome; stream: MarkerStream; stderr: string }>;
-  /** Send a line to the remote program's stdin (rollback's choice) and close it. */
+  /** Send a line to the remote program's stdin (rollback's choice). */
   answer(line: string): void;
   /** Stop the run (Ctrl-C): ssh is killed, the host reports "interrupted". */
   interrupt(): void;
 }
 
 /**
- * Starts ssh; `input` goes to the remote program's stdin (the bundle), or
- * with `interactive`, stdin stays open for {@link RunHandle.answer}.
+ * Starts ssh; `input` goes to the remote side's stdin (the program line, then
+ * the bundle); {@link RunHandle.answer} writes more (rollback's choice).
+ * stdin is closed at the remote program's end (or fail) marker.
  */
 export function runSsh(
   target: SshTarget,
   settings: SshSettings,
   remoteCommand: string,
   nonce: string,
-  opts: { input?: string | Buffer; interactive?: boolean; sudo: boolean; events?: StreamEvents },
+  opts: { input: string | Buffer; sudo: boolean; events?: StreamEvents & { readonly stderrLine?: (line: string) => void } },
 ): RunHandle {
-  const stream = new MarkerStream(nonce, opts.events);
+  // stdin stays open while the bundle runs (its EOF stops the bundle on the
+  // host, see remote.ts): it is closed once the remote program is done.
+  let closeStdin = () => {};
+  const stream = new MarkerStream(nonce, {
+    ...(opts.events?.output ? { output: opts.events.output } : {}),
+    marker: (word, text) => {
+      opts.events?.marker?.(word, text);
+      if (word === "end" || word === "fail") closeStdin();
+    },
+  });
   let stderr = "";
   let child: ChildProcess;
   let timedOutAfter: number | undefined;
@@ -96,14 +106,23 @@ export function runSsh(
   child.stdout!.setEncoding("utf8");
   child.stderr!.setEncoding("utf8");
   child.stdout!.on("data", (chunk: string) => stream.push(chunk));
+  let partial = "";
   child.stderr!.on("data", (chunk: string) => {
+    if (opts.events?.stderrLine) {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop()!;
+      for (const l of lines) opts.events.stderrLine(l);
+    }
     // Keep the start and the end of a long stderr.
     stderr = stderr.length > 64 * 1024 ? stderr.slice(0, 16 * 1024) + "\n…\n" + stderr.slice(-32 * 1024) + chunk : stderr + chunk;
   });
   child.stdin!.on("error", () => {
     /* EPIPE: ssh ended before it read everything; its exit status tells why. */
   });
-  if (!opts.interactive) child.stdin!.end(opts.input ?? "");
+  closeStdin = () => {
+    if (!child.stdin!.writableEnded) child.stdin!.end();
+  };
+  child.stdin!.write(opts.input);
   const timer =
     settings.timeoutSeconds !== undefined && settings.timeoutSeconds > 0
       ? setTimeout(() => {
@@ -121,7 +140,7 @@ export function runSsh(
     stream,
     done,
     answer(line: string) {
-      if (child.stdin!.writable) child.stdin!.end(`${line}\n`);
+      if (child.stdin!.writable) child.stdin!.write(`${line}\n`);
     },
     interrupt() {
       interrupted = true;

@@ -9,10 +9,12 @@ export interface StreamEvents {
 
 export class MarkerStream {
   private buffer = "";
-  private section: "before" | "output" | "report" | "kept" | "log" | "after" = "before";
+  private section: "before" | "output" | "report" | "kept" | "order" | "log" | "after" = "before";
   readonly markers: { word: string; text: string }[] = [];
   readonly reportLines: string[] = [];
   readonly kept: string[] = [];
+  /** bundles/.order: kept digests, most recently applied last. */
+  readonly order: string[] = [];
   readonly log: string[] = [];
   /** Output lines seen before the run started (login banners, shell noise). */
   readonly preamble: string[] = [];
@@ -75,6 +77,9 @@ export class MarkerStream {
       case "log":
         this.section = "log";
         break;
+      case "order":
+        this.section = "order";
+        break;
       default:
         this.section = word === "exit" || word === "end" || word === "choose" ? "after" : this.section;
     }
@@ -94,6 +99,9 @@ export class MarkerStream {
         break;
       case "log":
         this.log.push(line);
+        break;
+      case "order":
+        if (line !== "") this.order.push(line);
         break;
       case "before":
         this.preamble.push(line);

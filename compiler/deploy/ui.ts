@@ -19,6 +19,7 @@ const COLORS: Record<string, string> = {
   failed: "31",
   error: "31",
   skipped: "90",
+  warning: "33",
   clean: "32",
 };
 

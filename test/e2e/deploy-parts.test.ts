@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { classify, classifySsh } from "../../compiler/deploy/classify.js";
 import { hostDependencies, schedule } from "../../compiler/deploy/deps.js";
-import { remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote } from "../../compiler/deploy/remote.js";
+import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote } from "../../compiler/deploy/remote.js";
 import { collectResources, diffStat, OutputCollector } from "../../compiler/deploy/results.js";
 import { chooseRollback, normalizeDigest } from "../../compiler/deploy/rollback.js";
 import { selectHosts } from "../../compiler/deploy/run.js";
@@ -38,25 +38,35 @@ printf 'no newline at the end'
 exit \${FAKE_EXIT:-0}
 `;
 
-function runRemote(shell: string[], program: string, args: string[], input: string, env: Record<string, string> = {}) {
+/** Runs a remote program as sshd would (`SHELL -c COMMAND`), the way depc drives it: stdin stays open until the end marker. */
+async function runRemote(shell: string[], program: string, args: string[], input: string, env: Record<string, string> = {}, opts: { closeAfterMs?: number } = {}) {
   const nonce = "0123456789abcdef";
-  const command = remoteCommand(program, [nonce, ...args], false);
-  const r = spawnSync(shell[0]!, [...shell.slice(1), "-c", command], { input, encoding: "utf8", env: { ...process.env, ...env } });
+  const command = remoteCommand([nonce, ...args], false);
+  const child = spawn(shell[0]!, [...shell.slice(1), "-c", command], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
   const output: string[] = [];
-  const stream = new MarkerStream(nonce, { output: (l) => output.push(l) });
-  stream.push(r.stdout);
+  const stream = new MarkerStream(nonce, {
+    output: (l) => output.push(l),
+    marker: (word) => {
+      if (word === "end" || word === "fail") child.stdin.end();
+    },
+  });
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (c: string) => stream.push(c));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  child.stdin.on("error", () => {});
+  child.stdin.write(programLine(program) + input);
+  if (opts.closeAfterMs !== undefined) setTimeout(() => child.stdin.end(), opts.closeAfterMs);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   stream.end();
-  return { code: r.status, stderr: r.stderr, stream, output };
+  return { code, stderr, stream, output };
 }
 
 describe("remote programs", () => {
-  it("are one line without ', !, \\\\ or a newline, so any login shell passes them on", () => {
-    for (const p of [RUN_PROGRAM, ROLLBACK_PROGRAM]) {
-      expect(p).not.toMatch(/['!\n]/);
-      expect(p.includes("\\\\")).toBe(false);
-    }
-    expect(() => remoteCommand("echo 'x'", [], false)).toThrow();
-    expect(remoteCommand("true", ["a b", "it's"], true)).toBe(`sudo -n -- sh -c 'true' depc 'a b' 'it'\\''s'`);
+  it("the login shell sees only a constant bootstrap; the programs are one line", () => {
+    expect(remoteCommand(["a b", "it's"], true)).toBe(`sudo -n -- ${BOOTSTRAP} depc 'a b' 'it'\\''s'`);
+    expect(BOOTSTRAP).toBe(`sh -c 'IFS= read -r p; eval "$p"'`);
+    for (const p of [RUN_PROGRAM, ROLLBACK_PROGRAM]) expect(p).not.toContain("\n");
+    expect(() => programLine("a\nb")).toThrow();
   });
 
   it("shQuote survives sh", () => {
@@ -67,9 +77,9 @@ describe("remote programs", () => {
   });
 
   for (const shell of LOGIN_SHELLS) {
-    it(`run: upload, run, exit status and report come back (login shell ${shell.join(" ")})`, () => {
+    it(`run: upload, run, exit status and report come back (login shell ${shell.join(" ")})`, async () => {
       const args = ["--quiet", "--state-dir", "/srv/state dir/it's"];
-      const r = runRemote(shell, RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE)), ...args], FAKE_BUNDLE, { FAKE_EXIT: "2" });
+      const r = await runRemote(shell, RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE)), ...args], FAKE_BUNDLE, { FAKE_EXIT: "2" });
       expect(r.stderr).toBe("");
       expect(r.code).toBe(2);
       expect(r.stream.markers.map((m) => m.word)).toEqual(["begin", "run", "exit", "report", "end"]);
@@ -85,22 +95,34 @@ describe("remote programs", () => {
     });
   }
 
-  it("run: a short upload is refused and nothing runs", () => {
-    const r = runRemote(["sh"], RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE) + 10)], FAKE_BUNDLE);
+  it("run: a short upload is refused and nothing runs", async () => {
+    const r = await runRemote(["sh"], RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE) + 10)], FAKE_BUNDLE, {}, { closeAfterMs: 200 });
     expect(r.stream.has("run")).toBe(false);
     expect(r.stream.get("fail")).toMatch(/^truncated \d+ of \d+ bytes arrived$/);
     const outcome = classify({ code: r.code, signal: null, stderr: r.stderr, stream: r.stream, sudo: false });
     expect(outcome).toMatchObject({ ran: false, cause: { kind: "upload-failed" } });
   });
 
-  it("run: an unusable temp dir is one cause, and the program leaves no files behind", () => {
-    const r = runRemote(["sh"], RUN_PROGRAM, ["3"], "abc", { TMPDIR: join(scratch, "missing") });
+  it("run: an unusable temp dir is one cause, and the program leaves no files behind", async () => {
+    const r = await runRemote(["sh"], RUN_PROGRAM, ["3"], "abc", { TMPDIR: join(scratch, "missing") });
     expect(r.stream.get("fail")).toMatch(/^tmp cannot create a private directory in /);
     const tmp = join(scratch, "tmp-clean");
     mkdirSync(tmp);
-    runRemote(["sh"], RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE))], FAKE_BUNDLE, { TMPDIR: tmp });
+    await runRemote(["sh"], RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE))], FAKE_BUNDLE, { TMPDIR: tmp });
     expect(spawnSync("ls", ["-A", tmp], { encoding: "utf8" }).stdout).toBe("");
   });
+
+  for (const shell of LOGIN_SHELLS) {
+    it(`run: when depc goes away (stdin closes), the bundle is stopped with TERM (login shell ${shell.join(" ")})`, async () => {
+      const marker = join(scratch, `finished-${shell.join("-")}`);
+      const slow = `trap 'echo TERM >${marker}; exit 143' TERM\nsleep 5 >/dev/null 2>&1 & wait\necho finished >${marker}\n`;
+      const t0 = Date.now();
+      const r = await runRemote(shell, RUN_PROGRAM, [String(Buffer.byteLength(slow))], slow, {}, { closeAfterMs: 300 });
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect(r.stream.get("exit")).toBe("143");
+      expect(readFileSync(marker, "utf8")).toBe("TERM\n");
+    });
+  }
 
   it("rollback: lists kept bundles and the log, runs the chosen one", async () => {
     const state = join(scratch, "state");
@@ -109,18 +131,21 @@ describe("remote programs", () => {
     const b = "b".repeat(64);
     writeFileSync(join(state, "bundles", `${a}.sh`), FAKE_BUNDLE);
     writeFileSync(join(state, "bundles", `${b}.sh`), "echo should not run; exit 9\n");
-    writeFileSync(join(state, "runs.log"), `t1 apply sha256:${a} ok\nt2 apply sha256:${b} ok\n`);
+    writeFileSync(join(state, "runs.log"), `t1 ${a} apply converged\nt2 ${b} apply converged\n`);
+    writeFileSync(join(state, "bundles", ".order"), `${a}\n${b}\n`);
     const nonce = "fedcba9876543210";
-    const command = remoteCommand(ROLLBACK_PROGRAM, [nonce, "prod", state, "--quiet"], false);
+    const command = remoteCommand([nonce, "prod", state, "--quiet"], false);
     const child = spawn("sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.write(programLine(ROLLBACK_PROGRAM));
     const output: string[] = [];
     let chosen: ReturnType<typeof chooseRollback> | undefined;
     const stream: MarkerStream = new MarkerStream(nonce, {
       output: (l) => output.push(l),
       marker: (word) => {
+        if (word === "end") child.stdin.end();
         if (word !== "choose") return;
-        chosen = chooseRollback(stream.kept, stream.log);
-        child.stdin.end(`${chosen.ok ? chosen.digest : ""}\n`);
+        chosen = chooseRollback(stream.kept, stream.log, undefined, stream.order);
+        child.stdin.write(`${chosen.ok ? chosen.digest : ""}\n`);
       },
     });
     child.stdout.setEncoding("utf8").on("data", (c: string) => stream.push(c));
@@ -128,6 +153,7 @@ describe("remote programs", () => {
     stream.end();
     expect(stream.get("state")).toBe(state);
     expect(new Set(stream.kept)).toEqual(new Set([`${a}.sh`, `${b}.sh`]));
+    expect(stream.order).toEqual([a, b]);
     expect(chosen).toEqual({ ok: true, digest: a, current: b });
     expect(code).toBe(0);
     expect(output).toContain("arg[--quiet]");
@@ -137,8 +163,8 @@ describe("remote programs", () => {
   it("rollback: an empty answer runs nothing; a non-hex answer is refused", async () => {
     for (const [answer, word] of [["", "end"], ["../../etc/x", "fail"]] as const) {
       const nonce = "1111222233334444";
-      const command = remoteCommand(ROLLBACK_PROGRAM, [nonce, "prod", join(scratch, "nostate")], false);
-      const r = spawnSync("sh", ["-c", command], { input: `${answer}\n`, encoding: "utf8" });
+      const command = remoteCommand([nonce, "prod", join(scratch, "nostate")], false);
+      const r = spawnSync("sh", ["-c", command], { input: `${programLine(ROLLBACK_PROGRAM)}${answer}\n`, encoding: "utf8" });
       const stream = new MarkerStream(nonce);
       stream.push(r.stdout);
       stream.end();
@@ -217,21 +243,30 @@ describe("failure causes", () => {
 describe("rollback choice", () => {
   const [a, b, c] = ["a", "b", "c"].map((x) => x.repeat(64)) as [string, string, string];
   const files = [`${c}.sh`, `${b}.sh`, `${a}.sh`, "junk.txt"];
-  it("takes the last applied as current and the one before it as target; checks do not count", () => {
-    const log = [`1 apply ${a} 0`, `2 apply ${b} 0`, `3 check ${c} 2`, `4 apply ${c} 0`];
+  const line = (t: number, d: string, mode: string) => `2026-11-24T10:0${t}:00Z ${d} ${mode} converged ok=1 changed=0 failed=0 not_run=0 env=prod host=h1 user=check`;
+  it("bundles/.order decides: current is its last line, the target the one before", () => {
+    expect(chooseRollback(files, [], undefined, [a, c, b])).toEqual({ ok: true, digest: c, current: b });
+    // Digests no longer kept are passed over.
+    expect(chooseRollback([`${a}.sh`, `${b}.sh`], [], undefined, [a, c, b])).toEqual({ ok: true, digest: a, current: b });
+  });
+  it("without .order: the apply lines of runs.log (the runtime's format); check runs do not count", () => {
+    const log = [line(1, a, "apply"), line(2, b, "apply"), line(3, c, "check"), line(4, c, "apply")];
     expect(chooseRollback(files, log)).toEqual({ ok: true, digest: b, current: c });
     // After rolling back to b: b is current, c the one before.
-    expect(chooseRollback(files, [...log, `5 apply ${b} 0`])).toEqual({ ok: true, digest: c, current: b });
+    expect(chooseRollback(files, [...log, line(5, b, "apply")])).toEqual({ ok: true, digest: c, current: b });
+    // Another format: any 64-hex word, preferring one that names a kept bundle.
+    expect(chooseRollback(files, [`t1 sha256:${"f".repeat(64)} sha256:${a} ok`, `t2 ${b} ok`])).toEqual({ ok: true, digest: a, current: b });
   });
-  it("without a log, orders by the kept files (newest first)", () => {
+  it("without .order or a log, orders by the kept files (newest first)", () => {
     expect(chooseRollback(files, [])).toEqual({ ok: true, digest: b, current: c });
   });
-  it("--to takes a unique prefix, with or without sha256:", () => {
+  it("--to takes a unique prefix, with or without sha256:; a miss lists what is kept", () => {
     expect(chooseRollback(files, [], `sha256:${a.slice(0, 8)}`)).toMatchObject({ ok: true, digest: a });
-    const miss = chooseRollback(files, [`1 apply ${c}`], "dddd");
+    const miss = chooseRollback(files, [line(1, c, "apply")], "dddd");
     expect(miss).toMatchObject({ ok: false, message: "no kept bundle matches dddd" });
-    expect(miss.ok ? [] : miss.listing).toEqual([`  ${c.slice(0, 12)}  current  1 apply ${c}`, `  ${b.slice(0, 12)}`, `  ${a.slice(0, 12)}`]);
+    expect(miss.ok ? [] : miss.listing).toEqual([`  ${c.slice(0, 12)}  current  ${line(1, c, "apply")}`, `  ${b.slice(0, 12)}`, `  ${a.slice(0, 12)}`]);
     expect(chooseRollback(files, [], "zz")).toMatchObject({ ok: false, message: expect.stringMatching(/not a digest/) });
+    expect(chooseRollback(files, [], "")).toMatchObject({ ok: false });
     expect(normalizeDigest(" SHA256:ABCD ")).toBe("abcd");
   });
   it("nothing to roll back to", () => {
@@ -256,7 +291,7 @@ describe("dependencies and scheduling", () => {
     let running = 0;
     let most = 0;
     const ran: string[] = [];
-    const results = await schedule(["db", "app1", "app2", "lb", "x", "y"], deps, 2, {
+    const results = await schedule<string>(["db", "app1", "app2", "lb", "x", "y"], deps, 2, {
       run: async (h) => {
         running++;
         most = Math.max(most, running);
@@ -276,7 +311,7 @@ describe("dependencies and scheduling", () => {
 
   it("hosts wait only for their own providers", async () => {
     const order: string[] = [];
-    await schedule(["db", "slow", "app"], new Map([["app", ["db"]]]), 8, {
+    await schedule<string>(["db", "slow", "app"], new Map([["app", ["db"]]]), 8, {
       run: async (h) => {
         order.push(`start ${h}`);
         await new Promise((r) => setTimeout(r, h === "slow" ? 50 : 5));

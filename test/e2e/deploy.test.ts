@@ -28,7 +28,8 @@ const runtimeText = readdirSync(join(repoRoot, "runtime-sh"))
   .map((f) => readFileSync(join(repoRoot, "runtime-sh", f), "utf8"))
   .join("\n");
 const runtimeHasLock = /^depc_lock[a-z_]*\(\)/m.test(runtimeText);
-const runtimeKeepsBundles = /bundles\//.test(runtimeText) && /runs\.log/.test(runtimeText);
+const runtimeKeepsBundles = /^depc_keep_bundle\(\)/m.test(runtimeText);
+const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
 const EXAMPLE = join(repoRoot, "examples", "webcluster", "components");
 const RELEASE = "/srv/webapp/releases/2026.11.1";
@@ -262,7 +263,7 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
         ["--limit", "lb1"],
         "lb1",
         "disk-full",
-        /^upload failed: disk full on the host \(cat: write error: No space left on device\)$/,
+        /^upload failed: disk full on the host \(.*No space left on device\)$/,
         () => root("lb1", "mount -t tmpfs -o size=4k depc-full /tmp"),
         () => root("lb1", "umount /tmp"),
       ],
@@ -320,7 +321,7 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
     expect(host(r, "lb1")).toMatchObject({ status: "skipped", cause: { message: "skipped: waits for app1, which was skipped" } });
     expect(host(r, "mon")).toMatchObject({ status: "converged", counts: { changed: 1 } });
     expect(await sh("mon", "cat /srv/mon/mon.conf")).toBe("interval = 30\n");
-    expect(r.stdout).toMatch(/^depc: deployed bed: 5 hosts: 1 converged \(1 resource changed\), 1 unreachable or not run, 3 skipped in/m);
+    expect(r.stdout).toMatch(/^depc: deployed bed: 5 hosts: 1 converged \(1 resource changed\), 1 error \(not run to the end\), 3 skipped in/m);
 
     await bed.startSshd("db1");
     await idle("db1");
@@ -348,37 +349,72 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
     expect((await depc("deploy", "--limit", "app1")).code).toBe(0);
   });
 
-  it("rollback runs the bundle before the current one, as kept on the host (state directory contract)", async () => {
-    // What the runtime keeps after two applies: <state>/bundles/<sha256>.sh and runs.log.
+  it("rollback runs the bundle applied before the current one, as kept in the state directory (--state-dir)", async () => {
+    // The runtime's layout (runtime-sh/state.sh): bundles/<hex>.sh, bundles/.order, runs.log.
+    // Seeded here from two builds, so this tests depc's side alone.
+    const state = "/srv/rollback-state";
     const first = readFileSync(join(project.dir, "build/bed/app1.sh"));
-    const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
     writeFileSync(join(project.dir, "env/bed.ts"), env(6));
     const r = await depc("deploy", "--limit", "app1");
     expect(r.code, show(r)).toBe(0);
     expect(await sh("app1", `grep workers ${RELEASE}/app.ini`)).toBe("workers = 6\n");
     const second = readFileSync(join(project.dir, "build/bed/app1.sh"));
-    const [a, b] = [digest(first), digest(second)];
-    if (!runtimeKeepsBundles) {
-      await root("app1", `mkdir -p /var/lib/depc/bed/bundles`);
-      await bed.exec("app1", `cat >/var/lib/depc/bed/bundles/${a}.sh`, { input: first });
-      await bed.exec("app1", `cat >/var/lib/depc/bed/bundles/${b}.sh`, { input: second });
-      await sh("app1", `printf '%s\\n' '2026-11-24T10:00:00Z apply sha256:${a} 0' '2026-11-24T10:05:00Z apply sha256:${b} 0' >>/var/lib/depc/bed/runs.log`);
-    }
-    const back = await depc("rollback", "--limit", "app1");
+    const [a, b] = [sha256(first), sha256(second)];
+    await sh("app1", `mkdir -p ${state}/bundles && chmod 700 ${state}`);
+    await bed.exec("app1", `cat >${state}/bundles/${a}.sh`, { input: first });
+    await bed.exec("app1", `cat >${state}/bundles/${b}.sh`, { input: second });
+    await sh("app1", `printf '%s\\n' ${a} ${b} >${state}/bundles/.order`);
+    await sh("app1", `printf '%s\\n' '2026-11-24T10:00:00Z ${a} apply converged' '2026-11-24T10:05:00Z ${b} apply converged' >${state}/runs.log`);
+
+    const back = await depc("rollback", "--limit", "app1", "--state-dir", state);
     expect(back.code, show(back)).toBe(0);
     expect(back.stdout).toMatch(new RegExp(`^app1 +rollback +to ${a.slice(0, 12)} \\(from ${b.slice(0, 12)}\\)$`, "m"));
     expect(back.stdout).toMatch(/^app1 +changed +file \/srv\/webapp\/releases\/2026\.11\.1\/app\.ini \(content\)$/m);
     expect(host(back, "app1").rolled_back_to).toBe(`sha256:${a}`);
     expect(await sh("app1", `grep workers ${RELEASE}/app.ini`)).toBe("workers = 4\n");
 
-    const missing = await depc("rollback", "--limit", "app1", "--to", "0000");
+    const missing = await depc("rollback", "--limit", "app1", "--state-dir", state, "--to", "0000");
     expect(missing.code).toBe(1);
     expect(missing.stdout).toMatch(/^app1 +error +no kept bundle matches 0000$/m);
-    expect(missing.stdout).toContain(`app1: kept bundles in /var/lib/depc/bed (newest first):\n`);
+    expect(missing.stdout).toContain(`app1: kept bundles in ${state} (newest first):\n`);
     expect(missing.stdout).toContain(`  ${b.slice(0, 12)}`);
+    const none = await depc("rollback", "--limit", "app1", "--state-dir", "/srv/no-state");
+    expect(none.code).toBe(1);
+    expect(host(none, "app1").cause?.message).toMatch(/^no kept bundles on the host/);
     writeFileSync(join(project.dir, "env/bed.ts"), env());
     expect((await depc("deploy")).code).toBe(0);
   });
+
+  // The runtime keeps what it applies (runtime-sh/state.sh, depc_keep_bundle): the whole
+  // loop, deploy → deploy → rollback, with nothing seeded.
+  const keepLoop = "rollback after two deploys returns to the first (the runtime's kept bundles)";
+  if (!runtimeKeepsBundles) {
+    it.todo(keepLoop);
+  } else {
+    it(keepLoop, async () => {
+      expect((await depc("deploy", "--limit", "app1")).code).toBe(0);
+      const a = sha256(readFileSync(join(project.dir, "build/bed/app1.sh")));
+      writeFileSync(join(project.dir, "env/bed.ts"), env(7));
+      try {
+        const r = await depc("deploy", "--limit", "app1");
+        expect(r.code, show(r)).toBe(0);
+        expect(r.stdout, show(r)).not.toMatch(/ warning /);
+        const b = sha256(readFileSync(join(project.dir, "build/bed/app1.sh")));
+        expect(await sh("app1", `tail -n 2 /var/lib/depc/bed/bundles/.order`)).toBe(`${a}\n${b}\n`);
+        const back = await depc("rollback", "--limit", "app1");
+        expect(back.code, show(back)).toBe(0);
+        expect(host(back, "app1").rolled_back_to).toBe(`sha256:${a}`);
+        expect(await sh("app1", `grep workers ${RELEASE}/app.ini`)).toBe("workers = 4\n");
+        // Rolled back, a is current: rolling back again returns to b.
+        const again = await depc("rollback", "--limit", "app1");
+        expect(host(again, "app1").rolled_back_to).toBe(`sha256:${b}`);
+        expect(await sh("app1", `grep workers ${RELEASE}/app.ini`)).toBe("workers = 7\n");
+      } finally {
+        writeFileSync(join(project.dir, "env/bed.ts"), env());
+        expect((await depc("deploy")).code).toBe(0);
+      }
+    });
+  }
 
   // Needs the runtime's lock (exit 3, a message naming the holder): written against that
   // contract; it turns from todo into a test when runtime-sh/ has depc_lock*.
