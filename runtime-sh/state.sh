@@ -338,24 +338,27 @@ depc_keep_bundle() {
 }
 
 # depc_is_bundle_file FILE: whether FILE is a readable regular file that
-# starts like a bundle ("#!/bin/sh", a comment, "# depc bundle for host ...").
-# $0 is the shell itself when the bundle came on stdin (`sh < b.sh`).
+# starts like a bundle: "#!/bin/sh", then comment lines, one of the first
+# ten of them "# depc bundle for host ...". ($0 is the shell itself when the
+# bundle came on stdin: `sh < b.sh`.)
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_is_bundle_file() {
-  local l1 l2 l3
+  local line n
   [ -f "$1" ] && [ -r "$1" ] || return 1
+  n=0
   {
-    IFS= read -r l1 && IFS= read -r l2 && IFS= read -r l3
-  } <"$1" 2>/dev/null || return 1
-  [ "$l1" = '#!/bin/sh' ] || return 1
-  case $l2 in
-    '#'*) ;;
-    *) return 1 ;;
-  esac
-  case $l3 in
-    '# depc bundle for host '*) return 0 ;;
-  esac
-  return 1
+    IFS= read -r line || return 1
+    [ "$line" = '#!/bin/sh' ] || return 1
+    while [ "$n" -lt 10 ] && IFS= read -r line; do
+      n=$((n + 1))
+      case $line in
+        '# depc bundle for host '*) return 0 ;;
+        '#'*) ;;
+        *) return 1 ;;
+      esac
+    done
+    return 1
+  } <"$1" 2>/dev/null
 }
 
 # depc_bundle_sha FILE: the sha256 hex of FILE into depc_digest (the tool

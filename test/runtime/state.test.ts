@@ -20,7 +20,9 @@ import {
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { appliedFromLog, chooseRollback } from "../../compiler/deploy/rollback.js";
-import { availableShells, type Shell } from "../support/shells.js";
+import { Command, File, environment } from "../../stdlib/index.js";
+import { compileValue } from "../support/inmemory.js";
+import { availableShells, runScript, type Shell } from "../support/shells.js";
 import { type Bundle, hostRoot, leftoverTemps, stateDir, statusLines, writeBundle } from "./helpers.js";
 
 const LOG_LINE =
@@ -397,3 +399,34 @@ describe.each(availableShells())("state directory under $name", (shell) => {
 function spawnSyncShell(cmd: string, lead: readonly string[], input: Buffer, cwd: string, env: Record<string, string>) {
   return spawnSync(cmd, [...lead], { input, cwd, env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000 });
 }
+
+describe.each(availableShells().filter((s) => s.name === "dash" || s.name === "busybox sh"))("a compiled bundle killed with -9 under $name", (shell) => {
+  it("mid-Command: the lock is stale, the next run takes it over and converges", async () => {
+    const root = hostRoot(`compiled-${shell.name}`);
+    const a = File({ path: `${root}/a.conf`, content: "a = 1\n" });
+    const slow = Command({ name: "slow", command: ["sleep", "3"], always: true, after: [a] });
+    const b = File({ path: `${root}/b.conf`, content: "b = 1\n", after: [slow] });
+    const result = compileValue(environment({ hosts: { h: [a, slow, b] } }), "prod");
+    const text = result.bundles!.get("h")!;
+    const bundle: Bundle = { path: join(root, "..", `${root.split("/").pop()}-h.sh`), state: stateDir(), tmp: hostRoot("tmpdir"), run: (sh, args = []) => runScript(sh, bundle.path, args, { env: { TMPDIR: bundle.tmp, DEPC_STATE_DIR: bundle.state } }) };
+    writeFileSync(bundle.path, text, { mode: 0o700 });
+    const run = start(shell, bundle);
+    await waitFor("the first file", () => existsSync(`${root}/a.conf`));
+    await new Promise((r) => setTimeout(r, 300));
+    run.child.kill("SIGKILL");
+    expect(await run.exited).toBe(null);
+    expect(readlinkSync(join(bundle.state, "lock"))).toMatch(new RegExp(`^pid=${run.pid} start=\\S+ user=\\S+ since=\\S+ mode=apply `));
+    expect(existsSync(`${root}/b.conf`)).toBe(false);
+    // The killed run's bundle was kept before it ran anything.
+    expect(kept(bundle.state)).toEqual([`${sha256(text)}.sh`]);
+
+    const next = bundle.run(shell);
+    expect(next.stderr).toMatch(new RegExp(`^depc: prod/h: warning: took over a stale lock: the run that held it \\(pid ${run.pid}, .*\\) is gone\\n$`));
+    expect(next.status).toBe(0);
+    expect(next.stdout).toMatch(/depc: prod\/h: 3 resources: 2 changed, 1 ok, 0 failed\n$/);
+    expect(readFileSync(`${root}/b.conf`, "utf8")).toBe("b = 1\n");
+    expect(existsSync(join(bundle.state, "lock"))).toBe(false);
+    expect(readdirSync(bundle.tmp)).toEqual([]);
+    expect(logLines(bundle.state).map((l) => LOG_LINE.exec(l)?.slice(2, 5).join(" "))).toEqual([`${sha256(text)} apply converged`]);
+  }, 30_000);
+});
