@@ -11,7 +11,8 @@
 # depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD: the unit
 # NAME ("web.service") has the file /etc/systemd/system/NAME with
 # CONTENTFN's bytes (digest SHA256, mode 0644, owned by root), is enabled
-# (ENABLED=1) or not, and runs (RUNNING=1) or not. A changed unit file is
+# (ENABLED=1; re-enabled when its [Install] section changed) or not, and
+# runs (RUNNING=1) or not. A changed unit file is
 # followed by one `systemctl daemon-reload` (also when systemd says it
 # needs one: a run that stopped in between). A running service is
 # restarted when its unit changed, and restarted — or reloaded when RELOAD
@@ -22,7 +23,7 @@
 # --check asks systemd the same questions and changes nothing.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_service() {
-  local owe name sha fn enabled running reload p new unit_changed details state reload_daemon was_active
+  local owe name sha fn enabled running reload p new unit_changed details state reload_daemon was_active install_changed
   owe=$1 name=$2 sha=$3 fn=$4 enabled=$5 running=$6 reload=$7
   p=/etc/systemd/system/$name
   if [ ! -d /run/systemd/system ]; then
@@ -67,14 +68,30 @@ depc_service() {
   if [ "$unit_changed" = 1 ] && [ "$was_active" = 1 ] && [ "$running" = 1 ]; then
     depc_owe "$owe" || return 1
   fi
+  # An enabled unit whose [Install] section changes is re-enabled, so its
+  # symlinks follow the new WantedBy=.
+  install_changed=0
+  if [ "$unit_changed" = 1 ] && [ "$new" = 0 ] && [ "$enabled" = 1 ]; then
+    depc_service_install_section "$p" >"$depc_tmp/install.old"
+    install_changed=1
+  fi
   if [ "$depc_mode" = check ]; then
     if [ "$unit_changed" = 1 ]; then
       depc_file_check_content "$p" "$sha" "$fn" "$new" || return 1
+      if [ "$install_changed" = 1 ]; then
+        depc_service_install_section "$depc_tmp/new" >"$depc_tmp/install.new"
+      fi
     fi
   elif [ "$unit_changed" = 1 ]; then
     depc_file_write "$p" /etc/systemd/system 0644 0 0 "$sha" "$fn" "$new" || return 1
+    if [ "$install_changed" = 1 ]; then
+      depc_service_install_section "$p" >"$depc_tmp/install.new"
+    fi
   elif [ -n "$details" ]; then
     depc_attrs_apply "$p" 0644 0 0 || return 1
+  fi
+  if [ "$install_changed" = 1 ] && diff "$depc_tmp/install.old" "$depc_tmp/install.new" >/dev/null 2>&1; then
+    install_changed=0
   fi
 
   # One daemon-reload when the unit changed (or systemd still has an old copy).
@@ -90,6 +107,9 @@ depc_service() {
   if [ "$enabled" = 1 ] && [ "$state" != enabled ]; then
     depc_change enable enable
     depc_service_enablement enable "$name" "$reload_daemon" || return 1
+  elif [ "$enabled" = 1 ] && [ "$install_changed" = 1 ]; then
+    depc_change reenable reenable
+    depc_service_enablement reenable "$name" "$reload_daemon" || return 1
   elif [ "$enabled" = 0 ] && [ "$state" = enabled ]; then
     depc_change disable disable
     depc_service_enablement disable "$name" "$reload_daemon" || return 1
@@ -154,8 +174,15 @@ depc_service_show() {
   return 0
 }
 
-# depc_service_enablement enable|disable NAME NORELOAD: apply mode only:
-# `systemctl enable NAME` (with --no-reload when NORELOAD is 1: a
+# depc_service_install_section FILE: print FILE's [Install] section (its
+# lines from the header to the next section), to tell whether a changed
+# unit needs re-enabling.
+depc_service_install_section() {
+  awk '/^[ \t]*\[/ { s = ($0 ~ /^[ \t]*\[Install\][ \t]*$/) } s' "$1" 2>/dev/null
+}
+
+# depc_service_enablement enable|reenable|disable NAME NORELOAD: apply mode
+# only: `systemctl enable NAME` (with --no-reload when NORELOAD is 1: a
 # daemon-reload follows), then checks that systemd agrees.
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_service_enablement() {
@@ -170,7 +197,7 @@ depc_service_enablement() {
   state=
   IFS= read -r state <"$depc_tmp/svc"
   want=enabled
-  [ "$1" = enable ] || want=disabled
+  [ "$1" != disable ] || want=disabled
   if [ "$state" != "$want" ]; then
     depc_error="systemctl $1 $2 left it ${state:-in an unknown state} (is-enabled), not $want"
     return 1

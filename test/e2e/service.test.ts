@@ -269,6 +269,22 @@ describe.skipIf(!pre.ok)("Service on a real systemd host: whole unit files, relo
     expect(await value("cat /run/depc-rl.log")).toBe("start\nreload\nstart");
   });
 
+  it("an enabled service whose wantedBy changes is re-enabled: its symlink moves to the new target", async () => {
+    const build = (target: string) =>
+      compileValue(environment({ hosts: { sd: [Service({ name: "wb", execStart: ["/bin/sleep", "1000"], wantedBy: target })] } }), "svc-wb").bundles!.get("sd")!;
+    expect((await run("sd", "sh", build("multi-user.target"))).code).toBe(0);
+    expect((await sh("sd", "test -L /etc/systemd/system/multi-user.target.wants/wb.service")).code).toBe(0);
+    const c = await run("sd", "sh", build("graphical.target"), "--check");
+    expect(c.stdout).toContain("would change  service wb.service (unit content, reenable, daemon-reload, restart)\n");
+    const r = await run("sd", "busybox sh", build("graphical.target"));
+    expect(r.stdout).toContain("changed       service wb.service (unit content, reenable, daemon-reload, restart)\n");
+    expect((await sh("sd", "test -L /etc/systemd/system/graphical.target.wants/wb.service")).code).toBe(0);
+    expect((await sh("sd", "test -e /etc/systemd/system/multi-user.target.wants/wb.service")).code).toBe(1);
+    expect(await value("systemctl is-enabled wb.service")).toBe("enabled");
+    const again = await run("sd", "sh", build("graphical.target"));
+    expect(again.stdout).toContain(" 0 changed, 1 ok, 0 failed\n");
+  });
+
   it("two changed services in one run: one daemon-reload each (per changed unit)", async () => {
     const build = (marker: string) =>
       compileValue(
