@@ -1,5 +1,10 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileFiles } from "../support/project.js";
+import { requireTool } from "../support/shells.js";
 
 // One test per Supervisor/Program diagnostic, each asserting the exact text a
 // user sees (type-checked like a real project: `depc build`).
@@ -77,5 +82,21 @@ describe("Supervisor and Program diagnostics", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it.runIf(requireTool("shellcheck"))("a bundle with both flavours and programs is shellcheck-clean (no exclusions)", async () => {
+    const result = await compileFiles({
+      "env/prod.ts": `${header}const system = Supervisor({ flavour: "system" });\nexport default environment({ hosts: { web1: [sup, system,\n  Program({ supervisor: sup, name: "web", command: "bin/web --port 8080", whenChanged: [system] }),\n  Program({ supervisor: system, name: "worker", command: ["/srv/app/bin/worker"], autostart: false }),\n] } });\n`,
+    });
+    expect(result.ok, result.printed).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), "depc-sv-sc-"));
+    try {
+      writeFileSync(join(dir, "web1.sh"), result.bundles!.get("web1")!);
+      const r = spawnSync("shellcheck", ["-s", "sh", join(dir, "web1.sh")], { encoding: "utf8" });
+      expect(r.stdout + r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
