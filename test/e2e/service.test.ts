@@ -1,6 +1,7 @@
 // End-to-end: the Service resource against real systemd (PID 1 in a systemd-nspawn
 // container of the test bed), reached over real ssh. Bundles run with the host's
-// /bin/sh (dash) and with busybox sh. Needs root (see test/testbed/README.md):
+// /bin/sh (dash), busybox sh, mksh and bash --posix (yash and posh are not in the
+// systemd rootfs; the no-systemd case runs under them in test/runtime/service.test.ts). Needs root (see test/testbed/README.md):
 // skipped with a message elsewhere, a failure in CI.
 //
 // The service's program is /bin/sh logging each start and each SIGHUP to a file,
@@ -65,6 +66,8 @@ const daemonReloads = async () => Number(await value("journalctl -q _PID=1 -o ca
 for (const [tag, shell] of [
   ["dash", "sh"],
   ["busybox", "busybox sh"],
+  ["mksh", "mksh"],
+  ["bash", "bash --posix"],
 ] as const) {
   describe.skipIf(!pre.ok)(`Service on a real systemd host, bundle run by ${shell}`, () => {
     const name = `web-${tag}`;
