@@ -79,7 +79,7 @@ describe.runIf(requireTool("shellcheck"))("shellcheck -s sh", () => {
     expect(r.output).toBe("");
     // Commands and notifications are carried by compiler-emitted bundles: the
     // golden bundles (shellchecked in test/compiler/golden.test.ts) cover them.
-    const emittedOnly = new Set(["depc_command", "depc_owe", "depc_is_owed", "depc_settle"]);
+    const emittedOnly = new Set(["depc_command", "depc_owe", "depc_is_owed", "depc_settle", "depc_masked"]);
     const all = [...runtimeFunctions().keys()].filter((name) => !emittedOnly.has(name));
     const carried = treeShake(["depc_main", "depc_step", "depc_directory", "depc_file", "depc_symlink", "depc_text_nonl", "depc_fact_stat", "depc_fact_sha256", "depc_invalidate_facts"]).map((f) => f.name);
     expect(carried.sort()).toEqual(all.sort());
