@@ -96,6 +96,36 @@ describe("Service diagnostics", () => {
   });
 });
 
+describe("Service types", () => {
+  it("a typical model type-checks and builds: typed fields, a Service and a unit name in after, whenChanged, a whole unit", async () => {
+    const result = await compileFiles({
+      "env/prod.ts":
+        header +
+        `const settings = File({ path: "/srv/app/settings.ini", content: "port = 8000\\n" });
+const db = Service({ name: "db", unit: "[Service]\\nExecStart=/usr/bin/db\\n[Install]\\nWantedBy=multi-user.target\\n", reload: true });
+const app = Service({
+  name: "app",
+  execStart: "/srv/app/venv/bin/gunicorn --bind 127.0.0.1:8000 app:wsgi",
+  user: "app",
+  environment: { PYTHONUNBUFFERED: "1" },
+  after: [db, "network-online.target", settings],
+  wants: [db],
+  whenChanged: [settings],
+  extra: { Service: { LimitNOFILE: 65536, NoNewPrivileges: true } },
+});
+export default environment({ hosts: { web1: [settings, db, app] } });
+`,
+    });
+    expect(result.printed).toBe("");
+    expect(result.ok).toBe(true);
+    const bundle = result.bundles!.get("web1")!;
+    expect(bundle).toMatch(/# \[1\] file \/srv\/app\/settings\.ini \(env\/prod\.ts:2:18\)/);
+    expect(bundle).toMatch(/# \[2\] service db\.service \(env\/prod\.ts:3:12\)/);
+    expect(bundle).toMatch(/# \[3\] service app\.service \(env\/prod\.ts:4:13\)/);
+    expect(bundle).toContain("After=db.service network-online.target\n");
+  });
+});
+
 describe("Service unit rendering (typed fields)", () => {
   it("writes a unit with defaults: Description, Type=exec, Restart=on-failure, WantedBy=multi-user.target", () => {
     expect(unitOf(Service({ name: "web", execStart: "/usr/bin/app --port 8080" }))).toBe(
