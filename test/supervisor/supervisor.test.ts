@@ -19,11 +19,15 @@ const ready = why === undefined && requireTool("supervisord") && requireTool("ns
 if (why !== undefined) console.warn(`depc tests: skipping supervisor tests: sandbox ${why}`);
 
 /** The shells of the issue's matrix, as the sandbox runs them; busybox with only its applets on PATH. */
-const SHELLS = [
+interface SandboxShell {
+  readonly name: string;
+  readonly argv: readonly string[];
+  readonly path: string;
+}
+const SHELLS: readonly [SandboxShell, SandboxShell] = [
   { name: "dash", argv: [which("dash") ?? "dash"], path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
   { name: "busybox sh", argv: [which("busybox") ?? "busybox", "sh"], path: "/opt/bb" },
-] as const;
-type SandboxShell = (typeof SHELLS)[number];
+];
 
 const PY = "/usr/bin/python3";
 const serve = (port: number): Argv => [PY, "-m", "http.server", String(port), "--bind", "127.0.0.1"];
@@ -212,6 +216,30 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
     expect(session.read("/home/app/.local/state/depc/test/owed")).toContain(`program:${base}/conf.d/crash.conf`);
     const check = apply(SHELLS[0], "app", script, "--check");
     expect(check.stdout).toContain(`would change  program ${base}/conf.d/crash.conf (restart (notified))`);
+  });
+
+  // The rest of the shell matrix: converge, then nothing to do.
+  const OTHERS = [
+    { name: "bash --posix", argv: [which("bash") ?? "bash", "--posix"], path: SHELLS[0].path },
+    { name: "mksh", argv: [which("mksh") ?? "mksh"], path: SHELLS[0].path },
+    { name: "yash", argv: [which("yash") ?? "yash"], path: SHELLS[0].path },
+    { name: "posh", argv: [which("posh") ?? "posh"], path: SHELLS[0].path },
+  ].filter((s) => requireTool(s.argv[0]!.split("/").pop()!));
+  it.each(OTHERS.map((s) => [s.name, s] as const))("converges under %s as user 'app'; a second apply and --check have nothing to do", async (_name, shell) => {
+    const tag = shell.name.split(" ")[0]!;
+    const base = `/home/app/sv-${tag}`;
+    pidfiles.push(`${base}/supervisord.pid`);
+    const port = await freePort();
+    const sup = Supervisor({ flavour: "user", base, bin: "/usr/bin" });
+    const script = bundle([sup, Program({ supervisor: sup, name: "web", command: serve(port) })]);
+    const first = apply(shell, "app", script);
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain(`changed       program ${base}/conf.d/web.conf (config created, started)`);
+    expect(await httpGet(port)).toBeDefined();
+    const pid = pidOf(`${base}/supervisord.conf`, "web");
+    expect(apply(shell, "app", script).stdout).toContain("0 changed, 2 ok");
+    expect(apply(shell, "app", script, "--check").status).toBe(0);
+    expect(pidOf(`${base}/supervisord.conf`, "web")).toBe(pid);
   });
 
   describe.each(SHELLS.map((s) => [s.name, s] as const))("the system supervisord (root) under %s", (_name, shell) => {
