@@ -5,7 +5,8 @@
 # depc runtime: Python virtual environments (`python -m venv` and pip).
 #
 # What depc records inside a virtualenv PATH:
-#   PATH/.depc-python            "VERSION REALPATH" of the base interpreter,
+#   PATH/.depc-python            "VERSION REALPATH[ system-site-packages]": the
+#                                base interpreter and how the venv was made,
 #                                written once `python -m venv` succeeded
 #   PATH/.depc-requirements.txt  pip's input (mode 0600: it may hold index
 #                                credentials)
@@ -13,12 +14,13 @@
 #                                succeeded; removed before pip changes anything
 #   PATH/.depc-pip.log           pip's output of the last install
 
-# depc_virtualenv PATH PYTHON DIGEST REQFN [PIPOPT...]: PATH is a virtualenv
-# made by PYTHON (a program name looked up on PATH, or an absolute path) with
+# depc_virtualenv PATH PYTHON SYSTEM DIGEST REQFN [PIPOPT...]: PATH is a
+# virtualenv made by PYTHON (a program name looked up on PATH, or an absolute
+# path; SYSTEM=1: with --system-site-packages) with
 # the requirements file that REQFN prints installed by `pip install PIPOPT...
 # -r` (REQFN '' = nothing to install). DIGEST identifies the requirements
 # and the options. The venv is made when missing, or made again (--clear)
-# when the interpreter behind PYTHON is not the one it was made with, or its
+# when the interpreter behind PYTHON (or SYSTEM) is not what it was made with, or its
 # bin/python is gone. pip runs when the venv was (re)made or .depc-installed
 # does not say "DIGEST <interpreter>". Into an existing venv, pip installs
 # only after `pip install --dry-run` succeeded with the same arguments
@@ -29,11 +31,12 @@
 # the diff of the requirements.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_virtualenv() {
-  local p python digest reqfn ident have remake install
-  p=$1 python=$2 digest=$3 reqfn=$4
-  shift 4
+  local p python system digest reqfn ident have remake install
+  p=$1 python=$2 system=$3 digest=$4 reqfn=$5
+  shift 5
   depc_venv_probe "$python" || return 1
   ident=$depc_venv_ident
+  [ "$system" = 0 ] || ident="$ident system-site-packages"
   if [ -L "$p" ]; then
     depc_error="$p exists and is a symbolic link"
     return 1
@@ -85,7 +88,7 @@ depc_virtualenv() {
   [ -n "$depc_change_names" ] || [ "$install" = 1 ] || return 0
   depc_invalidate_facts
   if [ -n "$depc_change_names" ]; then
-    depc_venv_create "$depc_venv_py" "$p" "$remake" "$ident" || return 1
+    depc_venv_create "$depc_venv_py" "$p" "$remake" "$ident" "$system" || return 1
   fi
   if [ "$install" = 1 ]; then
     depc_venv_pip "$p" "$reqfn" "$depc_change_names" "$@" || return 1
@@ -143,17 +146,22 @@ depc_venv_dir_empty() {
   return 0
 }
 
-# depc_venv_create PY PATH REMAKE IDENT: `PY -m venv [--clear] PATH`
-# (--clear when REMAKE is set: the old venv's content goes, the directory
-# stays), then record IDENT in PATH/.depc-python. Returns 1 with depc_error
-# set (the tool's last lines) on failure.
+# depc_venv_create PY PATH REMAKE IDENT SYSTEM: `PY -m venv [--clear]
+# [--system-site-packages] PATH` (--clear when REMAKE is set: the old venv's
+# content goes, the directory stays), then record IDENT in
+# PATH/.depc-python. Returns 1 with depc_error set (the tool's last lines)
+# on failure.
 depc_venv_create() {
   rm -f "$2/.depc-installed" "$2/.depc-python"
-  if [ -n "$3" ]; then
-    "$1" -m venv --clear "$2" </dev/null >"$depc_tmp/out" 2>&1
-  else
-    "$1" -m venv "$2" </dev/null >"$depc_tmp/out" 2>&1
-  fi
+  (
+    depc_venv_where=$2
+    depc_venv_clear=$3
+    depc_venv_system=$5
+    set -- "$1" -m venv
+    [ -z "$depc_venv_clear" ] || set -- "$@" --clear
+    [ "$depc_venv_system" != 1 ] || set -- "$@" --system-site-packages
+    exec "$@" "$depc_venv_where"
+  ) </dev/null >"$depc_tmp/out" 2>&1
   depc_venv_rc=$?
   if [ "$depc_venv_rc" != 0 ]; then
     tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null

@@ -13,6 +13,13 @@ export interface VirtualEnvOptions extends Relations {
    */
   readonly python?: string;
   /**
+   * Let the virtualenv see the interpreter's own site packages
+   * (`--system-site-packages`), e.g. libraries installed by the OS's
+   * packages. Changing it makes the virtualenv again.
+   * @default false
+   */
+  readonly systemSitePackages?: boolean;
+  /**
    * What pip installs: each entry is one requirement line (`"Django==5.0.6"`,
    * `"-e /srv/app/src"`) or the content of a requirements file (several
    * lines, e.g. `readFileSync("requirements.txt", "utf8")`). pip runs only

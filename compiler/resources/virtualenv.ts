@@ -7,7 +7,7 @@ import type { At, ResourceKind } from "./kind.js";
 export const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
 
 /**
- * VirtualEnv: lowered to `depc_virtualenv PATH PYTHON DIGEST REQFN PIPOPT...`
+ * VirtualEnv: lowered to `depc_virtualenv PATH PYTHON SYSTEM DIGEST REQFN PIPOPT...`
  * (runtime-sh/virtualenv.sh). DIGEST identifies what pip is asked to do (the
  * requirements text and the options); the runtime adds the interpreter's
  * identity, which only the host knows.
@@ -45,7 +45,7 @@ export const virtualenvKind: ResourceKind = {
       container: true,
       lowered: {
         call: "depc_virtualenv",
-        args: [path, python, `sha256:${digest}`, requirements.length === 0 ? "" : { content }, ...pipOptions],
+        args: [path, python, props.systemSitePackages === true ? "1" : "0", `sha256:${digest}`, requirements.length === 0 ? "" : { content }, ...pipOptions],
       },
     };
   },

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Buildout, Directory, File, environment } from "../../stdlib/index.js";
+import { Buildout, Directory, File, VirtualEnv, environment } from "../../stdlib/index.js";
 import type { BuildoutOptions } from "../../stdlib/buildout.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells, requireTool, type Shell } from "../support/shells.js";
-import { buildoutExecutable, pythonUnavailable, runBundle, tempDirs, writeRecipe } from "./fixtures.js";
+import { SYSTEM_PYTHON, buildBuildoutCompatWheel, buildoutExecutable, pythonUnavailable, runBundle, tempDirs, writeRecipe } from "./fixtures.js";
 
 // Buildout against Debian's zc.buildout, offline (-o, newest = false), with
 // a recipe from a develop egg made here.
@@ -138,6 +138,53 @@ describe.skipIf(unavailable !== undefined).each(shells.map((s) => [s.name, s] as
     expect(second.stdout).toMatch(/changed       file .*settings\.ini \(content\)\n(.*\n)*changed       buildout .* \(ran .* -c buildout\.cfg -o\)\n/);
     expect(h.installs()).toEqual(["hello", "hello"]);
     expect((await h.run()).stdout).toContain("0 changed, 3 ok");
+  });
+});
+
+describe.skipIf(unavailable !== undefined).each(shells.map((s) => [s.name, s] as const))("Buildout from a VirtualEnv under %s", (_name, shell) => {
+  it("uses the venv's bin/buildout, comes after the venv and runs again when the venv changed", async () => {
+    const root = temp.make("depc-buildout-venv-");
+    const home = join(root, "home");
+    mkdirSync(home);
+    const wheels = join(root, "wheels");
+    buildBuildoutCompatWheel(wheels, "1.0");
+    buildBuildoutCompatWheel(wheels, "2.0");
+    const recipe = writeRecipe(root);
+    const dir = join(root, "app");
+    const path = join(root, "venv");
+    const bundle = join(root, "h.sh");
+    const build = (version: string) => {
+      const venv = VirtualEnv({
+        path,
+        python: SYSTEM_PYTHON,
+        systemSitePackages: true,
+        requirements: [`depc-buildout-compat==${version}`],
+        pipOptions: ["--no-index", "--find-links", wheels],
+      });
+      // Declared before its venv on purpose: the executable orders it after.
+      const bo = Buildout({ directory: dir, config: cfg(recipe, "hello"), executable: venv, offline: true });
+      writeFileSync(bundle, compileValue(environment({ hosts: { h: [Directory({ path: dir }), bo, venv] } })).bundles!.get("h")!);
+    };
+    const run = (...args: string[]) => runBundle(shell, bundle, args, { home, state: join(root, "state") });
+    const installs = () => readFileSync(join(dir, "installs.log"), "utf8").split("\n").filter(Boolean).length;
+    build("1.0");
+    const first = await run();
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toMatch(
+      new RegExp(`changed       virtualenv ${path} \\(created, installed requirements\\)\\nchanged       buildout ${dir}/buildout.cfg \\(buildout.cfg created, ran ${path}/bin/buildout -c buildout.cfg -o\\)\\n`),
+    );
+    expect(installs()).toBe(1);
+    expect((await run()).stdout).toContain("3 resources: 0 changed, 3 ok, 0 failed");
+
+    build("2.0");
+    const check = await run("--check");
+    expect(check.stdout).toContain(`would change  virtualenv ${path} (installs requirements)\n`);
+    expect(check.stdout).toContain(`would change  buildout ${dir}/buildout.cfg (runs ${path}/bin/buildout -c buildout.cfg -o)\n`);
+    const second = await run();
+    expect(second.status, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain(`changed       virtualenv ${path} (installed requirements)\nchanged       buildout ${dir}/buildout.cfg (ran ${path}/bin/buildout -c buildout.cfg -o)\n`);
+    expect(installs()).toBe(2);
+    expect((await run()).stdout).toContain("3 resources: 0 changed, 3 ok, 0 failed");
   });
 });
 

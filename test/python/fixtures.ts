@@ -35,7 +35,8 @@ export function pythonUnavailable(needBuildout: boolean): string | undefined {
 
 const WHEEL_SCRIPT = String.raw`
 import base64, hashlib, sys, zipfile
-out, name, version, code = sys.argv[1:5]
+import json
+out, name, version, code, extra = sys.argv[1:6]
 dist = name.replace("-", "_")
 info = f"{dist}-{version}.dist-info"
 files = {
@@ -43,6 +44,8 @@ files = {
     f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
     f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: depc-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
 }
+for path, text in json.loads(extra).items():
+    files[path.replace("{info}", info)] = text.encode()
 record = ""
 for path, data in files.items():
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -54,10 +57,20 @@ with zipfile.ZipFile(f"{out}/{dist}-{version}-py3-none-any.whl", "w") as whl:
         whl.writestr(zipfile.ZipInfo(path, (2024, 1, 1, 0, 0, 0)), data)
 `;
 
-/** Builds the pure-Python wheel `name-version` (module `name` with `-` as `_`) into `wheelhouse`. */
-export function buildWheel(wheelhouse: string, name: string, version: string, code = `VERSION = ${JSON.stringify(version)}\n`): void {
+/**
+ * Builds the pure-Python wheel `name-version` (module `name` with `-` as `_`)
+ * into `wheelhouse`. `extra`: more files by path in the wheel, `{info}/` for
+ * its dist-info directory (e.g. `{info}/entry_points.txt`).
+ */
+export function buildWheel(
+  wheelhouse: string,
+  name: string,
+  version: string,
+  code = `VERSION = ${JSON.stringify(version)}\n`,
+  extra: Readonly<Record<string, string>> = {},
+): void {
   mkdirSync(wheelhouse, { recursive: true });
-  const r = spawnSync(SYSTEM_PYTHON, ["-c", WHEEL_SCRIPT, wheelhouse, name, version, code], { encoding: "utf8" });
+  const r = spawnSync(SYSTEM_PYTHON, ["-c", WHEEL_SCRIPT, wheelhouse, name, version, code, JSON.stringify(extra)], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`building the wheel ${name}-${version} failed: ${r.stderr}`);
 }
 
@@ -109,6 +122,22 @@ export function writeRecipe(dir: string): string {
   return recipe;
 }
 
+/** The one line Debian 12's zc.buildout needs on Python 3.10+ (a .pth file's import line runs at startup). */
+export const BUILDOUT_COMPAT_PTH =
+  "import collections, collections.abc; collections.MutableMapping = getattr(collections, 'MutableMapping', collections.abc.MutableMapping)\n";
+
+/**
+ * A wheel `depc-buildout-compat` for a venv made with systemSitePackages:
+ * the compat line above and a `bin/buildout` console script running the
+ * system's zc.buildout (the venv's own buildout, as pip installs it).
+ */
+export function buildBuildoutCompatWheel(wheelhouse: string, version: string): void {
+  buildWheel(wheelhouse, "depc-buildout-compat", version, `VERSION = ${JSON.stringify(version)}\n`, {
+    "depc_buildout_compat.pth": BUILDOUT_COMPAT_PTH,
+    "{info}/entry_points.txt": "[console_scripts]\nbuildout = zc.buildout.buildout:main\n",
+  });
+}
+
 /**
  * Debian 12's python3-zc.buildout (2.13.2) cannot start on Debian 12's
  * Python 3.11: buildout.py imports `collections.MutableMapping`, removed in
@@ -125,10 +154,7 @@ export function buildoutExecutable(dir: string): string {
   if (made.status !== 0) throw new Error(`making ${venv} failed: ${made.stderr}`);
   const lib = join(venv, "lib");
   const python = readdirSync(lib).find((d) => d.startsWith("python"))!;
-  writeFileSync(
-    join(lib, python, "site-packages", "depc_buildout_compat.pth"),
-    "import collections, collections.abc; collections.MutableMapping = getattr(collections, 'MutableMapping', collections.abc.MutableMapping)\n",
-  );
+  writeFileSync(join(lib, python, "site-packages", "depc_buildout_compat.pth"), BUILDOUT_COMPAT_PTH);
   const exe = join(venv, "bin", "buildout");
   writeFileSync(exe, `#!${venv}/bin/python\nimport sys\nfrom zc.buildout.buildout import main\nsys.exit(main())\n`);
   chmodSync(exe, 0o755);

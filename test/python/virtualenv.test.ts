@@ -164,6 +164,12 @@ describe.skipIf(unavailable !== undefined).each(shells.map((s) => [s.name, s] as
     expect(h.hello()).toBe("1.0");
     const second = await h.run();
     expect(second.stdout).toContain("2 resources: 0 changed, 2 ok, 0 failed");
+
+    // Seeing the system's site packages or not is part of how a venv was made.
+    const made = readFileSync(join(h.venv, ".depc-python"), "utf8").trim();
+    h.build({ python: join(alt, "python3"), systemSitePackages: true, requirements: ["depc-hello==1.0"], pipOptions: offline(h.root) }, [marker]);
+    const system = await h.run("--check");
+    expect(system.stdout).toContain(`would change  virtualenv ${h.venv} (python ${made} -> ${made} system-site-packages, installs requirements)\n`);
   });
 });
 
