@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { environment, File, Service } from "../../stdlib/index.js";
+import { environment, File, Service, type Resource } from "../../stdlib/index.js";
 import { environmentLine, execWord } from "../../compiler/resources/service.js";
 import { compileValue } from "../support/inmemory.js";
 import { compileFiles } from "../support/project.js";
@@ -24,7 +24,7 @@ async function printed(call: string): Promise<string> {
 }
 
 /** The unit file a Service renders (its content function's heredoc). */
-function unitOf(service: ReturnType<typeof Service>, ...others: Parameters<typeof environment>[0]["hosts"][string][number][]): string {
+function unitOf(service: ReturnType<typeof Service>, ...others: Resource[]): string {
   const bundle = compileValue(environment({ hosts: { h: [...others, service] } })).bundles!.get("h")!;
   const n = others.length + 1;
   const m = new RegExp(`^depc_content_${n}\\(\\) \\{\\n  cat <<'DEPC_EOF'\\n([\\s\\S]*?)DEPC_EOF\\n\\}`, "m").exec(bundle);
