@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { availableShells, runScript, type Shell } from "../support/shells.js";
+import { spawnSync } from "node:child_process";
+import { availableShells, requireTool, runScript, type Shell } from "../support/shells.js";
 import { compileProject, makeKey, secretProject, tempDir } from "./support.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -65,6 +66,10 @@ describe.each(availableShells().map((s) => [s.name, s] as [string, Shell]))("sec
     };
     const run = (args: string[]) => runScript(shell, bundle, args, { env: { DEPC_STATE_DIR: state, TMPDIR: dir } });
     await build();
+    if (requireTool("shellcheck")) {
+      const checked = spawnSync("shellcheck", ["-s", "sh", bundle], { encoding: "utf8" });
+      expect(checked.stdout + checked.stderr).toBe("");
+    }
 
     const applied = run(["--report", join(dir, "apply.json")]);
     expect(errors(applied.stderr)).toBe("");
@@ -177,6 +182,10 @@ export default environment({
     expect(result.printed).toBe("");
     const bundle = join(dir, "app1.sh");
     writeFileSync(bundle, result.bundles!.get("app1")!, { mode: 0o600 });
+    if (requireTool("shellcheck")) {
+      const checked = spawnSync("shellcheck", ["-s", "sh", bundle], { encoding: "utf8" });
+      expect(checked.stdout + checked.stderr).toBe("");
+    }
     for (const shell of availableShells()) {
       const run = (args: string[]) => runScript(shell, bundle, args, { env: { DEPC_STATE_DIR: join(dir, "state"), TMPDIR: dir } });
       const checked = run(["--check", "--report", join(dir, "check.json")]);
