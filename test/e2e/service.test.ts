@@ -288,6 +288,19 @@ describe.skipIf(!pre.ok)("Service on a real systemd host: whole unit files, relo
     expect(again.stdout).toContain(" 0 changed, 1 ok, 0 failed\n");
   });
 
+  it("a unit file with the wrong mode and owner is fixed in place: no daemon-reload, no restart", async () => {
+    const bundle = compileValue(environment({ hosts: { sd: [Service({ name: "attrs", execStart: ["/bin/sleep", "1000"] })] } }), "svc-attrs").bundles!.get("sd")!;
+    expect((await run("sd", "sh", bundle)).code).toBe(0);
+    const pid = await mainPid("attrs.service");
+    expect((await sh("sd", "chmod 600 /etc/systemd/system/attrs.service && chown nobody /etc/systemd/system/attrs.service")).code).toBe(0);
+    const reloads = await daemonReloads();
+    const r = await run("sd", "busybox sh", bundle);
+    expect(r.stdout).toContain("changed       service attrs.service (unit mode 0600 -> 0644, owner nobody -> root)\n");
+    expect(await value("stat -c '%a %U' /etc/systemd/system/attrs.service")).toBe("644 root");
+    expect(await mainPid("attrs.service")).toBe(pid);
+    expect(await daemonReloads()).toBe(reloads);
+  });
+
   it("two changed services in one run: one daemon-reload each (per changed unit)", async () => {
     const build = (marker: string) =>
       compileValue(
