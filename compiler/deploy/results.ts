@@ -24,7 +24,7 @@ export interface ResourceResult {
   readonly detail?: string;
   readonly error?: string;
   readonly diff?: DiffStat;
-  /** The unified diff (plan only; secrets are redacted by the bundle). */
+  /** The unified diff, as the bundle printed it (plan; secrets are redacted by the bundle). */
   readonly diffText?: string;
   /** When its line arrived, in ms since this host's run started. */
   readonly atMs?: number;
@@ -108,7 +108,8 @@ export class OutputCollector {
       return undefined;
     }
     const last = this.lines.at(-1);
-    if (last !== undefined && last.status === "would change" && this.summary === undefined) last.diff.push(line);
+    // Diffs follow "would change" lines (and "changed" lines, should a bundle print them on apply).
+    if (last !== undefined && (last.status === "would change" || last.status === "changed") && this.summary === undefined && /^(--- |\+\+\+ |@@ |[ +\\-]|Binary content differs|\(no diff)/.test(line)) last.diff.push(line);
     else this.other.push(line);
     return undefined;
   }
@@ -218,7 +219,7 @@ function resource(
     ...(detail !== undefined && status !== "failed" ? { detail } : {}),
     ...(error !== undefined && error !== "" ? { error } : {}),
     ...(stat ? { diff: stat } : {}),
-    ...(mode === "check" && line && line.diff.length > 0 ? { diffText: line.diff.join("\n") } : {}),
+    ...(line && line.diff.length > 0 ? { diffText: line.diff.join("\n") } : {}),
     ...(line ? { atMs: line.atMs } : {}),
   };
 }

@@ -98,7 +98,9 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     const t0 = performance.now();
     hostStarted.set(name, t0);
     const result = await runHost(host, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
-    return { ...result, startedAtMs: Math.round(t0 - started), durationMs: Math.round(performance.now() - t0) };
+    // Both ends rounded as offsets from the start, so a host that started after another ended never shows earlier.
+    const startedAtMs = Math.round(t0 - started);
+    return { ...result, startedAtMs, durationMs: Math.round(performance.now() - started) - startedAtMs };
   };
 
   let results: Map<string, HostResult>;
@@ -294,7 +296,7 @@ async function runHost(
   else if (outcome.exit === 2 && mode === "check") status = "pending";
   else if (outcome.exit === 1 && (counts?.failed ?? 0) > 0) status = "failed";
   else status = "error";
-  if (mode === "check") printPlan(printer, host.name, output, status);
+  if (mode === "check") printPlan(printer, host.name, output);
   const summary = counts
     ? mode === "check"
       ? `${counts.wouldChange} would change, ${counts.ok} ok${counts.failed ? `, ${counts.failed} failed` : ""}`
@@ -317,7 +319,7 @@ async function runHost(
 }
 
 /** A plan's block for one host: each pending change and its diff, every line prefixed by the host. */
-function printPlan(printer: Printer, host: string, output: OutputCollector, _status: HostStatus): void {
+function printPlan(printer: Printer, host: string, output: OutputCollector): void {
   let text = "";
   for (const line of output.lines) {
     if (line.status === "ok") continue;

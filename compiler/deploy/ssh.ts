@@ -123,19 +123,40 @@ export function runSsh(
     if (!child.stdin!.writableEnded) child.stdin!.end();
   };
   child.stdin!.write(opts.input);
+  // Stopping a run: close stdin (the host side stops the bundle at its EOF)
+  // and end ssh. Then do not wait for ssh's pipes to close: a ControlMaster
+  // holds them (it was handed the client's file descriptors) until the
+  // remote session is gone.
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    closeStdin();
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+  };
   const timer =
     settings.timeoutSeconds !== undefined && settings.timeoutSeconds > 0
       ? setTimeout(() => {
           timedOutAfter = settings.timeoutSeconds;
-          child.kill("SIGTERM");
+          stop();
         }, settings.timeoutSeconds * 1000)
       : undefined;
-  child.on("close", (code, signal) => {
+  const settle = (code: number | null, signal: NodeJS.Signals | null) => {
     if (timer) clearTimeout(timer);
     if (settled) return;
     settled = true;
     finish({ code, signal });
+  };
+  child.on("exit", (code, signal) => {
+    if (!stopping) return;
+    // Output already on its way still counts.
+    setTimeout(() => {
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      settle(code, signal);
+    }, 200).unref();
   });
+  child.on("close", settle);
   return {
     stream,
     done,
@@ -144,7 +165,7 @@ export function runSsh(
     },
     interrupt() {
       interrupted = true;
-      child.kill("SIGTERM");
+      stop();
     },
   };
 }

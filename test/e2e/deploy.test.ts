@@ -90,7 +90,7 @@ describe.skipIf(!pre.ok)("depc deploy over ssh (real hosts)", () => {
   let runs = 0;
 
   /** Starts the CLI; `done` resolves when it exits. */
-  function start(command: string, args: string[] = []): { done: Promise<Run> } {
+  function start(command: string, args: string[] = []): { done: Promise<Run>; interrupt: () => void } {
     const json = join(project.dir, `run-${++runs}.json`);
     const argv = [join(repoRoot, "bin", "depc.js"), command, ...(args.includes("--from") ? [] : ["env/bed"]), "-F", bed.sshConfigFile, "--json", json, ...args];
     const child = spawn(process.execPath, argv, { cwd: project.dir, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
@@ -104,7 +104,7 @@ describe.skipIf(!pre.ok)("depc deploy over ssh (real hosts)", () => {
         resolve({ code, stdout, stderr, json: report });
       }),
     );
-    return { done };
+    return { done, interrupt: () => child.kill("SIGINT") };
   }
   const depc = (command: string, ...args: string[]) => start(command, args).done;
   const host = (r: Run, name: string) => r.json.hosts.find((h) => h.name === name)!;
@@ -328,6 +328,37 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
     const again = await depc("deploy");
     expect(again.code, show(again)).toBe(0);
     expect(again.json.hosts.every((h) => h.status === "converged")).toBe(true);
+  });
+
+  it("Ctrl-C stops the run on the host too (exit 130); --timeout gives up on a host", async () => {
+    await sh("app1", `printf 'x\\n' >>${RELEASE}/app.ini`);
+    await slowDown("app1", 3);
+    let r: Run;
+    let timedOut: Run;
+    try {
+      const run = start("deploy", ["--limit", "app1,db1,lb1"]);
+      await waitFor("app1's bundle to start", async () => (await bed.rootExec("app1", "test -e /run/slow.started")).code === 0);
+      const t0 = Date.now();
+      run.interrupt();
+      r = await run.done;
+      expect(Date.now() - t0).toBeLessThan(2500);
+      await idle("app1");
+      await root("app1", "rm -f /run/slow.started");
+      timedOut = await depc("deploy", "--limit", "app1", "--timeout", "1");
+    } finally {
+      await speedUp("app1");
+    }
+    expect(r.code, show(r)).toBe(130);
+    expect(r.stderr).toContain("depc: interrupted: stopping the running hosts\n");
+    expect(host(r, "app1")).toMatchObject({ status: "error", cause: { kind: "interrupted", message: "interrupted" } });
+    expect(host(r, "lb1")).toMatchObject({ status: "skipped" });
+    if (runtimeHasLock) expect(await sh("app1", "tail -n 1 /var/lib/depc/bed/runs.log")).toMatch(/ apply interrupted /);
+    expect(timedOut.code, show(timedOut)).toBe(1);
+    expect(host(timedOut, "app1").cause).toEqual({ kind: "timeout", message: "timed out after 1s while the bundle ran" });
+    await idle("app1");
+    const again = await depc("deploy", "--limit", "app1");
+    expect(again.code, show(again)).toBe(0);
+    expect(host(again, "app1").counts?.changed).toBe(1);
   });
 
   it("runs as a non-root user with NOPASSWD sudo (--user --sudo)", async () => {
