@@ -260,9 +260,10 @@ depc_lock_release() {
 # bundle ($0) as $depc_state_dir/bundles/<sha256 hex>.sh (mode 0600; temp
 # file, then rename, which also makes a reused bundle the newest by
 # modification time) and keep the last depc_keep of them by recency of use.
-# The order, most recent last, is in bundles/.order. Sets
-# depc_bundle_digest. A bundle that is not a readable file (`sh < b.sh`)
-# or a copy that fails gives a warning: the run itself goes on.
+# The order, most recent last, is in bundles/.order. When the bundle is
+# already the last one kept, nothing is written (its file keeps its time).
+# Sets depc_bundle_digest. A bundle that is not a readable file
+# (`sh < b.sh`) or a copy that fails gives a warning: the run goes on.
 # shellcheck disable=SC3043,SC2034,SC2086 # local is a deliberate extension; sets globals read by other functions; hex words split on purpose
 depc_keep_bundle() {
   local dir hex line order n kept f
@@ -280,6 +281,19 @@ depc_keep_bundle() {
   for f in "$dir"/.depc.*; do
     [ ! -f "$f" ] || rm -f "$f"
   done
+  # The common case, the bundle applied last running again: nothing to do.
+  if depc_bundle_sha "$0" && [ -f "$dir/$depc_digest.sh" ] && [ -f "$dir/.order" ]; then
+    n=0
+    line=
+    while IFS= read -r f || [ -n "$f" ]; do
+      n=$((n + 1))
+      line=$f
+    done <"$dir/.order"
+    if [ "$line" = "$depc_digest" ] && [ "$n" -le "$depc_keep" ]; then
+      depc_bundle_digest=$depc_digest
+      return 0
+    fi
+  fi
   if ! depc_mktemp "$dir" ||
     ! depc_try "cannot copy $0" cat "$0" >"$depc_inflight" ||
     ! depc_bundle_sha "$depc_inflight"; then

@@ -323,6 +323,11 @@ describe.each(availableShells())("state directory under $name", (shell) => {
     expect(bundles[6]!.run(shell).status).toBe(0);
     expect(kept(state)).toEqual([1, 3, 4, 5, 6].map((i) => `${digest(bundles[i]!)}.sh`).sort());
     expect(readFileSync(join(state, "bundles", ".order"), "utf8")).toBe([3, 4, 5, 1, 6].map((i) => `${digest(bundles[i]!)}\n`).join(""));
+    // The bundle applied last, again: nothing is written.
+    const lastFile = join(state, "bundles", `${digest(bundles[6]!)}.sh`);
+    const before = statSync(lastFile).ino;
+    expect(bundles[6]!.run(shell).status).toBe(0);
+    expect(statSync(lastFile).ino).toBe(before);
     // --keep 2: down to the two most recent.
     expect(bundles[5]!.run(shell, ["--keep", "2"]).status).toBe(0);
     expect(kept(state)).toEqual([5, 6].map((i) => `${digest(bundles[i]!)}.sh`).sort());
