@@ -19,6 +19,7 @@ interface DeployArgs {
   from?: string;
   out?: string;
   cache: boolean;
+  identity?: string;
   jobs: number;
   limit: string[];
   skip: string[];
@@ -44,6 +45,7 @@ function options<T>(y: Argv<T>, command: Command) {
     .option("from", { type: "string", describe: "Deploy an existing build directory (build/prod) instead of building" })
     .option("out", { type: "string", describe: "Where the build is written", defaultDescription: "build/<environment>" })
     .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" })
+    .option("identity", { type: "string", describe: "age identity file to decrypt secrets/<env>.age with (as for depc build)", defaultDescription: "$DEPC_AGE_KEY, $DEPC_AGE_IDENTITY, or ~/.config/depc/age.key" })
     .option("jobs", { alias: "j", type: "number", default: 8, describe: "Hosts at a time" })
     .option("limit", { type: "string", array: true, default: [] as string[], describe: "Only these hosts (repeatable, or comma-separated)" })
     .option("skip", { type: "string", array: true, default: [] as string[], describe: "Leave out these hosts (repeatable, or comma-separated)" })
@@ -79,7 +81,7 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
     io.stderr(`depc: --user ${JSON.stringify(args.user)} is not a user name ssh can take\n`);
     return DEPLOY_EXIT.failed;
   }
-  const got = await buildSource({ ...(args.env !== undefined ? { env: args.env } : {}), ...(args.from !== undefined ? { from: args.from } : {}), ...(args.out !== undefined ? { out: args.out } : {}), cache: args.cache }, io);
+  const got = await buildSource({ ...(args.env !== undefined ? { env: args.env } : {}), ...(args.from !== undefined ? { from: args.from } : {}), ...(args.out !== undefined ? { out: args.out } : {}), ...(args.identity !== undefined ? { identity: args.identity } : {}), cache: args.cache }, io);
   if (!got.ok) {
     if (got.message) io.stderr(`depc: ${got.message}\n`);
     return DEPLOY_EXIT.failed;
