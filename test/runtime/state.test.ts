@@ -7,8 +7,10 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  chmodSync,
   existsSync,
   lstatSync,
+  mkdirSync,
   readFileSync,
   readdirSync,
   readlinkSync,
@@ -23,6 +25,7 @@ import { appliedFromLog, chooseRollback } from "../../compiler/deploy/rollback.j
 import { Command, File, environment } from "../../stdlib/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells, runScript, type Shell } from "../support/shells.js";
+import { buildBundle } from "./bundle.js";
 import { type Bundle, hostRoot, leftoverTemps, stateDir, statusLines, writeBundle } from "./helpers.js";
 
 const LOG_LINE =
@@ -434,4 +437,49 @@ describe.each(availableShells().filter((s) => s.name === "dash" || s.name === "b
     expect(readdirSync(bundle.tmp)).toEqual([]);
     expect(logLines(bundle.state).map((l) => LOG_LINE.exec(l)?.slice(2, 5).join(" "))).toEqual([`${sha256(text)} apply converged`]);
   }, 30_000);
+});
+
+// Not busybox: its applet directory (test/support/shells.ts) is private to the test's user.
+describe.each(availableShells().filter((s) => s.name === "dash" || s.name === "mksh"))("another user's lock under $name", (shell) => {
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)("a live process of another user holds the lock (EPERM is alive); a check that cannot write the lock goes on without it", () => {
+    const dir = hostRoot(`other-user-${shell.name}`);
+    chmodSync(dir, 0o777);
+    const state = join(dir, "state");
+    mkdirSync(state, { mode: 0o777 });
+    chmodSync(state, 0o777);
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp, { mode: 0o777 });
+    chmodSync(tmp, 0o777);
+    const bundlePath = join(dir, "b.sh");
+    writeFileSync(bundlePath, buildBundle({ resources: [{ kind: "file", path: `${dir}/a.txt`, content: "a\n" }] }), { mode: 0o755 });
+    const asNobody = (args: string[]) => {
+      const [cmd, ...lead] = shell.argv as [string, ...string[]];
+      return spawnSync(cmd, [...lead, bundlePath, ...args], {
+        cwd: dir,
+        uid: 65534,
+        gid: 65534,
+        env: { ...process.env, HOME: dir, USER: "nobody", TMPDIR: tmp, DEPC_STATE_DIR: state, ...shell.env },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+    };
+    // pid 1 belongs to root: kill -0 fails with EPERM for nobody, which means alive.
+    const info = `pid=1 start=${procStart(1)} user=root since=2026-01-01T00:00:00Z mode=apply tmp=/x`;
+    symlinkSync(info, join(state, "lock"));
+    const held = asNobody([]);
+    expect(held.stderr).toBe(`depc: test/host1: another run holds the lock ${state}/lock: pid 1, started 2026-01-01T00:00:00Z, user root (apply)\n`);
+    expect(held.status).toBe(3);
+    rmSync(join(state, "lock"));
+    // A state directory nobody cannot write: --check warns and checks without the lock.
+    chmodSync(state, 0o755);
+    const check = asNobody(["--check"]);
+    expect(check.stderr).toMatch(new RegExp(`^depc: test/host1: warning: cannot create the lock ${state}/lock: .*; checking without the lock\\n$`));
+    expect(check.status).toBe(2);
+    // Apply cannot go on without it.
+    const apply = asNobody([]);
+    expect(apply.stderr).toMatch(new RegExp(`^depc: test/host1: cannot create the lock ${state}/lock: `));
+    expect(apply.status).toBe(1);
+    expect(existsSync(`${dir}/a.txt`)).toBe(false);
+  });
 });
