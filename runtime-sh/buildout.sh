@@ -122,7 +122,9 @@ depc_buildout_config() {
 }
 
 # depc_buildout_run DIR EXECUTABLE OFFLINE TIMEOUT: run buildout in DIR,
-# output in $depc_tmp/out, status in depc_buildout_rc.
+# output in $depc_tmp/out, status in depc_buildout_rc. fd 9 (the run's
+# stderr) is closed for it: a program it leaves running must not hold the
+# caller's pipe open.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_buildout_run() {
   (
@@ -137,6 +139,6 @@ depc_buildout_run() {
       exec timeout "$depc_buildout_limit" "$@"
     fi
     exec "$@"
-  ) </dev/null >"$depc_tmp/out" 2>&1
+  ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
   depc_buildout_rc=$?
 }

@@ -161,7 +161,7 @@ depc_venv_create() {
     [ -z "$depc_venv_clear" ] || set -- "$@" --clear
     [ "$depc_venv_system" != 1 ] || set -- "$@" --system-site-packages
     exec "$@" "$depc_venv_where"
-  ) </dev/null >"$depc_tmp/out" 2>&1
+  ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
   depc_venv_rc=$?
   if [ "$depc_venv_rc" != 0 ]; then
     tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
@@ -219,7 +219,7 @@ depc_venv_run_pip() {
     cd "$1" || exit 1
     shift
     PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 exec ./bin/python -m pip install "$@"
-  ) </dev/null >"$depc_tmp/out" 2>&1
+  ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
   depc_venv_rc=$?
 }
 
