@@ -26,7 +26,10 @@ export interface CompileResult {
 }
 
 /** Runs phases 1–5 in memory. Writing the output is the caller's (see output.ts). */
-export async function compile(environmentPath: string, options: LoadOptions & { readonly identityFile?: string }): Promise<CompileResult> {
+export async function compile(
+  environmentPath: string,
+  options: LoadOptions & { readonly identityFile?: string; readonly placeholderSecrets?: boolean },
+): Promise<CompileResult> {
   const loaded = await load(environmentPath, options);
   if (!loaded.ok) return { ok: false, diagnostics: sortDiagnostics(loaded.diagnostics), sources: new Map() };
   const model = loaded.model;
@@ -34,7 +37,12 @@ export async function compile(environmentPath: string, options: LoadOptions & { 
   const evaluated = evaluate(model);
   if (!evaluated.ok) return { ok: false, diagnostics: sortDiagnostics(evaluated.diagnostics), sources };
   // Secret references become values here (and only when the model uses any).
-  const resolved = await resolveSecrets(evaluated.environment, { projectRoot: model.projectRoot, cwd: options.cwd, identityFile: options.identityFile });
+  const resolved = await resolveSecrets(evaluated.environment, {
+    projectRoot: model.projectRoot,
+    cwd: options.cwd,
+    identityFile: options.identityFile,
+    placeholders: options.placeholderSecrets,
+  });
   if (!resolved.ok) return { ok: false, diagnostics: sortDiagnostics(resolved.diagnostics), sources };
   const emitted = emitEnvironment(resolved.environment, {
     projectRoot: model.projectRoot,

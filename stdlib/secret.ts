@@ -50,6 +50,12 @@ function refuse(what: string): never {
   );
 }
 
+/** Frozen, with conversions to text that throw (not enumerable: tools that list the object's fields see only its data). */
+function refusing<T extends object>(object: T, what: string): T {
+  const no = { value: () => refuse(what), enumerable: false };
+  return Object.freeze(Object.defineProperties(object, { toString: no, toJSON: no, [Symbol.toPrimitive]: no }));
+}
+
 /**
  * A secret of this environment's `secrets/<env>.age`, by key.
  * A key missing from the file is a build error at this line.
@@ -63,15 +69,7 @@ export function secret(key: string): Secret {
   if (typeof key !== "string" || !KEY.test(key)) {
     throw new SecretMisuseError(`secret(${JSON.stringify(key) ?? String(key)}): a key is a name like "db.password" ([A-Za-z0-9_][A-Za-z0-9_.-]*).`);
   }
-  const what = `secret(${JSON.stringify(key)})`;
-  return Object.freeze({
-    [SECRET]: true as const,
-    [SITES]: captureSites(),
-    key,
-    toString: () => refuse(what),
-    toJSON: () => refuse(what),
-    [Symbol.toPrimitive]: () => refuse(what),
-  }) as Secret;
+  return refusing({ [SECRET]: true as const, [SITES]: captureSites(), key }, `secret(${JSON.stringify(key)})`);
 }
 
 /**
@@ -94,14 +92,7 @@ export function secretText(strings: TemplateStringsArray, ...values: readonly (S
     else if (typeof value === "string" || typeof value === "number") push(String(value));
     else throw new SecretMisuseError(`secretText: value ${i + 1} is a ${value === null ? "null" : typeof value}; interpolate secrets, strings or numbers.`);
   });
-  return Object.freeze({
-    [SECRET_TEXT]: true as const,
-    [SITES]: captureSites(),
-    parts: Object.freeze(parts),
-    toString: () => refuse("secretText`...`"),
-    toJSON: () => refuse("secretText`...`"),
-    [Symbol.toPrimitive]: () => refuse("secretText`...`"),
-  }) as SecretText;
+  return refusing({ [SECRET_TEXT]: true as const, [SITES]: captureSites(), parts: Object.freeze(parts) }, "secretText`...`");
 }
 
 export function isSecret(value: unknown): value is Secret {

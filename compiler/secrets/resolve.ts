@@ -6,6 +6,7 @@
  * When the model uses no secret, nothing is read and nothing changes.
  */
 import { createHash, createHmac } from "node:crypto";
+import { existsSync } from "node:fs";
 import { relative } from "node:path";
 import { diagnostic, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import type { EnvironmentModel, HostModel, ResourceModel } from "../model.js";
@@ -16,6 +17,8 @@ import { markSensitive, secretSite } from "./sensitive.js";
 
 export interface ResolveOptions extends IdentityOptions {
   readonly projectRoot: string;
+  /** Decrypt nothing: every secret reads `(secret KEY)` (for inspect and graph, which show no content). */
+  readonly placeholders?: boolean;
 }
 
 export type ResolveResult = { readonly ok: true; readonly environment: EnvironmentModel } | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
@@ -51,20 +54,9 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
   const paths = secretsPaths(options.projectRoot, environment.name);
   const shownFile = relative(options.projectRoot, paths.file);
   const at = (use: Use): Location | undefined => secretSite(use.secret) ?? use.resource.site;
-  let values: Map<string, string>;
-  try {
-    const { existsSync } = await import("node:fs");
-    if (!existsSync(paths.file)) {
-      return {
-        ok: false,
-        diagnostics: [diagnostic("secretsFileMissing", { key: JSON.stringify(uses[0]!.secret.key), file: shownFile, env: environment.name }, at(uses[0]!))],
-      };
-    }
-    values = await readSecrets(paths, loadIdentities(options));
-  } catch (error) {
-    if (!(error instanceof SecretsError)) throw error;
-    return { ok: false, diagnostics: [diagnostic("secretsUnreadable", { reason: error.message }, at(uses[0]!))] };
-  }
+  const loaded = options.placeholders === true ? new Map(uses.map((u) => [u.secret.key, `(secret ${u.secret.key})`])) : await loadValues(uses, paths, shownFile, environment.name, options, at);
+  if (!(loaded instanceof Map)) return loaded;
+  const values = loaded;
   const known = [...values.keys()].filter((k) => k !== FINGERPRINT_KEY).sort();
   for (const use of uses) {
     if (use.secret.key === FINGERPRINT_KEY || !values.has(use.secret.key)) {
@@ -111,6 +103,25 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
     return changed ? { ...host, resources } : host;
   });
   return { ok: true, environment: { ...environment, hosts } };
+}
+
+async function loadValues(
+  uses: readonly Use[],
+  paths: ReturnType<typeof secretsPaths>,
+  shownFile: string,
+  env: string,
+  options: ResolveOptions,
+  at: (use: Use) => Location | undefined,
+): Promise<Map<string, string> | ResolveResult> {
+  if (!existsSync(paths.file)) {
+    return { ok: false, diagnostics: [diagnostic("secretsFileMissing", { key: JSON.stringify(uses[0]!.secret.key), file: shownFile, env }, at(uses[0]!))] };
+  }
+  try {
+    return await readSecrets(paths, loadIdentities(options));
+  } catch (error) {
+    if (!(error instanceof SecretsError)) throw error;
+    return { ok: false, diagnostics: [diagnostic("secretsUnreadable", { reason: error.message }, at(uses[0]!))] };
+  }
 }
 
 /**
