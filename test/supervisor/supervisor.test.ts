@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Directory, File, Program, Supervisor, environment, type Argv, type Placeable } from "../../stdlib/index.js";
@@ -62,6 +62,7 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
     return user === undefined ? session.exec(argv, env) : session.execAs(user, argv, env);
   }
 
+  const uidOf = (user: string) => Number(session.exec(["id", "-u", user]).stdout.trim());
   const ctl = (conf: string, ...args: string[]) => session.exec(["supervisorctl", "-c", conf, ...args]);
   const pidOf = (conf: string, name: string) => Number(ctl(conf, "pid", name).stdout.trim());
 
@@ -100,8 +101,8 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
       expect(await httpGet(port)).toBe("hello\n");
       // supervisord and the program run as app, not root.
       const daemon = Number(session.read(`${base}/supervisord.pid`)!.trim());
-      const owner = session.exec(["ps", "-o", "user=", "-p", String(daemon), "-p", String(pidOf(conf, "web"))]).stdout.split("\n").filter(Boolean);
-      expect(owner).toEqual(["app", "app"]);
+      const app = uidOf("app");
+      expect([uidOfProcess(daemon), uidOfProcess(pidOf(conf, "web"))]).toEqual([app, app]);
 
       const pid = pidOf(conf, "web");
       const t1 = Date.now();
@@ -275,7 +276,7 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
       expect(first.stdout).toContain(`changed       program /etc/supervisor/conf.d/${name}.conf (config created, started)`);
       expect(await httpGet(port)).toBe("system\n");
       const pid = pidOf(conf, name);
-      expect(session.exec(["ps", "-o", "user=", "-p", String(pid)]).stdout.trim()).toBe("www-data");
+      expect(uidOfProcess(pid)).toBe(uidOf("www-data"));
       expect(session.exec(["stat", "-c", "%a %U", `/etc/supervisor/conf.d/${name}.conf`]).stdout.trim()).toBe("600 root");
 
       const second = apply(shell, undefined, script);
@@ -311,4 +312,10 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
 
 function pause100ms(): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+}
+
+/** The real uid of a process (the sandbox shares the machine's pid namespace). */
+function uidOfProcess(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"));
+  return Number(line!.split(/\s+/)[1]);
 }
