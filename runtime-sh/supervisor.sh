@@ -52,10 +52,10 @@ depc_supervisor_user() {
     depc_supervisor_await "$ctl" "$conf"
     return
   fi
-  depc_change start "supervisord started"
-  [ "$depc_mode" = apply ] || return 0
   depc_supervisor_need "$supd" || return 1
   depc_supervisor_need "$ctl" || return 1
+  depc_change start "supervisord started"
+  [ "$depc_mode" = apply ] || return 0
   depc_invalidate_facts
   # No descriptor of this run may stay open in the daemon (fd 9 is the
   # run's stderr): a caller waiting for the run's output would hang.
