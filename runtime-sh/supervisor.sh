@@ -33,6 +33,7 @@ depc_supervisor_user() {
   local base supd ctl sha fn conf d missing
   base=$1 supd=$2 ctl=$3 sha=$4 fn=$5
   conf=$base/supervisord.conf
+  depc_supervisor_need "$ctl" || return 1
   missing=0
   for d in "$base" "$base/conf.d" "$base/logs"; do
     [ -d "$d" ] && continue
@@ -53,7 +54,6 @@ depc_supervisor_user() {
     return
   fi
   depc_supervisor_need "$supd" || return 1
-  depc_supervisor_need "$ctl" || return 1
   depc_change start "supervisord started"
   [ "$depc_mode" = apply ] || return 0
   depc_invalidate_facts

@@ -299,6 +299,17 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
     });
   });
 
+  it("missing supervisor tools fail --check and apply alike, naming the tool and the host", () => {
+    const sup = Supervisor({ flavour: "user", base: "/home/app/sv-missing", bin: "/opt/none" });
+    const script = bundle([sup]);
+    for (const args of [["--check"], []]) {
+      const run = apply(SHELLS[1], "app", script, ...args);
+      expect(run.status, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout).toContain("failed        supervisor /home/app/sv-missing: '/opt/none/supervisorctl' not found on host h (PATH=/opt/bb); install supervisor or give the Supervisor's bin\n");
+    }
+    expect(session.read("/home/app/sv-missing")).toBeUndefined();
+  });
+
   it("the system flavour fails clearly when the system supervisord is not running", () => {
     const sup = Supervisor({ flavour: "system", config: "/etc/supervisor/none.conf", bin: "/usr/bin" });
     const script = bundle([sup]);
