@@ -185,3 +185,51 @@ export default environment({ hosts: { h: [File({ path: "/srv/a", mode: secret("d
     expect(cli.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
+
+describe("secrets in templates, and where they cannot go", () => {
+  it("a template may return secretText; JSON.stringify refuses; a secret in a guard is DEPC5005", async () => {
+    const dir = tempDir("templates");
+    const key = await makeKey(dir);
+    const project = await secretProject(
+      {
+        "env/prod.ts": `import { environment, File, secret, secretText, template, type Secret } from "depc";
+const pw = secret("db.password");
+const env = (v: { pw: Secret; port: number }) => secretText\`PGPASSWORD=\${v.pw}\\nPORT=\${v.port}\\n\`;
+export default environment({
+  hosts: {
+    h: [File({ path: "/srv/db.env", content: template(env, { pw, port: 5432 }) })],
+  },
+});
+`,
+      },
+      SECRETS,
+      [key.recipient],
+    );
+    const result = await compileProject(project.dir, key.file);
+    expect(result.printed).toBe("");
+    expect(result.bundles!.get("h")).toContain("PGPASSWORD=hunter2-db\nPORT=5432\n");
+    expect(result.manifest!.hosts[0]!.secrets).toBe(true);
+
+    const json = await secretProject(
+      { "env/prod.ts": `import { environment, File, secret } from "depc";\nexport default environment({ hosts: { h: [File({ path: "/srv/a.json", content: JSON.stringify({ pw: secret("db.password") }) })] } });\n` },
+      SECRETS,
+      [key.recipient],
+    );
+    const r1 = await compileProject(json.dir, key.file);
+    expect(r1.diagnostics.map((d) => `${d.code} ${d.location?.line}`)).toEqual(["DEPC5001 2"]);
+
+    const guard = await secretProject(
+      {
+        "env/prod.ts": `import { environment, Command, secret } from "depc";
+export default environment({ hosts: { h: [Command({ name: "c", command: ["true"], unless: ["test", secret("db.password")] as never })] } });
+`,
+      },
+      SECRETS,
+      [key.recipient],
+    );
+    const r2 = await compileProject(guard.dir, key.file);
+    expect(r2.printed.split("\n")[0]).toBe(
+      'env/prod.ts:2:43 - error DEPC5005: Command "c": a secret cannot be used in unless. Secrets go into a File\'s content (content: secret("key") or secretText`...`).',
+    );
+  });
+});
