@@ -5,7 +5,7 @@
 # depc runtime: systemd services. A service is its unit file in
 # /etc/systemd/system (written atomically, like a file), its enablement
 # and whether it runs. systemd is asked once for the unit's state; a
-# converged service costs one sha256, one `systemctl show` and one
+# converged service costs one stat, one sha256, one `systemctl show` and one
 # `systemctl is-enabled`.
 
 # depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD: the unit
