@@ -43,6 +43,11 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
             diagnostics.push(diagnostic("secretNotAllowed", { where, field }, resource.site));
             return;
           }
+          // The program's name is shown everywhere (it is how a command is recognised): never a secret.
+          if (field === "command" && Array.isArray(value) && isSecret(value[0])) {
+            diagnostics.push(diagnostic("secretNotAllowed", { where: `${title(resource.kind)} ${describeKey(resource)}`, field: "the program's name (the first word)" }, resource.site));
+            return;
+          }
           for (const secret of secrets) uses.push({ secret, resource, field });
         });
       }
