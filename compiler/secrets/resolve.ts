@@ -44,7 +44,7 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
             return;
           }
           // The program's name is shown everywhere (it is how a command is recognised): never a secret.
-          if (field === "command" && Array.isArray(value) && isSecret(value[0])) {
+          if (field === "command" && Array.isArray(value) && found === value[0]) {
             diagnostics.push(diagnostic("secretNotAllowed", { where: `${title(resource.kind)} ${describeKey(resource)}`, field: "the program's name (the first word)" }, resource.site));
             return;
           }
