@@ -121,7 +121,7 @@ function hostGraph(
     return matches.length === 0 ? undefined : matches.map((c) => ({ first: start.get(c.id)!, last: end.get(c.id)!, label: c.name }));
   };
   const describe = (target: unknown) =>
-    isResource(target) ? `${target.kind} ${JSON.stringify((target.props as { path?: unknown }).path ?? "")}` : isComponentUse(target) ? `component ${JSON.stringify(target.instanceName)}` : isComponent(target) ? `component ${JSON.stringify(target.name)}` : String(target);
+    isResource(target) ? `${target.kind} ${JSON.stringify(identity(target.props as Record<string, unknown>))}` : isComponentUse(target) ? `component ${JSON.stringify(target.instanceName)}` : isComponent(target) ? `component ${JSON.stringify(target.name)}` : String(target);
 
   for (const r of resources) {
     const i = resourceNode.get(r.model.origin)!;
@@ -179,6 +179,12 @@ function hostGraph(
     }
   }
   return nodes;
+}
+
+/** What names a resource that is not on the host (so it has no checked key): its path, name or base. */
+function identity(props: Record<string, unknown>): string {
+  for (const field of ["path", "name", "base", "confDir"]) if (typeof props[field] === "string") return props[field] as string;
+  return "";
 }
 
 /** Kahn's algorithm, picking the lowest rank among ready nodes; or a cycle. */
