@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Buildout, Directory, File, VirtualEnv, environment } from "../../stdlib/index.js";
 import type { BuildoutOptions } from "../../stdlib/buildout.js";
 import { compileValue } from "../support/inmemory.js";
@@ -9,6 +9,8 @@ import { SYSTEM_PYTHON, buildBuildoutCompatWheel, buildoutExecutable, pythonUnav
 
 // Buildout against Debian's zc.buildout, offline (-o, newest = false), with
 // a recipe from a develop egg made here.
+// pip, venv and buildout take seconds each, more on a loaded CI machine.
+vi.setConfig({ testTimeout: 600_000 });
 const unavailable = pythonUnavailable(true);
 const shells = availableShells().filter((s) => s.name === "dash" || s.name === "busybox sh");
 const temp = tempDirs();

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { Buildout, Directory, VirtualEnv, environment } from "../../stdlib/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells } from "../support/shells.js";
@@ -9,6 +9,8 @@ import { SYSTEM_PYTHON, buildBuildoutCompatWheel, pythonUnavailable, runBundle, 
 // One venv and one buildout, taken through a change, an apply and a no-op
 // by each shell of the matrix in turn (dash and busybox sh get the full
 // treatment in virtualenv.test.ts and buildout.test.ts).
+// pip, venv and buildout take seconds each, more on a loaded CI machine.
+vi.setConfig({ testTimeout: 600_000 });
 const unavailable = pythonUnavailable(true);
 const temp = tempDirs();
 afterAll(() => temp.cleanup());

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { File, VirtualEnv, environment } from "../../stdlib/index.js";
 import type { VirtualEnvOptions } from "../../stdlib/virtualenv.js";
 import { compileValue } from "../support/inmemory.js";
@@ -10,6 +10,8 @@ import { SYSTEM_PYTHON, buildWheel, logPipCalls, pythonUnavailable, runBundle, t
 
 // VirtualEnv against Debian's real `python3 -m venv` and pip, offline: the
 // wheels are built here, pip installs them with --no-index --find-links.
+// pip, venv and buildout take seconds each, more on a loaded CI machine.
+vi.setConfig({ testTimeout: 600_000 });
 const unavailable = pythonUnavailable(false);
 const shells = availableShells().filter((s) => s.name === "dash" || s.name === "busybox sh");
 const temp = tempDirs();
