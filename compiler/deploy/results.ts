@@ -109,7 +109,7 @@ export class OutputCollector {
     }
     const last = this.lines.at(-1);
     // Diffs follow "would change" lines (and "changed" lines, should a bundle print them on apply).
-    if (last !== undefined && (last.status === "would change" || last.status === "changed") && this.summary === undefined && /^(--- |\+\+\+ |@@ |[ +\\-]|Binary content differs|\(no diff)/.test(line)) last.diff.push(line);
+    if (last !== undefined && (last.status === "would change" || last.status === "changed") && this.summary === undefined && /^(--- |\+\+\+ |@@ |[ +\\-]|Binary content differs|Secret content changed|\(no diff)/.test(line)) last.diff.push(line);
     else this.other.push(line);
     return undefined;
   }
