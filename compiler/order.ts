@@ -183,7 +183,7 @@ function hostGraph(
 
 /** What names a resource that is not on the host (so it has no checked key): its path, name or base. */
 function identity(props: Record<string, unknown>): string {
-  for (const field of ["path", "name", "base", "confDir"]) if (typeof props[field] === "string") return props[field] as string;
+  for (const field of ["path", "name", "base", "confDir", "directory"]) if (typeof props[field] === "string") return props[field] as string;
   return "";
 }
 
