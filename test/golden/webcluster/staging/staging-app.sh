@@ -95,6 +95,11 @@ depc_main() {
   depc_n_changed=0
   depc_n_would=0
   depc_n_failed=0
+  depc_keep=5
+  depc_lock_held=0
+  depc_run_since=-
+  depc_run_user=
+  depc_bundle_digest=-
   while [ $# -gt 0 ]; do
     case $1 in
       --check) depc_mode=check ;;
@@ -123,6 +128,12 @@ depc_main() {
         depc_state_dir=${1#--state-dir=}
         [ -n "$depc_state_dir" ] || depc_usage_error "option '--state-dir' needs a directory"
         ;;
+      --keep)
+        [ $# -ge 2 ] || depc_usage_error "option '--keep' needs a number"
+        depc_keep=$2
+        shift
+        ;;
+      --keep=*) depc_keep=${1#--keep=} ;;
       --help | -h)
         depc_usage
         exit 0
@@ -131,6 +142,9 @@ depc_main() {
     esac
     shift
   done
+  case $depc_keep in
+    '' | *[!0-9]*) depc_usage_error "option '--keep' needs a number (of bundles to keep), not '$depc_keep'" ;;
+  esac
   depc_tab=$(printf '\t')
   # fd 9: the run's stderr, for messages from traps that fire while a
   # function runs with its stderr redirected.
@@ -142,6 +156,19 @@ depc_main() {
   trap 'depc_on_signal 143' TERM
   depc_tmp_init || exit 1
   depc_state_init || exit 1
+  depc_lock_acquire
+  case $? in
+    0) ;;
+    3) exit 3 ;;
+    *) exit 1 ;;
+  esac
+  if [ "$depc_lock_held" = 1 ]; then
+    if [ "$depc_mode" = apply ]; then
+      depc_keep_bundle
+    else
+      depc_bundle_digest_of_self
+    fi
+  fi
   depc_owed_load
   depc_facts
   if ! depc_todo=$(depc_preflight); then
@@ -156,7 +183,7 @@ depc_main() {
 # Print the usage text to stdout.
 # shellcheck disable=SC2016 # $DEPC_STATE_DIR is literal help text
 depc_usage() {
-  printf 'usage: sh %s.sh [--check] [--quiet] [--report FILE] [--state-dir DIR]\n' "$DEPC_HOST"
+  printf 'usage: sh %s.sh [--check] [--quiet] [--report FILE] [--state-dir DIR] [--keep N]\n' "$DEPC_HOST"
   printf '\n'
   printf 'depc %s bundle for host "%s" in environment "%s" (%s resources).\n' \
     "$DEPC_VERSION" "$DEPC_HOST" "$DEPC_ENV" "$DEPC_COUNT"
@@ -167,7 +194,10 @@ depc_usage() {
   printf '  --report FILE  also write a JSON-lines report to FILE\n'
   printf '  --state-dir DIR  where this host keeps its depc state (or the DEPC_STATE_DIR\n'
   printf '                 variable; default /var/lib/depc/ENV as root, else\n'
-  printf '                 ~/.local/state/depc/ENV)\n'
+  printf '                 ~/.local/state/depc/ENV); it holds the lock, the kept\n'
+  printf '                 bundles and runs.log\n'
+  printf '  --keep N       keep the last N applied bundles in the state directory\n'
+  printf '                 (default 5), for depc rollback\n'
   printf '  --quiet, -q    do not print the lines of resources that are ok\n'
   printf '  --help, -h     show this help and exit\n'
   printf '\n'
@@ -175,7 +205,8 @@ depc_usage() {
   printf '  0   converged (--check: nothing to do)\n'
   printf '  1   a resource failed, or another error\n'
   printf '  2   --check only: changes are pending\n'
-  printf '  3   another run holds the lock\n'
+  printf '  3   another run of this environment holds the lock (it is named);\n'
+  printf '      a lock left by a run that is gone is taken over with a warning\n'
   printf '  64  usage error\n'
 }
 
@@ -299,6 +330,7 @@ depc_drop_inflight() {
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_cleanup() {
   depc_drop_inflight
+  depc_lock_release
   if [ -n "$depc_tmp" ]; then
     rm -rf "$depc_tmp"
     depc_tmp=
@@ -307,6 +339,8 @@ depc_cleanup() {
 
 # depc_on_signal STATUS: HUP/INT/TERM trap: clean up and exit with STATUS.
 depc_on_signal() {
+  depc_drop_inflight
+  depc_log_run interrupted "$((DEPC_COUNT - depc_n_ok - depc_n_changed - depc_n_would - depc_n_failed))"
   depc_cleanup
   trap - EXIT
   depc_err "interrupted" 2>&9
@@ -431,7 +465,7 @@ depc_step() {
 # status: apply 0/1; check 0 (nothing to do), 2 (changes pending), 1 (error).
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_finish() {
-  local rc done_n not_run tail
+  local rc done_n not_run tail result
   done_n=$((depc_n_ok + depc_n_changed + depc_n_would + depc_n_failed))
   not_run=$((DEPC_COUNT - done_n))
   [ "$not_run" -ge 0 ] || not_run=0
@@ -442,19 +476,24 @@ depc_finish() {
   if [ "$depc_mode" = check ]; then
     if [ "$depc_n_failed" -gt 0 ]; then
       rc=1
+      result=failed
       tail=", $depc_n_failed failed$tail"
     elif [ "$depc_n_would" -gt 0 ]; then
       rc=2
+      result=pending
     else
       rc=0
+      result=clean
     fi
     printf 'depc: %s/%s (check): %s resources: %s would change, %s ok%s\n' \
       "$DEPC_ENV" "$DEPC_HOST" "$DEPC_COUNT" "$depc_n_would" "$depc_n_ok" "$tail"
   else
     if [ "$depc_n_failed" -gt 0 ]; then
       rc=1
+      result=failed
     else
       rc=0
+      result=converged
     fi
     printf 'depc: %s/%s: %s resources: %s changed, %s ok, %s failed%s\n' \
       "$DEPC_ENV" "$DEPC_HOST" "$DEPC_COUNT" "$depc_n_changed" "$depc_n_ok" "$depc_n_failed" "$tail"
@@ -464,6 +503,7 @@ depc_finish() {
       [ "$rc" != 0 ] || rc=1
     fi
   fi
+  depc_log_run "$result" "$not_run"
   exit "$rc"
 }
 
@@ -747,10 +787,14 @@ depc_sha256_of() {
 # possible). Content is written to a temp file in PATH's directory, verified
 # against SHA256, given its attributes and renamed over PATH (atomic).
 # Attribute-only differences are fixed in place.
+# depc_file ... CONTENTFN SALT: the content is secret. --check shows no diff,
+# only "Secret content changed (fingerprint OLD -> NEW)", 12 hex digits of
+# sha256(SALT || content); no message shows its sha256; the temp file gets
+# its owner, group and mode while still empty, before the content is written.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file() {
-  local p mode owner group sha fn dir new
-  p=$1 mode=$2 owner=$3 group=$4 sha=$5 fn=$6
+  local p mode owner group sha fn salt dir new
+  p=$1 mode=$2 owner=$3 group=$4 sha=$5 fn=$6 salt=${7:-}
   dir=${p%/*}
   [ -n "$dir" ] || dir=/
   if [ -L "$p" ]; then
@@ -782,21 +826,22 @@ depc_file() {
   fi
   if [ "$depc_mode" = check ]; then
     if [ "$new" = 1 ] || [ "$depc_digest" != "$sha" ]; then
-      depc_file_check_content "$p" "$sha" "$fn" "$new" || return 1
+      depc_file_check_content "$p" "$sha" "$fn" "$new" "$salt" || return 1
     fi
     return 0
   fi
   if [ "$new" = 1 ] || [ "$depc_digest" != "$sha" ]; then
-    depc_file_write "$p" "$dir" "$mode" "$owner" "$group" "$sha" "$fn" "$new"
+    depc_file_write "$p" "$dir" "$mode" "$owner" "$group" "$sha" "$fn" "$new" "$salt"
     return
   fi
   depc_attrs_apply "$p" "$mode" "$owner" "$group"
 }
 
-# depc_file_check_content PATH SHA256 CONTENTFN NEW: --check only. Writes
-# CONTENTFN's output into the private temp dir, verifies its digest and
+# depc_file_check_content PATH SHA256 CONTENTFN NEW [SALT]: --check only.
+# Writes CONTENTFN's output into the private temp dir, verifies its digest and
 # prepares the unified diff against PATH (or /dev/null when NEW is 1) for
-# depc_step to print. The old digest is in depc_digest when NEW is 0.
+# depc_step to print. The old digest is in depc_digest when NEW is 0. With
+# SALT (secret content) the "diff" is one line of salted fingerprints.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file_check_content() {
   local old olddigest
@@ -813,17 +858,67 @@ depc_file_check_content() {
   fi
   depc_sha256_of "$depc_tmp/new" || return 1
   if [ "$depc_digest" != "$2" ]; then
-    depc_error="content of $1 does not match its sha256 (expected $2, got $depc_digest): the bundle is corrupt"
+    if [ -n "${5:-}" ]; then
+      depc_error="secret content of $1 does not match its digest: the bundle is corrupt"
+    else
+      depc_error="content of $1 does not match its sha256 (expected $2, got $depc_digest): the bundle is corrupt"
+    fi
     return 1
+  fi
+  if [ -n "${5:-}" ]; then
+    depc_secret_diff "$old" "$depc_tmp/new" "$5"
+    return
   fi
   depc_diff "$old" "$depc_tmp/new" "$1" "$olddigest" "$2"
 }
 
-# depc_file_write PATH DIR MODE OWNER GROUP SHA256 CONTENTFN NEW: apply the
-# content: mktemp in DIR, write, verify the digest (proves byte-exact
-# transport), chown/chgrp/chmod the temp file, then mv -f over PATH. The
-# temp file is tracked in depc_inflight so failures and signals remove it.
-# When NEW is 0, unmanaged attributes are copied from the last depc_stat.
+# depc_secret_diff OLD NEW SALT: the --check "diff" of secret content, into
+# $depc_tmp/diff: "Secret content changed (fingerprint OLD -> NEW)", OLD being
+# "(none)" for a new file. A fingerprint is the first 12 hex digits of
+# sha256(SALT || content); SALT is secret (only in the bundle), so a
+# fingerprint in a log does not allow guessing a short secret offline.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_secret_diff() {
+  local before
+  before='(none)'
+  if [ "$1" != /dev/null ]; then
+    depc_secret_fingerprint "$1" "$3" || return 1
+    before=$depc_fingerprint
+  fi
+  depc_secret_fingerprint "$2" "$3" || return 1
+  printf 'Secret content changed (fingerprint %s -> %s)\n' "$before" "$depc_fingerprint" >"$depc_tmp/diff"
+  depc_has_diff=1
+  return 0
+}
+
+# depc_secret_fingerprint FILE SALT: depc_fingerprint = the first 12 hex
+# digits of sha256(SALT || FILE's bytes).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_secret_fingerprint() {
+  local out
+  if ! out=$({ printf '%s' "$2" && cat "$1"; } | depc_sha256_cmd 2>"$depc_tmp/err"); then
+    depc_fail "cannot compute the fingerprint of $1" "$depc_tmp/err"
+    return 1
+  fi
+  out=${out#\\}
+  depc_fingerprint=${out%"${out#????????????}"}
+  case $depc_fingerprint in
+    *[!0-9a-f]* | '')
+      depc_error="cannot compute the fingerprint of $1: unexpected output from $depc_sha_tool"
+      return 1
+      ;;
+  esac
+  return 0
+}
+
+# depc_file_write PATH DIR MODE OWNER GROUP SHA256 CONTENTFN NEW [SALT]:
+# apply the content: mktemp in DIR, write, verify the digest (proves
+# byte-exact transport), chown/chgrp/chmod the temp file, then mv -f over
+# PATH. With SALT (secret content) the empty temp file (0600 from mktemp)
+# gets its owner, group and mode first and the content is written after,
+# so no other user can ever read it. The temp file is tracked in
+# depc_inflight so failures and signals remove it. When NEW is 0, unmanaged
+# attributes are copied from the last depc_stat.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file_write() {
   local tmp mode owner group
@@ -837,26 +932,41 @@ depc_file_write() {
   fi
   depc_mktemp "$2" || return 1
   tmp=$depc_inflight
+  if [ -n "${9:-}" ]; then
+    depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
+  fi
   if ! "$7" >"$tmp" 2>"$depc_tmp/err"; then
     depc_fail "cannot write the content of $1 to $tmp" "$depc_tmp/err"
     return 1
   fi
   depc_sha256_of "$tmp" || return 1
   if [ "$depc_digest" != "$6" ]; then
-    depc_error="content written for $1 does not match its sha256 (expected $6, got $depc_digest): the bundle is corrupt"
+    if [ -n "${9:-}" ]; then
+      depc_error="secret content written for $1 does not match its digest: the bundle is corrupt"
+    else
+      depc_error="content written for $1 does not match its sha256 (expected $6, got $depc_digest): the bundle is corrupt"
+    fi
     return 1
   fi
-  if [ -n "$owner" ] && [ -n "$group" ]; then
-    depc_try "cannot change owner and group of $tmp to $owner:$group" chown "$owner:$group" "$tmp" || return 1
-  elif [ -n "$owner" ]; then
-    depc_try "cannot change owner of $tmp to $owner" chown "$owner" "$tmp" || return 1
-  elif [ -n "$group" ]; then
-    depc_try "cannot change group of $tmp to $group" chgrp "$group" "$tmp" || return 1
+  if [ -z "${9:-}" ]; then
+    depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
   fi
-  depc_try "cannot change mode of $tmp to $mode" chmod "$mode" "$tmp" || return 1
   depc_try "cannot rename $tmp to $1" mv -f "$tmp" "$1" || return 1
   depc_inflight=
   return 0
+}
+
+# depc_file_attrs TMP MODE OWNER GROUP: owner and group (when given), then
+# the mode (chown clears set-id bits) of a temp file.
+depc_file_attrs() {
+  if [ -n "$3" ] && [ -n "$4" ]; then
+    depc_try "cannot change owner and group of $1 to $3:$4" chown "$3:$4" "$1" || return 1
+  elif [ -n "$3" ]; then
+    depc_try "cannot change owner of $1 to $3" chown "$3" "$1" || return 1
+  elif [ -n "$4" ]; then
+    depc_try "cannot change group of $1 to $4" chgrp "$4" "$1" || return 1
+  fi
+  depc_try "cannot change mode of $1 to $2" chmod "$2" "$1" || return 1
 }
 
 # Read the reactions owed by earlier runs from the state directory.
@@ -945,6 +1055,413 @@ depc_state_init() {
       depc_err "$depc_error"
       return 1
     fi
+  fi
+  return 0
+}
+
+# depc_proc_start PID: the start time of process PID (field 22 of
+# /proc/PID/stat, clock ticks since boot) into depc_pstart; '' (return 1)
+# where there is no /proc or the process is gone. The comm field may hold
+# spaces and parentheses: fields are counted after its last ") ".
+# shellcheck disable=SC3043,SC2034,SC2086 # local is a deliberate extension; sets globals; word splitting intended
+depc_proc_start() {
+  local line
+  depc_pstart=
+  [ -r "/proc/$1/stat" ] || return 1
+  line=
+  IFS= read -r line <"/proc/$1/stat" 2>/dev/null
+  line=${line##*) }
+  set -f
+  set -- $line
+  set +f
+  [ $# -ge 20 ] || return 1
+  shift 19
+  depc_pstart=$1
+  return 0
+}
+
+# depc_lock_field INFO NAME: the value of NAME=... in a lock's INFO into
+# depc_field ('' when absent). `tmp=` is last and runs to the end (a path
+# may hold spaces); the others are single words. (Named locals: posh
+# mis-expands ${1#*"$2"}.)
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_lock_field() {
+  local info name rest
+  info=" $1"
+  name=$2
+  depc_field=
+  case $info in
+    *" $name="*) rest=${info#*" $name="} ;;
+    *) return 1 ;;
+  esac
+  case $name in
+    tmp) depc_field=$rest ;;
+    *) depc_field=${rest%% *} ;;
+  esac
+  return 0
+}
+
+# depc_lock_alive INFO: whether the run described by a lock's INFO is still
+# running. `kill -0` decides (a failure other than "No such process" is a
+# process of another user: alive); where /proc exists, a recorded start time
+# that differs from the process's own means the pid was reused: gone.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_lock_alive() {
+  local pid start
+  depc_lock_field "$1" pid
+  pid=$depc_field
+  case $pid in
+    '' | *[!0-9]*) return 1 ;;
+  esac
+  # Our own pid in a lock we do not hold yet: the pid was reused.
+  [ "$pid" != "$$" ] || return 1
+  if ! kill -0 "$pid" 2>"$depc_tmp/err"; then
+    case $(cat "$depc_tmp/err" 2>/dev/null) in
+      *[Nn]'o such process'* | *ESRCH*) return 1 ;;
+      *[Nn]'ot permitted'* | *EPERM*) ;;
+      *) return 1 ;;
+    esac
+  fi
+  depc_lock_field "$1" start
+  start=$depc_field
+  case $start in
+    '' | -) return 0 ;;
+  esac
+  if depc_proc_start "$pid" && [ "$depc_pstart" != "$start" ]; then
+    return 1
+  fi
+  return 0
+}
+
+# depc_lock_holder INFO: "pid N, started TIME, user U (MODE)" for messages.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_lock_holder() {
+  local pid since user mode
+  depc_lock_field "$1" pid
+  pid=${depc_field:-?}
+  depc_lock_field "$1" since
+  since=${depc_field:-?}
+  depc_lock_field "$1" user
+  user=${depc_field:-?}
+  depc_lock_field "$1" mode
+  mode=${depc_field:-?}
+  depc_holder="pid $pid, started $since, user $user ($mode)"
+}
+
+# depc_lock_clean_after INFO: remove what a killed run left behind: the
+# in-flight temp file its private temp dir names (only a `.depc.*` name) and
+# that temp dir (only a `depc.*` dir holding the run's step log).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_lock_clean_after() {
+  local dir name
+  depc_lock_field "$1" tmp || return 0
+  dir=$depc_field
+  case ${dir##*/} in
+    depc.*) ;;
+    *) return 0 ;;
+  esac
+  [ "$dir" != "$depc_tmp" ] || return 0
+  [ -d "$dir" ] && [ -f "$dir/log" ] || return 0
+  if [ -f "$dir/inflight" ]; then
+    name=
+    IFS= read -r name <"$dir/inflight" 2>/dev/null
+    case ${name##*/} in
+      .depc.*) rm -f "$name" 2>/dev/null ;;
+    esac
+  fi
+  rm -rf "$dir" 2>/dev/null
+  return 0
+}
+
+# depc_lock_acquire: take the run's lock, $depc_state_dir/lock: a symlink
+# whose target is the holder's description ("pid=N start=TICKS user=U
+# since=TIME mode=M tmp=DIR"), created with `ln -s`, which is atomic and
+# fails when the name exists, so the lock and its description appear
+# together. A lock whose holder is gone (depc_lock_alive) is taken over with
+# a warning, under a second lock ($depc_state_dir/lock.break) so that two
+# runs never both take over one stale lock. --check takes the lock too (it
+# must not read a half-applied host), but only when the state directory
+# exists, and runs without it (with a warning) when it cannot write there.
+# Returns 0 (depc_lock_held=1 when taken), 3 when another run holds it
+# (message printed), 1 on an error (message printed).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_lock_acquire() {
+  local lock brk user info info2 holder tries
+  depc_lock_held=0
+  depc_run_since=$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) || depc_run_since=-
+  [ -n "$depc_run_since" ] || depc_run_since=-
+  if [ ! -d "$depc_state_dir" ]; then
+    [ "$depc_mode" = check ] && return 0
+    depc_err "the state directory $depc_state_dir does not exist"
+    return 1
+  fi
+  lock=$depc_state_dir/lock
+  brk=$depc_state_dir/lock.break
+  user=${USER:-${LOGNAME:-}}
+  if [ -z "$user" ]; then
+    user=$(id -un 2>/dev/null) || user=
+  fi
+  case $user in
+    '' | *[!A-Za-z0-9._@-]*) user=uid$(id -u 2>/dev/null) ;;
+  esac
+  depc_proc_start $$ || depc_pstart=-
+  depc_lock_me="pid=$$ start=$depc_pstart user=$user since=$depc_run_since mode=$depc_mode tmp=$depc_tmp"
+  depc_run_user=$user
+  tries=0
+  while [ "$tries" -lt 5 ]; do
+    tries=$((tries + 1))
+    if ln -s "$depc_lock_me" "$lock" 2>"$depc_tmp/err"; then
+      depc_lock_held=1
+      depc_lock_path=$lock
+      return 0
+    fi
+    if [ ! -L "$lock" ]; then
+      if [ -e "$lock" ]; then
+        depc_err "$lock exists and is not a depc lock (a symbolic link); remove it if no depc run is active"
+        return 1
+      fi
+      if [ "$depc_mode" = check ]; then
+        depc_fail "cannot create the lock $lock" "$depc_tmp/err"
+        depc_warn "$depc_error; checking without the lock"
+        return 0
+      fi
+      depc_fail "cannot create the lock $lock" "$depc_tmp/err"
+      depc_err "$depc_error"
+      return 1
+    fi
+    if ! info=$(readlink "$lock" 2>/dev/null); then
+      continue
+    fi
+    depc_lock_holder "$info"
+    holder=$depc_holder
+    if depc_lock_alive "$info"; then
+      depc_err "another run holds the lock $lock: $holder"
+      return 3
+    fi
+    # The holder is gone: take its lock over, one taker at a time.
+    if ln -s "$depc_lock_me" "$brk" 2>/dev/null; then
+      if info2=$(readlink "$lock" 2>/dev/null) && [ "$info2" = "$info" ]; then
+        rm -f "$lock"
+        if ln -s "$depc_lock_me" "$lock" 2>"$depc_tmp/err"; then
+          rm -f "$brk"
+          depc_lock_held=1
+          depc_lock_path=$lock
+          depc_warn "took over a stale lock: the run that held it ($holder) is gone"
+          depc_lock_clean_after "$info"
+          return 0
+        fi
+      fi
+      rm -f "$brk"
+      continue
+    fi
+    # Another run is taking over; or one that died doing so left lock.break.
+    if info=$(readlink "$brk" 2>/dev/null) && ! depc_lock_alive "$info"; then
+      rm -f "$brk"
+      continue
+    fi
+    depc_err "another run holds the lock $lock: $holder, being taken over by another run"
+    return 3
+  done
+  depc_err "cannot take the lock $lock: it keeps changing hands"
+  return 3
+}
+
+# depc_lock_release: remove the lock if this run holds it and it is still
+# this run's (not taken over by a run that judged this one gone). Idempotent.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_lock_release() {
+  local info
+  [ "${depc_lock_held:-0}" = 1 ] || return 0
+  depc_lock_held=0
+  if info=$(readlink "$depc_lock_path" 2>/dev/null) && [ "$info" = "$depc_lock_me" ]; then
+    rm -f "$depc_lock_path"
+  fi
+  return 0
+}
+
+# depc_keep_bundle: apply mode, under the lock: keep a copy of the running
+# bundle ($0) as $depc_state_dir/bundles/<sha256 hex>.sh (mode 0600; temp
+# file, then rename, which also makes a reused bundle the newest by
+# modification time) and keep the last depc_keep of them by recency of use.
+# The order, most recent last, is in bundles/.order. When the bundle is
+# already the last one kept, nothing is written (its file keeps its time).
+# Sets depc_bundle_digest. A bundle that is not a readable file
+# (`sh < b.sh`) or a copy that fails gives a warning: the run goes on.
+# shellcheck disable=SC3043,SC2034,SC2086 # local is a deliberate extension; sets globals read by other functions; hex words split on purpose
+depc_keep_bundle() {
+  local dir hex line order n kept f
+  dir=$depc_state_dir/bundles
+  if ! depc_is_bundle_file "$0"; then
+    depc_warn "not keeping a copy of this bundle: \$0 ('$0') is not a readable bundle file (run it as 'sh FILE')"
+    return 0
+  fi
+  if [ ! -d "$dir" ] && ! mkdir -m 700 "$dir" 2>"$depc_tmp/err"; then
+    depc_fail "cannot create $dir" "$depc_tmp/err"
+    depc_warn "not keeping a copy of this bundle: $depc_error"
+    return 0
+  fi
+  # Temp files of runs that were killed (this run holds the lock).
+  for f in "$dir"/.depc.*; do
+    [ ! -f "$f" ] || rm -f "$f"
+  done
+  # The common case, the bundle applied last running again: nothing to do.
+  if depc_bundle_sha "$0" && [ -f "$dir/$depc_digest.sh" ] && [ -f "$dir/.order" ]; then
+    n=0
+    line=
+    while IFS= read -r f || [ -n "$f" ]; do
+      n=$((n + 1))
+      line=$f
+    done <"$dir/.order"
+    if [ "$line" = "$depc_digest" ] && [ "$n" -le "$depc_keep" ]; then
+      depc_bundle_digest=$depc_digest
+      return 0
+    fi
+  fi
+  if ! depc_mktemp "$dir" ||
+    ! depc_try "cannot copy $0" cat "$0" >"$depc_inflight" ||
+    ! depc_bundle_sha "$depc_inflight"; then
+    depc_drop_inflight
+    depc_warn "not keeping a copy of this bundle: $depc_error"
+    return 0
+  fi
+  hex=$depc_digest
+  if ! depc_try "cannot keep the bundle as $dir/$hex.sh" mv -f "$depc_inflight" "$dir/$hex.sh"; then
+    depc_drop_inflight
+    depc_warn "$depc_error"
+    return 0
+  fi
+  depc_inflight=
+  depc_bundle_digest=$hex
+  # The new order: the kept digests but this one, oldest first, then this one.
+  order=
+  if [ -f "$dir/.order" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in
+        "$hex" | '' | *[!0-9a-f]*) ;;
+        *) [ -f "$dir/$line.sh" ] && order=$order$line$depc_nl ;;
+      esac
+    done <"$dir/.order"
+  fi
+  order=$order$hex$depc_nl
+  n=0
+  kept=$depc_nl
+  # Walk newest first (reverse the list), keeping depc_keep entries.
+  f=
+  for line in $order; do
+    f="$line $f"
+  done
+  order=
+  for line in $f; do
+    if [ "$n" -lt "$depc_keep" ]; then
+      n=$((n + 1))
+      kept=$kept$line$depc_nl
+      order=$line$depc_nl$order
+    fi
+  done
+  for f in "$dir"/*.sh; do
+    [ -f "$f" ] || continue
+    line=${f##*/}
+    case $kept in
+      *"$depc_nl${line%.sh}$depc_nl"*) ;;
+      *) rm -f "$f" ;;
+    esac
+  done
+  if ! printf '%s' "$order" 2>"$depc_tmp/err" >"$dir/.order.new" ||
+    ! mv -f "$dir/.order.new" "$dir/.order" 2>>"$depc_tmp/err"; then
+    depc_fail "cannot update $dir/.order" "$depc_tmp/err"
+    depc_warn "$depc_error"
+  fi
+  return 0
+}
+
+# depc_is_bundle_file FILE: whether FILE is a readable regular file that
+# starts like a bundle: "#!/bin/sh", then comment lines, one of the first
+# ten of them "# depc bundle for host ...". ($0 is the shell itself when the
+# bundle came on stdin: `sh < b.sh`.)
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_is_bundle_file() {
+  local line n
+  [ -f "$1" ] && [ -r "$1" ] || return 1
+  n=0
+  {
+    IFS= read -r line || return 1
+    [ "$line" = '#!/bin/sh' ] || return 1
+    while [ "$n" -lt 10 ] && IFS= read -r line; do
+      n=$((n + 1))
+      case $line in
+        '# depc bundle for host '*) return 0 ;;
+        '#'*) ;;
+        *) return 1 ;;
+      esac
+    done
+    return 1
+  } <"$1" 2>/dev/null
+}
+
+# depc_bundle_sha FILE: the sha256 hex of FILE into depc_digest (the tool
+# gets the name as an argument: "./" keeps a name like "-x" from being an
+# option). Returns 1 with depc_error set on failure.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_bundle_sha() {
+  local f out
+  case $1 in
+    /*) f=$1 ;;
+    *) f=./$1 ;;
+  esac
+  if ! out=$(depc_sha256_cmd "$f" 2>"$depc_tmp/err"); then
+    depc_fail "cannot compute the sha256 of $1" "$depc_tmp/err"
+    return 1
+  fi
+  out=${out#\\}
+  depc_digest=${out%%[!0-9a-f]*}
+  if [ ${#depc_digest} -ne 64 ]; then
+    depc_error="cannot compute the sha256 of $1: unexpected output from $depc_sha_tool"
+    return 1
+  fi
+  return 0
+}
+
+# depc_bundle_digest_of_self: check mode: the sha256 of the running bundle
+# ($0) into depc_bundle_digest, '-' when $0 is not a readable file.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_bundle_digest_of_self() {
+  depc_bundle_digest=-
+  if depc_is_bundle_file "$0" && depc_bundle_sha "$0"; then
+    depc_bundle_digest=$depc_digest
+  fi
+  return 0
+}
+
+# depc_log_run RESULT NOT_RUN: under the lock, append the run's line to
+# $depc_state_dir/runs.log (space-separated; the fields are single words):
+#   TIME DIGEST MODE RESULT ok=N changed=N failed=N not_run=N env=ENV host=HOST user=USER
+# TIME is the run's start (UTC), DIGEST the sha256 hex of the bundle ('-'
+# when unknown), MODE apply or check, RESULT converged / failed /
+# interrupted (apply) or clean / pending / failed / interrupted (check);
+# in check lines changed= counts the resources that would change. Beyond
+# 1100 lines the log is cut to its last 1000 (temp file, then rename).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_log_run() {
+  local log changed
+  [ "${depc_lock_held:-0}" = 1 ] || return 0
+  log=$depc_state_dir/runs.log
+  changed=$depc_n_changed
+  [ "$depc_mode" = apply ] || changed=$depc_n_would
+  if ! printf '%s %s %s %s ok=%s changed=%s failed=%s not_run=%s env=%s host=%s user=%s\n' \
+    "$depc_run_since" "${depc_bundle_digest:--}" "$depc_mode" "$1" \
+    "$depc_n_ok" "$changed" "$depc_n_failed" "$2" "$DEPC_ENV" "$DEPC_HOST" "${depc_run_user:--}" \
+    2>/dev/null >>"$log"; then
+    depc_warn "cannot append to $log"
+    return 0
+  fi
+  if awk -v max=1000 -v out="$log.new" '
+    { line[NR % max] = $0 }
+    END {
+      if (NR <= max + 100) exit 1
+      for (i = NR - max + 1; i <= NR; i++) print line[i % max] > out
+      exit 0
+    }' "$log" 2>/dev/null; then
+    mv -f "$log.new" "$log" 2>/dev/null || rm -f "$log.new"
   fi
   return 0
 }
