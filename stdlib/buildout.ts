@@ -54,5 +54,5 @@ export type BuildoutResource = Resource<"buildout", BuildoutOptions>;
  * ```
  */
 export function Buildout(options: BuildoutOptions): BuildoutResource {
-  return defineResource("buildout", options);
+  return defineResource("buildout", options, arguments[1]); // the compiler's site marker, if any
 }

@@ -13,6 +13,7 @@ export {
 } from "./component.js";
 export { key, type Key } from "./key.js";
 export { File, template, type FileOptions, type FileProps, type FileResource } from "./file.js";
+export { fromFile } from "./from-file.js";
 export { Directory, type DirectoryOptions, type DirectoryResource } from "./directory.js";
 export { Symlink, type SymlinkOptions, type SymlinkResource } from "./symlink.js";
 export { Command, type Argv, type CommandOptions, type CommandResource } from "./command.js";

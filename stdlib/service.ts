@@ -190,10 +190,10 @@ export type ServiceResource = Resource<"service", ServiceProps>;
  */
 export function Service(options: ServiceOptions): ServiceResource {
   const { after, ...rest } = options as ServiceCommonOptions & { after?: readonly (Dependency | string)[] };
-  if (after === undefined) return defineResource("service", rest as ServiceProps);
+  if (after === undefined) return defineResource("service", rest as ServiceProps, arguments[1]); // the compiler's site marker, if any
   return defineResource("service", {
     ...rest,
     after: after.filter((a): a is Dependency => typeof a !== "string"),
     afterUnits: after.filter((a) => typeof a === "string" || (isResource(a) && a.kind === "service")) as UnitRef[],
-  } as ServiceProps);
+  } as ServiceProps, arguments[1]); // the compiler's site marker, if any
 }

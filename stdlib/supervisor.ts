@@ -55,7 +55,7 @@ export type SupervisorResource = Resource<"supervisor", SupervisorOptions>;
  * ```
  */
 export function Supervisor(options: SupervisorOptions): SupervisorResource {
-  return defineResource("supervisor", options);
+  return defineResource("supervisor", options, arguments[1]); // the compiler's site marker, if any
 }
 
 /** Options of {@link Program}: one `[program:<name>]` of a supervisord. */
@@ -131,5 +131,5 @@ export type ProgramResource = Resource<"program", ProgramOptions>;
 export function Program(options: ProgramOptions): ProgramResource {
   // Ordered after its supervisord, which must be on the same host (an error names it otherwise).
   const after = isResource(options.supervisor) ? [options.supervisor, ...(options.after ?? [])] : options.after;
-  return defineResource("program", { ...options, after });
+  return defineResource("program", { ...options, after }, arguments[1]); // the compiler's site marker, if any
 }

@@ -53,5 +53,5 @@ export type VirtualEnvResource = Resource<"virtualenv", VirtualEnvOptions>;
  * ```
  */
 export function VirtualEnv(options: VirtualEnvOptions): VirtualEnvResource {
-  return defineResource("virtualenv", options);
+  return defineResource("virtualenv", options, arguments[1]); // the compiler's site marker, if any
 }
