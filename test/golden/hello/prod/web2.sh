@@ -107,11 +107,13 @@ depc_command() {
     set -- timeout "$timeout"
   fi
   depc_invalidate_facts
-  "$run" "$@" </dev/null >"$depc_tmp/out" 2>&1
+  # fd 9 closed: a program the command leaves running must not hold the caller's pipe.
+  "$run" "$@" </dev/null >"$depc_tmp/out" 2>&1 9>&-
   rc=$?
   if [ "$rc" != 0 ]; then
     tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
-    if [ -n "$timeout" ] && [ "$rc" = 124 ]; then
+    # GNU timeout exits 124; busybox's reports the TERM it sent (143).
+    if [ -n "$timeout" ] && { [ "$rc" = 124 ] || [ "$rc" = 143 ]; }; then
       depc_fail "$display timed out after ${timeout}s" "$depc_tmp/err"
     else
       depc_fail "$display exited with status $rc" "$depc_tmp/err"
