@@ -6,9 +6,10 @@
 // warm-up then BENCH_RUNS (default 5, min 5) timed runs, min / median / max:
 //   - the floor: one `ssh host true` (through the bed's ControlMaster, and a fresh
 //     connection with -o ControlPath=none);
+//   - the CLI's start (`depc --version`), part of every figure below;
 //   - a no-op deploy of one 100-resource host: `depc deploy --from` (the deploy
 //     alone) through the master and fresh, and `depc deploy env` (with the cached
-//     type-check);
+//     type-check); and the host's own run within it (from --json);
 //   - a one-file-change deploy of that host (one file edited on the host before each run);
 //   - fan-out: a no-op `depc deploy --from` to 1, 3 and 10 hosts of 100 resources.
 // Target: no-op deploy of one 100-resource host ≤ the ssh round trip + 0.3 s (each
@@ -19,7 +20,7 @@
 // The test bed is TypeScript: this script re-runs itself under vite-node (a
 // dev dependency, through vitest) to import it.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,6 +56,12 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+
+function figureOf(id, label, samples) {
+  const figure = { id, label, runs: samples.length, min: Math.min(...samples), median: median(samples), max: Math.max(...samples), samples };
+  process.stderr.write(`  ${label}: median ${figure.median.toFixed(3)} s\n`);
+  return figure;
+}
 
 function measure(id, label, { prepare, run }) {
   const samples = [];
@@ -109,9 +116,20 @@ async function main() {
     const fresh = ["-o", "ControlPath=none"];
     figures.push(measure("ssh-true-mux", "ssh b1 true (ControlMaster of the bed's ssh config)", { run: () => exec(["ssh", "-F", cfg, "b1", "true"]).seconds }));
     figures.push(measure("ssh-true-fresh", "ssh b1 true (fresh connection)", { run: () => exec(["ssh", "-F", cfg, ...fresh, "b1", "true"]).seconds }));
+    figures.push(measure("cli-start", "depc --version (Node start + loading the CLI): in every figure below", { run: () => exec(["node", DEPC, "--version"]).seconds }));
+    // The host's own run inside the no-op deploy (ssh + upload + bundle + report), from --json.
+    const hostRuns = [];
+    const json = join(root, "run.json");
     figures.push(
-      measure("noop-100-mux", "no-op deploy --from, 1 host × 100 resources (ControlMaster)", { run: () => noChange(depc(["--from", "build/bench", "--limit", "b1"]), "no-op") }),
+      measure("noop-100-mux", "no-op deploy --from, 1 host × 100 resources (ControlMaster)", {
+        run: (i) => {
+          const seconds = noChange(depc(["--from", "build/bench", "--limit", "b1", "--json", json]), "no-op");
+          if (i > 0) hostRuns.push(JSON.parse(readFileSync(json, "utf8")).hosts[0].timings.duration_ms / 1000);
+          return seconds;
+        },
+      }),
     );
+    figures.push(figureOf("noop-100-hostrun", "  of which the host's run: ssh + upload + bundle + report (--json)", hostRuns));
     figures.push(
       measure("noop-100-fresh", "no-op deploy --from, 1 host × 100 resources (fresh connection)", {
         run: () => noChange(depc(["--from", "build/bench", "--limit", "b1", ...fresh]), "no-op"),
@@ -152,6 +170,7 @@ async function main() {
   const verdicts = [
     ["noop-100-mux", "ssh-true-mux", "no-op deploy of 1 host × 100 ≤ ssh round trip + 0.3 s (ControlMaster)"],
     ["noop-100-fresh", "ssh-true-fresh", "no-op deploy of 1 host × 100 ≤ ssh round trip + 0.3 s (fresh connection)"],
+    ["noop-100-hostrun", "ssh-true-mux", "the deploy's own work (host run, without the CLI's start) ≤ ssh round trip + 0.3 s"],
   ].map(([id, floor, text]) => {
     const m = get(id);
     const f = get(floor);
