@@ -139,7 +139,8 @@ async function build(args: EnvArgs & { out?: string }, io: Io): Promise<number> 
   if (failed) return report([failed], result, io);
   const shown = relative(io.cwd, outDir) || ".";
   for (const host of result.manifest.hosts) {
-    io.stdout(`  ${shown}/${host.bundle}  ${host.resources} resource${host.resources === 1 ? "" : "s"}\n`);
+    const secrets = host.secrets === true ? ", with secrets (mode 0600)" : "";
+    io.stdout(`  ${shown}/${host.bundle}  ${host.resources} resource${host.resources === 1 ? "" : "s"}${secrets}\n`);
   }
   const total = result.manifest.hosts.reduce((n, h) => n + h.resources, 0);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);

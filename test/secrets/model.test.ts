@@ -55,6 +55,11 @@ describe("secrets in the model", () => {
     const built = await depc(project.dir, ["build", "env/prod", "--identity", key.file]);
     expect(built.stderr).toBe("");
     expect(built.code).toBe(0);
+    expect(built.stdout.split("\n").slice(0, 3)).toEqual([
+      "  build/prod/app1.sh  3 resources, with secrets (mode 0600)",
+      "  build/prod/lb1.sh  1 resource",
+      "  build/prod/tls1.sh  1 resource, with secrets (mode 0600)",
+    ]);
     const mode = (host: string) => (statSync(join(project.dir, "build", "prod", `${host}.sh`)).mode & 0o7777).toString(8);
     expect([mode("app1"), mode("lb1"), mode("tls1")]).toEqual(["600", "700", "600"]);
     const manifest = JSON.parse((await import("node:fs")).readFileSync(join(project.dir, "build", "prod", "manifest.json"), "utf8"));
