@@ -21,11 +21,11 @@ interface DeployArgs {
   cache: boolean;
   identity?: string;
   jobs: number;
-  limit: string[];
-  skip: string[];
+  limit?: string | string[];
+  skip?: string | string[];
   user?: string;
   sudo: boolean;
-  sshOption: string[];
+  sshOption?: string | string[];
   sshConfig?: string;
   stateDir?: string;
   timeout?: number;
@@ -47,11 +47,11 @@ function options<T>(y: Argv<T>, command: Command) {
     .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" })
     .option("identity", { type: "string", describe: "age identity file to decrypt secrets/<env>.age with (as for depc build)", defaultDescription: "$DEPC_AGE_KEY, $DEPC_AGE_IDENTITY, or ~/.config/depc/age.key" })
     .option("jobs", { alias: "j", type: "number", default: 8, describe: "Hosts at a time" })
-    .option("limit", { type: "string", array: true, default: [] as string[], describe: "Only these hosts (repeatable, or comma-separated)" })
-    .option("skip", { type: "string", array: true, default: [] as string[], describe: "Leave out these hosts (repeatable, or comma-separated)" })
+    .option("limit", { type: "string", describe: "Only these hosts (repeat --limit, or comma-separated)" })
+    .option("skip", { type: "string", describe: "Leave out these hosts (repeat --skip, or comma-separated)" })
     .option("user", { type: "string", describe: "ssh login user for every host (instead of the model's)" })
     .option("sudo", { type: "boolean", default: false, describe: "Run the bundle as root with 'sudo -n' (NOPASSWD sudo needed)" })
-    .option("ssh-option", { alias: "o", type: "string", array: true, default: [] as string[], describe: "An ssh -o option, e.g. ProxyJump=bastion (repeatable)" })
+    .option("ssh-option", { alias: "o", type: "string", describe: "An ssh -o option, e.g. ProxyJump=bastion (repeatable)" })
     .option("ssh-config", { alias: "F", type: "string", describe: "ssh config file (ssh -F)" })
     .option("state-dir", { type: "string", describe: "State directory on the hosts (passed to the bundle)", defaultDescription: "/var/lib/depc/<env>, or ~/.local/state/depc/<env> when not root" })
     .option("timeout", { type: "number", describe: "Give up on a host after this many seconds" })
@@ -64,7 +64,13 @@ function options<T>(y: Argv<T>, command: Command) {
   );
 }
 
-const split = (list: readonly string[]) => list.flatMap((v) => String(v).split(",")).map((v) => v.trim()).filter((v) => v !== "");
+/** A repeatable option: yargs gives undefined, one string, or an array of them. */
+const all = (value: string | readonly string[] | undefined): string[] => (value === undefined ? [] : typeof value === "string" ? [value] : value.map(String));
+const split = (value: string | readonly string[] | undefined) =>
+  all(value)
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
 
 /** Runs one of the commands; resolves to its exit code. */
 export async function runCommand(command: Command, args: DeployArgs, io: DeployIo): Promise<number> {
@@ -96,7 +102,7 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
       ...(args.user !== undefined ? { user: args.user } : {}),
       sudo: args.sudo,
       ssh: {
-        options: args.sshOption.map(String),
+        options: all(args.sshOption),
         ...(args.sshConfig !== undefined ? { configFile: args.sshConfig } : {}),
         ...(args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {}),
       },

@@ -148,10 +148,10 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
         ? DEPLOY_EXIT.pending
         : DEPLOY_EXIT.ok;
   const elapsed = seconds(performance.now() - started);
-  const parts =
-    mode === "check"
-      ? [`${count("pending")} with changes (${would} resource${would === 1 ? "" : "s"})`, `${count("clean")} up to date`]
-      : [`${count("converged")} converged (${changed} resource${changed === 1 ? "" : "s"} changed)`];
+  const parts: string[] = [];
+  if (count("pending") > 0) parts.push(`${count("pending")} with changes (${would} resource${would === 1 ? "" : "s"})`);
+  if (count("clean") > 0) parts.push(`${count("clean")} up to date`);
+  if (count("converged") > 0) parts.push(`${count("converged")} converged (${changed} resource${changed === 1 ? "" : "s"} changed)`);
   if (count("failed") > 0) parts.push(`${count("failed")} failed`);
   if (count("error") > 0) parts.push(`${count("error")} error${count("error") === 1 ? "" : "s"} (not run to the end)`);
   if (count("skipped") > 0) parts.push(`${count("skipped")} skipped`);
