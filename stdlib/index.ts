@@ -32,5 +32,5 @@ export {
   type UnitValue,
 } from "./service.js";
 export type { Dependency, Mode, Principal, Relations, Resource } from "./resource.js";
-export { secret, secretText, type Secret, type SecretContent, type SecretText } from "./secret.js";
+export { secret, secretText, type Secret, type SecretContent, type SecretEncoding, type SecretOptions, type SecretText } from "./secret.js";
 export { Supervisor, Program, type SupervisorOptions, type SystemSupervisorOptions, type UserSupervisorOptions, type SupervisorResource, type ProgramOptions, type ProgramResource } from "./supervisor.js";

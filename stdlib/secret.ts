@@ -18,6 +18,19 @@ export interface Secret {
   readonly [SITES]: readonly RawSite[];
   /** The key in the secrets file, e.g. `"db.password"`. */
   readonly key: string;
+  /**
+   * How the stored value becomes bytes: `"utf8"` (text), or `"base64"` for
+   * binary secrets (a keystore, a keytab), which must then be a File's whole content.
+   * @default "utf8"
+   */
+  readonly encoding: SecretEncoding;
+}
+
+export type SecretEncoding = "utf8" | "base64";
+
+export interface SecretOptions {
+  /** @default "utf8" — see {@link Secret.encoding}. */
+  readonly encoding?: SecretEncoding;
 }
 
 /** Text made of literal parts and secrets, from a {@link secretText} template. Not a string either. */
@@ -65,11 +78,15 @@ function refusing<T extends object>(object: T, what: string): T {
  * File({ path: "/srv/app/app.ini", content: secretText`password = ${secret("db.password")}\n` })
  * ```
  */
-export function secret(key: string): Secret {
+export function secret(key: string, options: SecretOptions = {}): Secret {
   if (typeof key !== "string" || !KEY.test(key)) {
     throw new SecretMisuseError(`secret(${JSON.stringify(key) ?? String(key)}): a key is a name like "db.password" ([A-Za-z0-9_][A-Za-z0-9_.-]*).`);
   }
-  return refusing({ [SECRET]: true as const, [SITES]: captureSites(), key }, `secret(${JSON.stringify(key)})`);
+  const encoding = options.encoding ?? "utf8";
+  if (encoding !== "utf8" && encoding !== "base64") {
+    throw new SecretMisuseError(`secret(${JSON.stringify(key)}): encoding must be "utf8" or "base64".`);
+  }
+  return refusing({ [SECRET]: true as const, [SITES]: captureSites(), key, encoding }, `secret(${JSON.stringify(key)})`);
 }
 
 /**
@@ -87,7 +104,9 @@ export function secretText(strings: TemplateStringsArray, ...values: readonly (S
     push(literal);
     if (i >= values.length) return;
     const value = values[i];
-    if (isSecret(value)) push(value);
+    if (isSecret(value) && value.encoding === "base64") {
+      throw new SecretMisuseError(`secretText: secret(${JSON.stringify(value.key)}, { encoding: "base64" }) is binary; use it as a File's whole content.`);
+    } else if (isSecret(value)) push(value);
     else if (isSecretText(value)) value.parts.forEach(push);
     else if (typeof value === "string" || typeof value === "number") push(String(value));
     else throw new SecretMisuseError(`secretText: value ${i + 1} is a ${value === null ? "null" : typeof value}; interpolate secrets, strings or numbers.`);

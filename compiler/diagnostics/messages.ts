@@ -87,6 +87,7 @@ export const messages = {
   secretsFileMissing: { code: 5002, text: "The model uses secret {key}, but {file} does not exist. Create it with: depc secrets edit {env}" },
   secretsUnreadable: { code: 5003, text: "Cannot read the secrets of this environment: {reason}" },
   secretKeyMissing: { code: 5004, text: "Secret {key} is not in {file}. Its keys: {known}. Add it with: depc secrets edit {env}" },
+  secretNotBase64: { code: 5006, text: "Secret {key} is used with encoding \"base64\", but its value in {file} is not valid base64." },
   secretNotAllowed: { code: 5005, text: "{where}: a secret cannot be used in {field}. Secrets go into a File's content (content: secret(\"key\") or secretText`...`)." },
 
   outputNotWritable: { code: 9001, text: "Cannot write the build output to {path}: {reason}" },

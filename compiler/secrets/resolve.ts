@@ -70,6 +70,15 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
       );
     }
   }
+  for (const use of uses) {
+    const value = values.get(use.secret.key);
+    if (use.secret.encoding === "base64" && value !== undefined && options.placeholders !== true && decodeBase64(value) === undefined) {
+      diagnostics.push(diagnostic("secretNotBase64", { key: JSON.stringify(use.secret.key), file: shownFile }, at(use)));
+    }
+    if (use.secret.encoding === "base64" && use.field !== "content") {
+      diagnostics.push(diagnostic("secretNotAllowed", { where: `${title(use.resource.kind)} ${describeKey(use.resource)}`, field: `${use.field} (a base64 secret is binary)` }, at(use)));
+    }
+  }
   if (diagnostics.length > 0) return { ok: false, diagnostics };
 
   const saltKey = fingerprintKey(values);
@@ -142,7 +151,11 @@ function fingerprintKey(values: ReadonlyMap<string, string>): Buffer {
   return hash.digest();
 }
 
-function render(content: Secret | SecretText, values: ReadonlyMap<string, string>): { text: string; used: string[] } {
+function render(content: Secret | SecretText, values: ReadonlyMap<string, string>): { text: string | Uint8Array; used: string[] } {
+  if (isSecret(content) && content.encoding === "base64") {
+    const value = values.get(content.key)!;
+    return { text: decodeBase64(value) ?? new TextEncoder().encode(value), used: [value] };
+  }
   const parts = isSecret(content) ? [content] : content.parts;
   const used: string[] = [];
   const text = parts
@@ -154,6 +167,13 @@ function render(content: Secret | SecretText, values: ReadonlyMap<string, string
     })
     .join("");
   return { text, used };
+}
+
+/** Strict base64 (whitespace and line breaks allowed), or undefined. */
+function decodeBase64(value: string): Uint8Array | undefined {
+  const compact = value.replace(/\s+/g, "");
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(compact)) return undefined;
+  return new Uint8Array(Buffer.from(compact, "base64"));
 }
 
 /** Finds secrets in plain data (arrays, plain objects); other depc objects are references, not data. */

@@ -238,3 +238,39 @@ export default environment({ hosts: { h: [Command({ name: "c", command: ["true"]
     );
   });
 });
+
+describe("binary secrets", () => {
+  it("secret(key, { encoding: \"base64\" }) is a file's exact bytes; bad base64 is DEPC5006; no mixing into text", async () => {
+    const dir = tempDir("binary");
+    const key = await makeKey(dir);
+    const bytes = Uint8Array.from([0, 1, 2, 0xff, 0x0a, 0x27]);
+    const secrets = { "krb.keytab": Buffer.from(bytes).toString("base64"), bad: "not base64!" };
+    const project = await secretProject(
+      { "env/prod.ts": `import { environment, File, secret } from "depc";\nexport default environment({ hosts: { h: [File({ path: "/etc/krb5.keytab", content: secret("krb.keytab", { encoding: "base64" }) })] } });\n` },
+      secrets,
+      [key.recipient],
+    );
+    const result = await compileProject(project.dir, key.file);
+    expect(result.printed).toBe("");
+    const text = result.bundles!.get("h")!;
+    expect(text).toContain("depc_content_1() {\n  printf '\\000\\001\\002\\377\\012\\047'\n}");
+    expect(text).toMatch(/depc_file '\/etc\/krb5\.keytab' '0600' '' '' '[0-9a-f]{64}' depc_content_1 '[0-9a-f]{64}'/);
+
+    const bad = await secretProject(
+      { "env/prod.ts": `import { environment, File, secret } from "depc";\nexport default environment({ hosts: { h: [File({ path: "/etc/x", content: secret("bad", { encoding: "base64" }) })] } });\n` },
+      secrets,
+      [key.recipient],
+    );
+    expect((await compileProject(bad.dir, key.file)).printed.split("\n")[0]).toBe(
+      'env/prod.ts:2:75 - error DEPC5006: Secret "bad" is used with encoding "base64", but its value in secrets/prod.age is not valid base64.',
+    );
+    const mixed = await secretProject(
+      { "env/prod.ts": `import { environment, File, secret, secretText } from "depc";\nexport default environment({ hosts: { h: [File({ path: "/etc/x", content: secretText\`k=\${secret("krb.keytab", { encoding: "base64" })}\` })] } });\n` },
+      secrets,
+      [key.recipient],
+    );
+    const r = await compileProject(mixed.dir, key.file);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(["DEPC5001"]);
+    expect(r.printed).toContain('secretText: secret("krb.keytab", { encoding: "base64" }) is binary; use it as a File\'s whole content.');
+  });
+});
