@@ -108,8 +108,11 @@ export class OutputCollector {
       return undefined;
     }
     const last = this.lines.at(-1);
-    // Diffs follow "would change" lines (and "changed" lines, should a bundle print them on apply).
-    if (last !== undefined && (last.status === "would change" || last.status === "changed") && this.summary === undefined && /^(--- |\+\+\+ |@@ |[ +\\-]|Binary content differs|Secret content changed|\(no diff)/.test(line)) last.diff.push(line);
+    // Everything under a "would change" line is its diff (or the line that stands for one:
+    // binary content, a secret's fingerprint); under a "changed" line (should a bundle
+    // print diffs on apply), what looks like a unified diff.
+    const diffLike = /^(--- |\+\+\+ |@@ |[ +\\-]|Binary content differs|Secret content changed|\(no diff)/.test(line);
+    if (last !== undefined && this.summary === undefined && (last.status === "would change" || (last.status === "changed" && diffLike))) last.diff.push(line);
     else this.other.push(line);
     return undefined;
   }
