@@ -1,14 +1,14 @@
 import { relative, resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
-import { compile, type CompileResult } from "./build.js";
-import { deployCommand } from "./deploy/commands.js";
+import type { CompileResult } from "./build.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { formatDiagnostics } from "./diagnostics/format.js";
-import { initCommand } from "./init/init.js";
-import { graphCommand, inspectCommand, type GraphFormat } from "./inspect/command.js";
-import { writeBuild } from "./output.js";
-import { secretsCommand } from "./secrets/command.js";
+import type { GraphFormat } from "./inspect/command.js";
 import { depcVersion } from "./package-info.js";
+
+// Command modules load on demand: `depc deploy --from` must not pay for the
+// compiler, nor `depc build` for age encryption. Startup is the floor of
+// every no-op deploy.
 
 /** A mistake on the command line: yargs has printed it; exit 1. */
 class UsageError extends Error {}
@@ -53,7 +53,15 @@ const envPositional = <T>(y: Argv<T>) =>
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
   let exitCode: number = EXIT.ok;
   try {
-    await yargs([...argv])
+    // Only the command asked for (or all of them, for help) is loaded.
+    const first = argv.find((word) => !word.startsWith("-"));
+    const wants = (name: string) => (first === undefined && !argv.includes("--version")) || first === name;
+    const [secrets, deploy] = await Promise.all([
+      wants("secrets") ? import("./secrets/command.js") : undefined,
+      wants("deploy") || wants("plan") || wants("rollback") ? import("./deploy/commands.js") : undefined,
+    ]);
+    const setExit = (code: number) => (exitCode = code);
+    let parser = yargs([...argv])
       .scriptName("depc")
       .usage("depc — compile a typed deployment model into one POSIX shell bundle per host\n\nUsage: $0 <command> [options]")
       .command(
@@ -77,6 +85,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
         "Print hosts, components (with each setting and where it came from), resources, wiring and waves",
         (y) => envPositional(y).option("json", { type: "boolean", default: false, describe: "Print JSON for tools instead of text" }),
         async (args) => {
+          const { inspectCommand } = await import("./inspect/command.js");
           exitCode = await inspectCommand(args as unknown as EnvArgs & { json: boolean }, io);
         },
       )
@@ -88,6 +97,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
             .option("format", { choices: ["dot", "mermaid"] as const, default: "dot" as const, describe: "Graphviz DOT or Mermaid" })
             .option("out", { type: "string", describe: "Write to this file instead of stdout" }),
         async (args) => {
+          const { graphCommand } = await import("./inspect/command.js");
           exitCode = await graphCommand(args as unknown as EnvArgs & { format: GraphFormat; out?: string }, io);
         },
       )
@@ -99,14 +109,16 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
             .positional("dir", { type: "string", describe: "Directory to create it in", defaultDescription: "the current directory" })
             .option("name", { type: "string", describe: "Package name", defaultDescription: "from the directory's name" })
             .option("depc-spec", { type: "string", describe: "The depc dependency in package.json (e.g. file:../depc)", defaultDescription: `^${depcVersion}` }),
-        (args) => {
+        async (args) => {
+          const { initCommand } = await import("./init/init.js");
           exitCode = initCommand({ dir: args.dir, name: args.name, depcSpec: args["depc-spec"] }, io);
         },
       )
-      .command(secretsCommand(io, (code) => (exitCode = code)))
-      .command(deployCommand("deploy", io, (code) => (exitCode = code)))
-      .command(deployCommand("plan", io, (code) => (exitCode = code)))
-      .command(deployCommand("rollback", io, (code) => (exitCode = code)))
+    if (secrets) parser = parser.command(secrets.secretsCommand(io, setExit));
+    if (deploy) {
+      for (const name of ["deploy", "plan", "rollback"] as const) parser = parser.command(deploy.deployCommand(name, io, setExit));
+    }
+    await parser
       .demandCommand(1, "Give a command, e.g. depc build <env>; depc --help lists them all.")
       .strict()
       .version(depcVersion)
@@ -135,6 +147,7 @@ async function build(args: EnvArgs & { out?: string }, io: Io): Promise<number> 
   const result = await compileFor(args, io);
   if (!result.ok || !result.bundles || !result.manifest) return EXIT.userError;
   const outDir = resolve(io.cwd, args.out ?? `build/${result.manifest.environment}`);
+  const { writeBuild } = await import("./output.js");
   const failed = writeBuild(outDir, result.bundles, result.manifest);
   if (failed) return report([failed], result, io);
   const shown = relative(io.cwd, outDir) || ".";
@@ -160,6 +173,7 @@ async function check(args: EnvArgs, io: Io): Promise<number> {
 }
 
 async function compileFor(args: EnvArgs, io: Io): Promise<CompileResult> {
+  const { compile } = await import("./build.js");
   const result = await compile(args.env, { cwd: io.cwd, identityFile: args.identity, ...(args.cache ? {} : { cacheDir: false }) });
   if (result.diagnostics.length > 0) report(result.diagnostics, result, io);
   return result;

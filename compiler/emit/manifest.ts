@@ -11,6 +11,8 @@ export interface ManifestHost {
   /** `sha256:<hex>` of the bundle's bytes. */
   readonly digest: string;
   readonly resources: number;
+  /** The hosts this one waits for when deploying: those providing what its components require. */
+  readonly after: readonly string[];
   /** Present (true) when the bundle embeds secret values: it is written 0600 and must be handled as a secret. */
   readonly secrets?: true;
 }
@@ -28,7 +30,7 @@ export interface Manifest {
   readonly waves: readonly (readonly string[])[];
 }
 
-export function manifestHost(host: HostModel, digest: string, resources: number): ManifestHost {
+export function manifestHost(host: HostModel, digest: string, resources: number, after: readonly string[]): ManifestHost {
   return {
     name: host.name,
     address: host.address,
@@ -37,6 +39,7 @@ export function manifestHost(host: HostModel, digest: string, resources: number)
     bundle: `${host.name}.sh`,
     digest,
     resources,
+    after,
     ...(hostHasSecrets(host) ? { secrets: true as const } : {}),
   };
 }

@@ -252,7 +252,8 @@ function run(shell: Shell, script: string, args: readonly string[], cwd: string)
   return new Promise((resolve, reject) => {
     const child = spawn(command!, [...leading, script, ...args], {
       cwd,
-      env: { ...process.env, TMPDIR: cwd, ...shell.env },
+      // Each shell's run has its own state directory: the host lock would make parallel runs collide.
+      env: { ...process.env, TMPDIR: cwd, DEPC_STATE_DIR: join(cwd, "state"), ...shell.env },
       stdio: ["ignore", "pipe", "pipe"],
       timeout: 60_000,
     });
