@@ -56,7 +56,7 @@ describe("Supervisor and Program diagnostics", () => {
       "env/prod.ts": `${header}export default environment({ hosts: { web1: [\n  Program({ supervisor: sup, name: "web", command: ["/bin/true"] }),\n] } });\n`,
     });
     expect(result.ok).toBe(false);
-    expect(result.printed).toContain('env/prod.ts:4:3 - error DEPC4010: program "/srv/app/supervisor/conf.d/web.conf" (after) refers to supervisor "", which is not on host "web1".');
+    expect(result.printed).toContain('env/prod.ts:4:3 - error DEPC4010: program "/srv/app/supervisor/conf.d/web.conf" (after) refers to supervisor "/srv/app/supervisor", which is not on host "web1".');
   });
 
   it("a program config is data: argv words are quoted for supervisor, never a second command", async () => {
