@@ -280,7 +280,7 @@ export class Testbed {
         await this.createNetwork(h);
         if (h.kind === 'systemd') await this.launchSystemd(h, systemdFs!);
         else await this.launchLight(h, debianFs);
-        await this.waitReady(h, opts.readyTimeoutMs ?? (h.kind === 'systemd' ? 60_000 : 30_000));
+        await this.waitReady(h, opts.readyTimeoutMs ?? (h.kind === 'systemd' ? 90_000 : 60_000));
       }),
     );
     this.timings.hosts = Date.now() - t1;
@@ -583,11 +583,16 @@ exec systemd-nspawn -q -D "$M" -b -M "$MACHINE" --hostname="$HN" --register=no -
 
   private async waitReady(h: Host, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    // On a loaded machine sshd's per-connection re-exec can take seconds:
+    // each attempt waits longer than the last (1 s, 2 s, … up to 8 s).
+    let attempt = 1000;
     while (Date.now() < deadline) {
       if (!isAlive(h.launcherPid)) {
         throw new Error(`host ${h.name} exited while starting:\n${this.console(h.name)}`);
       }
-      if (await sshBanner(h.address, 1000)) {
+      const banner = await sshBanner(h.address, Math.min(attempt, Math.max(500, deadline - Date.now())));
+      attempt = Math.min(attempt * 2, 8000);
+      if (banner) {
         const r = await this.exec(h.name, 'true', { timeoutMs: 15_000 });
         if (r.code === 0) {
           if (h.kind === 'systemd') h.initPid = this.findContainerInit(h) ?? 0;
