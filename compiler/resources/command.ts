@@ -75,7 +75,10 @@ function argvOf(name: string, field: string, value: unknown, at: At, report: (d:
  * shell program; or what is wrong with it ("is empty", "contains ..."),
  * worded to follow the field's name. Shared with Service's `execStart`.
  */
-export function splitArgv(value: unknown): { readonly argv: string[] } | { readonly problem: string } {
+export function splitArgv(
+  value: unknown,
+  words: { readonly runner: string; readonly envField: string } = { runner: "depc", envField: "env" },
+): { readonly argv: string[] } | { readonly problem: string } {
   const problem = (text: string) => ({ problem: text });
   let argv: unknown[];
   if (typeof value === "string") {
@@ -84,11 +87,11 @@ export function splitArgv(value: unknown): { readonly argv: string[] } | { reado
       expanded.push(variable);
       return `$${variable}`;
     });
-    if (expanded.length > 0) return problem(`uses $${expanded[0]}: variables are not expanded; pass env or an argv list`);
+    if (expanded.length > 0) return problem(`uses $${expanded[0]}: variables are not expanded; ${words.envField === "env" ? "pass env" : `use ${words.envField}`} or an argv list`);
     const special = argv.find((w) => typeof w !== "string") as { op?: string; pattern?: string; comment?: string } | undefined;
     if (special !== undefined) {
       const what = special.comment !== undefined ? "a comment" : special.op === "glob" ? `a glob (${special.pattern})` : `the shell operator ${JSON.stringify(special.op)}`;
-      return problem(`contains ${what}: depc runs one program, not a shell; use an argv list, or ["sh", "-c", script] deliberately`);
+      return problem(`contains ${what}: ${words.runner} runs one program, not a shell; use an argv list, or ["sh", "-c", script] deliberately`);
     }
   } else if (Array.isArray(value)) {
     argv = value;

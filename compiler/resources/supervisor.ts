@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { parse } from "shell-quote";
+import { splitArgv } from "./command.js";
 import { diagnostic, show, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { isResource } from "../../stdlib/resource.js";
 import { checkPath } from "./checks.js";
@@ -275,26 +275,9 @@ function commandLine(name: string, value: unknown, at: At, report: (d: Diagnosti
     report(diagnostic("invalidProgramCommand", { name, problem: text }, at));
     return undefined;
   };
-  let argv: unknown[];
-  if (typeof value === "string") {
-    const expanded: string[] = [];
-    argv = parse(value, (variable) => {
-      expanded.push(variable);
-      return `$${variable}`;
-    });
-    if (expanded.length > 0) return problem(`uses $${expanded[0]}: variables are not expanded; use environment or an argv list`);
-    const special = argv.find((w) => typeof w !== "string") as { op?: string; pattern?: string; comment?: string } | undefined;
-    if (special !== undefined) {
-      const what = special.comment !== undefined ? "a comment" : special.op === "glob" ? `a glob (${special.pattern})` : `the shell operator ${JSON.stringify(special.op)}`;
-      return problem(`contains ${what}: supervisord runs one program, not a shell; use an argv list, or ["sh", "-c", script] deliberately`);
-    }
-  } else if (Array.isArray(value)) {
-    argv = value;
-  } else {
-    return problem("must be an argv list or a string");
-  }
-  if (argv.length === 0 || argv[0] === "") return problem("is empty");
-  if (argv.some((w) => typeof w !== "string")) return problem("has an argument that is not a string");
+  const split = splitArgv(value, { runner: "supervisord", envField: "environment" });
+  if ("problem" in split) return problem(split.problem);
+  const argv = split.argv;
   const words = argv as string[];
   for (const w of words) {
     const control = CONTROL.exec(w);
