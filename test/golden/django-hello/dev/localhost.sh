@@ -15,7 +15,134 @@ DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:a764f87e800fa3fc540a91e8bf73597faa88848edfa369a19e908d501d01dc09'
 DEPC_COUNT=7
 
+# ---- resources, in order (the runtime that runs them is at the end) ----
+
+depc_resources() {
+  # [1] directory /tmp/depc-django-hello (examples/django-hello/components/hello.ts:29:5)
+  depc_step 1 directory '/tmp/depc-django-hello' depc_directory '/tmp/depc-django-hello' '0755' '' ''
+  # [2] directory /tmp/depc-django-hello/src (examples/django-hello/components/hello.ts:30:5)
+  depc_step 2 directory '/tmp/depc-django-hello/src' depc_directory '/tmp/depc-django-hello/src' '0755' '' ''
+  # [3] file /tmp/depc-django-hello/src/hello_wsgi.py (examples/django-hello/components/hello.ts:31:18)
+  depc_step 3 file '/tmp/depc-django-hello/src/hello_wsgi.py' depc_file '/tmp/depc-django-hello/src/hello_wsgi.py' '0644' '' '' 'e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17' depc_content_3
+  # [4] file /tmp/depc-django-hello/hello.ini (examples/django-hello/components/hello.ts:32:22)
+  depc_step 4 file '/tmp/depc-django-hello/hello.ini' depc_file '/tmp/depc-django-hello/hello.ini' '0640' '' '' '0a4c1c95debdda22603596ef5a504b34c8e0c9991b35efcce0a08b0e1e3e2a7a' depc_content_4
+  # [5] virtualenv /tmp/depc-django-hello/venv (examples/django-hello/components/hello.ts:37:18)
+  depc_step 5 virtualenv '/tmp/depc-django-hello/venv' depc_virtualenv '/tmp/depc-django-hello/venv' 'python3' '0' 'sha256:1e86595e0626e046cb15f19b30609e4483cb946fc8dc662d6a7938da702242e9' ''
+  # [6] supervisor /tmp/depc-django-hello/supervisor (examples/django-hello/components/hello.ts:45:27)
+  depc_step 6 supervisor '/tmp/depc-django-hello/supervisor' depc_supervisor_user '/tmp/depc-django-hello/supervisor' 'supervisord' 'supervisorctl' 'bdd7c86315a57835c0f43ec361c4ca715d29c6c9895c9234e93456fa06d428b3' depc_content_6
+  # [7] program /tmp/depc-django-hello/supervisor/conf.d/hello.conf (examples/django-hello/components/hello.ts:46:7)
+  depc_step 7 program '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' 'hello' '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' '7022d68424c8e4ed5775c3a3cbff1d3cfa3c5b38a448ec48038f95f77f52a065' depc_content_7 'supervisorctl' '/tmp/depc-django-hello/supervisor/supervisord.conf' '1' '16'
+}
+
+# ---- expected state: checked for all resources in one pass before any runs ----
+
+depc_expect() {
+  cat <<'DEPC_EOF'
+1	d	/tmp/depc-django-hello	755	-	-	-
+2	d	/tmp/depc-django-hello/src	755	-	-	-
+3	f	/tmp/depc-django-hello/src/hello_wsgi.py	644	-	-	e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17
+4	f	/tmp/depc-django-hello/hello.ini	640	-	-	0a4c1c95debdda22603596ef5a504b34c8e0c9991b35efcce0a08b0e1e3e2a7a
+DEPC_EOF
+}
+# Reactions owed when a resource changes; recorded on the host before the change is reported.
+depc_notifies() {
+  case $1 in
+    3 | 4 | 5) depc_owe 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' ;;
+  esac
+}
+depc_facts() {
+  depc_fact_stat '/tmp/depc-django-hello' '/tmp/depc-django-hello/src' '/tmp/depc-django-hello/src/hello_wsgi.py' '/tmp/depc-django-hello/hello.ini'
+  depc_fact_sha256 '/tmp/depc-django-hello/src/hello_wsgi.py' '/tmp/depc-django-hello/hello.ini'
+}
+
+# ---- file contents and commands ----
+
+depc_content_3() {
+  cat <<'DEPC_EOF'
+"""The "hello world" that depc deploys: a WSGI application and a server for it.
+
+Only the standard library, so the example needs no package index: the
+virtualenv gives it an interpreter of its own, and its settings come from
+the ini file that depc renders (path in HELLO_SETTINGS).
+"""
+import configparser
+import os
+from wsgiref.simple_server import make_server
+
+
+def settings():
+    parser = configparser.ConfigParser()
+    path = os.environ["HELLO_SETTINGS"]
+    if not parser.read(path):
+        raise SystemExit(f"hello: cannot read settings {path}")
+    return parser["hello"]
+
+
+def application(environ, start_response):
+    body = f"{settings()['greeting']}\n".encode()
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def main():
+    s = settings()
+    with make_server(s.get("bind", "127.0.0.1"), int(s["port"]), application) as server:
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
+DEPC_EOF
+}
+depc_content_4() {
+  cat <<'DEPC_EOF'
+[hello]
+greeting = Hello from dev
+bind = 127.0.0.1
+port = 8765
+DEPC_EOF
+}
+depc_content_6() {
+  cat <<'DEPC_EOF'
+; supervisord of /tmp/depc-django-hello/supervisor, written by depc
+[unix_http_server]
+file = /tmp/depc-django-hello/supervisor/supervisor.sock
+chmod = 0700
+
+[supervisord]
+logfile = /tmp/depc-django-hello/supervisor/logs/supervisord.log
+pidfile = /tmp/depc-django-hello/supervisor/supervisord.pid
+childlogdir = /tmp/depc-django-hello/supervisor/logs
+directory = /tmp/depc-django-hello/supervisor
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl = unix:///tmp/depc-django-hello/supervisor/supervisor.sock
+
+[include]
+files = /tmp/depc-django-hello/supervisor/conf.d/*.conf
+DEPC_EOF
+}
+depc_content_7() {
+  cat <<'DEPC_EOF'
+; written by depc
+[program:hello]
+command = /tmp/depc-django-hello/venv/bin/python /tmp/depc-django-hello/src/hello_wsgi.py
+directory = /tmp/depc-django-hello/src
+environment = HELLO_SETTINGS="/tmp/depc-django-hello/hello.ini"
+autostart = true
+stopasgroup = false
+killasgroup = false
+startsecs = 1
+redirect_stderr = true
+stdout_logfile = /tmp/depc-django-hello/supervisor/logs/hello.log
+DEPC_EOF
+}
+
 # ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
 # (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
@@ -1995,132 +2122,6 @@ depc_venv_check_diff() {
   newsha=$depc_digest
   [ "$oldsha" != "$newsha" ] || return 0
   depc_diff "$old" "$depc_tmp/new" "$1/.depc-requirements.txt" "$oldsha" "$newsha"
-}
-
-# ---- expected state: checked for all resources in one pass before any runs ----
-
-depc_expect() {
-  cat <<'DEPC_EOF'
-1	d	/tmp/depc-django-hello	755	-	-	-
-2	d	/tmp/depc-django-hello/src	755	-	-	-
-3	f	/tmp/depc-django-hello/src/hello_wsgi.py	644	-	-	e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17
-4	f	/tmp/depc-django-hello/hello.ini	640	-	-	0a4c1c95debdda22603596ef5a504b34c8e0c9991b35efcce0a08b0e1e3e2a7a
-DEPC_EOF
-}
-# Reactions owed when a resource changes; recorded on the host before the change is reported.
-depc_notifies() {
-  case $1 in
-    3 | 4 | 5) depc_owe 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' ;;
-  esac
-}
-depc_facts() {
-  depc_fact_stat '/tmp/depc-django-hello' '/tmp/depc-django-hello/src' '/tmp/depc-django-hello/src/hello_wsgi.py' '/tmp/depc-django-hello/hello.ini'
-  depc_fact_sha256 '/tmp/depc-django-hello/src/hello_wsgi.py' '/tmp/depc-django-hello/hello.ini'
-}
-
-# ---- resources, in order ----
-
-depc_resources() {
-  # [1] directory /tmp/depc-django-hello (examples/django-hello/components/hello.ts:29:5)
-  depc_step 1 directory '/tmp/depc-django-hello' depc_directory '/tmp/depc-django-hello' '0755' '' ''
-  # [2] directory /tmp/depc-django-hello/src (examples/django-hello/components/hello.ts:30:5)
-  depc_step 2 directory '/tmp/depc-django-hello/src' depc_directory '/tmp/depc-django-hello/src' '0755' '' ''
-  # [3] file /tmp/depc-django-hello/src/hello_wsgi.py (examples/django-hello/components/hello.ts:31:18)
-  depc_step 3 file '/tmp/depc-django-hello/src/hello_wsgi.py' depc_file '/tmp/depc-django-hello/src/hello_wsgi.py' '0644' '' '' 'e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17' depc_content_3
-  # [4] file /tmp/depc-django-hello/hello.ini (examples/django-hello/components/hello.ts:32:22)
-  depc_step 4 file '/tmp/depc-django-hello/hello.ini' depc_file '/tmp/depc-django-hello/hello.ini' '0640' '' '' '0a4c1c95debdda22603596ef5a504b34c8e0c9991b35efcce0a08b0e1e3e2a7a' depc_content_4
-  # [5] virtualenv /tmp/depc-django-hello/venv (examples/django-hello/components/hello.ts:37:18)
-  depc_step 5 virtualenv '/tmp/depc-django-hello/venv' depc_virtualenv '/tmp/depc-django-hello/venv' 'python3' '0' 'sha256:1e86595e0626e046cb15f19b30609e4483cb946fc8dc662d6a7938da702242e9' ''
-  # [6] supervisor /tmp/depc-django-hello/supervisor (examples/django-hello/components/hello.ts:45:27)
-  depc_step 6 supervisor '/tmp/depc-django-hello/supervisor' depc_supervisor_user '/tmp/depc-django-hello/supervisor' 'supervisord' 'supervisorctl' 'bdd7c86315a57835c0f43ec361c4ca715d29c6c9895c9234e93456fa06d428b3' depc_content_6
-  # [7] program /tmp/depc-django-hello/supervisor/conf.d/hello.conf (examples/django-hello/components/hello.ts:46:7)
-  depc_step 7 program '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' 'hello' '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' '7022d68424c8e4ed5775c3a3cbff1d3cfa3c5b38a448ec48038f95f77f52a065' depc_content_7 'supervisorctl' '/tmp/depc-django-hello/supervisor/supervisord.conf' '1' '16'
-}
-
-# ---- file contents and commands ----
-
-depc_content_3() {
-  cat <<'DEPC_EOF'
-"""The "hello world" that depc deploys: a WSGI application and a server for it.
-
-Only the standard library, so the example needs no package index: the
-virtualenv gives it an interpreter of its own, and its settings come from
-the ini file that depc renders (path in HELLO_SETTINGS).
-"""
-import configparser
-import os
-from wsgiref.simple_server import make_server
-
-
-def settings():
-    parser = configparser.ConfigParser()
-    path = os.environ["HELLO_SETTINGS"]
-    if not parser.read(path):
-        raise SystemExit(f"hello: cannot read settings {path}")
-    return parser["hello"]
-
-
-def application(environ, start_response):
-    body = f"{settings()['greeting']}\n".encode()
-    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
-    return [body]
-
-
-def main():
-    s = settings()
-    with make_server(s.get("bind", "127.0.0.1"), int(s["port"]), application) as server:
-        server.serve_forever()
-
-
-if __name__ == "__main__":
-    main()
-DEPC_EOF
-}
-depc_content_4() {
-  cat <<'DEPC_EOF'
-[hello]
-greeting = Hello from dev
-bind = 127.0.0.1
-port = 8765
-DEPC_EOF
-}
-depc_content_6() {
-  cat <<'DEPC_EOF'
-; supervisord of /tmp/depc-django-hello/supervisor, written by depc
-[unix_http_server]
-file = /tmp/depc-django-hello/supervisor/supervisor.sock
-chmod = 0700
-
-[supervisord]
-logfile = /tmp/depc-django-hello/supervisor/logs/supervisord.log
-pidfile = /tmp/depc-django-hello/supervisor/supervisord.pid
-childlogdir = /tmp/depc-django-hello/supervisor/logs
-directory = /tmp/depc-django-hello/supervisor
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl = unix:///tmp/depc-django-hello/supervisor/supervisor.sock
-
-[include]
-files = /tmp/depc-django-hello/supervisor/conf.d/*.conf
-DEPC_EOF
-}
-depc_content_7() {
-  cat <<'DEPC_EOF'
-; written by depc
-[program:hello]
-command = /tmp/depc-django-hello/venv/bin/python /tmp/depc-django-hello/src/hello_wsgi.py
-directory = /tmp/depc-django-hello/src
-environment = HELLO_SETTINGS="/tmp/depc-django-hello/hello.ini"
-autostart = true
-stopasgroup = false
-killasgroup = false
-startsecs = 1
-redirect_stderr = true
-stdout_logfile = /tmp/depc-django-hello/supervisor/logs/hello.log
-DEPC_EOF
 }
 
 depc_main "$@"

@@ -15,7 +15,111 @@ DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:2e179e40ae65b601a3da42154ba56d08307317446e4dfab758660c738452ca4e'
 DEPC_COUNT=6
 
+# ---- resources, in order (the runtime that runs them is at the end) ----
+
+depc_resources() {
+  # [1] directory /srv/hello (examples/django-hello/components/hello.ts:29:5)
+  depc_step 1 directory '/srv/hello' depc_directory '/srv/hello' '0755' '' ''
+  # [2] directory /srv/hello/src (examples/django-hello/components/hello.ts:30:5)
+  depc_step 2 directory '/srv/hello/src' depc_directory '/srv/hello/src' '0755' '' ''
+  # [3] file /srv/hello/src/hello_wsgi.py (examples/django-hello/components/hello.ts:31:18)
+  depc_step 3 file '/srv/hello/src/hello_wsgi.py' depc_file '/srv/hello/src/hello_wsgi.py' '0644' '' '' 'e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17' depc_content_3
+  # [4] file /srv/hello/hello.ini (examples/django-hello/components/hello.ts:32:22)
+  depc_step 4 file '/srv/hello/hello.ini' depc_file '/srv/hello/hello.ini' '0640' '' '' '6509989123553dcdbb754ff058af27fca600d451901fd52503c6e801d557e05a' depc_content_4
+  # [5] virtualenv /srv/hello/venv (examples/django-hello/components/hello.ts:37:18)
+  depc_step 5 virtualenv '/srv/hello/venv' depc_virtualenv '/srv/hello/venv' 'python3' '0' 'sha256:1e86595e0626e046cb15f19b30609e4483cb946fc8dc662d6a7938da702242e9' ''
+  # [6] service hello.service (examples/django-hello/components/hello.ts:48:7)
+  depc_step 6 service 'hello.service' depc_service 'service:hello.service' 'hello.service' '935b1e022ec4771350b89a138c475b0b9cdc971608fa92bd05ddb4bd19e62713' depc_content_6 '1' '1' '0'
+}
+
+# ---- expected state: checked for all resources in one pass before any runs ----
+
+depc_expect() {
+  cat <<'DEPC_EOF'
+1	d	/srv/hello	755	-	-	-
+2	d	/srv/hello/src	755	-	-	-
+3	f	/srv/hello/src/hello_wsgi.py	644	-	-	e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17
+4	f	/srv/hello/hello.ini	640	-	-	6509989123553dcdbb754ff058af27fca600d451901fd52503c6e801d557e05a
+DEPC_EOF
+}
+# Reactions owed when a resource changes; recorded on the host before the change is reported.
+depc_notifies() {
+  case $1 in
+    3 | 4 | 5) depc_owe 'service:hello.service' ;;
+  esac
+}
+depc_facts() {
+  depc_fact_stat '/srv/hello' '/srv/hello/src' '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
+  depc_fact_sha256 '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
+}
+
+# ---- file contents and commands ----
+
+depc_content_3() {
+  cat <<'DEPC_EOF'
+"""The "hello world" that depc deploys: a WSGI application and a server for it.
+
+Only the standard library, so the example needs no package index: the
+virtualenv gives it an interpreter of its own, and its settings come from
+the ini file that depc renders (path in HELLO_SETTINGS).
+"""
+import configparser
+import os
+from wsgiref.simple_server import make_server
+
+
+def settings():
+    parser = configparser.ConfigParser()
+    path = os.environ["HELLO_SETTINGS"]
+    if not parser.read(path):
+        raise SystemExit(f"hello: cannot read settings {path}")
+    return parser["hello"]
+
+
+def application(environ, start_response):
+    body = f"{settings()['greeting']}\n".encode()
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def main():
+    s = settings()
+    with make_server(s.get("bind", "127.0.0.1"), int(s["port"]), application) as server:
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
+DEPC_EOF
+}
+depc_content_4() {
+  cat <<'DEPC_EOF'
+[hello]
+greeting = Hello from production
+bind = 0.0.0.0
+port = 8080
+DEPC_EOF
+}
+depc_content_6() {
+  cat <<'DEPC_EOF'
+# Written by depc from the deployment model: edits here are overwritten by the next run.
+[Unit]
+Description=hello WSGI app (deployed by depc)
+
+[Service]
+Type=exec
+ExecStart=/srv/hello/venv/bin/python /srv/hello/src/hello_wsgi.py
+WorkingDirectory=/srv/hello/src
+Environment="HELLO_SETTINGS=/srv/hello/hello.ini"
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+DEPC_EOF
+}
+
 # ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
 # (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
@@ -1960,109 +2064,6 @@ depc_venv_check_diff() {
   newsha=$depc_digest
   [ "$oldsha" != "$newsha" ] || return 0
   depc_diff "$old" "$depc_tmp/new" "$1/.depc-requirements.txt" "$oldsha" "$newsha"
-}
-
-# ---- expected state: checked for all resources in one pass before any runs ----
-
-depc_expect() {
-  cat <<'DEPC_EOF'
-1	d	/srv/hello	755	-	-	-
-2	d	/srv/hello/src	755	-	-	-
-3	f	/srv/hello/src/hello_wsgi.py	644	-	-	e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17
-4	f	/srv/hello/hello.ini	640	-	-	6509989123553dcdbb754ff058af27fca600d451901fd52503c6e801d557e05a
-DEPC_EOF
-}
-# Reactions owed when a resource changes; recorded on the host before the change is reported.
-depc_notifies() {
-  case $1 in
-    3 | 4 | 5) depc_owe 'service:hello.service' ;;
-  esac
-}
-depc_facts() {
-  depc_fact_stat '/srv/hello' '/srv/hello/src' '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
-  depc_fact_sha256 '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
-}
-
-# ---- resources, in order ----
-
-depc_resources() {
-  # [1] directory /srv/hello (examples/django-hello/components/hello.ts:29:5)
-  depc_step 1 directory '/srv/hello' depc_directory '/srv/hello' '0755' '' ''
-  # [2] directory /srv/hello/src (examples/django-hello/components/hello.ts:30:5)
-  depc_step 2 directory '/srv/hello/src' depc_directory '/srv/hello/src' '0755' '' ''
-  # [3] file /srv/hello/src/hello_wsgi.py (examples/django-hello/components/hello.ts:31:18)
-  depc_step 3 file '/srv/hello/src/hello_wsgi.py' depc_file '/srv/hello/src/hello_wsgi.py' '0644' '' '' 'e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17' depc_content_3
-  # [4] file /srv/hello/hello.ini (examples/django-hello/components/hello.ts:32:22)
-  depc_step 4 file '/srv/hello/hello.ini' depc_file '/srv/hello/hello.ini' '0640' '' '' '6509989123553dcdbb754ff058af27fca600d451901fd52503c6e801d557e05a' depc_content_4
-  # [5] virtualenv /srv/hello/venv (examples/django-hello/components/hello.ts:37:18)
-  depc_step 5 virtualenv '/srv/hello/venv' depc_virtualenv '/srv/hello/venv' 'python3' '0' 'sha256:1e86595e0626e046cb15f19b30609e4483cb946fc8dc662d6a7938da702242e9' ''
-  # [6] service hello.service (examples/django-hello/components/hello.ts:48:7)
-  depc_step 6 service 'hello.service' depc_service 'service:hello.service' 'hello.service' '935b1e022ec4771350b89a138c475b0b9cdc971608fa92bd05ddb4bd19e62713' depc_content_6 '1' '1' '0'
-}
-
-# ---- file contents and commands ----
-
-depc_content_3() {
-  cat <<'DEPC_EOF'
-"""The "hello world" that depc deploys: a WSGI application and a server for it.
-
-Only the standard library, so the example needs no package index: the
-virtualenv gives it an interpreter of its own, and its settings come from
-the ini file that depc renders (path in HELLO_SETTINGS).
-"""
-import configparser
-import os
-from wsgiref.simple_server import make_server
-
-
-def settings():
-    parser = configparser.ConfigParser()
-    path = os.environ["HELLO_SETTINGS"]
-    if not parser.read(path):
-        raise SystemExit(f"hello: cannot read settings {path}")
-    return parser["hello"]
-
-
-def application(environ, start_response):
-    body = f"{settings()['greeting']}\n".encode()
-    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
-    return [body]
-
-
-def main():
-    s = settings()
-    with make_server(s.get("bind", "127.0.0.1"), int(s["port"]), application) as server:
-        server.serve_forever()
-
-
-if __name__ == "__main__":
-    main()
-DEPC_EOF
-}
-depc_content_4() {
-  cat <<'DEPC_EOF'
-[hello]
-greeting = Hello from production
-bind = 0.0.0.0
-port = 8080
-DEPC_EOF
-}
-depc_content_6() {
-  cat <<'DEPC_EOF'
-# Written by depc from the deployment model: edits here are overwritten by the next run.
-[Unit]
-Description=hello WSGI app (deployed by depc)
-
-[Service]
-Type=exec
-ExecStart=/srv/hello/venv/bin/python /srv/hello/src/hello_wsgi.py
-WorkingDirectory=/srv/hello/src
-Environment="HELLO_SETTINGS=/srv/hello/hello.ini"
-Restart=on-failure
-
-[Install]
-WantedBy=multi-user.target
-DEPC_EOF
 }
 
 depc_main "$@"

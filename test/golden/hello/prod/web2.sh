@@ -15,7 +15,65 @@ DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:ffe583621b876b4dffbc07a054865886e60d7e69e5e0bfcaf2167979be81f082'
 DEPC_COUNT=6
 
+# ---- resources, in order (the runtime that runs them is at the end) ----
+
+depc_resources() {
+  # [1] directory /srv/hello (examples/hello/site.ts:21:5)
+  depc_step 1 directory '/srv/hello' depc_directory '/srv/hello' '0755' '' ''
+  # [2] directory /srv/hello/releases/1 (examples/hello/site.ts:22:5)
+  depc_step 2 directory '/srv/hello/releases/1' depc_directory '/srv/hello/releases/1' '0755' '' ''
+  # [3] file /srv/hello/releases/1/index.html (examples/hello/site.ts:16:16)
+  depc_step 3 file '/srv/hello/releases/1/index.html' depc_file '/srv/hello/releases/1/index.html' '0644' '' '' '4511b881e2861fc9dc89877bfe912cfe656b8d269bd766c43f536ccec9d8d09f' depc_content_3
+  # [4] file /srv/hello/server.ini (examples/hello/site.ts:24:5)
+  depc_step 4 file '/srv/hello/server.ini' depc_file '/srv/hello/server.ini' '0640' '' '' 'b89d0ae3d69614f9a29626c779ad0b47826bc22e8f8ebbe2169495ce33d546ba' depc_content_4
+  # [5] symlink /srv/hello/current (examples/hello/site.ts:29:5)
+  depc_step 5 symlink '/srv/hello/current' depc_symlink '/srv/hello/current' 'releases/1'
+  # [6] command record-release (examples/hello/site.ts:31:5)
+  depc_step 6 command 'record-release' depc_command 'command:record-release' 'sh -c "printf \"page changed: %s\\n\" \"$1\" >> \"$2\"" record-release "Hello from web2" /srv/hello/releases.log' '' '' '1' '0' depc_run_6_1 '' ''
+}
+
+# ---- expected state: checked for all resources in one pass before any runs ----
+
+depc_expect() {
+  cat <<'DEPC_EOF'
+1	d	/srv/hello	755	-	-	-
+2	d	/srv/hello/releases/1	755	-	-	-
+3	f	/srv/hello/releases/1/index.html	644	-	-	4511b881e2861fc9dc89877bfe912cfe656b8d269bd766c43f536ccec9d8d09f
+4	f	/srv/hello/server.ini	640	-	-	b89d0ae3d69614f9a29626c779ad0b47826bc22e8f8ebbe2169495ce33d546ba
+5	l	/srv/hello/current	-	-	-	-
+DEPC_EOF
+}
+# Reactions owed when a resource changes; recorded on the host before the change is reported.
+depc_notifies() {
+  case $1 in
+    3) depc_owe 'command:record-release' ;;
+  esac
+}
+depc_facts() {
+  depc_fact_stat '/srv/hello' '/srv/hello/releases/1' '/srv/hello/releases/1/index.html' '/srv/hello/server.ini' '/srv/hello/current'
+  depc_fact_sha256 '/srv/hello/releases/1/index.html' '/srv/hello/server.ini'
+}
+
+# ---- file contents and commands ----
+
+depc_content_3() {
+  cat <<'DEPC_EOF'
+<!doctype html>
+<title>hello</title>
+<p>Hello from web2</p>
+DEPC_EOF
+}
+depc_content_4() {
+  cat <<'DEPC_EOF'
+[server]
+port = 8081
+document_root = /srv/hello/current
+DEPC_EOF
+}
+depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "$1" >> "$2"' 'record-release' 'Hello from web2' '/srv/hello/releases.log' )
+
 # ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
 # (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
@@ -1634,63 +1692,6 @@ depc_readlink() {
   depc_link=${depc_link%?}
   return 0
 }
-
-# ---- expected state: checked for all resources in one pass before any runs ----
-
-depc_expect() {
-  cat <<'DEPC_EOF'
-1	d	/srv/hello	755	-	-	-
-2	d	/srv/hello/releases/1	755	-	-	-
-3	f	/srv/hello/releases/1/index.html	644	-	-	4511b881e2861fc9dc89877bfe912cfe656b8d269bd766c43f536ccec9d8d09f
-4	f	/srv/hello/server.ini	640	-	-	b89d0ae3d69614f9a29626c779ad0b47826bc22e8f8ebbe2169495ce33d546ba
-5	l	/srv/hello/current	-	-	-	-
-DEPC_EOF
-}
-# Reactions owed when a resource changes; recorded on the host before the change is reported.
-depc_notifies() {
-  case $1 in
-    3) depc_owe 'command:record-release' ;;
-  esac
-}
-depc_facts() {
-  depc_fact_stat '/srv/hello' '/srv/hello/releases/1' '/srv/hello/releases/1/index.html' '/srv/hello/server.ini' '/srv/hello/current'
-  depc_fact_sha256 '/srv/hello/releases/1/index.html' '/srv/hello/server.ini'
-}
-
-# ---- resources, in order ----
-
-depc_resources() {
-  # [1] directory /srv/hello (examples/hello/site.ts:21:5)
-  depc_step 1 directory '/srv/hello' depc_directory '/srv/hello' '0755' '' ''
-  # [2] directory /srv/hello/releases/1 (examples/hello/site.ts:22:5)
-  depc_step 2 directory '/srv/hello/releases/1' depc_directory '/srv/hello/releases/1' '0755' '' ''
-  # [3] file /srv/hello/releases/1/index.html (examples/hello/site.ts:16:16)
-  depc_step 3 file '/srv/hello/releases/1/index.html' depc_file '/srv/hello/releases/1/index.html' '0644' '' '' '4511b881e2861fc9dc89877bfe912cfe656b8d269bd766c43f536ccec9d8d09f' depc_content_3
-  # [4] file /srv/hello/server.ini (examples/hello/site.ts:24:5)
-  depc_step 4 file '/srv/hello/server.ini' depc_file '/srv/hello/server.ini' '0640' '' '' 'b89d0ae3d69614f9a29626c779ad0b47826bc22e8f8ebbe2169495ce33d546ba' depc_content_4
-  # [5] symlink /srv/hello/current (examples/hello/site.ts:29:5)
-  depc_step 5 symlink '/srv/hello/current' depc_symlink '/srv/hello/current' 'releases/1'
-  # [6] command record-release (examples/hello/site.ts:31:5)
-  depc_step 6 command 'record-release' depc_command 'command:record-release' 'sh -c "printf \"page changed: %s\\n\" \"$1\" >> \"$2\"" record-release "Hello from web2" /srv/hello/releases.log' '' '' '1' '0' depc_run_6_1 '' ''
-}
-
-# ---- file contents and commands ----
-
-depc_content_3() {
-  cat <<'DEPC_EOF'
-<!doctype html>
-<title>hello</title>
-<p>Hello from web2</p>
-DEPC_EOF
-}
-depc_content_4() {
-  cat <<'DEPC_EOF'
-[server]
-port = 8081
-document_root = /srv/hello/current
-DEPC_EOF
-}
-depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "$1" >> "$2"' 'record-release' 'Hello from web2' '/srv/hello/releases.log' )
 
 depc_main "$@"
 }

@@ -15,7 +15,53 @@ DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:d6619059b15184f46fef6e50a39ab437d611b1d47a2cbe0ad5cbf45e25d49ec1'
 DEPC_COUNT=4
 
+# ---- resources, in order (the runtime that runs them is at the end) ----
+
+depc_resources() {
+  # [1] directory /srv/webapp (examples/webcluster/components/app.ts:16:5)
+  depc_step 1 directory '/srv/webapp' depc_directory '/srv/webapp' '0755' '' ''
+  # [2] directory /srv/webapp/releases/2026.11.1 (examples/webcluster/components/app.ts:17:5)
+  depc_step 2 directory '/srv/webapp/releases/2026.11.1' depc_directory '/srv/webapp/releases/2026.11.1' '0755' '' ''
+  # [3] file /srv/webapp/releases/2026.11.1/app.ini (examples/webcluster/components/app.ts:18:5)
+  depc_step 3 file '/srv/webapp/releases/2026.11.1/app.ini' depc_file '/srv/webapp/releases/2026.11.1/app.ini' '0640' '' '' '8a49261339efc9a872a2146ff8148bfbdf22cabc42abf0437f66a432443f142c' depc_content_3
+  # [4] symlink /srv/webapp/current (examples/webcluster/components/app.ts:31:5)
+  depc_step 4 symlink '/srv/webapp/current' depc_symlink '/srv/webapp/current' 'releases/2026.11.1'
+}
+
+# ---- expected state: checked for all resources in one pass before any runs ----
+
+depc_expect() {
+  cat <<'DEPC_EOF'
+1	d	/srv/webapp	755	-	-	-
+2	d	/srv/webapp/releases/2026.11.1	755	-	-	-
+3	f	/srv/webapp/releases/2026.11.1/app.ini	640	-	-	8a49261339efc9a872a2146ff8148bfbdf22cabc42abf0437f66a432443f142c
+4	l	/srv/webapp/current	-	-	-	-
+DEPC_EOF
+}
+# Reactions owed when a resource changes; recorded on the host before the change is reported.
+depc_notifies() {
+  :
+}
+depc_facts() {
+  depc_fact_stat '/srv/webapp' '/srv/webapp/releases/2026.11.1' '/srv/webapp/releases/2026.11.1/app.ini' '/srv/webapp/current'
+  depc_fact_sha256 '/srv/webapp/releases/2026.11.1/app.ini'
+}
+
+# ---- file contents and commands ----
+
+depc_content_3() {
+  cat <<'DEPC_EOF'
+[server]
+port = 8080
+workers = 8
+
+[database]
+url = postgresql://webapp@db1.example.com:5432/webapp
+DEPC_EOF
+}
+
 # ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
 # (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
@@ -1531,51 +1577,6 @@ depc_readlink() {
   depc_link=${depc_link%x}
   depc_link=${depc_link%?}
   return 0
-}
-
-# ---- expected state: checked for all resources in one pass before any runs ----
-
-depc_expect() {
-  cat <<'DEPC_EOF'
-1	d	/srv/webapp	755	-	-	-
-2	d	/srv/webapp/releases/2026.11.1	755	-	-	-
-3	f	/srv/webapp/releases/2026.11.1/app.ini	640	-	-	8a49261339efc9a872a2146ff8148bfbdf22cabc42abf0437f66a432443f142c
-4	l	/srv/webapp/current	-	-	-	-
-DEPC_EOF
-}
-# Reactions owed when a resource changes; recorded on the host before the change is reported.
-depc_notifies() {
-  :
-}
-depc_facts() {
-  depc_fact_stat '/srv/webapp' '/srv/webapp/releases/2026.11.1' '/srv/webapp/releases/2026.11.1/app.ini' '/srv/webapp/current'
-  depc_fact_sha256 '/srv/webapp/releases/2026.11.1/app.ini'
-}
-
-# ---- resources, in order ----
-
-depc_resources() {
-  # [1] directory /srv/webapp (examples/webcluster/components/app.ts:16:5)
-  depc_step 1 directory '/srv/webapp' depc_directory '/srv/webapp' '0755' '' ''
-  # [2] directory /srv/webapp/releases/2026.11.1 (examples/webcluster/components/app.ts:17:5)
-  depc_step 2 directory '/srv/webapp/releases/2026.11.1' depc_directory '/srv/webapp/releases/2026.11.1' '0755' '' ''
-  # [3] file /srv/webapp/releases/2026.11.1/app.ini (examples/webcluster/components/app.ts:18:5)
-  depc_step 3 file '/srv/webapp/releases/2026.11.1/app.ini' depc_file '/srv/webapp/releases/2026.11.1/app.ini' '0640' '' '' '8a49261339efc9a872a2146ff8148bfbdf22cabc42abf0437f66a432443f142c' depc_content_3
-  # [4] symlink /srv/webapp/current (examples/webcluster/components/app.ts:31:5)
-  depc_step 4 symlink '/srv/webapp/current' depc_symlink '/srv/webapp/current' 'releases/2026.11.1'
-}
-
-# ---- file contents and commands ----
-
-depc_content_3() {
-  cat <<'DEPC_EOF'
-[server]
-port = 8080
-workers = 8
-
-[database]
-url = postgresql://webapp@db1.example.com:5432/webapp
-DEPC_EOF
 }
 
 depc_main "$@"

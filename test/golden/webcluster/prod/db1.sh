@@ -15,7 +15,44 @@ DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:d6619059b15184f46fef6e50a39ab437d611b1d47a2cbe0ad5cbf45e25d49ec1'
 DEPC_COUNT=2
 
+# ---- resources, in order (the runtime that runs them is at the end) ----
+
+depc_resources() {
+  # [1] directory /etc/postgresql/15/main/conf.d (examples/webcluster/components/postgres.ts:18:5)
+  depc_step 1 directory '/etc/postgresql/15/main/conf.d' depc_directory '/etc/postgresql/15/main/conf.d' '0755' '' ''
+  # [2] file /etc/postgresql/15/main/conf.d/depc.conf (examples/webcluster/components/postgres.ts:19:5)
+  depc_step 2 file '/etc/postgresql/15/main/conf.d/depc.conf' depc_file '/etc/postgresql/15/main/conf.d/depc.conf' '0644' '' '' 'c91bbc1fe01453fd62d42b285f13c4b375425e8eaba8e86fd9b44fa39e33bee8' depc_content_2
+}
+
+# ---- expected state: checked for all resources in one pass before any runs ----
+
+depc_expect() {
+  cat <<'DEPC_EOF'
+1	d	/etc/postgresql/15/main/conf.d	755	-	-	-
+2	f	/etc/postgresql/15/main/conf.d/depc.conf	644	-	-	c91bbc1fe01453fd62d42b285f13c4b375425e8eaba8e86fd9b44fa39e33bee8
+DEPC_EOF
+}
+# Reactions owed when a resource changes; recorded on the host before the change is reported.
+depc_notifies() {
+  :
+}
+depc_facts() {
+  depc_fact_stat '/etc/postgresql/15/main/conf.d' '/etc/postgresql/15/main/conf.d/depc.conf'
+  depc_fact_sha256 '/etc/postgresql/15/main/conf.d/depc.conf'
+}
+
+# ---- file contents and commands ----
+
+depc_content_2() {
+  cat <<'DEPC_EOF'
+port = 5432
+listen_addresses = '*'
+shared_buffers = 2048MB
+DEPC_EOF
+}
+
 # ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
 # (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
@@ -1456,42 +1493,6 @@ depc_log_run() {
     mv -f "$log.new" "$log" 2>/dev/null || rm -f "$log.new"
   fi
   return 0
-}
-
-# ---- expected state: checked for all resources in one pass before any runs ----
-
-depc_expect() {
-  cat <<'DEPC_EOF'
-1	d	/etc/postgresql/15/main/conf.d	755	-	-	-
-2	f	/etc/postgresql/15/main/conf.d/depc.conf	644	-	-	c91bbc1fe01453fd62d42b285f13c4b375425e8eaba8e86fd9b44fa39e33bee8
-DEPC_EOF
-}
-# Reactions owed when a resource changes; recorded on the host before the change is reported.
-depc_notifies() {
-  :
-}
-depc_facts() {
-  depc_fact_stat '/etc/postgresql/15/main/conf.d' '/etc/postgresql/15/main/conf.d/depc.conf'
-  depc_fact_sha256 '/etc/postgresql/15/main/conf.d/depc.conf'
-}
-
-# ---- resources, in order ----
-
-depc_resources() {
-  # [1] directory /etc/postgresql/15/main/conf.d (examples/webcluster/components/postgres.ts:18:5)
-  depc_step 1 directory '/etc/postgresql/15/main/conf.d' depc_directory '/etc/postgresql/15/main/conf.d' '0755' '' ''
-  # [2] file /etc/postgresql/15/main/conf.d/depc.conf (examples/webcluster/components/postgres.ts:19:5)
-  depc_step 2 file '/etc/postgresql/15/main/conf.d/depc.conf' depc_file '/etc/postgresql/15/main/conf.d/depc.conf' '0644' '' '' 'c91bbc1fe01453fd62d42b285f13c4b375425e8eaba8e86fd9b44fa39e33bee8' depc_content_2
-}
-
-# ---- file contents and commands ----
-
-depc_content_2() {
-  cat <<'DEPC_EOF'
-port = 5432
-listen_addresses = '*'
-shared_buffers = 2048MB
-DEPC_EOF
 }
 
 depc_main "$@"

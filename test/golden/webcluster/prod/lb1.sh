@@ -15,7 +15,52 @@ DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:d6619059b15184f46fef6e50a39ab437d611b1d47a2cbe0ad5cbf45e25d49ec1'
 DEPC_COUNT=2
 
+# ---- resources, in order (the runtime that runs them is at the end) ----
+
+depc_resources() {
+  # [1] directory /etc/haproxy (examples/webcluster/components/haproxy.ts:10:5)
+  depc_step 1 directory '/etc/haproxy' depc_directory '/etc/haproxy' '0755' '' ''
+  # [2] file /etc/haproxy/haproxy.cfg (examples/webcluster/components/haproxy.ts:11:5)
+  depc_step 2 file '/etc/haproxy/haproxy.cfg' depc_file '/etc/haproxy/haproxy.cfg' '0644' '' '' '2b518ce31dc99e7aa25ef140de64774713db18395c78c7d043ad0b959870da23' depc_content_2
+}
+
+# ---- expected state: checked for all resources in one pass before any runs ----
+
+depc_expect() {
+  cat <<'DEPC_EOF'
+1	d	/etc/haproxy	755	-	-	-
+2	f	/etc/haproxy/haproxy.cfg	644	-	-	2b518ce31dc99e7aa25ef140de64774713db18395c78c7d043ad0b959870da23
+DEPC_EOF
+}
+# Reactions owed when a resource changes; recorded on the host before the change is reported.
+depc_notifies() {
+  :
+}
+depc_facts() {
+  depc_fact_stat '/etc/haproxy' '/etc/haproxy/haproxy.cfg'
+  depc_fact_sha256 '/etc/haproxy/haproxy.cfg'
+}
+
+# ---- file contents and commands ----
+
+depc_content_2() {
+  cat <<'DEPC_EOF'
+global
+    maxconn 2000
+
+frontend web
+    bind *:80
+    default_backend apps
+
+backend apps
+    balance roundrobin
+    server app1 app1.example.com:8080 check
+    server app2 app2.example.com:8080 check
+DEPC_EOF
+}
+
 # ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
 # (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
@@ -1456,50 +1501,6 @@ depc_log_run() {
     mv -f "$log.new" "$log" 2>/dev/null || rm -f "$log.new"
   fi
   return 0
-}
-
-# ---- expected state: checked for all resources in one pass before any runs ----
-
-depc_expect() {
-  cat <<'DEPC_EOF'
-1	d	/etc/haproxy	755	-	-	-
-2	f	/etc/haproxy/haproxy.cfg	644	-	-	2b518ce31dc99e7aa25ef140de64774713db18395c78c7d043ad0b959870da23
-DEPC_EOF
-}
-# Reactions owed when a resource changes; recorded on the host before the change is reported.
-depc_notifies() {
-  :
-}
-depc_facts() {
-  depc_fact_stat '/etc/haproxy' '/etc/haproxy/haproxy.cfg'
-  depc_fact_sha256 '/etc/haproxy/haproxy.cfg'
-}
-
-# ---- resources, in order ----
-
-depc_resources() {
-  # [1] directory /etc/haproxy (examples/webcluster/components/haproxy.ts:10:5)
-  depc_step 1 directory '/etc/haproxy' depc_directory '/etc/haproxy' '0755' '' ''
-  # [2] file /etc/haproxy/haproxy.cfg (examples/webcluster/components/haproxy.ts:11:5)
-  depc_step 2 file '/etc/haproxy/haproxy.cfg' depc_file '/etc/haproxy/haproxy.cfg' '0644' '' '' '2b518ce31dc99e7aa25ef140de64774713db18395c78c7d043ad0b959870da23' depc_content_2
-}
-
-# ---- file contents and commands ----
-
-depc_content_2() {
-  cat <<'DEPC_EOF'
-global
-    maxconn 2000
-
-frontend web
-    bind *:80
-    default_backend apps
-
-backend apps
-    balance roundrobin
-    server app1 app1.example.com:8080 check
-    server app2 app2.example.com:8080 check
-DEPC_EOF
 }
 
 depc_main "$@"

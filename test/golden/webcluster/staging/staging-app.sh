@@ -15,7 +15,66 @@ DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:90ffadf421af8b2b49d40d3cdd6d26a0e7f1a617a9f8a990b96aad6128f99135'
 DEPC_COUNT=6
 
+# ---- resources, in order (the runtime that runs them is at the end) ----
+
+depc_resources() {
+  # [1] directory /etc/postgresql/15/main/conf.d (examples/webcluster/components/postgres.ts:18:5)
+  depc_step 1 directory '/etc/postgresql/15/main/conf.d' depc_directory '/etc/postgresql/15/main/conf.d' '0755' '' ''
+  # [2] file /etc/postgresql/15/main/conf.d/depc.conf (examples/webcluster/components/postgres.ts:19:5)
+  depc_step 2 file '/etc/postgresql/15/main/conf.d/depc.conf' depc_file '/etc/postgresql/15/main/conf.d/depc.conf' '0644' '' '' 'dc433a6fcee447ba5b4d476340cec9e11dc2483fc03307f83026bb77fac03a80' depc_content_2
+  # [3] directory /srv/webapp (examples/webcluster/components/app.ts:16:5)
+  depc_step 3 directory '/srv/webapp' depc_directory '/srv/webapp' '0755' '' ''
+  # [4] directory /srv/webapp/releases/2026.11.2-rc1 (examples/webcluster/components/app.ts:17:5)
+  depc_step 4 directory '/srv/webapp/releases/2026.11.2-rc1' depc_directory '/srv/webapp/releases/2026.11.2-rc1' '0755' '' ''
+  # [5] file /srv/webapp/releases/2026.11.2-rc1/app.ini (examples/webcluster/components/app.ts:18:5)
+  depc_step 5 file '/srv/webapp/releases/2026.11.2-rc1/app.ini' depc_file '/srv/webapp/releases/2026.11.2-rc1/app.ini' '0640' '' '' '1c15de8afe715d48c551d1865e6fe25ea77f7bbcae32330e96125afcfe3ad932' depc_content_5
+  # [6] symlink /srv/webapp/current (examples/webcluster/components/app.ts:31:5)
+  depc_step 6 symlink '/srv/webapp/current' depc_symlink '/srv/webapp/current' 'releases/2026.11.2-rc1'
+}
+
+# ---- expected state: checked for all resources in one pass before any runs ----
+
+depc_expect() {
+  cat <<'DEPC_EOF'
+1	d	/etc/postgresql/15/main/conf.d	755	-	-	-
+2	f	/etc/postgresql/15/main/conf.d/depc.conf	644	-	-	dc433a6fcee447ba5b4d476340cec9e11dc2483fc03307f83026bb77fac03a80
+3	d	/srv/webapp	755	-	-	-
+4	d	/srv/webapp/releases/2026.11.2-rc1	755	-	-	-
+5	f	/srv/webapp/releases/2026.11.2-rc1/app.ini	640	-	-	1c15de8afe715d48c551d1865e6fe25ea77f7bbcae32330e96125afcfe3ad932
+6	l	/srv/webapp/current	-	-	-	-
+DEPC_EOF
+}
+# Reactions owed when a resource changes; recorded on the host before the change is reported.
+depc_notifies() {
+  :
+}
+depc_facts() {
+  depc_fact_stat '/etc/postgresql/15/main/conf.d' '/etc/postgresql/15/main/conf.d/depc.conf' '/srv/webapp' '/srv/webapp/releases/2026.11.2-rc1' '/srv/webapp/releases/2026.11.2-rc1/app.ini' '/srv/webapp/current'
+  depc_fact_sha256 '/etc/postgresql/15/main/conf.d/depc.conf' '/srv/webapp/releases/2026.11.2-rc1/app.ini'
+}
+
+# ---- file contents and commands ----
+
+depc_content_2() {
+  cat <<'DEPC_EOF'
+port = 5432
+listen_addresses = '*'
+shared_buffers = 128MB
+DEPC_EOF
+}
+depc_content_5() {
+  cat <<'DEPC_EOF'
+[server]
+port = 8080
+workers = 2
+
+[database]
+url = postgresql://webapp@staging-app:5432/webapp
+DEPC_EOF
+}
+
 # ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
 # (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
@@ -1531,64 +1590,6 @@ depc_readlink() {
   depc_link=${depc_link%x}
   depc_link=${depc_link%?}
   return 0
-}
-
-# ---- expected state: checked for all resources in one pass before any runs ----
-
-depc_expect() {
-  cat <<'DEPC_EOF'
-1	d	/etc/postgresql/15/main/conf.d	755	-	-	-
-2	f	/etc/postgresql/15/main/conf.d/depc.conf	644	-	-	dc433a6fcee447ba5b4d476340cec9e11dc2483fc03307f83026bb77fac03a80
-3	d	/srv/webapp	755	-	-	-
-4	d	/srv/webapp/releases/2026.11.2-rc1	755	-	-	-
-5	f	/srv/webapp/releases/2026.11.2-rc1/app.ini	640	-	-	1c15de8afe715d48c551d1865e6fe25ea77f7bbcae32330e96125afcfe3ad932
-6	l	/srv/webapp/current	-	-	-	-
-DEPC_EOF
-}
-# Reactions owed when a resource changes; recorded on the host before the change is reported.
-depc_notifies() {
-  :
-}
-depc_facts() {
-  depc_fact_stat '/etc/postgresql/15/main/conf.d' '/etc/postgresql/15/main/conf.d/depc.conf' '/srv/webapp' '/srv/webapp/releases/2026.11.2-rc1' '/srv/webapp/releases/2026.11.2-rc1/app.ini' '/srv/webapp/current'
-  depc_fact_sha256 '/etc/postgresql/15/main/conf.d/depc.conf' '/srv/webapp/releases/2026.11.2-rc1/app.ini'
-}
-
-# ---- resources, in order ----
-
-depc_resources() {
-  # [1] directory /etc/postgresql/15/main/conf.d (examples/webcluster/components/postgres.ts:18:5)
-  depc_step 1 directory '/etc/postgresql/15/main/conf.d' depc_directory '/etc/postgresql/15/main/conf.d' '0755' '' ''
-  # [2] file /etc/postgresql/15/main/conf.d/depc.conf (examples/webcluster/components/postgres.ts:19:5)
-  depc_step 2 file '/etc/postgresql/15/main/conf.d/depc.conf' depc_file '/etc/postgresql/15/main/conf.d/depc.conf' '0644' '' '' 'dc433a6fcee447ba5b4d476340cec9e11dc2483fc03307f83026bb77fac03a80' depc_content_2
-  # [3] directory /srv/webapp (examples/webcluster/components/app.ts:16:5)
-  depc_step 3 directory '/srv/webapp' depc_directory '/srv/webapp' '0755' '' ''
-  # [4] directory /srv/webapp/releases/2026.11.2-rc1 (examples/webcluster/components/app.ts:17:5)
-  depc_step 4 directory '/srv/webapp/releases/2026.11.2-rc1' depc_directory '/srv/webapp/releases/2026.11.2-rc1' '0755' '' ''
-  # [5] file /srv/webapp/releases/2026.11.2-rc1/app.ini (examples/webcluster/components/app.ts:18:5)
-  depc_step 5 file '/srv/webapp/releases/2026.11.2-rc1/app.ini' depc_file '/srv/webapp/releases/2026.11.2-rc1/app.ini' '0640' '' '' '1c15de8afe715d48c551d1865e6fe25ea77f7bbcae32330e96125afcfe3ad932' depc_content_5
-  # [6] symlink /srv/webapp/current (examples/webcluster/components/app.ts:31:5)
-  depc_step 6 symlink '/srv/webapp/current' depc_symlink '/srv/webapp/current' 'releases/2026.11.2-rc1'
-}
-
-# ---- file contents and commands ----
-
-depc_content_2() {
-  cat <<'DEPC_EOF'
-port = 5432
-listen_addresses = '*'
-shared_buffers = 128MB
-DEPC_EOF
-}
-depc_content_5() {
-  cat <<'DEPC_EOF'
-[server]
-port = 8080
-workers = 2
-
-[database]
-url = postgresql://webapp@staging-app:5432/webapp
-DEPC_EOF
 }
 
 depc_main "$@"

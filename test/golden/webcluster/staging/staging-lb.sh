@@ -15,7 +15,51 @@ DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:90ffadf421af8b2b49d40d3cdd6d26a0e7f1a617a9f8a990b96aad6128f99135'
 DEPC_COUNT=2
 
+# ---- resources, in order (the runtime that runs them is at the end) ----
+
+depc_resources() {
+  # [1] directory /etc/haproxy (examples/webcluster/components/haproxy.ts:10:5)
+  depc_step 1 directory '/etc/haproxy' depc_directory '/etc/haproxy' '0755' '' ''
+  # [2] file /etc/haproxy/haproxy.cfg (examples/webcluster/components/haproxy.ts:11:5)
+  depc_step 2 file '/etc/haproxy/haproxy.cfg' depc_file '/etc/haproxy/haproxy.cfg' '0644' '' '' 'caa3833142ff0aa21a04aa6e2584e7a49a6b29eab712a9a9e07f9de5399b3b28' depc_content_2
+}
+
+# ---- expected state: checked for all resources in one pass before any runs ----
+
+depc_expect() {
+  cat <<'DEPC_EOF'
+1	d	/etc/haproxy	755	-	-	-
+2	f	/etc/haproxy/haproxy.cfg	644	-	-	caa3833142ff0aa21a04aa6e2584e7a49a6b29eab712a9a9e07f9de5399b3b28
+DEPC_EOF
+}
+# Reactions owed when a resource changes; recorded on the host before the change is reported.
+depc_notifies() {
+  :
+}
+depc_facts() {
+  depc_fact_stat '/etc/haproxy' '/etc/haproxy/haproxy.cfg'
+  depc_fact_sha256 '/etc/haproxy/haproxy.cfg'
+}
+
+# ---- file contents and commands ----
+
+depc_content_2() {
+  cat <<'DEPC_EOF'
+global
+    maxconn 2000
+
+frontend web
+    bind *:80
+    default_backend apps
+
+backend apps
+    balance roundrobin
+    server staging-app staging-app:8080 check
+DEPC_EOF
+}
+
 # ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
 # (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
@@ -1456,49 +1500,6 @@ depc_log_run() {
     mv -f "$log.new" "$log" 2>/dev/null || rm -f "$log.new"
   fi
   return 0
-}
-
-# ---- expected state: checked for all resources in one pass before any runs ----
-
-depc_expect() {
-  cat <<'DEPC_EOF'
-1	d	/etc/haproxy	755	-	-	-
-2	f	/etc/haproxy/haproxy.cfg	644	-	-	caa3833142ff0aa21a04aa6e2584e7a49a6b29eab712a9a9e07f9de5399b3b28
-DEPC_EOF
-}
-# Reactions owed when a resource changes; recorded on the host before the change is reported.
-depc_notifies() {
-  :
-}
-depc_facts() {
-  depc_fact_stat '/etc/haproxy' '/etc/haproxy/haproxy.cfg'
-  depc_fact_sha256 '/etc/haproxy/haproxy.cfg'
-}
-
-# ---- resources, in order ----
-
-depc_resources() {
-  # [1] directory /etc/haproxy (examples/webcluster/components/haproxy.ts:10:5)
-  depc_step 1 directory '/etc/haproxy' depc_directory '/etc/haproxy' '0755' '' ''
-  # [2] file /etc/haproxy/haproxy.cfg (examples/webcluster/components/haproxy.ts:11:5)
-  depc_step 2 file '/etc/haproxy/haproxy.cfg' depc_file '/etc/haproxy/haproxy.cfg' '0644' '' '' 'caa3833142ff0aa21a04aa6e2584e7a49a6b29eab712a9a9e07f9de5399b3b28' depc_content_2
-}
-
-# ---- file contents and commands ----
-
-depc_content_2() {
-  cat <<'DEPC_EOF'
-global
-    maxconn 2000
-
-frontend web
-    bind *:80
-    default_backend apps
-
-backend apps
-    balance roundrobin
-    server staging-app staging-app:8080 check
-DEPC_EOF
 }
 
 depc_main "$@"
