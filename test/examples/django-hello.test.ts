@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { compile } from "../../compiler/build.js";
 import { repoRoot } from "../support/project.js";
 import { availableShells, busyboxPath, requireTool, runScript, type Shell } from "../support/shells.js";
@@ -46,6 +46,7 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)("django-hello de
     .filter((s) => s.name === "dash" || s.name === "busybox sh")
     .map((s): Shell => (s.env?.PATH ? { ...s, env: { PATH: `${tools}:${busyboxPath(s.argv[0]!)}` } } : s));
   let bundle: string;
+  let bundleDir: string;
   let state: string;
 
   beforeAll(async () => {
@@ -54,15 +55,20 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)("django-hello de
       const find = tool === "python3" ? "python3 -c 'import sys; print(sys.executable)'" : `command -v ${tool}`;
       symlinkSync(spawnSync("sh", ["-c", find], { encoding: "utf8" }).stdout.trim(), join(tools, tool));
     }
-    bundle = join(mkdtempSync(join(tmpdir(), "depc-hello-")), "localhost.sh");
+    bundleDir = mkdtempSync(join(tmpdir(), "depc-hello-"));
+    bundle = join(bundleDir, "localhost.sh");
     writeFileSync(bundle, await bundleOf("dev", "localhost"));
   });
   afterEach(stopSupervisord);
-  afterAll(() => rmSync(tools, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(tools, { recursive: true, force: true });
+    rmSync(bundleDir, { recursive: true, force: true });
+  });
 
   for (const shell of shells) {
     it(`under ${shell.name}: serves, converges, restarts exactly once on a change`, () => {
       state = mkdtempSync(join(tmpdir(), "depc-hello-state-"));
+      onTestFinished(() => rmSync(state, { recursive: true, force: true }));
       const run = (...args: string[]) => runScript(shell, bundle, args, { env: { DEPC_STATE_DIR: state }, timeoutMs: 180_000 });
       const pid = () => spawnSync("supervisorctl", ["-c", `${root}/supervisor/supervisord.conf`, "pid", "hello"], { encoding: "utf8" }).stdout.trim();
 
@@ -94,7 +100,6 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)("django-hello de
       expect(get(url).stdout).toBe("Hello from dev\n");
       expect(run().stdout).toContain("0 changed");
       expect(pid()).toBe(restarted);
-      rmSync(state, { recursive: true, force: true });
     }, 300_000);
   }
 });
