@@ -1,5 +1,5 @@
 import { diagnostic, type Diagnostic, type Location, type Note } from "./diagnostics/diagnostic.js";
-import type { ComponentModel, EnvironmentModel, HostModel } from "./model.js";
+import type { EnvironmentModel, HostModel } from "./model.js";
 import type { CheckedResource } from "./resources/kind.js";
 import { ancestors, type CheckedHost } from "./validate.js";
 import { isComponent, isComponentUse } from "../stdlib/component.js";
@@ -301,4 +301,3 @@ class MinHeap {
   }
 }
 
-export type { ComponentModel };

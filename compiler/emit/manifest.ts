@@ -11,8 +11,11 @@ export interface ManifestHost {
   /** `sha256:<hex>` of the bundle's bytes. */
   readonly digest: string;
   readonly resources: number;
-  /** The hosts this one waits for when deploying: those providing what its components require. */
-  readonly after: readonly string[];
+  /**
+   * The hosts this one waits for when deploying: those providing what its
+   * components require. Always written; optional for manifests of older builds.
+   */
+  readonly after?: readonly string[];
   /** Present (true) when the bundle embeds secret values: it is written 0600 and must be handled as a secret. */
   readonly secrets?: true;
 }

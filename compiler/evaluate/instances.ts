@@ -12,7 +12,7 @@ import type { Key } from "../../stdlib/key.js";
 import { KEY, hasBrand } from "../../stdlib/private/brand.js";
 import { withScope } from "../../stdlib/private/scope.js";
 import { thrownDiagnostic } from "./thrown.js";
-import type { RawSite } from "../../stdlib/private/site.js";
+import { captureSites, type RawSite } from "../../stdlib/private/site.js";
 import { isResource, SITES, type Resource } from "../../stdlib/resource.js";
 
 /** A host as the instance builder needs it. */
@@ -196,7 +196,7 @@ function runTree(instance: Instance, provided: ReadonlyMap<string, Provide[]>, c
     const record: Require = {
       key: name,
       keySite: context.locate(key[SITES]),
-      site: context.locate(captureCaller()),
+      site: context.locate(captureSites()),
       one,
       options,
       providers,
@@ -209,7 +209,7 @@ function runTree(instance: Instance, provided: ReadonlyMap<string, Provide[]>, c
     environment: Object.freeze({ name: context.environment }),
     name: instance.name,
     provide(key, value) {
-      instance.provides.push({ key: keyName(key as Key<unknown>), value, site: context.locate(captureCaller()), provider: instance });
+      instance.provides.push({ key: keyName(key as Key<unknown>), value, site: context.locate(captureSites()), provider: instance });
     },
     require(key, options) {
       return Object.freeze(lookup(key as Key<unknown>, options, false).providers.map((p) => p.value)) as never;
@@ -255,19 +255,6 @@ function flattenPlaceables(value: unknown, visit: (item: unknown) => void): void
 function keyName(key: Key<unknown>): string {
   if (!hasBrand(key, KEY)) throw new TypeError(`provide/require expects a key made by key<T>("name"), got ${show(key)}`);
   return key.name;
-}
-
-/** The stack at a ctx call, for the site of a provide or require. */
-function captureCaller(): RawSite[] {
-  const saved = Error.prepareStackTrace;
-  const holder: { stack?: NodeJS.CallSite[] } = {};
-  try {
-    Error.prepareStackTrace = (_e, frames) => frames;
-    Error.captureStackTrace(holder, captureCaller);
-    return (holder.stack ?? []).map((f) => ({ file: f.getFileName() ?? "", line: f.getLineNumber() ?? 0, column: f.getColumnNumber() ?? 0 }));
-  } finally {
-    Error.prepareStackTrace = saved;
-  }
 }
 
 function collectProvides(instances: readonly Instance[]): Map<string, Provide[]> {

@@ -681,6 +681,7 @@ depc_fact_sha256() {
 }
 
 # depc_sha256_cmd [FILE...]: run the probed sha256 tool (stdin when no FILE).
+# shellcheck disable=SC2120 # files for the batched facts; a bundle without files passes none
 depc_sha256_cmd() {
   case $depc_sha_tool in
     sha256sum) sha256sum "$@" ;;
@@ -1351,7 +1352,7 @@ depc_keep_bundle() {
     [ ! -f "$f" ] || rm -f "$f"
   done
   # The common case, the bundle applied last running again: nothing to do.
-  if depc_bundle_sha "$0" && [ -f "$dir/$depc_digest.sh" ] && [ -f "$dir/.order" ]; then
+  if depc_sha256_of "$0" && [ -f "$dir/$depc_digest.sh" ] && [ -f "$dir/.order" ]; then
     n=0
     line=
     while IFS= read -r f || [ -n "$f" ]; do
@@ -1365,7 +1366,7 @@ depc_keep_bundle() {
   fi
   if ! depc_mktemp "$dir" ||
     ! depc_try "cannot copy $0" cat "$0" >"$depc_inflight" ||
-    ! depc_bundle_sha "$depc_inflight"; then
+    ! depc_sha256_of "$depc_inflight"; then
     depc_drop_inflight
     depc_warn "not keeping a copy of this bundle: $depc_error"
     return 0
@@ -1444,35 +1445,12 @@ depc_is_bundle_file() {
   } <"$1" 2>/dev/null
 }
 
-# depc_bundle_sha FILE: the sha256 hex of FILE into depc_digest (the tool
-# gets the name as an argument: "./" keeps a name like "-x" from being an
-# option). Returns 1 with depc_error set on failure.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
-depc_bundle_sha() {
-  local f out
-  case $1 in
-    /*) f=$1 ;;
-    *) f=./$1 ;;
-  esac
-  if ! out=$(depc_sha256_cmd "$f" 2>"$depc_tmp/err"); then
-    depc_fail "cannot compute the sha256 of $1" "$depc_tmp/err"
-    return 1
-  fi
-  out=${out#\\}
-  depc_digest=${out%%[!0-9a-f]*}
-  if [ ${#depc_digest} -ne 64 ]; then
-    depc_error="cannot compute the sha256 of $1: unexpected output from $depc_sha_tool"
-    return 1
-  fi
-  return 0
-}
-
 # depc_bundle_digest_of_self: check mode: the sha256 of the running bundle
 # ($0) into depc_bundle_digest, '-' when $0 is not a readable file.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_bundle_digest_of_self() {
   depc_bundle_digest=-
-  if depc_is_bundle_file "$0" && depc_bundle_sha "$0"; then
+  if depc_is_bundle_file "$0" && depc_sha256_of "$0"; then
     depc_bundle_digest=$depc_digest
   fi
   return 0
