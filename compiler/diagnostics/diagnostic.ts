@@ -31,7 +31,8 @@ export function show(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (Array.isArray(value)) return "an array";
-  return `a ${typeof value}`;
+  if (value instanceof Promise) return "a Promise (build functions run synchronously: no async, no await)";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 export function diagnostic(

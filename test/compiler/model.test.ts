@@ -224,6 +224,20 @@ export const two = component({ name: "two", build(_s, ctx) { ctx.provide(kb, "y"
     expect(sameHost.printed).toContain('error DEPC4004: Dependency cycle on host "h": one => two => one\n');
   });
 
+  it("an async build function is a type error; a non-placeable return that got past the types is DEPC4011", async () => {
+    const asyncBuild = await compileFiles({
+      "env/prod.ts": `import { environment, component, File } from "depc";\nconst slow = component({ name: "slow", async build() {\n  File({ path: "/a", content: "a" });\n} });\nexport default environment({ hosts: { h: [slow] } });\n`,
+    });
+    expect(asyncBuild.printed).toContain("env/prod.ts:2:46 - error TS2322: Type '() => Promise<void>' is not assignable to type");
+    const untyped = await compileFiles({
+      "env/prod.ts": `import { environment, component } from "depc";\nconst odd = component({ name: "odd", build: (() => "web") as any });\nexport default environment({ hosts: { h: [odd] } });\n`,
+    });
+    expect(untyped.printed).toBe(
+      'env/prod.ts:3:39 - error DEPC4011: The build of "h/odd" returned "web"; return resources, components or lists of them.\n' +
+        "\n3 export default environment({ hosts: { h: [odd] } });\n                                        ~\n\n",
+    );
+  });
+
   it("an exception in a build function is reported at its line", async () => {
     const r = await compileFiles({
       "env/prod.ts": `import { environment, component } from "depc";\nconst bad = component({ name: "bad", settings: { n: 1 }, build(s) {\n  if (s.n > 0) throw new RangeError("n must be 0");\n} });\nexport default environment({ hosts: { h: [bad] } });\n`,
