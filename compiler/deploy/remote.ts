@@ -12,14 +12,10 @@
 // It uses only POSIX sh and tools every host has (mktemp, head, wc, tr, cat,
 // kill, rm).
 
+import { shellQuote } from "../emit/quote.js";
+
 /** Marker lines: `@@<nonce> <word> [text]`. */
 export type MarkerWord = "begin" | "fail" | "run" | "exit" | "report" | "end" | "state" | "kept" | "order" | "log" | "choose";
-
-/** POSIX sh single-quoting of one word. */
-export function shQuote(word: string): string {
-  if (word !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
 
 // Shared pieces. `m` prints a marker line; `c` cleans up (and stops a bundle
 // still running); signals end the program through the EXIT trap.
@@ -120,7 +116,7 @@ export const BOOTSTRAP = `sh -c 'IFS= read -r p; eval "$p"'`;
 
 /** The command line ssh sends: `[sudo -n --] sh -c '...' depc ARGS...`. */
 export function remoteCommand(args: readonly string[], sudo: boolean): string {
-  return [...(sudo ? ["sudo", "-n", "--"] : []), BOOTSTRAP, "depc", ...args.map(shQuote)].join(" ");
+  return [...(sudo ? ["sudo", "-n", "--"] : []), BOOTSTRAP, "depc", ...args.map(shellQuote)].join(" ");
 }
 
 /** The first line of stdin: the program. */

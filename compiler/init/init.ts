@@ -1,6 +1,7 @@
 import { lstatSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import type { Io } from "../cli.js";
+import { shellWord } from "../emit/quote.js";
 import { depcVersion } from "../package-info.js";
 import { templateFiles } from "./template.js";
 
@@ -92,9 +93,4 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A path as a person would type it into sh: bare when safe, else single-quoted. */
-function shellWord(text: string): string {
-  return /^[A-Za-z0-9._\/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { classify, classifySsh } from "../../compiler/deploy/classify.js";
 import { hostDependencies, schedule } from "../../compiler/deploy/deps.js";
-import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote } from "../../compiler/deploy/remote.js";
+import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "../../compiler/deploy/remote.js";
+import { shellQuote, shellWord } from "../../compiler/emit/quote.js";
 import { collectResources, diffStat, OutputCollector } from "../../compiler/deploy/results.js";
 import { chooseRollback, normalizeDigest } from "../../compiler/deploy/rollback.js";
 import { selectHosts } from "../../compiler/deploy/run.js";
@@ -69,11 +70,15 @@ describe("remote programs", () => {
     expect(() => programLine("a\nb")).toThrow();
   });
 
-  it("shQuote survives sh", () => {
-    for (const word of ["plain", "", "a b", "it's", "$HOME", "`x`", "\\n", "-x", "a\nb", "ü"]) {
-      const r = spawnSync("sh", ["-c", `printf %s ${shQuote(word)}`], { encoding: "utf8" });
-      expect(r.stdout).toBe(word);
+  it("the remote command's words (shellQuote, and shellWord for messages) survive sh", () => {
+    for (const word of ["plain", "", "a b", "it's", "$HOME", "`x`", "\\n", "-x", "a\nb", "ü", "a=b", "%1", "~x"]) {
+      for (const quoted of [shellQuote(word), shellWord(word)]) {
+        const r = spawnSync("sh", ["-c", `printf %s ${quoted}`], { encoding: "utf8" });
+        expect(r.stdout).toBe(word);
+      }
     }
+    expect(shellWord("my-app/sub.d")).toBe("my-app/sub.d");
+    expect(shellWord("~x")).toBe("'~x'");
   });
 
   for (const shell of LOGIN_SHELLS) {
