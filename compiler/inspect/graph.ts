@@ -11,7 +11,10 @@ import { relations, resolveReference, resourceKey, resourceLabel, type Analysis 
  *
  * Every ordering edge points from what converges first to what converges
  * later. Membership edges (a component's resources and sub-components)
- * carry no order of their own and are drawn without an arrowhead.
+ * carry no order of their own and are drawn without an arrowhead. Two
+ * nodes are joined by at most one ordering edge: when several reasons put
+ * one before the other (a file inside a directory and `after` it), the edge
+ * is labelled with all of them and drawn in the style of the first.
  */
 export interface Graph {
   readonly environment: string;
@@ -32,18 +35,24 @@ export interface GraphNode {
   readonly label: string;
 }
 
-export type EdgeKind = "member" | "provides" | "directory" | "after" | "before";
+export type EdgeKind = "member" | "provides" | "directory" | "after" | "before" | "notifies";
 
 export interface GraphEdge {
   readonly from: string;
   readonly to: string;
+  /** The first reason found; it decides the style. */
   readonly kind: EdgeKind;
-  /** The key for `provides`; none for the others (the kind says it). */
+  /** Every reason, `, `-separated: the key for `provides`, {@link EDGE_TEXT} for the others; none for `member`. */
   readonly label?: string;
 }
 
-/** How an edge without a key is labelled: a directory "contains" what is below it. */
-export const EDGE_TEXT: Record<Exclude<EdgeKind, "member" | "provides">, string> = { directory: "contains", after: "after", before: "before" };
+/** How an edge without a key is labelled: a directory "contains" what is below it, a change "notifies" its reaction. */
+export const EDGE_TEXT: Record<Exclude<EdgeKind, "member" | "provides">, string> = {
+  directory: "contains",
+  after: "after",
+  before: "before",
+  notifies: "notifies",
+};
 
 
 export function buildGraph(analysis: Analysis): Graph {
@@ -67,14 +76,19 @@ export function buildGraph(analysis: Analysis): Graph {
     return { id: `h${h + 1}`, host: host.name, nodes };
   });
 
-  const edges: GraphEdge[] = [];
-  const seen = new Set<string>();
-  const add = (from: string | undefined, to: string | undefined, kind: EdgeKind, label?: string) => {
+  // One membership edge and one ordering edge at most per pair of nodes; an ordering edge collects its reasons.
+  const edges: { from: string; to: string; kind: EdgeKind; reasons: string[] }[] = [];
+  const byPair = new Map<string, (typeof edges)[number]>();
+  const add = (from: string | undefined, to: string | undefined, kind: EdgeKind, key?: string) => {
     if (from === undefined || to === undefined || from === to) return;
-    const id = JSON.stringify([from, to, kind, label ?? null]);
-    if (seen.has(id)) return;
-    seen.add(id);
-    edges.push(label === undefined ? { from, to, kind } : { from, to, kind, label });
+    const pair = `${from} ${to} ${kind === "member" ? "member" : "order"}`;
+    const reason = kind === "member" ? undefined : (key ?? EDGE_TEXT[kind as Exclude<EdgeKind, "member" | "provides">]);
+    const edge = byPair.get(pair);
+    if (edge === undefined) {
+      const made = { from, to, kind, reasons: reason === undefined ? [] : [reason] };
+      byPair.set(pair, made);
+      edges.push(made);
+    } else if (reason !== undefined && !edge.reasons.includes(reason)) edge.reasons.push(reason);
   };
 
   for (const host of env.hosts) {
@@ -101,12 +115,22 @@ export function buildGraph(analysis: Analysis): Graph {
       for (const t of before) for (const id of ends(t)) add(self, id, "before");
     }
     for (const c of host.components) for (const t of c.after) for (const id of ends(t)) add(id, componentId.get(c.id), "after");
+
+    // Notifications: what a reaction watches (a resource, or a component: any of its resources) → the reaction.
+    for (const r of host.resources) {
+      const watched = analysis.checked.get(r.origin)?.notifiedBy ?? (Array.isArray(r.props.whenChanged) ? (r.props.whenChanged as unknown[]) : []);
+      for (const t of watched) for (const id of ends(t)) add(id, resourceId.get(r.origin), "notifies");
+    }
   }
 
   // Provide/require, across hosts: provider → requirer, labelled with the key.
   for (const w of env.wiring) for (const p of w.providers) add(componentId.get(p), componentId.get(w.requirer), "provides", w.key);
 
-  return { environment: env.name, clusters, edges };
+  return {
+    environment: env.name,
+    clusters,
+    edges: edges.map(({ from, to, kind, reasons }) => (reasons.length === 0 ? { from, to, kind } : { from, to, kind, label: reasons.join(", ") })),
+  };
 }
 
 function targets(host: HostModel, target: unknown, componentId: ReadonlyMap<string, string>, resourceId: ReadonlyMap<object, string>): string[] {
@@ -123,8 +147,7 @@ function componentLabel(c: ComponentModel): string {
   return c.name === c.component ? path : `${path} (${c.component})`;
 }
 
-const edgeText = (e: GraphEdge): string | undefined =>
-  e.label ?? (e.kind === "member" || e.kind === "provides" ? undefined : EDGE_TEXT[e.kind]);
+const edgeText = (e: GraphEdge): string | undefined => e.label;
 
 // ---- Graphviz DOT ----
 
@@ -139,6 +162,7 @@ const DOT_EDGE: Record<EdgeKind, string> = {
   directory: "color=gray30",
   after: "style=bold",
   before: "style=bold",
+  notifies: "color=darkorange, fontcolor=darkorange",
 };
 
 export function renderDot(graph: Graph): string {
@@ -188,6 +212,7 @@ const MERMAID_ARROW: Record<EdgeKind, string> = {
   directory: "-->",
   after: "-->",
   before: "-->",
+  notifies: "-.->",
 };
 
 export function renderMermaid(graph: Graph): string {
