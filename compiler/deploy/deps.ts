@@ -1,38 +1,22 @@
 // Which hosts each host waits for, and the scheduler that runs hosts as soon
 // as everything they wait for has converged, at most `jobs` at a time.
-import type { EnvironmentModel } from "../model.js";
 import type { DeployHost } from "./source.js";
 
 /**
- * Per host, the hosts it must wait for (its providers). In order of
- * preference: the manifest's per-host `after`; the provide/require wiring
- * of a model compiled in this process; else the manifest's waves (a host
- * waits for every host of the earlier waves).
+ * Per host, the hosts it must wait for, as the build recorded them (the
+ * compiler decides this once, in order.ts's hostDependencies): the
+ * manifest's per-host `after`; for a manifest of an older build without it,
+ * the waves (a host waits for every host of the earlier waves).
  */
 export function hostDependencies(
   hosts: readonly DeployHost[],
   waves: readonly (readonly string[])[] | undefined,
-  environment?: EnvironmentModel,
-): { deps: Map<string, string[]>; source: "manifest" | "model" | "waves" } {
+): { deps: Map<string, string[]>; source: "manifest" | "waves" } {
   const names = new Set(hosts.map((h) => h.name));
   const deps = new Map<string, string[]>(hosts.map((h) => [h.name, []]));
   if (hosts.some((h) => Array.isArray(h.after))) {
     for (const h of hosts) deps.set(h.name, [...new Set((h.after ?? []).filter((a) => names.has(a) && a !== h.name))]);
     return { deps, source: "manifest" };
-  }
-  if (environment !== undefined && Array.isArray(environment.wiring)) {
-    const componentHost = new Map<string, string>();
-    for (const host of environment.hosts) for (const c of host.components ?? []) componentHost.set(c.id, host.name);
-    for (const w of environment.wiring) {
-      const to = componentHost.get(w.requirer);
-      for (const provider of w.providers) {
-        const from = componentHost.get(provider);
-        if (from === undefined || to === undefined || from === to || !names.has(from) || !names.has(to)) continue;
-        const list = deps.get(to)!;
-        if (!list.includes(from)) list.push(from);
-      }
-    }
-    return { deps, source: "model" };
   }
   const earlier: string[] = [];
   for (const wave of waves ?? [[...names]]) {

@@ -61,7 +61,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
   }
   const byName = new Map(manifest.hosts.map((h) => [h.name, h]));
   const order = selected.names;
-  const { deps, source: depSource } = hostDependencies(manifest.hosts, manifest.waves, source.environment);
+  const { deps, source: depSource } = hostDependencies(manifest.hosts, manifest.waves);
   // A plan changes nothing: hosts need not wait for each other.
   const effectiveDeps = options.command === "plan" ? new Map<string, string[]>() : deps;
   const printer = new Printer(io, Math.max(...order.map((h) => h.length)));

@@ -4,17 +4,14 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { Manifest, ManifestHost } from "../emit/manifest.js";
-import type { EnvironmentModel } from "../model.js";
 
-/** A manifest host, with the per-host deploy dependencies the compiler may add. */
-export type DeployHost = ManifestHost & { readonly after?: readonly string[] };
+/** A manifest host (its `after` is missing in manifests of older builds). */
+export type DeployHost = ManifestHost;
 
 export interface DeploySource {
   readonly manifest: Manifest & { readonly hosts: readonly DeployHost[] };
   /** Bundle bytes by host name. */
   readonly bundles: ReadonlyMap<string, Buffer>;
-  /** Present for a fresh build: gives the exact host-to-host edges. */
-  readonly environment?: EnvironmentModel;
   /** Where the build is, relative to cwd (for messages). */
   readonly buildDir: string;
 }
@@ -51,7 +48,7 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
   for (const [host, text] of result.bundles) bundles.set(host, Buffer.from(text, "utf8"));
   return {
     ok: true,
-    source: { manifest: result.manifest, bundles, ...(result.environment ? { environment: result.environment } : {}), buildDir: relative(io.cwd, outDir) || "." },
+    source: { manifest: result.manifest, bundles, buildDir: relative(io.cwd, outDir) || "." },
   };
 }
 

@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { compile } from "../../compiler/build.js";
 import { classify, classifySsh } from "../../compiler/deploy/classify.js";
 import { hostDependencies, schedule } from "../../compiler/deploy/deps.js";
 import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "../../compiler/deploy/remote.js";
@@ -19,6 +20,8 @@ import { selectHosts } from "../../compiler/deploy/run.js";
 import { readBuild } from "../../compiler/deploy/source.js";
 import { sshArgv } from "../../compiler/deploy/ssh.js";
 import { MarkerStream } from "../../compiler/deploy/stream.js";
+import { exampleEnvironments } from "../support/golden.js";
+import { repoRoot } from "../support/project.js";
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 /** Login shells sshd may run the remote command with (`SHELL -c COMMAND`). */
@@ -289,6 +292,27 @@ describe("dependencies and scheduling", () => {
     const waves = hostDependencies([host("db"), host("app"), host("lb")], [["db"], ["app"], ["lb"]]);
     expect(waves.source).toBe("waves");
     expect(waves.deps.get("lb")).toEqual(["db", "app"]);
+  });
+
+  it("the compiler decides who waits for whom once (manifest after and waves); deploy reads exactly that", async () => {
+    const expected: Record<string, { after: Record<string, string[]>; waves: string[][] }> = {
+      "django-hello/dev": { after: { localhost: [] }, waves: [["localhost"]] },
+      "django-hello/prod": { after: { web1: [], web2: [] }, waves: [["web1", "web2"]] },
+      "hello/prod": { after: { web1: [], web2: [] }, waves: [["web1", "web2"]] },
+      "webcluster/prod": { after: { lb1: ["app1", "app2"], app1: ["db1"], app2: ["db1"], db1: [] }, waves: [["db1"], ["app1", "app2"], ["lb1"]] },
+      "webcluster/staging": { after: { "staging-lb": ["staging-app"], "staging-app": [] }, waves: [["staging-app"], ["staging-lb"]] },
+    };
+    const seen: string[] = [];
+    for (const { example, env, path } of exampleEnvironments()) {
+      const { manifest } = await compile(path, { cwd: repoRoot, cacheDir: false });
+      const after = Object.fromEntries(manifest!.hosts.map((h) => [h.name, h.after]));
+      expect({ after, waves: manifest!.waves }).toEqual(expected[`${example}/${env}`]);
+      const read = hostDependencies(manifest!.hosts, manifest!.waves);
+      expect(read.source).toBe("manifest");
+      expect(Object.fromEntries(read.deps)).toEqual(after);
+      seen.push(`${example}/${env}`);
+    }
+    expect(seen.sort()).toEqual(Object.keys(expected).sort());
   });
 
   it("a failure skips its dependents (transitively), independent hosts carry on, at most `jobs` run", async () => {
