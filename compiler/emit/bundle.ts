@@ -18,6 +18,12 @@ export interface BundleInput {
   readonly sourcesDigest: string;
   /** A resource's declaration site for its comment, e.g. `env/prod.ts:9:5`. */
   readonly siteOf: (resource: CheckedResource) => string;
+  /**
+   * The runtime text for the functions the bundle calls (`roots`) and what
+   * they call. Default: {@link selectRuntime} over `runtime-sh/`. The runtime
+   * tests pass one that adds shell functions of their own.
+   */
+  readonly selectRuntime?: (roots: ReadonlySet<string>) => string;
 }
 
 /** Paths per fact-gathering call: keeps each command line far below ARG_MAX. */
@@ -134,7 +140,7 @@ export function emitBundle(input: BundleInput): string {
     "# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----",
     "# (All of them are defined before anything runs: the one call below comes last.)",
     "",
-    selectRuntime(roots),
+    (input.selectRuntime ?? selectRuntime)(roots),
     "",
     'depc_main "$@"',
     "}",

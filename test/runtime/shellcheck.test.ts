@@ -94,7 +94,7 @@ describe.runIf(requireTool("shellcheck"))("shellcheck -s sh", () => {
   it.each([
     ["directory only", [{ kind: "directory" as const, path: "/srv/x" }]],
     ["symlink only", [{ kind: "symlink" as const, path: "/srv/l", target: "/srv/x" }]],
-    ["file only", [{ kind: "file" as const, path: "/srv/f", content: "x\n", mode: "" }]],
+    ["file only", [{ kind: "file" as const, path: "/srv/f", content: "x\n" }]],
   ])("a %s bundle is clean", (_label, resources) => {
     const root = hostRoot("shellcheck");
     const path = join(root, "bundle.sh");
