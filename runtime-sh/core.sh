@@ -158,6 +158,7 @@ depc_warn() {
   printf 'depc: %s/%s: warning: %s\n' "$DEPC_ENV" "$DEPC_HOST" "$1" >&2
 }
 
+# depc_err MESSAGE: "depc: ENV/HOST: MESSAGE" on stderr (an error, no prefix).
 depc_err() {
   printf 'depc: %s/%s: %s\n' "$DEPC_ENV" "$DEPC_HOST" "$1" >&2
 }

@@ -4,7 +4,7 @@
 #
 # depc runtime: regular files with exact content.
 
-# depc_file PATH MODE OWNER GROUP SHA256 CONTENTFN: PATH is a regular file
+# depc_file PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: PATH is a regular file
 # whose bytes are CONTENTFN's output (digest SHA256), with MODE (4-digit
 # octal; '' = unmanaged: a new file gets 0644, an existing file keeps its
 # mode), OWNER and GROUP (name or id; '' = unmanaged: kept on rewrite when

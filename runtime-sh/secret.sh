@@ -4,7 +4,7 @@
 #
 # depc runtime: commands that hold secrets (in argv or environment).
 
-# depc_masked SECRETSFN CMD ARGS...: run CMD ARGS (exec'd in a subshell, so a
+# depc_masked SECRETSFN CMD [ARGS...]: run CMD ARGS (exec'd in a subshell, so a
 # program named like a builtin is still the program) with stdout and stderr
 # into a private file, then print that output with every occurrence of every
 # line of SECRETSFN's output replaced by ***. Returns CMD's status. Used by
