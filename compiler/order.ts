@@ -27,7 +27,7 @@ export interface OrderedEnvironment {
   readonly notifications: ReadonlyMap<string, ReadonlyMap<CheckedResource, readonly string[]>>;
   /** Hosts grouped in deploy waves: every provider's host is in an earlier wave than its requirers'. */
   readonly waves: readonly (readonly string[])[];
-  /** Per host (every host of the environment): the hosts it waits for when deploying, see {@link hostDependencies}. */
+  /** Per host (every host of the environment): the hosts it waits for when deploying, see {@link crossHostDependencies}. */
   readonly after: ReadonlyMap<string, readonly string[]>;
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -58,7 +58,7 @@ export function orderEnvironment(env: EnvironmentModel, checked: readonly Checke
     }
     hosts.set(host.name, sorted.order.flatMap((i) => (graph[i]!.resource ? [graph[i]!.resource!] : [])));
   }
-  const dependencies = hostDependencies(env);
+  const dependencies = crossHostDependencies(env);
   const waves = hostWaves(env, dependencies, diagnostics);
   const names = env.hosts.map((h) => h.name);
   const after = new Map(
@@ -85,7 +85,7 @@ export interface HostDependency {
  * The manifest records it per host (`after`, in environment order) and as
  * waves; `depc deploy` reads those and computes nothing.
  */
-export function hostDependencies(env: EnvironmentModel): HostDependency[] {
+export function crossHostDependencies(env: EnvironmentModel): HostDependency[] {
   const componentHost = new Map<string, string>();
   for (const host of env.hosts) for (const c of host.components) componentHost.set(c.id, host.name);
   const found = new Map<string, HostDependency>();

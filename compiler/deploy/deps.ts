@@ -4,7 +4,7 @@ import type { DeployHost } from "./source.js";
 
 /**
  * Per host, the hosts it must wait for, as the build recorded them (the
- * compiler decides this once, in order.ts's hostDependencies): the
+ * compiler decides this once, in order.ts's crossHostDependencies): the
  * manifest's per-host `after`; for a manifest of an older build without it,
  * the waves (a host waits for every host of the earlier waves).
  */
