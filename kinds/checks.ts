@@ -1,4 +1,4 @@
-import { diagnostic, show, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { diagnostic, show, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
 import type { At } from "./kind.js";
 
 /** Title-cased kind for messages: `File`, `Directory`. */

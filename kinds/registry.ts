@@ -1,14 +1,41 @@
-import { commandKind } from "./command.js";
-import { directoryKind } from "./directory.js";
-import { fileKind } from "./file.js";
-import type { ResourceKind } from "./kind.js";
-import { serviceKind } from "./service.js";
-import { programKind, supervisorKind } from "./supervisor.js";
-import { symlinkKind } from "./symlink.js";
-import { buildoutKind } from "./buildout.js";
-import { virtualenvKind } from "./virtualenv.js";
+/**
+ * Every resource kind the compiler knows: one line per kind. A resource of
+ * a kind not listed here is an internal error (its factory is depc's own).
+ */
+import type { KindDefinition } from "./kind.js";
+import { fileKind } from "./file/compile.js";
+import { directoryKind } from "./directory/compile.js";
+import { symlinkKind } from "./symlink/compile.js";
+import { commandKind } from "./command/compile.js";
+import { supervisorKind, programKind } from "./supervisor/compile.js";
+import { virtualenvKind } from "./virtualenv/compile.js";
+import { buildoutKind } from "./buildout/compile.js";
+import { serviceKind } from "./service/compile.js";
 
-/** Every resource kind the compiler knows, by the `kind` its stdlib factory sets. */
-export const resourceKinds: ReadonlyMap<string, ResourceKind> = new Map(
-  [fileKind, directoryKind, symlinkKind, commandKind, supervisorKind, programKind, virtualenvKind, buildoutKind, serviceKind].map((k) => [k.kind, k]),
-);
+export const kinds: readonly KindDefinition[] = [
+  fileKind,
+  directoryKind,
+  symlinkKind,
+  commandKind,
+  supervisorKind,
+  programKind,
+  virtualenvKind,
+  buildoutKind,
+  serviceKind,
+];
+
+const byName: ReadonlyMap<string, KindDefinition> = new Map(kinds.map((k) => [k.kind, k]));
+
+/** The definition of a registered kind; a kind nobody registered is a bug in depc (exit 70), never dropped. */
+export function kindDefinition(kind: string): KindDefinition {
+  const definition = byName.get(kind);
+  if (definition === undefined) {
+    throw new Error(`resource kind ${JSON.stringify(kind)} is not registered (kinds/registry.ts knows ${kinds.map((k) => k.kind).join(", ")})`);
+  }
+  return definition;
+}
+
+/** The definition of a kind, or undefined: for tools that describe a model without compiling it. */
+export function findKind(kind: string): KindDefinition | undefined {
+  return byName.get(kind);
+}

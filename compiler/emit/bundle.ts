@@ -1,8 +1,8 @@
 import type { HostModel } from "../model.js";
-import type { CheckedResource, Fact } from "../resources/kind.js";
+import { positionalArguments, type CheckedResource, type Fact } from "../../kinds/kind.js";
 import { contentFunction, needsTextNonl } from "./content.js";
 import { commentText, shellQuote } from "./quote.js";
-import type { RunSpec } from "../resources/kind.js";
+import type { RunSpec } from "../../kinds/kind.js";
 import { selectRuntime } from "./runtime.js";
 import { sensitivityOf } from "../secrets/sensitive.js";
 
@@ -36,12 +36,13 @@ export function emitBundle(input: BundleInput): string {
 
   resources.forEach((resource, i) => {
     const index = i + 1;
-    const { call, args, fact } = resource.lowered;
+    const { call, fact } = resource.lowered;
+    const args = positionalArguments(resource.definition, resource.lowered);
     roots.add(call);
     let functions = 0;
     let contentCount = 0;
     // A command holding secrets: its words for reports show *** instead, and its output is masked.
-    const masks = resource.kind === "file" ? [] : secretMasks(resource);
+    const masks = resource.definition.secrets?.masked === true ? secretMasks(resource) : [];
     const masker = masks.length > 0 ? `depc_secrets_${index}` : undefined;
     if (masker !== undefined) {
       roots.add("depc_masked");

@@ -1,5 +1,5 @@
-import { defineResource, type Dependency, type Relations, type Resource } from "./resource.js";
-import type { VirtualEnvResource } from "./virtualenv.js";
+import { defineResource, type Dependency, type Relations, type Resource } from "../../model/resource.js";
+import type { VirtualEnvResource } from "../virtualenv/virtualenv.js";
 
 /** Options of {@link Buildout}. */
 export interface BuildoutOptions extends Relations {

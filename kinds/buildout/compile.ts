@@ -1,22 +1,31 @@
 import { createHash } from "node:crypto";
-import { isResource } from "../../stdlib/resource.js";
-import { diagnostic, show } from "../diagnostics/diagnostic.js";
-import { checkPath, wellFormed } from "./checks.js";
-import type { Argument, ResourceKind } from "./kind.js";
-import { checkProgram } from "./virtualenv.js";
+import { isResource } from "../../model/resource.js";
+import { diagnostic, show } from "../../compiler/diagnostics/diagnostic.js";
+import { checkPath, wellFormed } from "../checks.js";
+import type { Argument, KindDefinition } from "../kind.js";
+import { checkProgram, virtualenvKind } from "../virtualenv/compile.js";
 
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const RESERVED = new Set(["buildout.cfg", ".depc-buildout", ".installed.cfg"]);
 
 /**
  * Buildout: lowered to
- * `depc_buildout OWE DIR EXECUTABLE OFFLINE TIMEOUT NOTIFIED DIGEST NAME SHA256 CONTENTFN...`
- * (runtime-sh/buildout.sh), buildout.cfg first, then the extra files by name.
+ * `depc_buildout OWE DIR EXECUTABLE OFFLINE TIMEOUT NOTIFIED DIGEST FILES...`
+ * (buildout.sh), FILES being NAME SHA256 CONTENTFN per file, buildout.cfg first, then the extra files by name.
  * Its key is DIR/buildout.cfg: the directory itself is usually declared as a
  * Directory, which the buildout then follows.
  */
-export const buildoutKind: ResourceKind = {
+export const buildoutKind: KindDefinition = {
   kind: "buildout",
+  folder: "buildout",
+  // DIR/buildout.cfg.
+  claims: "path",
+  runtime: {
+    file: "buildout.sh",
+    calls: [{ fn: "depc_buildout", params: ["owe", "dir", "executable", "offline", "timeout", "notified", "digest", "files..."] }],
+  },
+  reacts: true,
+  diagnostics: ["buildoutConfig", "buildoutExtraFile", "buildoutExecutable", "buildoutTimeout"],
   check(model, report) {
     const { props, site } = model;
     const dir = checkPath("Buildout", props.directory, site, report);
@@ -49,7 +58,7 @@ export const buildoutKind: ResourceKind = {
       } else files.push([name, content as string]);
     }
 
-    const venv = isResource(props.executable) && props.executable.kind === "virtualenv" ? props.executable : undefined;
+    const venv = isResource(props.executable) && props.executable.kind === virtualenvKind.kind ? props.executable : undefined;
     let executable: string | undefined;
     if (venv !== undefined) {
       const base = (venv.props as { path?: unknown }).path;
@@ -85,22 +94,21 @@ export const buildoutKind: ResourceKind = {
     const notifiedBy = venv === undefined ? whenChanged : [venv, ...whenChanged];
     return {
       model,
-      kind: "buildout",
       key,
       container: false,
       notifiedBy: notifiedBy.length === 0 ? undefined : notifiedBy,
       lowered: {
         call: "depc_buildout",
-        args: [
-          `buildout:${key}`,
+        args: {
+          owe: `buildout:${key}`,
           dir,
           executable,
-          offline ? "1" : "0",
-          timeout === undefined ? "" : String(timeout),
-          notifiedBy.length === 0 ? "0" : "1",
-          `sha256:${digest}`,
-          ...contents,
-        ],
+          offline: offline ? "1" : "0",
+          timeout: timeout === undefined ? "" : String(timeout),
+          notified: notifiedBy.length === 0 ? "0" : "1",
+          digest: `sha256:${digest}`,
+          files: contents,
+        },
       },
     };
   },

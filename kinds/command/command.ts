@@ -1,5 +1,5 @@
-import { defineResource, type Dependency, type Relations, type Resource } from "./resource.js";
-import type { Secret } from "./secret.js";
+import { defineResource, type Dependency, type Relations, type Resource } from "../../model/resource.js";
+import type { Secret } from "../../model/secret.js";
 
 /**
  * A command line: an argv list (`["pip", "install", "-r", "req.txt"]`), or a

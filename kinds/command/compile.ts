@@ -1,13 +1,23 @@
 import { parse } from "shell-quote";
-import { diagnostic, show, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { checkPath } from "./checks.js";
-import type { At, ResourceKind, RunSpec } from "./kind.js";
+import { diagnostic, show, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import { checkPath } from "../checks.js";
+import type { At, KindDefinition, RunSpec } from "../kind.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const commandKind: ResourceKind = {
+export const commandKind: KindDefinition = {
   kind: "command",
+  folder: "command",
+  claims: "command",
+  runtime: {
+    file: "command.sh",
+    calls: [{ fn: "depc_command", params: ["owe", "display", "creates", "timeout", "notified", "always", "runfn", "unlessfn", "onlyiffn"] }],
+  },
+  reacts: true,
+  // Its argv and environment: reports show the command line, so secrets in it are masked.
+  secrets: { fields: ["command", "env"], masked: true },
+  diagnostics: ["invalidCommandName", "invalidCommand", "invalidCommandEnv", "commandWithoutGuard", "invalidTimeout"],
   check(model, report) {
     const { props, site } = model;
     const name = props.name;
@@ -40,23 +50,22 @@ export const commandKind: ResourceKind = {
     const spec = (argv: readonly string[]): RunSpec => ({ argv, cwd, env });
     return {
       model,
-      kind: "command",
       key: name,
       container: false,
       notifiedBy: whenChanged,
       lowered: {
         call: "depc_command",
-        args: [
-          `command:${name}`,
-          display(run),
-          creates ?? "",
-          timeout === undefined ? "" : String(timeout),
-          whenChanged === undefined ? "0" : "1",
-          always ? "1" : "0",
-          { run: spec(run) },
-          unless === undefined ? undefined : { run: spec(unless) },
-          onlyIf === undefined ? undefined : { run: spec(onlyIf) },
-        ],
+        args: {
+          owe: `command:${name}`,
+          display: display(run),
+          creates: creates ?? "",
+          timeout: timeout === undefined ? "" : String(timeout),
+          notified: whenChanged === undefined ? "0" : "1",
+          always: always ? "1" : "0",
+          runfn: { run: spec(run) },
+          unlessfn: unless === undefined ? undefined : { run: spec(unless) },
+          onlyiffn: onlyIf === undefined ? undefined : { run: spec(onlyIf) },
+        },
       },
     };
   },

@@ -1,8 +1,13 @@
-import { checkMode, checkPath, checkPrincipal, octal4 } from "./checks.js";
-import type { ResourceKind } from "./kind.js";
+import { checkMode, checkPath, checkPrincipal, octal4 } from "../checks.js";
+import type { KindDefinition } from "../kind.js";
 
-export const directoryKind: ResourceKind = {
+export const directoryKind: KindDefinition = {
   kind: "directory",
+  folder: "directory",
+  claims: "path",
+  runtime: { file: "directory.sh", calls: [{ fn: "depc_directory", params: ["path", "mode", "owner", "group"] }] },
+  reacts: false,
+  diagnostics: [],
   check(model, report) {
     const { props, site } = model;
     const path = checkPath("directory", props.path, site, report);
@@ -14,12 +19,11 @@ export const directoryKind: ResourceKind = {
     if (mode === undefined || owner === false || group === false) return undefined;
     return {
       model,
-      kind: "directory",
       key: path,
       container: true,
       lowered: {
         call: "depc_directory",
-        args: [path, octal4(mode), owner ?? "", group ?? ""],
+        args: { path, mode: octal4(mode), owner: owner ?? "", group: group ?? "" },
         fact: { type: "d", path, mode, owner, group },
       },
     };

@@ -1,4 +1,4 @@
-import { defineResource, type Relations, type Mode, type Principal, type Resource } from "./resource.js";
+import { defineResource, type Relations, type Mode, type Principal, type Resource } from "../../model/resource.js";
 
 /** Options of {@link Directory}. */
 export interface DirectoryOptions extends Relations {

@@ -1,12 +1,19 @@
 import { createHash } from "node:crypto";
-import { diagnostic } from "../diagnostics/diagnostic.js";
-import { checkMode, checkPath, checkPrincipal, octal4 } from "./checks.js";
-import { wellFormed } from "./checks.js";
-import type { ResourceKind } from "./kind.js";
-import { sensitivityOf } from "../secrets/sensitive.js";
+import { diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import { checkMode, checkPath, checkPrincipal, octal4 } from "../checks.js";
+import { wellFormed } from "../checks.js";
+import type { KindDefinition } from "../kind.js";
+import { sensitivityOf } from "../../compiler/secrets/sensitive.js";
 
-export const fileKind: ResourceKind = {
+export const fileKind: KindDefinition = {
   kind: "file",
+  folder: "file",
+  claims: "path",
+  runtime: { file: "file.sh", calls: [{ fn: "depc_file", params: ["path", "mode", "owner", "group", "sha256", "contentfn", "[salt]"] }] },
+  reacts: false,
+  // Its content only: it travels in a content function, never in a report.
+  secrets: { fields: ["content"], masked: false },
+  diagnostics: ["fileContentMissing"],
   check(model, report) {
     const { props, site } = model;
     const path = checkPath("file", props.path, site, report);
@@ -27,13 +34,12 @@ export const fileKind: ResourceKind = {
     const secret = sensitivityOf(model);
     return {
       model,
-      kind: "file",
       key: path,
       container: false,
       lowered: {
         call: "depc_file",
         // A secret file gets its fingerprint salt: the runtime never diffs it, never prints its digest.
-        args: [path, octal4(mode), owner ?? "", group ?? "", sha256, { content }, ...(secret ? [secret.salt] : [])],
+        args: { path, mode: octal4(mode), owner: owner ?? "", group: group ?? "", sha256, contentfn: { content }, salt: secret?.salt },
         fact: { type: "f", path, mode, owner, group, sha256 },
       },
     };

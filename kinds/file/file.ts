@@ -1,5 +1,5 @@
-import { defineResource, type Relations, type Mode, type Principal, type Resource } from "./resource.js";
-import type { SecretContent } from "./secret.js";
+import { defineResource, type Relations, type Mode, type Principal, type Resource } from "../../model/resource.js";
+import type { SecretContent } from "../../model/secret.js";
 
 interface FileCommonOptions extends Relations {
   /** Absolute path of the file on the host, e.g. `"/srv/app/app.ini"`. */

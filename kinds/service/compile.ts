@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { diagnostic, show, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { isResource } from "../../stdlib/resource.js";
-import { checkPath, checkPrincipal, wellFormed } from "./checks.js";
-import { splitArgv } from "./command.js";
-import type { At, ResourceKind } from "./kind.js";
+import { diagnostic, show, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import { isResource } from "../../model/resource.js";
+import { checkPath, checkPrincipal, wellFormed } from "../checks.js";
+import { splitArgv } from "../command/compile.js";
+import type { At, KindDefinition } from "../kind.js";
 
 /** systemd's unit name characters (unit-name.c: VALID_CHARS plus '@'); we also require a sane first character. */
 const UNIT_BASE = /^[A-Za-z0-9_][A-Za-z0-9:_.\\@-]*$/;
@@ -26,8 +26,30 @@ const INSTALL_KEYS = /^\s*(WantedBy|RequiredBy|UpheldBy|Alias)\s*=\s*\S/;
 /** The first line of every unit depc writes from typed fields. */
 export const UNIT_HEADER = "# Written by depc from the deployment model: edits here are overwritten by the next run.";
 
-export const serviceKind: ResourceKind = {
+export const serviceKind: KindDefinition = {
   kind: "service",
+  folder: "service",
+  // Its unit's name ("web.service"), not a path: a Command named "web.service" is something else.
+  claims: "systemd-unit",
+  runtime: {
+    file: "service.sh",
+    calls: [{ fn: "depc_service", params: ["owe", "name", "sha256", "contentfn", "enabled", "running", "reload"] }],
+  },
+  reacts: true,
+  diagnostics: [
+    "invalidServiceName",
+    "serviceNeedsUnit",
+    "serviceUnitAndTyped",
+    "serviceUnitContent",
+    "serviceNotInstallable",
+    "serviceExecStart",
+    "serviceFieldValue",
+    "serviceUnitRef",
+    "serviceEnvironment",
+    "serviceExtraSection",
+    "serviceExtraKey",
+    "serviceOption",
+  ],
   check(model, report) {
     const { props, site } = model;
     const unit = unitName(props.name, site, report);
@@ -66,13 +88,20 @@ export const serviceKind: ResourceKind = {
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     return {
       model,
-      kind: "service",
       key: unit,
       container: false,
       notifiedBy: props.whenChanged as readonly unknown[] | undefined,
       lowered: {
         call: "depc_service",
-        args: [`service:${unit}`, unit, sha256, { content: bytes }, enabled ? "1" : "0", running ? "1" : "0", reload ? "1" : "0"],
+        args: {
+          owe: `service:${unit}`,
+          name: unit,
+          sha256,
+          contentfn: { content: bytes },
+          enabled: enabled ? "1" : "0",
+          running: running ? "1" : "0",
+          reload: reload ? "1" : "0",
+        },
       },
     };
   },

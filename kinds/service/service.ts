@@ -1,5 +1,5 @@
-import type { Argv } from "./command.js";
-import { defineResource, isResource, type Dependency, type Resource } from "./resource.js";
+import type { Argv } from "../command/command.js";
+import { defineResource, isResource, type Dependency, type Resource } from "../../model/resource.js";
 
 /**
  * How systemd restarts the service's process when it exits (`Restart=`,

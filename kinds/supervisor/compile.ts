@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { splitArgv } from "./command.js";
-import { diagnostic, show, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { isResource } from "../../stdlib/resource.js";
-import { checkPath } from "./checks.js";
-import type { At, ResourceKind } from "./kind.js";
+import { splitArgv } from "../command/compile.js";
+import { diagnostic, show, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import { isResource } from "../../model/resource.js";
+import { checkPath } from "../checks.js";
+import type { At, KindDefinition } from "../kind.js";
 
 /*
  * Supervisor and Program. What supervisord makes of a config value decides
@@ -129,33 +129,64 @@ function userConfig(base: string): string {
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-export const supervisorKind: ResourceKind = {
+export const supervisorKind: KindDefinition = {
   kind: "supervisor",
+  folder: "supervisor",
+  // The user flavour's base, the system flavour's confDir: its programs' configs live below it.
+  claims: "path",
+  runtime: {
+    file: "supervisor.sh",
+    calls: [
+      { fn: "depc_supervisor_system", params: ["ctl", "conf"] },
+      { fn: "depc_supervisor_user", params: ["base", "supervisord", "ctl", "sha256", "contentfn"] },
+    ],
+  },
+  reacts: false,
+  diagnostics: ["invalidSupervisorFlavour", "supervisorSocketTooLong", "unrepresentableSupervisorValue"],
   check(model, report) {
     const target = supervisorTarget(model.props, model.site, report);
     if (target === undefined) return undefined;
     if (model.props.flavour === "system") {
       return {
         model,
-        kind: "supervisor",
         key: target.key,
         container: true,
-        lowered: { call: "depc_supervisor_system", args: [target.supervisorctl, target.config] },
+        lowered: { call: "depc_supervisor_system", args: { ctl: target.supervisorctl, conf: target.config } },
       };
     }
     const content = new TextEncoder().encode(userConfig(target.key));
     return {
       model,
-      kind: "supervisor",
       key: target.key,
       container: true,
-      lowered: { call: "depc_supervisor_user", args: [target.key, target.supervisord, target.supervisorctl, sha256(content), { content }] },
+      lowered: {
+        call: "depc_supervisor_user",
+        args: { base: target.key, supervisord: target.supervisord, ctl: target.supervisorctl, sha256: sha256(content), contentfn: { content } },
+      },
     };
   },
 };
 
-export const programKind: ResourceKind = {
+export const programKind: KindDefinition = {
   kind: "program",
+  folder: "supervisor",
+  // Its config file, <confDir>/<name>.conf: a program name per supervisord, and a path no File may claim too.
+  claims: "path",
+  runtime: {
+    file: "supervisor.sh",
+    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait"] }],
+  },
+  reacts: true,
+  diagnostics: [
+    "invalidProgramName",
+    "programWithoutSupervisor",
+    "invalidProgramCommand",
+    "invalidProgramEnvironment",
+    "invalidProgramOption",
+    "invalidProgramStartsecs",
+    "invalidProgramFlag",
+    "unrepresentableSupervisorValue",
+  ],
   check(model, report) {
     const { props, site } = model;
     const name = props.name;
@@ -214,23 +245,22 @@ export const programKind: ResourceKind = {
     const whenChanged = props.whenChanged as readonly unknown[] | undefined;
     return {
       model,
-      kind: "program",
       key: confPath,
       container: false,
       notifiedBy: whenChanged,
       lowered: {
         call: "depc_supervisor_program",
-        args: [
-          `program:${confPath}`,
+        args: {
+          owe: `program:${confPath}`,
           name,
-          confPath,
-          sha256(content),
-          { content },
-          target.supervisorctl,
-          target.config,
-          autostart ? "1" : "0",
-          String((startsecs as number) + WAIT_MARGIN),
-        ],
+          confpath: confPath,
+          sha256: sha256(content),
+          contentfn: { content },
+          ctl: target.supervisorctl,
+          conf: target.config,
+          autostart: autostart ? "1" : "0",
+          wait: String((startsecs as number) + WAIT_MARGIN),
+        },
       },
     };
   },

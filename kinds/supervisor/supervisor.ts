@@ -1,5 +1,5 @@
-import type { Argv } from "./command.js";
-import { defineResource, isResource, type Dependency, type Principal, type Relations, type Resource } from "./resource.js";
+import type { Argv } from "../command/command.js";
+import { defineResource, isResource, type Dependency, type Principal, type Relations, type Resource } from "../../model/resource.js";
 
 /** The system's supervisord, as a distribution package installs it (Debian's `supervisor`). */
 export interface SystemSupervisorOptions extends Relations {

@@ -1,10 +1,15 @@
-import { diagnostic } from "../diagnostics/diagnostic.js";
-import { checkPath } from "./checks.js";
-import { wellFormed } from "./checks.js";
-import type { ResourceKind } from "./kind.js";
+import { diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import { checkPath } from "../checks.js";
+import { wellFormed } from "../checks.js";
+import type { KindDefinition } from "../kind.js";
 
-export const symlinkKind: ResourceKind = {
+export const symlinkKind: KindDefinition = {
   kind: "symlink",
+  folder: "symlink",
+  claims: "path",
+  runtime: { file: "symlink.sh", calls: [{ fn: "depc_symlink", params: ["path", "target"] }] },
+  reacts: false,
+  diagnostics: ["symlinkTargetInvalid"],
   check(model, report) {
     const { props, site } = model;
     const path = checkPath("symlink", props.path, site, report);
@@ -18,10 +23,9 @@ export const symlinkKind: ResourceKind = {
     if (path === undefined || problem !== undefined) return undefined;
     return {
       model,
-      kind: "symlink",
       key: path,
       container: false,
-      lowered: { call: "depc_symlink", args: [path, target as string], fact: { type: "l", path } },
+      lowered: { call: "depc_symlink", args: { path, target: target as string }, fact: { type: "l", path } },
     };
   },
 };

@@ -1,4 +1,4 @@
-import { defineResource, type Relations, type Resource } from "./resource.js";
+import { defineResource, type Relations, type Resource } from "../../model/resource.js";
 
 /** Options of {@link Symlink}. */
 export interface SymlinkOptions extends Relations {

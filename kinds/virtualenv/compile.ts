@@ -1,19 +1,24 @@
 import { createHash } from "node:crypto";
-import { diagnostic, show, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { checkPath, wellFormed } from "./checks.js";
-import type { At, ResourceKind } from "./kind.js";
+import { diagnostic, show, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import { checkPath, wellFormed } from "../checks.js";
+import type { At, KindDefinition } from "../kind.js";
 
 /** A program on the host: a name looked up on PATH, or an absolute path (checked with checkPath). */
 export const PROGRAM_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
 
 /**
  * VirtualEnv: lowered to `depc_virtualenv PATH PYTHON SYSTEM DIGEST REQFN PIPOPT...`
- * (runtime-sh/virtualenv.sh). DIGEST identifies what pip is asked to do (the
+ * (virtualenv.sh). DIGEST identifies what pip is asked to do (the
  * requirements text and the options); the runtime adds the interpreter's
  * identity, which only the host knows.
  */
-export const virtualenvKind: ResourceKind = {
+export const virtualenvKind: KindDefinition = {
   kind: "virtualenv",
+  folder: "virtualenv",
+  claims: "path",
+  runtime: { file: "virtualenv.sh", calls: [{ fn: "depc_virtualenv", params: ["path", "python", "system", "digest", "reqfn", "pipopt..."] }] },
+  reacts: false,
+  diagnostics: ["virtualenvPython", "virtualenvNotAList", "virtualenvRequirement", "virtualenvPipOption"],
   check(model, report) {
     const { props, site } = model;
     const path = checkPath("VirtualEnv", props.path, site, report);
@@ -40,12 +45,18 @@ export const virtualenvKind: ResourceKind = {
       .digest("hex");
     return {
       model,
-      kind: "virtualenv",
       key: path,
       container: true,
       lowered: {
         call: "depc_virtualenv",
-        args: [path, python, props.systemSitePackages === true ? "1" : "0", `sha256:${digest}`, requirements.length === 0 ? "" : { content }, ...pipOptions],
+        args: {
+          path,
+          python,
+          system: props.systemSitePackages === true ? "1" : "0",
+          digest: `sha256:${digest}`,
+          reqfn: requirements.length === 0 ? "" : { content },
+          pipopt: pipOptions,
+        },
       },
     };
   },

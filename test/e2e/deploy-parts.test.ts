@@ -9,15 +9,15 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { classify, classifySsh } from "../../compiler/deploy/classify.js";
-import { hostDependencies, schedule } from "../../compiler/deploy/deps.js";
-import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote } from "../../compiler/deploy/remote.js";
-import { collectResources, diffStat, OutputCollector } from "../../compiler/deploy/results.js";
-import { chooseRollback, normalizeDigest } from "../../compiler/deploy/rollback.js";
-import { selectHosts } from "../../compiler/deploy/run.js";
-import { readBuild } from "../../compiler/deploy/source.js";
-import { sshArgv } from "../../compiler/deploy/ssh.js";
-import { MarkerStream } from "../../compiler/deploy/stream.js";
+import { classify, classifySsh } from "../../tools/deploy/classify.js";
+import { hostDependencies, schedule } from "../../tools/deploy/deps.js";
+import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote } from "../../tools/deploy/remote.js";
+import { collectResources, diffStat, OutputCollector } from "../../tools/deploy/results.js";
+import { chooseRollback, normalizeDigest } from "../../tools/deploy/rollback.js";
+import { selectHosts } from "../../tools/deploy/run.js";
+import { readBuild } from "../../tools/deploy/source.js";
+import { sshArgv } from "../../tools/deploy/ssh.js";
+import { MarkerStream } from "../../tools/deploy/stream.js";
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 /** Login shells sshd may run the remote command with (`SHELL -c COMMAND`). */

@@ -1,16 +1,30 @@
 /**
  * Test helper: build bundles in exactly the shape the compiler's emitter
- * produces (see runtime-sh/README.md, "The bundle"), from a list of
+ * produces (see runtime/README.md, "The bundle"), from a list of
  * hand-written resources. The runtime functions are split and tree-shaken
  * with the same rules the compiler uses, so these tests also check that the
  * runtime files keep the shape the compiler relies on.
  */
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const RUNTIME_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-sh");
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Every runtime file: the core (runtime/*.sh) and each kind's (kinds/<kind>/*.sh), by file name. */
+export const RUNTIME_FILES: readonly string[] = [
+  ...readdirSync(join(REPO, "runtime"))
+    .filter((f) => f.endsWith(".sh"))
+    .map((f) => join(REPO, "runtime", f)),
+  ...readdirSync(join(REPO, "kinds"), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) =>
+      readdirSync(join(REPO, "kinds", d.name))
+        .filter((f) => f.endsWith(".sh"))
+        .map((f) => join(REPO, "kinds", d.name, f)),
+    ),
+].sort((a, b) => (basename(a) < basename(b) ? -1 : basename(a) > basename(b) ? 1 : 0));
 
 export interface RuntimeFunction {
   readonly name: string;
@@ -22,15 +36,16 @@ export interface RuntimeFunction {
 }
 
 /**
- * Split every runtime-sh/*.sh file into functions: a function starts at a line
+ * Split every runtime file into functions: a function starts at a line
  * `name() {` at column 0 and ends at the next line that is exactly `}`;
  * comment lines directly above belong to it. Throws on anything else outside
  * a function (blank lines and comments are allowed).
  */
-export function runtimeFunctions(dir: string = RUNTIME_DIR): Map<string, RuntimeFunction> {
+export function runtimeFunctions(files: readonly string[] = RUNTIME_FILES): Map<string, RuntimeFunction> {
   const functions = new Map<string, RuntimeFunction>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sh")).sort()) {
-    const lines = readFileSync(join(dir, file), "utf8").split("\n");
+  for (const path of files) {
+    const file = basename(path);
+    const lines = readFileSync(path, "utf8").split("\n");
     let comments: string[] = [];
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] ?? "";

@@ -1,6 +1,6 @@
 // Which hosts each host waits for, and the scheduler that runs hosts as soon
 // as everything they wait for has converged, at most `jobs` at a time.
-import type { EnvironmentModel } from "../model.js";
+import type { EnvironmentModel } from "../../compiler/model.js";
 import type { DeployHost } from "./source.js";
 
 /**

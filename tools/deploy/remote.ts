@@ -95,7 +95,7 @@ export const ROLLBACK_PROGRAM = oneLine([
   `shift 3`,
   ...PRELUDE,
   `m begin`,
-  // The runtime's rule (runtime-sh/state.sh): --state-dir, DEPC_STATE_DIR, /var/lib/depc/ENV as root, else the XDG state home.
+  // The runtime's rule (runtime/state.sh): --state-dir, DEPC_STATE_DIR, /var/lib/depc/ENV as root, else the XDG state home.
   `if [ -z "$s" ]; then s=\${DEPC_STATE_DIR:-}; fi`,
   `if [ -z "$s" ]; then if [ "$(id -u)" = 0 ]; then s=/var/lib/depc/$e; else s=\${XDG_STATE_HOME:-$HOME/.local/state}/depc/$e; fi; fi`,
   `m state "$s"`,

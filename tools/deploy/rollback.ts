@@ -1,7 +1,7 @@
 // Which kept bundle `depc rollback` runs on a host.
 //
 // The runtime keeps the last applied bundles in its state directory
-// (runtime-sh/state.sh): <state>/bundles/<sha256 hex>.sh, their order in
+// (runtime/state.sh): <state>/bundles/<sha256 hex>.sh, their order in
 // bundles/.order (one digest a line, most recently applied last), and a line
 // per run in <state>/runs.log: `TIME DIGEST MODE RESULT ok=N changed=N ...`.
 // The current bundle is the last one applied; rollback's default target is

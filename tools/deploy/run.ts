@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { depcVersion } from "../package-info.js";
+import { depcVersion } from "../../compiler/package-info.js";
 import type { Cause } from "./classify.js";
 import { hostDependencies, schedule } from "./deps.js";
 import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";

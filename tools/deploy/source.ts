@@ -3,8 +3,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import type { Manifest, ManifestHost } from "../emit/manifest.js";
-import type { EnvironmentModel } from "../model.js";
+import type { Manifest, ManifestHost } from "../../compiler/emit/manifest.js";
+import type { EnvironmentModel } from "../../compiler/model.js";
 
 /** A manifest host, with the per-host deploy dependencies the compiler may add. */
 export type DeployHost = ManifestHost & { readonly after?: readonly string[] };
@@ -31,7 +31,7 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
   if (args.from !== undefined) return readBuild(resolve(io.cwd, args.from), io.cwd);
   if (args.env === undefined) return { ok: false, message: "give an environment (depc deploy env/prod) or an existing build (--from build/prod)" };
   // Loaded here, not at the top: a deploy --from never loads the compiler.
-  const [{ compile }, { formatDiagnostics }, { writeBuild }] = await Promise.all([import("../build.js"), import("../diagnostics/format.js"), import("../output.js")]);
+  const [{ compile }, { formatDiagnostics }, { writeBuild }] = await Promise.all([import("../../compiler/build.js"), import("../../compiler/diagnostics/format.js"), import("../../compiler/output.js")]);
   const result = await compile(args.env, { cwd: io.cwd, ...(args.identity !== undefined ? { identityFile: args.identity } : {}), ...(args.cache ? {} : { cacheDir: false }) });
   if (result.diagnostics.length > 0) {
     io.stderr(formatDiagnostics(result.diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));

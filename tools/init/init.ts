@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import type { Io } from "../cli.js";
-import { depcVersion } from "../package-info.js";
+import type { Io } from "../../compiler/cli.js";
+import { depcVersion } from "../../compiler/package-info.js";
 import { templateFiles } from "./template.js";
 
 /** `depc init [dir]`: start a deployment project. */

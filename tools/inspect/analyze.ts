@@ -1,11 +1,11 @@
 import { relative } from "node:path";
-import type { Location } from "../diagnostics/diagnostic.js";
-import type { ComponentModel, EnvironmentModel, HostModel, ResourceModel } from "../model.js";
-import { orderEnvironment } from "../order.js";
-import type { CheckedResource } from "../resources/kind.js";
-import { validate } from "../validate.js";
-import { isComponent, isComponentUse } from "../../stdlib/component.js";
-import { isResource } from "../../stdlib/resource.js";
+import type { Location } from "../../compiler/diagnostics/diagnostic.js";
+import type { ComponentModel, EnvironmentModel, HostModel, ResourceModel } from "../../compiler/model.js";
+import { orderEnvironment } from "../../compiler/order.js";
+import type { CheckedResource } from "../../kinds/kind.js";
+import { validate } from "../../compiler/validate.js";
+import { isComponent, isComponentUse } from "../../model/component.js";
+import { isResource } from "../../model/resource.js";
 
 /**
  * What `depc inspect` and `depc graph` need beyond the evaluated model:

@@ -1,8 +1,8 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { compile, type CompileResult } from "../build.js";
-import { formatDiagnostics } from "../diagnostics/format.js";
-import type { Io } from "../cli.js";
+import { compile, type CompileResult } from "../../compiler/build.js";
+import { formatDiagnostics } from "../../compiler/diagnostics/format.js";
+import type { Io } from "../../compiler/cli.js";
 import { analyze, type Analysis } from "./analyze.js";
 import { buildGraph, renderDot, renderMermaid } from "./graph.js";
 import { inspectView, renderInspect } from "./inspect.js";

@@ -1,5 +1,5 @@
-import type { ComponentModel, HostModel, ResourceModel } from "../model.js";
-import { ancestors } from "../validate.js";
+import type { ComponentModel, HostModel, ResourceModel } from "../../compiler/model.js";
+import { ancestors } from "../../compiler/validate.js";
 import { relations, resolveReference, resourceKey, resourceLabel, type Analysis } from "./analyze.js";
 
 /**
@@ -86,8 +86,9 @@ export function buildGraph(analysis: Analysis): Graph {
     const containers = new Map<string, ResourceModel>();
     for (const r of host.resources) if (analysis.checked.get(r.origin)?.container) containers.set(resourceKey(analysis, r), r);
     for (const r of host.resources) {
-      const key = analysis.checked.get(r.origin)?.key;
-      if (key === undefined) continue;
+      const checked = analysis.checked.get(r.origin);
+      if (checked === undefined || checked.definition.claims !== "path") continue;
+      const key = checked.key;
       const parent = ancestors(key).find((a) => containers.has(a));
       if (parent !== undefined) add(resourceId.get(containers.get(parent)!.origin), resourceId.get(r.origin), "directory");
     }

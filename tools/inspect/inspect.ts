@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import type { ComponentModel, EnvironmentModel, HostModel, ResourceModel, SettingSource } from "../model.js";
+import type { ComponentModel, EnvironmentModel, HostModel, ResourceModel, SettingSource } from "../../compiler/model.js";
 import { place, relations, resolveReference, resourceKey, resourceLabel, type Analysis } from "./analyze.js";
-import { isComponent, isComponentUse } from "../../stdlib/component.js";
-import { isResource } from "../../stdlib/resource.js";
+import { isComponent, isComponentUse } from "../../model/component.js";
+import { isResource } from "../../model/resource.js";
 
 /**
  * `depc inspect`: the model as the compiler sees it, after evaluation.

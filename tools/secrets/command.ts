@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
-import { locateEnvironment } from "../load/locate.js";
+import { locateEnvironment } from "../../compiler/load/locate.js";
 import {
   ENV_NAME,
   FINGERPRINT_KEY,
@@ -22,7 +22,7 @@ import {
   secretsPaths,
   type Identities,
   type SecretsPaths,
-} from "./store.js";
+} from "../../compiler/secrets/store.js";
 
 export interface SecretsIo {
   readonly cwd: string;
