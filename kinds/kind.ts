@@ -96,9 +96,10 @@ export interface KindDefinition {
   /**
    * Which props may hold `secret(...)` values, and whether its reports and
    * program output must show `***` for them (a command line is printed; a
-   * file's content is not).
+   * file's content is not). The program of an argv field (its first word)
+   * names the command everywhere, so it may never be secret.
    */
-  readonly secrets?: { readonly fields: readonly string[]; readonly masked: boolean };
+  readonly secrets?: { readonly fields: readonly string[]; readonly masked: boolean; readonly argvFields?: readonly string[] };
   /** Its diagnostics (besides the shared path, mode and owner checks). */
   readonly diagnostics: readonly MessageId[];
   /** Validates the props and lowers the resource; reports problems and returns undefined on any. */

@@ -12,16 +12,17 @@ import { virtualenvKind } from "./virtualenv/compile.js";
 import { buildoutKind } from "./buildout/compile.js";
 import { serviceKind } from "./service/compile.js";
 
+/** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
   fileKind,
   directoryKind,
   symlinkKind,
   commandKind,
+  serviceKind,
   supervisorKind,
   programKind,
   virtualenvKind,
   buildoutKind,
-  serviceKind,
 ];
 
 const byName: ReadonlyMap<string, KindDefinition> = new Map(kinds.map((k) => [k.kind, k]));

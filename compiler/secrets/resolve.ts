@@ -38,7 +38,9 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
   for (const host of environment.hosts) {
     for (const resource of host.resources) {
       for (const [field, value] of Object.entries(resource.props)) {
-        const allowed = kindDefinition(resource.kind).secrets?.fields.includes(field) === true;
+        const rules = kindDefinition(resource.kind).secrets;
+        const allowed = rules?.fields.includes(field) === true;
+        const argv = rules?.argvFields?.includes(field) === true;
         visit(value, (found) => {
           const secrets = isSecret(found) ? [found] : found.parts.filter(isSecret);
           if (!allowed) {
@@ -47,7 +49,7 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
             return;
           }
           // The program's name is shown everywhere (it is how a command is recognised): never a secret.
-          if (field === "command" && Array.isArray(value) && found === value[0]) {
+          if (argv && Array.isArray(value) && found === value[0]) {
             diagnostics.push(diagnostic("secretNotAllowed", { where: `${title(resource.kind)} ${describeKey(resource)}`, field: "the program's name (the first word)" }, resource.site));
             return;
           }

@@ -6,9 +6,10 @@
 # inputs of the last buildout run that succeeded; it is removed before a
 # run starts, so a run that fails or is interrupted is repeated next time.
 
-# depc_buildout OWE DIR EXECUTABLE OFFLINE TIMEOUT NOTIFIED DIGEST NAME SHA256 CONTENTFN...
-# Writes each config file DIR/NAME (buildout.cfg first) like depc_file
-# (atomically; unmanaged mode and owner), then runs
+# depc_buildout OWE DIR EXECUTABLE OFFLINE TIMEOUT NOTIFIED DIGEST FILES...
+# FILES is NAME SHA256 CONTENTFN per config file, buildout.cfg first.
+# Writes each DIR/NAME like depc_file (atomically; unmanaged mode and
+# owner), then runs
 # `EXECUTABLE -c buildout.cfg [-o]` in DIR when a config file was written,
 # DIR/.depc-buildout does not hold DIGEST (the compiler's digest of the
 # configs, the executable and OFFLINE), or (NOTIFIED=1) the reaction OWE is

@@ -16,7 +16,7 @@ export const commandKind: KindDefinition = {
   },
   reacts: true,
   // Its argv and environment: reports show the command line, so secrets in it are masked.
-  secrets: { fields: ["command", "env"], masked: true },
+  secrets: { fields: ["command", "env"], masked: true, argvFields: ["command"] },
   diagnostics: ["invalidCommandName", "invalidCommand", "invalidCommandEnv", "commandWithoutGuard", "invalidTimeout"],
   check(model, report) {
     const { props, site } = model;
