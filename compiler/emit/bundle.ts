@@ -132,7 +132,7 @@ export function emitBundle(input: BundleInput): string {
     "}",
     ...(contents.length > 0 ? ["", "# ---- file contents and commands ----", "", contents.join("\n")] : []),
     "",
-    "# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----",
+    "# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----",
     "# (All of them are defined before anything runs: the one call below comes last.)",
     "",
     selectRuntime(roots),
