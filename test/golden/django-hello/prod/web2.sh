@@ -118,7 +118,7 @@ WantedBy=multi-user.target
 DEPC_EOF
 }
 
-# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
 # (All of them are defined before anything runs: the one call below comes last.)
 
 # depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
@@ -885,14 +885,14 @@ depc_sha256_of() {
   return 0
 }
 
-# depc_file PATH MODE OWNER GROUP SHA256 CONTENTFN: PATH is a regular file
-# whose bytes are CONTENTFN's output (digest SHA256), with MODE (4-digit
+# depc_file PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: PATH is a regular
+# file whose bytes are CONTENTFN's output (digest SHA256), with MODE (4-digit
 # octal; '' = unmanaged: a new file gets 0644, an existing file keeps its
 # mode), OWNER and GROUP (name or id; '' = unmanaged: kept on rewrite when
 # possible). Content is written to a temp file in PATH's directory, verified
 # against SHA256, given its attributes and renamed over PATH (atomic).
 # Attribute-only differences are fixed in place.
-# depc_file ... CONTENTFN SALT: the content is secret. --check shows no diff,
+# With SALT the content is secret. --check shows no diff,
 # only "Secret content changed (fingerprint OLD -> NEW)", 12 hex digits of
 # sha256(SALT || content); no message shows its sha256; the temp file gets
 # its owner, group and mode while still empty, before the content is written.
