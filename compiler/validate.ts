@@ -29,7 +29,7 @@ export function validate(env: EnvironmentModel): { hosts: CheckedHost[]; diagnos
     for (const resource of host.resources) {
       const definition = kindDefinition(resource.kind);
       const checked = definition.check(resource, report);
-      if (checked !== undefined) resources.push({ ...checked, kind: definition.kind, definition });
+      if (checked !== undefined) resources.push({ ...checked, kind: definition.kind, definition, container: definition.container });
     }
     checkPaths(host, resources, report);
     hosts.push({ host, resources });

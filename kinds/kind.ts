@@ -73,7 +73,7 @@ export interface CheckedResource {
 }
 
 /** What `check` returns: a checked resource but for what the definition supplies. */
-export type Checked = Omit<CheckedResource, "definition" | "kind">;
+export type Checked = Omit<CheckedResource, "definition" | "kind" | "container">;
 
 export type MessageId = keyof typeof messages;
 
@@ -89,6 +89,8 @@ export interface KindDefinition {
   readonly folder: string;
   /** What its key claims on the host. */
   readonly claims: KeyNamespace;
+  /** Whether other resources may live below its key (a path claim: directories, a venv, a supervisor's base). */
+  readonly container: boolean;
   /** Its shell side: the `.sh` file in its folder and the functions it lowers to. */
   readonly runtime: { readonly file: string; readonly calls: readonly RuntimeCall[] };
   /** Whether it can be notified (`whenChanged`): a change of what it reacts to owes its run. */

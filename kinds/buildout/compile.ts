@@ -20,6 +20,7 @@ export const buildoutKind: KindDefinition = {
   folder: "buildout",
   // DIR/buildout.cfg.
   claims: "path",
+  container: false,
   runtime: {
     file: "buildout.sh",
     calls: [{ fn: "depc_buildout", params: ["owe", "dir", "executable", "offline", "timeout", "notified", "digest", "files..."] }],
@@ -95,7 +96,6 @@ export const buildoutKind: KindDefinition = {
     return {
       model,
       key,
-      container: false,
       notifiedBy: notifiedBy.length === 0 ? undefined : notifiedBy,
       lowered: {
         call: "depc_buildout",

@@ -10,6 +10,7 @@ export const commandKind: KindDefinition = {
   kind: "command",
   folder: "command",
   claims: "command",
+  container: false,
   runtime: {
     file: "command.sh",
     calls: [{ fn: "depc_command", params: ["owe", "display", "creates", "timeout", "notified", "always", "runfn", "unlessfn", "onlyiffn"] }],
@@ -51,7 +52,6 @@ export const commandKind: KindDefinition = {
     return {
       model,
       key: name,
-      container: false,
       notifiedBy: whenChanged,
       lowered: {
         call: "depc_command",

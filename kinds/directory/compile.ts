@@ -5,6 +5,7 @@ export const directoryKind: KindDefinition = {
   kind: "directory",
   folder: "directory",
   claims: "path",
+  container: true,
   runtime: { file: "directory.sh", calls: [{ fn: "depc_directory", params: ["path", "mode", "owner", "group"] }] },
   reacts: false,
   diagnostics: [],
@@ -20,7 +21,6 @@ export const directoryKind: KindDefinition = {
     return {
       model,
       key: path,
-      container: true,
       lowered: {
         call: "depc_directory",
         args: { path, mode: octal4(mode), owner: owner ?? "", group: group ?? "" },

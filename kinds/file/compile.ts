@@ -9,6 +9,7 @@ export const fileKind: KindDefinition = {
   kind: "file",
   folder: "file",
   claims: "path",
+  container: false,
   runtime: { file: "file.sh", calls: [{ fn: "depc_file", params: ["path", "mode", "owner", "group", "sha256", "contentfn", "[salt]"] }] },
   reacts: false,
   // Its content only: it travels in a content function, never in a report.
@@ -35,7 +36,6 @@ export const fileKind: KindDefinition = {
     return {
       model,
       key: path,
-      container: false,
       lowered: {
         call: "depc_file",
         // A secret file gets its fingerprint salt: the runtime never diffs it, never prints its digest.

@@ -31,6 +31,7 @@ export const serviceKind: KindDefinition = {
   folder: "service",
   // Its unit's name ("web.service"), not a path: a Command named "web.service" is something else.
   claims: "systemd-unit",
+  container: false,
   runtime: {
     file: "service.sh",
     calls: [{ fn: "depc_service", params: ["owe", "name", "sha256", "contentfn", "enabled", "running", "reload"] }],
@@ -89,7 +90,6 @@ export const serviceKind: KindDefinition = {
     return {
       model,
       key: unit,
-      container: false,
       notifiedBy: props.whenChanged as readonly unknown[] | undefined,
       lowered: {
         call: "depc_service",

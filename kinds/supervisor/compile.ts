@@ -134,6 +134,7 @@ export const supervisorKind: KindDefinition = {
   folder: "supervisor",
   // The user flavour's base, the system flavour's confDir: its programs' configs live below it.
   claims: "path",
+  container: true,
   runtime: {
     file: "supervisor.sh",
     calls: [
@@ -150,7 +151,6 @@ export const supervisorKind: KindDefinition = {
       return {
         model,
         key: target.key,
-        container: true,
         lowered: { call: "depc_supervisor_system", args: { ctl: target.supervisorctl, conf: target.config } },
       };
     }
@@ -158,7 +158,6 @@ export const supervisorKind: KindDefinition = {
     return {
       model,
       key: target.key,
-      container: true,
       lowered: {
         call: "depc_supervisor_user",
         args: { base: target.key, supervisord: target.supervisord, ctl: target.supervisorctl, sha256: sha256(content), contentfn: { content } },
@@ -172,6 +171,7 @@ export const programKind: KindDefinition = {
   folder: "supervisor",
   // Its config file, <confDir>/<name>.conf: a program name per supervisord, and a path no File may claim too.
   claims: "path",
+  container: false,
   runtime: {
     file: "supervisor.sh",
     calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait"] }],
@@ -246,7 +246,6 @@ export const programKind: KindDefinition = {
     return {
       model,
       key: confPath,
-      container: false,
       notifiedBy: whenChanged,
       lowered: {
         call: "depc_supervisor_program",

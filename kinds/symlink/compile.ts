@@ -7,6 +7,7 @@ export const symlinkKind: KindDefinition = {
   kind: "symlink",
   folder: "symlink",
   claims: "path",
+  container: false,
   runtime: { file: "symlink.sh", calls: [{ fn: "depc_symlink", params: ["path", "target"] }] },
   reacts: false,
   diagnostics: ["symlinkTargetInvalid"],
@@ -24,7 +25,6 @@ export const symlinkKind: KindDefinition = {
     return {
       model,
       key: path,
-      container: false,
       lowered: { call: "depc_symlink", args: { path, target: target as string }, fact: { type: "l", path } },
     };
   },

@@ -16,6 +16,7 @@ export const virtualenvKind: KindDefinition = {
   kind: "virtualenv",
   folder: "virtualenv",
   claims: "path",
+  container: true,
   runtime: { file: "virtualenv.sh", calls: [{ fn: "depc_virtualenv", params: ["path", "python", "system", "digest", "reqfn", "pipopt..."] }] },
   reacts: false,
   diagnostics: ["virtualenvPython", "virtualenvNotAList", "virtualenvRequirement", "virtualenvPipOption"],
@@ -46,7 +47,6 @@ export const virtualenvKind: KindDefinition = {
     return {
       model,
       key: path,
-      container: true,
       lowered: {
         call: "depc_virtualenv",
         args: {

@@ -56,6 +56,7 @@ describe("kind definitions", () => {
     kind: "fake",
     folder: "fake",
     claims: "path",
+    container: false,
     runtime: { file: "fake.sh", calls: [{ fn: "depc_fake", params: ["path", "mode", "[salt]", "rest..."] }] },
     reacts: false,
     diagnostics: [],

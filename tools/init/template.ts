@@ -91,7 +91,7 @@ export const app = component({
 const dev = (name: string) => `// The development environment: one host, this machine. \`depc build env/dev\`
 // writes build/dev/localhost.sh; \`sh build/dev/localhost.sh\` applies it here.
 import { environment } from "depc";
-import { app } from "../../compiler/components/app.ts";
+import { app } from "../components/app.ts";
 
 export default environment({
   hosts: {
