@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { environment, File, Service, type Resource } from "../../model/index.js";
-import { environmentLine, execWord } from "../../kinds/service/compile.js";
-import { compileValue } from "../support/inmemory.js";
-import { compileFiles } from "../support/project.js";
-import { requireTool } from "../support/shells.js";
+import { environmentLine, execWord } from "./compile.js";
+import { compileValue } from "../../test/support/inmemory.js";
+import { compileFiles } from "../../test/support/project.js";
+import { requireTool } from "../../test/support/shells.js";
 
 const header = `import { environment, File, Service } from "depc";\n`;
 

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileFiles } from "../support/project.js";
-import { requireTool } from "../support/shells.js";
+import { compileFiles } from "../../test/support/project.js";
+import { requireTool } from "../../test/support/shells.js";
 
 // One test per Supervisor/Program diagnostic, each asserting the exact text a
 // user sees (type-checked like a real project: `depc build`).
