@@ -1,9 +1,9 @@
 import { diagnostic, type Diagnostic, type Location, type Note } from "./diagnostics/diagnostic.js";
 import type { EnvironmentModel, HostModel } from "./model.js";
-import type { CheckedResource } from "./resources/kind.js";
+import type { CheckedResource } from "../kinds/kind.js";
 import { ancestors, type CheckedHost } from "./validate.js";
-import { isComponent, isComponentUse } from "../stdlib/component.js";
-import { isResource } from "../stdlib/resource.js";
+import { isComponent, isComponentUse } from "../model/component.js";
+import { isResource } from "../model/resource.js";
 
 /** Why one thing must come before another: shown in cycle diagnostics. */
 interface Edge {
@@ -112,11 +112,11 @@ function hostGraph(
   const edge = (from: number, to: number, reason: string, site: Location | undefined) => nodes[from]!.edges.push({ to, reason, site });
 
   const resourceNode = new Map<object, number>();
-  const byKey = new Map<string, number>();
+  const byPath = new Map<string, number>();
   for (const r of resources) {
     const i = add({ label: `${r.kind} ${r.key}`, rank: r.model.declarationIndex * 2 + 1, resource: r });
     resourceNode.set(r.model.origin, i);
-    byKey.set(r.key, i);
+    if (r.definition.claims === "path") byPath.set(r.key, i);
   }
   const start = new Map<string, number>();
   const end = new Map<string, number>();
@@ -143,8 +143,9 @@ function hostGraph(
 
   // A resource follows the directories declared above it.
   for (const r of resources) {
+    if (r.definition.claims !== "path") continue;
     for (const parent of ancestors(r.key)) {
-      const p = byKey.get(parent);
+      const p = byPath.get(parent);
       if (p !== undefined && nodes[p]!.resource!.container) edge(p, resourceNode.get(r.model.origin)!, `${parent} contains it`, r.model.site);
     }
   }
@@ -182,7 +183,7 @@ function hostGraph(
     resources.filter((r) => r.model.owner !== undefined && ids.some((id) => r.model.owner === id || r.model.owner!.startsWith(`${id}/`)));
   for (const reaction of resources) {
     const reactionNode = resourceNode.get(reaction.model.origin)!;
-    for (const target of reaction.notifiedBy ?? []) {
+    for (const target of reaction.definition.reacts ? (reaction.notifiedBy ?? []) : []) {
       const found = resolve(target);
       if (found === undefined) {
         diagnostics.push(diagnostic("invalidReference", { what: `${reaction.kind} ${JSON.stringify(reaction.key)} (whenChanged)`, target: describe(target), host: JSON.stringify(host.name) }, reaction.model.site));

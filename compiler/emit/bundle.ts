@@ -1,8 +1,8 @@
 import type { HostModel } from "../model.js";
-import type { CheckedResource, Fact } from "../resources/kind.js";
+import { positionalArguments, type CheckedResource, type Fact } from "../../kinds/kind.js";
 import { contentFunction, needsTextNonl } from "./content.js";
 import { commentText, shellQuote } from "./quote.js";
-import type { RunSpec } from "../resources/kind.js";
+import type { RunSpec } from "../../kinds/kind.js";
 import { selectRuntime } from "./runtime.js";
 import { sensitivityOf } from "../secrets/sensitive.js";
 
@@ -20,7 +20,7 @@ export interface BundleInput {
   readonly siteOf: (resource: CheckedResource) => string;
   /**
    * The runtime text for the functions the bundle calls (`roots`) and what
-   * they call. Default: {@link selectRuntime} over `runtime-sh/`. The runtime
+   * they call. Default: {@link selectRuntime} over the runtime files. The runtime
    * tests pass one that adds shell functions of their own.
    */
   readonly selectRuntime?: (roots: ReadonlySet<string>) => string;
@@ -42,12 +42,13 @@ export function emitBundle(input: BundleInput): string {
 
   resources.forEach((resource, i) => {
     const index = i + 1;
-    const { call, args, fact } = resource.lowered;
+    const { call, fact } = resource.lowered;
+    const args = positionalArguments(resource.definition, resource.lowered);
     roots.add(call);
     let functions = 0;
     let contentCount = 0;
     // A command holding secrets: its words for reports show *** instead, and its output is masked.
-    const masks = resource.kind === "file" ? [] : secretMasks(resource);
+    const masks = resource.definition.secrets?.masked === true ? secretMasks(resource) : [];
     const masker = masks.length > 0 ? `depc_secrets_${index}` : undefined;
     if (masker !== undefined) {
       roots.add("depc_masked");
@@ -137,7 +138,7 @@ export function emitBundle(input: BundleInput): string {
     "}",
     ...(contents.length > 0 ? ["", "# ---- file contents and commands ----", "", contents.join("\n")] : []),
     "",
-    "# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----",
+    "# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----",
     "# (All of them are defined before anything runs: the one call below comes last.)",
     "",
     (input.selectRuntime ?? selectRuntime)(roots),

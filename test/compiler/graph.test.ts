@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main, type Io } from "../../compiler/cli.js";
-import { dotString, mermaidText } from "../../compiler/inspect/graph.js";
+import { dotString, mermaidText } from "../../tools/inspect/graph.js";
 import { makeProject } from "../support/project.js";
 
 // `depc graph` through the CLI entry point, in process, on a real project.

@@ -850,7 +850,7 @@ depc_sha256_of() {
   return 0
 }
 
-#@@ depc_file sha256:cfbefa235db2c60a08dd390e50f14e7d3de5500ec42bf057be8efce7fa45d6c1
+#@@ depc_file sha256:7b2359ec8f779e621b3b9b059b6d64f8db46ac99b6d9e0d41826938fe7a388cc
 # depc_file PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: PATH is a regular file
 # whose bytes are CONTENTFN's output (digest SHA256), with MODE (4-digit
 # octal; '' = unmanaged: a new file gets 0644, an existing file keeps its
@@ -858,7 +858,7 @@ depc_sha256_of() {
 # possible). Content is written to a temp file in PATH's directory, verified
 # against SHA256, given its attributes and renamed over PATH (atomic).
 # Attribute-only differences are fixed in place.
-# depc_file ... CONTENTFN SALT: the content is secret. --check shows no diff,
+# With SALT the content is secret. --check shows no diff,
 # only "Secret content changed (fingerprint OLD -> NEW)", 12 hex digits of
 # sha256(SALT || content); no message shows its sha256; the temp file gets
 # its owner, group and mode while still empty, before the content is written.

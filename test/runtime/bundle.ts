@@ -10,17 +10,31 @@
  * in the bundle's runtime section with any `extra` functions of the test.
  */
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
 import { emitBundle } from "../../compiler/emit/bundle.js";
 import { shellQuote } from "../../compiler/emit/quote.js";
 import { parseRuntime, selectRuntime, type RuntimeFunction as CompilerRuntimeFunction } from "../../compiler/emit/runtime.js";
 import type { HostModel, ResourceModel } from "../../compiler/model.js";
-import { resourceKinds } from "../../compiler/resources/index.js";
-import type { CheckedResource } from "../../compiler/resources/kind.js";
+import type { CheckedResource, KindDefinition } from "../../kinds/kind.js";
+import { kindDefinition } from "../../kinds/registry.js";
 
-export const RUNTIME_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-sh");
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Every runtime file: the core (runtime/*.sh) and each kind's (kinds/<kind>/*.sh), by file name. */
+export const RUNTIME_FILES: readonly string[] = [
+  ...readdirSync(join(REPO, "runtime"))
+    .filter((f) => f.endsWith(".sh"))
+    .map((f) => join(REPO, "runtime", f)),
+  ...readdirSync(join(REPO, "kinds"), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) =>
+      readdirSync(join(REPO, "kinds", d.name))
+        .filter((f) => f.endsWith(".sh"))
+        .map((f) => join(REPO, "kinds", d.name, f)),
+    ),
+].sort((a, b) => (basename(a) < basename(b) ? -1 : basename(a) > basename(b) ? 1 : 0));
 
 export interface RuntimeFunction {
   readonly name: string;
@@ -33,19 +47,16 @@ export interface RuntimeFunction {
   readonly calls: readonly string[];
 }
 
-function runtimeFiles(dir: string): { name: string; text: string }[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".sh"))
-    .sort()
-    .map((name) => ({ name, text: readFileSync(join(dir, name), "utf8") }));
+function runtimeFiles(files: readonly string[]): { name: string; text: string }[] {
+  return files.map((path) => ({ name: basename(path), text: readFileSync(path, "utf8") }));
 }
 
 /**
- * Every function of runtime-sh/*.sh, split by the compiler's `parseRuntime`
+ * Every function of the runtime files, split by the compiler's `parseRuntime`
  * (which throws on anything but functions and comments at top level).
  */
-export function runtimeFunctions(dir: string = RUNTIME_DIR): Map<string, RuntimeFunction> {
-  const files = runtimeFiles(dir);
+export function runtimeFunctions(paths: readonly string[] = RUNTIME_FILES): Map<string, RuntimeFunction> {
+  const files = runtimeFiles(paths);
   const fileOf = new Map<string, string>();
   for (const file of files) for (const f of parseRuntime([file])) fileOf.set(f.name, file.name);
   const functions = new Map<string, RuntimeFunction>();
@@ -132,6 +143,20 @@ function props(r: Exclude<Resource, CustomResource>): Record<string, unknown> {
   return r.kind === "file" ? { ...common, content: r.content } : common;
 }
 
+/** A test-only kind: one shell function written by the test, no arguments, no fact. */
+function customKind(fn: string): KindDefinition {
+  return {
+    kind: "custom",
+    folder: "",
+    claims: "command",
+    container: false,
+    runtime: { file: "", calls: [{ fn, params: [] }] },
+    reacts: false,
+    diagnostics: [],
+    check: () => undefined,
+  };
+}
+
 /** Build a bundle with the compiler's emitter. Throws when the compiler would reject a resource. */
 export function buildBundle(spec: BundleSpec): string {
   const env = spec.env ?? "test";
@@ -149,20 +174,22 @@ export function buildBundle(spec: BundleSpec): string {
     };
     if (r.kind === "custom") {
       testFunctions.push(`depc_custom_${n}() {\n${r.body}\n}`);
-      return { model, kind: "custom", key: r.key, container: false, lowered: { call: `depc_custom_${n}`, args: [] } };
+      const definition = customKind(`depc_custom_${n}`);
+      return { model, kind: definition.kind, definition, key: r.key, container: false, lowered: { call: `depc_custom_${n}`, args: {} } };
     }
     const problems: Diagnostic[] = [];
-    const checked = resourceKinds.get(r.kind)!.check(model, (d) => problems.push(d));
+    const definition = kindDefinition(r.kind);
+    const checked = definition.check(model, (d) => problems.push(d));
     if (checked === undefined || problems.length > 0) {
       throw new Error(`test bundle: the compiler rejects ${r.kind} ${r.path}: ${problems.map((d) => d.message).join("; ")}`);
     }
-    return checked;
+    return { ...checked, kind: definition.kind, definition, container: definition.container };
   });
   if (spec.extra !== undefined) testFunctions.push(spec.extra);
 
   // The runtime plus the test's own functions, split and tree-shaken like the runtime.
   const own = parseRuntime([{ name: "test.sh", text: testFunctions.join("\n\n") }]).map((f) => f.name);
-  const all: CompilerRuntimeFunction[] = parseRuntime([...runtimeFiles(RUNTIME_DIR), { name: "test.sh", text: testFunctions.join("\n\n") }]);
+  const all: CompilerRuntimeFunction[] = parseRuntime([...runtimeFiles(RUNTIME_FILES), { name: "test.sh", text: testFunctions.join("\n\n") }]);
   const known = new Set(all.map((f) => f.name));
   const extraRoots = (spec.extraRoots ?? []).filter((name) => known.has(name));
 

@@ -1,6 +1,6 @@
 /**
  * The runtime's documented parameters match what the compiler passes, and
- * runtime-sh/README.md matches the runtime files and the emitter: a change
+ * runtime/README.md matches the runtime files and the emitter: a change
  * to a runtime function's parameters that leaves its header comment or the
  * README behind fails here.
  */
@@ -8,16 +8,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { modelOf } from "../../compiler/evaluate/evaluate.js";
-import { resourceKinds } from "../../compiler/resources/index.js";
-import type { CheckedResource } from "../../compiler/resources/kind.js";
+import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
+import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, Directory, environment, File, Program, Service, Supervisor, Symlink, VirtualEnv } from "../../stdlib/index.js";
+import { Buildout, Command, Directory, environment, File, Program, Service, Supervisor, Symlink, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
-import { RUNTIME_DIR, runtimeFunctions } from "./bundle.js";
+import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
 
-const README = readFileSync(join(RUNTIME_DIR, "README.md"), "utf8");
+const README = readFileSync(join(import.meta.dirname, "..", "..", "runtime", "README.md"), "utf8");
 const functions = runtimeFunctions();
 
 /** A model with every resource kind, in the variants that change a runtime call's arguments. */
@@ -68,9 +68,10 @@ describe("runtime function parameters", () => {
         problems.push(`${r.kind} lowers to ${r.lowered.call}, which is not a runtime function`);
         continue;
       }
-      problems.push(...arityProblems(fn, r.lowered.args.length));
+      const count = positionalArguments(r.definition, r.lowered).length;
+      problems.push(...arityProblems(fn, count));
       // depc_step INDEX KIND KEY FUNC ARGS...
-      problems.push(...arityProblems(functions.get("depc_step")!, 4 + r.lowered.args.length));
+      problems.push(...arityProblems(functions.get("depc_step")!, 4 + count));
     }
     // Calls the emitter writes itself (compiler/emit/bundle.ts): facts in chunks of up to 256 paths,
     // owed reactions, and the masking wrapper of commands with secrets (SECRETSFN, then the program).
@@ -79,7 +80,7 @@ describe("runtime function parameters", () => {
     }
     expect(problems).toEqual([]);
     // Every registered kind took part, so a new kind is checked as soon as it is added to everyKind().
-    expect([...new Set(calls.map((r) => r.kind))].sort()).toEqual([...resourceKinds.keys()].sort());
+    expect([...new Set(calls.map((r) => r.kind))].sort()).toEqual(kinds.map((k) => k.kind).sort());
   });
 
   it("the arity check catches drift (a header that lost a parameter)", () => {
@@ -93,7 +94,7 @@ describe("runtime function parameters", () => {
   });
 });
 
-describe("runtime-sh/README.md", () => {
+describe("runtime/README.md", () => {
   it("names each function's parameters as its header comment does", () => {
     const problems: string[] = [];
     let checked = 0;

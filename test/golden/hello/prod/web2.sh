@@ -72,7 +72,7 @@ DEPC_EOF
 }
 depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "$1" >> "$2"' 'record-release' 'Hello from web2' '/srv/hello/releases.log' )
 
-# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
 # (All of them are defined before anything runs: the one call below comes last.)
 
 #@golden runtime functions, kept once in test/golden/runtime.sh:

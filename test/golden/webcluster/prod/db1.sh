@@ -51,7 +51,7 @@ shared_buffers = 2048MB
 DEPC_EOF
 }
 
-# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
 # (All of them are defined before anything runs: the one call below comes last.)
 
 #@golden runtime functions, kept once in test/golden/runtime.sh:

@@ -73,7 +73,7 @@ url = postgresql://webapp@staging-app:5432/webapp
 DEPC_EOF
 }
 
-# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----
+# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
 # (All of them are defined before anything runs: the one call below comes last.)
 
 #@golden runtime functions, kept once in test/golden/runtime.sh:
