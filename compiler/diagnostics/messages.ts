@@ -91,6 +91,10 @@ export const messages = {
   secretNotAllowed: { code: 5005, text: "{where}: a secret cannot be used in {field}. Secrets go into a File's content (content: secret(\"key\") or secretText`...`)." },
 
   outputNotWritable: { code: 9001, text: "Cannot write the build output to {path}: {reason}" },
+  outputNotABuild: {
+    code: 9002,
+    text: "Refusing to write the build to {path}: it {problem}. depc only replaces an empty directory or an earlier depc build. Choose another --out, or move the files away.",
+  },
 } as const satisfies Record<string, { code: number; text: string }>;
 
 export type MessageId = keyof typeof messages;
