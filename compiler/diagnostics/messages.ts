@@ -11,6 +11,17 @@ export const messages = {
   environmentNotFound: { code: 1001, text: "Cannot find environment module '{path}'. Give a path to an environment module such as env/prod or env/prod.ts." },
   noDefaultEnvironment: { code: 1002, text: "The environment module must default-export environment({...}); its default export is {found}." },
   evaluationThrew: { code: 1003, text: "Evaluating the model threw: {message}" },
+  // A model that would end, crash or hang depc (compiler/evaluate/guard.ts).
+  modelExited: { code: 1010, text: "The model called {call} while it was evaluated; a model cannot end depc. Throw an Error to stop the build with a message." },
+  evaluationTimedOut: {
+    code: 1011,
+    text: "Evaluating the model took longer than {seconds} s, so it was stopped (an endless loop?). If it really needs longer, raise the limit: --eval-timeout SECONDS (or DEPC_EVAL_TIMEOUT).",
+  },
+  timerLeft: {
+    code: 1012,
+    text: "The model started {kind}() and left it pending: a model is evaluated once, synchronously, so its timers never run (depc cleared it). Compute the value directly instead.",
+  },
+  asyncFailure: { code: 1013, text: "The model's asynchronous code failed: {message}. A model is evaluated synchronously: a promise it starts is never awaited." },
 
   pathNotAbsolute: { code: 2001, text: "{kind} path must be absolute: {path}" },
   pathControlCharacter: { code: 2002, text: "{kind} path contains a control character ({char}): {path}" },
