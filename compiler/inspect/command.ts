@@ -6,6 +6,7 @@ import type { Io } from "../cli.js";
 import { analyze, type Analysis } from "./analyze.js";
 import { buildGraph, renderDot, renderMermaid } from "./graph.js";
 import { inspectView, renderInspect } from "./inspect.js";
+import { visible } from "../visible.js";
 
 /** The CLI side of `depc inspect` and `depc graph`. */
 export interface ModelArgs {
@@ -40,7 +41,8 @@ export async function inspectCommand(args: ModelArgs & { readonly json: boolean 
   const { analysis, code } = await load(args, io);
   if (analysis === undefined) return code;
   const view = inspectView(analysis, io.cwd);
-  io.stdout(args.json ? `${JSON.stringify(view, null, 2)}\n` : renderInspect(view));
+  // Text is for people: paths with escape sequences or bidi controls are shown escaped.
+  io.stdout(args.json ? `${JSON.stringify(view, null, 2)}\n` : visible(renderInspect(view)));
   return code;
 }
 

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Command, Directory, environment, File, Symlink } from "../../stdlib/index.js";
 import { compileValue } from "../support/inmemory.js";
+import { compileFiles } from "../support/project.js";
 import { availableShells, requireTool } from "../support/shells.js";
 
 const BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"];
@@ -77,4 +78,13 @@ describe("bidi controls in paths and arguments", () => {
       expect(again.stdout).not.toMatch(/^changed\s/m);
     });
   }
+});
+
+describe("bidi controls in diagnostics", () => {
+  it("a value quoted in a message shows them escaped", async () => {
+    const result = await compileFiles({
+      "env/prod.ts": `import { environment, File } from "depc";\nexport default environment({ hosts: { web1: [File({ path: "etc/\u202emotd", content: "x" })] } });\n`,
+    });
+    expect(result.diagnostics.map((d) => d.message)).toEqual(['File path must be absolute: "etc/\\u202emotd"']);
+  });
 });
