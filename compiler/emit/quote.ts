@@ -1,5 +1,10 @@
 import { HIDDEN, visible } from "../visible.js";
 
+const singleQuoted = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+/** Runs of hidden characters, captured so that split() keeps them at odd indices. */
+const HIDDEN_RUNS = new RegExp(`(${HIDDEN.source}+)`);
+const octalEscapes = (text: string) => [...new TextEncoder().encode(text)].map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
+
 /**
  * The one way a string becomes shell text. Single quotes keep every byte
  * but NUL literally — `$`, backquotes, `\`, newlines and all — so user data
@@ -22,12 +27,8 @@ export function shellQuote(value: string): string {
     .join("");
 }
 
-const singleQuoted = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
-/** Runs of hidden characters, captured so that split() keeps them at odd indices. */
-const HIDDEN_RUNS = new RegExp(`(${HIDDEN.source}+)`);
-const octalEscapes = (text: string) => [...new TextEncoder().encode(text)].map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
-
-/** Text safe to put in a `#` comment: one line, every hidden character spelled out (`\u202e`). */
+/** Text safe to put in a `#` comment: one line, no control characters. */
 export function commentText(value: string): string {
+  // Every hidden character spelled out (`\u202e`, `\x1b`), newline and tab too.
   return visible(value).replace(/\n/g, "\\n").replace(/\t/g, "\\t");
 }
