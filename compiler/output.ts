@@ -49,7 +49,10 @@ export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string>,
 function notReplaceable(dir: string): string | undefined {
   let entries: string[];
   try {
-    if (!lstatSync(dir).isDirectory()) return "is not a directory";
+    const stat = lstatSync(dir);
+    // A link would be replaced by a directory, its target left behind: name the target instead.
+    if (stat.isSymbolicLink()) return "is a symbolic link (give the directory it points to)";
+    if (!stat.isDirectory()) return "is not a directory";
     entries = readdirSync(dir).sort();
   } catch {
     // Missing: nothing to replace. Anything else is reported by the write itself.

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeProject, repoRoot } from "../support/project.js";
@@ -120,6 +120,9 @@ describe("depc CLI", () => {
       expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("data\n");
       expect(depc(dir, "build", "env/prod", "--out", "other").stderr).toBe(refusal(join(dir, "other"), "holds a manifest.json that is not a depc build's"));
       expect(tree(join(dir, "other"))).toEqual(["manifest.json"]);
+      symlinkSync("other", join(dir, "link"));
+      expect(depc(dir, "build", "env/prod", "--out", "link").stderr).toBe(refusal(join(dir, "link"), "is a symbolic link (give the directory it points to)"));
+      expect(lstatSync(join(dir, "link")).isSymbolicLink()).toBe(true);
     });
 
     it("an earlier build is replaced, but not when a file was added to it", () => {
