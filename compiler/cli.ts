@@ -37,6 +37,21 @@ interface EnvArgs {
   env: string;
   cache: boolean;
   identity?: string;
+  evalTimeout?: number;
+}
+
+/** `--eval-timeout`, shared with deploy and plan: the time limit of evaluating the model. */
+export const evalTimeoutOption = {
+  type: "number",
+  describe: "Stop evaluating the model after this many seconds (an endless loop)",
+  defaultDescription: "$DEPC_EVAL_TIMEOUT, or 60",
+} as const;
+
+/** yargs check of --eval-timeout: a positive number of seconds (a string is a usage error's message). */
+export function checkEvalTimeout(args: { readonly [key: string]: unknown }): true | string {
+  const value = args["eval-timeout"];
+  if (value !== undefined && !(typeof value === "number" && value > 0)) return `--eval-timeout must be a positive number of seconds, not ${String(value)}`;
+  return true;
 }
 
 const envPositional = <T>(y: Argv<T>) =>
@@ -47,7 +62,9 @@ const envPositional = <T>(y: Argv<T>) =>
       describe: "Environment module: env/prod, env/prod.ts, or a directory with index.ts",
     })
     .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" })
-    .option("identity", { type: "string", describe: "age identity file to decrypt secrets/<env>.age with", defaultDescription: "$DEPC_AGE_KEY, $DEPC_AGE_IDENTITY, or ~/.config/depc/age.key" });
+    .option("identity", { type: "string", describe: "age identity file to decrypt secrets/<env>.age with", defaultDescription: "$DEPC_AGE_KEY, $DEPC_AGE_IDENTITY, or ~/.config/depc/age.key" })
+    .option("eval-timeout", evalTimeoutOption)
+    .check(checkEvalTimeout);
 
 /** Runs the CLI; resolves to the process exit code. Never throws. */
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
@@ -128,7 +145,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       .wrap(Math.min(100, process.stdout.columns ?? 100))
       .exitProcess(false)
       .fail((message, error) => {
-        if (error) throw error;
+        // An Error is a bug (in depc or yargs); a check's string is the user's mistake.
+        if (error && typeof error !== "string") throw error;
         io.stderr(`depc: ${message}\nRun 'depc --help' for usage.\n`);
         // Throwing stops yargs from running the command's handler anyway.
         throw new UsageError(message);
@@ -174,7 +192,12 @@ async function check(args: EnvArgs, io: Io): Promise<number> {
 
 async function compileFor(args: EnvArgs, io: Io): Promise<CompileResult> {
   const { compile } = await import("./build.js");
-  const result = await compile(args.env, { cwd: io.cwd, identityFile: args.identity, ...(args.cache ? {} : { cacheDir: false }) });
+  const result = await compile(args.env, {
+    cwd: io.cwd,
+    identityFile: args.identity,
+    ...(args.cache ? {} : { cacheDir: false }),
+    ...(args.evalTimeout !== undefined ? { evalTimeoutSeconds: args.evalTimeout } : {}),
+  });
   if (result.diagnostics.length > 0) report(result.diagnostics, result, io);
   return result;
 }

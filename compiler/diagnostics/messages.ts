@@ -11,6 +11,17 @@ export const messages = {
   environmentNotFound: { code: 1001, text: "Cannot find environment module '{path}'. Give a path to an environment module such as env/prod or env/prod.ts." },
   noDefaultEnvironment: { code: 1002, text: "The environment module must default-export environment({...}); its default export is {found}." },
   evaluationThrew: { code: 1003, text: "Evaluating the model threw: {message}" },
+  // A model that would end, crash or hang depc (compiler/evaluate/guard.ts).
+  modelExited: { code: 1010, text: "The model called {call} while it was evaluated; a model cannot end depc. Throw an Error to stop the build with a message." },
+  evaluationTimedOut: {
+    code: 1011,
+    text: "Evaluating the model took longer than {seconds} s, so it was stopped (an endless loop?). If it really needs longer, raise the limit: --eval-timeout SECONDS (or DEPC_EVAL_TIMEOUT).",
+  },
+  timerLeft: {
+    code: 1012,
+    text: "The model started {kind}() and left it pending: a model is evaluated once, synchronously, so its timers never run (depc cleared it). Compute the value directly instead.",
+  },
+  asyncFailure: { code: 1013, text: "The model's asynchronous code failed: {message}. A model is evaluated synchronously: a promise it starts is never awaited." },
 
   pathNotAbsolute: { code: 2001, text: "{kind} path must be absolute: {path}" },
   pathControlCharacter: { code: 2002, text: "{kind} path contains a control character ({char}): {path}" },
@@ -30,6 +41,9 @@ export const messages = {
   invalidTimeout: { code: 2017, text: "Command {name}: timeout {value} is not a positive whole number of seconds." },
   notWellFormed: { code: 2018, text: "{what} {value} contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8." },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
+  pathNameTooLong: { code: 2020, text: "{kind} path: the name {name} is {bytes} bytes long; a file or directory name may have at most {max} bytes (UTF-8)." },
+  modeInDecimal: { code: 2022, text: "mode {mode} is a decimal number ({octal}); write it in octal: {fix}." },
+  pathTooLong: { code: 2021, text: "{kind} path {path} is {bytes} bytes long; a path may have at most {max} bytes (UTF-8)." },
   invalidSupervisorFlavour: { code: 2150, text: "Supervisor flavour {value} is not \"system\" or \"user\"." },
   supervisorSocketTooLong: { code: 2151, text: "Supervisor control socket {socket} is {length} bytes long; a Unix socket path may have at most {max}. Choose a shorter base." },
   unrepresentableSupervisorValue: { code: 2152, text: "{what} {value} cannot be used in a supervisor config: it {problem}." },
@@ -91,6 +105,10 @@ export const messages = {
   secretNotAllowed: { code: 5005, text: "{where}: a secret cannot be used in {field}. Secrets go into a File's content (content: secret(\"key\") or secretText`...`)." },
 
   outputNotWritable: { code: 9001, text: "Cannot write the build output to {path}: {reason}" },
+  outputNotABuild: {
+    code: 9002,
+    text: "Refusing to write the build to {path}: it {problem}. depc only replaces an empty directory or an earlier depc build. Choose another --out, or move the files away.",
+  },
 } as const satisfies Record<string, { code: number; text: string }>;
 
 export type MessageId = keyof typeof messages;

@@ -5,8 +5,8 @@ import { cacheFile, readCache, sha256, writeCache } from "./cache.js";
 import { locateEnvironment, type LocatedEnvironment } from "./locate.js";
 import type { TranspiledModule } from "./transpile.js";
 
-/** Bump when what the cache holds changes meaning (e.g. the transpile transformers). */
-const CACHE_FORMAT = 2;
+/** Bump when what the cache holds changes meaning (e.g. the transpile transformers, or a new check: 3 = decimal modes). */
+const CACHE_FORMAT = 3;
 
 export interface LoadOptions {
   readonly cwd: string;

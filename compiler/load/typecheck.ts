@@ -5,6 +5,7 @@ import type * as TS from "typescript";
 // lex all of it for named exports first, which costs about half a second.
 const ts = createRequire(import.meta.url)("typescript") as typeof TS;
 import type { Diagnostic, Note } from "../diagnostics/diagnostic.js";
+import { decimalModes } from "./mode-spelling.js";
 
 /**
  * Compiler options for a deployment model. They are depc's, not the
@@ -38,7 +39,7 @@ export interface TypeCheckResult {
 export function typeCheck(entry: string): TypeCheckResult {
   const host = ts.createCompilerHost(modelCompilerOptions, true);
   const program = ts.createProgram({ rootNames: [entry], options: modelCompilerOptions, host });
-  const diagnostics = ts.getPreEmitDiagnostics(program).map(convert);
+  const diagnostics: Diagnostic[] = ts.getPreEmitDiagnostics(program).map(convert);
   const userFiles = new Map<string, string>();
   const inputs = new Map<string, string>();
   for (const source of program.getSourceFiles()) {
@@ -48,6 +49,7 @@ export function typeCheck(entry: string): TypeCheckResult {
       userFiles.set(source.fileName, source.text);
     }
   }
+  diagnostics.push(...decimalModes(ts, program, entry, new Set(userFiles.keys())));
   return { diagnostics, userFiles, inputs };
 }
 

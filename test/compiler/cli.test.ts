@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeProject, repoRoot } from "../support/project.js";
@@ -86,6 +86,56 @@ describe("depc CLI", () => {
     const r = depc(dir, "build", "env/prod", "--out", "blocker/prod");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error DEPC9001: Cannot write the build output to .*blocker\/prod: /);
+  });
+
+  // Issue 13, finding 1: --out used to delete whatever was there and exit 0.
+  describe("--out never deletes what is not a depc build", () => {
+    const refusal = (path: string, problem: string) =>
+      `error DEPC9002: Refusing to write the build to ${path}: it ${problem}. ` +
+      "depc only replaces an empty directory or an earlier depc build. Choose another --out, or move the files away.\n\nFound 1 error. No bundle was written.\n";
+    const tree = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [`${e.name}/`, ...tree(join(dir, e.name)).map((n) => `${e.name}/${n}`)] : [e.name])).sort();
+
+    it("a directory with a user's files is left alone", () => {
+      const dir = project({ "env/prod.ts": good, "notes/todo.txt": "keep me\n", "notes/plan.md": "me too\n" });
+      const r = depc(dir, "build", "env/prod", "--out", "notes");
+      expect(r).toMatchObject({ code: 1, stdout: "" });
+      expect(r.stderr).toBe(refusal(join(dir, "notes"), "holds plan.md and todo.txt but no manifest.json"));
+      expect(tree(join(dir, "notes"))).toEqual(["plan.md", "todo.txt"]);
+      expect(readFileSync(join(dir, "notes/todo.txt"), "utf8")).toBe("keep me\n");
+    });
+
+    it("--out . does not delete the project", () => {
+      const dir = project({ "env/prod.ts": good, "components/app.ts": "export {};\n" });
+      const before = tree(dir);
+      const r = depc(dir, "build", "env/prod", "--out", ".");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(refusal(dir, "holds components, env, node_modules and 1 more but no manifest.json"));
+      expect(tree(dir).filter((n) => !n.startsWith("node_modules/"))).toEqual(before.filter((n) => !n.startsWith("node_modules/")));
+    });
+
+    it("a file at --out is refused, and so is a foreign manifest.json", () => {
+      const dir = project({ "env/prod.ts": good, "out.txt": "data\n", "other/manifest.json": '{"name":"x"}' });
+      expect(depc(dir, "build", "env/prod", "--out", "out.txt").stderr).toBe(refusal(join(dir, "out.txt"), "is not a directory"));
+      expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("data\n");
+      expect(depc(dir, "build", "env/prod", "--out", "other").stderr).toBe(refusal(join(dir, "other"), "holds a manifest.json that is not a depc build's"));
+      expect(tree(join(dir, "other"))).toEqual(["manifest.json"]);
+      symlinkSync("other", join(dir, "link"));
+      expect(depc(dir, "build", "env/prod", "--out", "link").stderr).toBe(refusal(join(dir, "link"), "is a symbolic link (give the directory it points to)"));
+      expect(lstatSync(join(dir, "link")).isSymbolicLink()).toBe(true);
+    });
+
+    it("an earlier build is replaced, but not when a file was added to it", () => {
+      const dir = project({ "env/prod.ts": good, "empty/.keep": "" });
+      rmSync(join(dir, "empty/.keep"));
+      expect(depc(dir, "build", "env/prod", "--out", "empty").code).toBe(0); // an empty directory is fine
+      expect(depc(dir, "build", "env/prod", "--out", "empty").code).toBe(0); // and so is the build it now holds
+      expect(tree(join(dir, "empty"))).toEqual(["manifest.json", "web1.sh", "web2.sh"]);
+      writeFileSync(join(dir, "empty/README"), "mine\n");
+      const r = depc(dir, "build", "env/prod", "--out", "empty");
+      expect(r.stderr).toBe(refusal(join(dir, "empty"), "holds README, which is not part of the build its manifest.json describes"));
+      expect(readFileSync(join(dir, "empty/README"), "utf8")).toBe("mine\n");
+    });
   });
 
   it("usage errors exit 1 with a hint", () => {

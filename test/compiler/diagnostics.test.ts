@@ -81,6 +81,10 @@ describe("diagnostics", () => {
     ["DEPC2016", `Command({ name: "migrate", command: ["manage", "migrate"] } as any)`, 'Command "migrate" has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply.'],
     ["DEPC2017", `Command({ name: "slow", command: ["sleep", "9"], timeout: 0.5, always: true })`, 'Command "slow": timeout 0.5 is not a positive whole number of seconds.'],
     ["DEPC2018", `Directory({ path: "/srv/\\uD800" })`, 'Directory path "/srv/\\ud800" contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8.'],
+    // Issue 13, finding 9: limits counted in UTF-8 bytes, as the host counts them.
+    ["DEPC2020", `Directory({ path: "/srv/${"é".repeat(128)}" })`, `Directory path: the name "${"é".repeat(16)}…" is 256 bytes long; a file or directory name may have at most 255 bytes (UTF-8).`],
+    ["DEPC2021", `File({ path: "${("/" + "a".repeat(200)).repeat(21)}", content: "x" })`, `File path "/${"a".repeat(15)}…" is 4221 bytes long; a path may have at most 4095 bytes (UTF-8).`],
+    ["DEPC2009", `Symlink({ path: "/srv/l", target: "${"é".repeat(2048)}" })`, 'Symlink "/srv/l": the target is 4096 bytes long; a symlink target may have at most 4095 bytes (UTF-8).'],
   ];
   for (const [code, call, message] of resourceCases) {
     it(`${code}: ${message}`, async () => {
@@ -88,6 +92,28 @@ describe("diagnostics", () => {
       expect(out).toBe(`env/prod.ts:3:3 - error ${code}: ${message}\n\n3   ${call},\n    ${"~".repeat(call.indexOf("("))}\n\n`);
     });
   }
+
+  // Issue 13, finding 9: `mode: 644` is the number 644 = 0o1204, a valid mode nobody means.
+  it("DEPC2022: a mode written in decimal, at the literal; octal, hex, strings and 0 pass", async () => {
+    const out = await printed(
+      env(
+        `export default environment({ hosts: { web1: [\n  File({ path: "/a", content: "x", mode: 644 }),\n  Directory({ path: "/b", mode: 493 }),\n` +
+          `  File({ path: "/c", content: "x", mode: 0o644 }),\n  File({ path: "/d", content: "x", mode: "0644" }),\n  Directory({ path: "/e", mode: 0x1ed }),\n  Directory({ path: "/f", mode: 0 }),\n] } });\n` +
+          `export const notAMode = { mode: 644 };\n`,
+      ),
+    );
+    expect(out).toBe(
+      "env/prod.ts:3:42 - error DEPC2022: mode 644 is a decimal number (0o1204); write it in octal: 0o644.\n" +
+        '\n3   File({ path: "/a", content: "x", mode: 644 }),\n                                           ~~~\n\n' +
+        "env/prod.ts:4:33 - error DEPC2022: mode 493 is a decimal number (0o755); write it in octal: 0o755.\n" +
+        '\n4   Directory({ path: "/b", mode: 493 }),\n                                  ~~~\n\n',
+    );
+  });
+
+  it("a mode above 0o7777 is refused with its octal spelling", async () => {
+    const out = await printed(env(`const m = 4644;\nexport default environment({ hosts: { web1: [\n  Directory({ path: "/srv", mode: m }),\n] } });\n`));
+    expect(out).toContain('error DEPC2004: Directory "/srv": mode 4644 (0o11044) is not an octal mode between 0000 and 7777.\n');
+  });
 
   it("a command without any guard is a type error before it is a DEPC2016", async () => {
     const out = await printed(env(`export default environment({ hosts: { web1: [\n  Command({ name: "migrate", command: ["manage", "migrate"] }),\n] } });\n`));

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { depcVersion } from "../../compiler/package-info.js";
+import { visible } from "../../compiler/visible.js";
 import type { Cause } from "./classify.js";
 import { hostDependencies, schedule } from "./deps.js";
 import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
@@ -283,7 +284,7 @@ async function runHost(
   if (rollback && choice && !choice.ok) {
     const state = finished.get("state");
     printer.hostLine(host.name, "error", choice.message);
-    if (choice.listing.length > 0) printer.out(`${host.name}: kept bundles in ${state ?? "the state directory"} (newest first):\n${choice.listing.join("\n")}\n`);
+    if (choice.listing.length > 0) printer.out(visible(`${host.name}: kept bundles in ${state ?? "the state directory"} (newest first):\n${choice.listing.join("\n")}\n`));
     return { ...base, status: "error", cause: { kind: "not-found", message: choice.message }, resources: [] };
   }
   if (!outcome.ran) {
@@ -325,8 +326,8 @@ function printPlan(printer: Printer, host: string, output: OutputCollector): voi
     if (line.status === "ok") continue;
     text += printer.format(host, line.status, line.text);
     for (const d of line.diff) {
-      const painted = d.startsWith("+") && !d.startsWith("+++ ") ? printer.paint("converged", d) : d.startsWith("-") && !d.startsWith("--- ") ? printer.paint("failed", d) : d;
-      text += printer.format(host, "", `  ${painted}`);
+      const paintAs = d.startsWith("+") && !d.startsWith("+++ ") ? "converged" : d.startsWith("-") && !d.startsWith("--- ") ? "failed" : undefined;
+      text += printer.format(host, "", `  ${d}`, paintAs);
     }
   }
   if (text !== "") printer.out(text);

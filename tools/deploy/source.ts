@@ -24,12 +24,17 @@ export interface SourceIo {
 
 export type SourceResult = { ok: true; source: DeploySource } | { ok: false; message?: string };
 
-export async function buildSource(args: { env?: string; from?: string; out?: string; identity?: string; cache: boolean }, io: SourceIo): Promise<SourceResult> {
+export async function buildSource(args: { env?: string; from?: string; out?: string; identity?: string; evalTimeout?: number; cache: boolean }, io: SourceIo): Promise<SourceResult> {
   if (args.from !== undefined) return readBuild(resolve(io.cwd, args.from), io.cwd);
   if (args.env === undefined) return { ok: false, message: "give an environment (depc deploy env/prod) or an existing build (--from build/prod)" };
   // Loaded here, not at the top: a deploy --from never loads the compiler.
   const [{ compile }, { formatDiagnostics }, { writeBuild }] = await Promise.all([import("../../compiler/build.js"), import("../../compiler/diagnostics/format.js"), import("../../compiler/output.js")]);
-  const result = await compile(args.env, { cwd: io.cwd, ...(args.identity !== undefined ? { identityFile: args.identity } : {}), ...(args.cache ? {} : { cacheDir: false }) });
+  const result = await compile(args.env, {
+    cwd: io.cwd,
+    ...(args.identity !== undefined ? { identityFile: args.identity } : {}),
+    ...(args.cache ? {} : { cacheDir: false }),
+    ...(args.evalTimeout !== undefined ? { evalTimeoutSeconds: args.evalTimeout } : {}),
+  });
   if (result.diagnostics.length > 0) {
     io.stderr(formatDiagnostics(result.diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));
   }
