@@ -32,7 +32,7 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
   if (args.env === undefined) return { ok: false, message: "give an environment (depc deploy env/prod) or an existing build (--from build/prod)" };
   // Loaded here, not at the top: a deploy --from never loads the compiler.
   const [{ compile }, { formatDiagnostics }, { writeBuild }] = await Promise.all([import("../build.js"), import("../diagnostics/format.js"), import("../output.js")]);
-  const result = await compile(args.env, { cwd: io.cwd, ...(args.identity !== undefined ? { identityFile: args.identity } : {}), ...(args.cache ? {} : { cacheDir: false }) });
+  const result = await compile(args.env, { cwd: io.cwd, ...(args.identity !== undefined ? { identityFile: args.identity } : {}), ...(args.cache ? {} : { refreshCache: true }) });
   if (result.diagnostics.length > 0) {
     io.stderr(formatDiagnostics(result.diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));
   }

@@ -9,8 +9,11 @@
  */
 export const messages = {
   environmentNotFound: { code: 1001, text: "Cannot find environment module '{path}'. Give a path to an environment module such as env/prod or env/prod.ts." },
+  // The same mistake, with the environments that exist next to it.
+  environmentNotFoundNear: { code: 1001, text: "Cannot find environment module '{path}'. The environments in {dir} are: {known}.{suggestion}" },
   noDefaultEnvironment: { code: 1002, text: "The environment module must default-export environment({...}); its default export is {found}." },
   evaluationThrew: { code: 1003, text: "Evaluating the model threw: {message}" },
+  nodeTypesMissing: { code: 1010, text: "Cannot find {name}: Node's type declarations are not installed. Install them with npm install --save-dev @types/node (depc uses them when the project has them; it does not read tsconfig.json)." },
 
   pathNotAbsolute: { code: 2001, text: "{kind} path must be absolute: {path}" },
   pathControlCharacter: { code: 2002, text: "{kind} path contains a control character ({char}): {path}" },

@@ -19,7 +19,7 @@ export interface ModelArgs {
  * still described (that is when a picture helps most), with exit code 1.
  */
 async function load(args: ModelArgs, io: Io): Promise<{ analysis?: Analysis; code: number }> {
-  const result: CompileResult = await compile(args.env, { cwd: io.cwd, placeholderSecrets: true, ...(args.cache ? {} : { cacheDir: false }) });
+  const result: CompileResult = await compile(args.env, { cwd: io.cwd, placeholderSecrets: true, ...(args.cache ? {} : { refreshCache: true }) });
   const errors = result.diagnostics.filter((d) => d.severity === "error").length;
   if (result.diagnostics.length > 0) {
     io.stderr(formatDiagnostics(result.diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));
