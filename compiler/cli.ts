@@ -1,8 +1,8 @@
-import { relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
 import type { CompileResult } from "./build.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
-import { formatDiagnostics } from "./diagnostics/format.js";
+import { formatDiagnostics, shownPath } from "./diagnostics/format.js";
 import type { GraphFormat } from "./inspect/command.js";
 import { depcVersion } from "./package-info.js";
 
@@ -167,11 +167,12 @@ async function build(args: EnvArgs & { out?: string }, io: Io): Promise<number> 
   const started = performance.now();
   const result = await compileFor(args, io);
   if (!result.ok || !result.bundles || !result.manifest) return EXIT.userError;
-  const outDir = resolve(io.cwd, args.out ?? `build/${result.manifest.environment}`);
+  // build/ belongs to the project, wherever in it depc runs.
+  const outDir = args.out !== undefined ? resolve(io.cwd, args.out) : join(result.projectRoot ?? io.cwd, "build", result.manifest.environment);
   const { writeBuild } = await import("./output.js");
   const failed = writeBuild(outDir, result.bundles, result.manifest);
   if (failed) return report([failed], result, io);
-  const shown = relative(io.cwd, outDir) || ".";
+  const shown = shownPath(io.cwd, outDir);
   for (const host of result.manifest.hosts) {
     const secrets = host.secrets === true ? ", with secrets (mode 0600)" : "";
     io.stdout(`  ${shown}/${host.bundle}  ${host.resources} resource${host.resources === 1 ? "" : "s"}${secrets}\n`);
