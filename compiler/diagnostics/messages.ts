@@ -75,7 +75,7 @@ export const messages = {
   invalidHostField: { code: 3005, text: "Host {host}: {field} {value} is not usable for ssh: it must be non-empty, without whitespace, control characters or a leading '-'." },
 
   unsatisfiedRequire: { code: 4001, text: "{requirer} requires {key}, but no component provides it{where}." },
-  unusedProvide: { code: 4002, text: "{provider} provides {key}, but no component requires it." },
+  unusedProvide: { code: 4002, text: "{provider} provides {key}, but no component requires it. Remove the provide, or make it optional (ctx.provide(key, value, { optional: true })) if only some environments use it." },
   ambiguousRequire: { code: 4003, text: "{requirer} requires exactly one {key}, but {count} components provide it: {candidates}." },
   cycleInHost: { code: 4004, text: "Dependency cycle on host {host}: {cycle}" },
   cycleAcrossHosts: { code: 4005, text: "Dependency cycle across hosts: {cycle}. Hosts are deployed in order, so each host must only wait for others." },

@@ -47,6 +47,8 @@ const DEFER = Symbol("depc.defer");
 interface Provide {
   readonly key: string;
   readonly value: unknown;
+  /** `provide(key, value, { optional: true })`: nobody requiring it is fine. */
+  readonly optional: boolean;
   readonly site: Location | undefined;
   readonly provider: Instance;
 }
@@ -208,8 +210,9 @@ function runTree(instance: Instance, provided: ReadonlyMap<string, Provide[]>, c
     host: Object.freeze({ name: instance.host.name, address: instance.host.address, data: instance.host.data }),
     environment: Object.freeze({ name: context.environment }),
     name: instance.name,
-    provide(key, value) {
-      instance.provides.push({ key: keyName(key as Key<unknown>), value, site: context.locate(captureSites()), provider: instance });
+    provide(key, value, options) {
+      const optional = options?.optional === true;
+      instance.provides.push({ key: keyName(key as Key<unknown>), value, optional, site: context.locate(captureSites()), provider: instance });
     },
     require(key, options) {
       return Object.freeze(lookup(key as Key<unknown>, options, false).providers.map((p) => p.value)) as never;
@@ -342,6 +345,7 @@ function checkWiring(
   for (const [key, provides] of provided) {
     if (required.has(key)) continue;
     for (const p of provides) {
+      if (p.optional) continue;
       diagnostics.push(diagnostic("unusedProvide", { provider: JSON.stringify(p.provider.id), key: JSON.stringify(key) }, p.site));
     }
   }
