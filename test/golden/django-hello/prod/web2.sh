@@ -468,23 +468,24 @@ depc_change() {
   depc_change_text=${depc_change_text:+$depc_change_text, }$2
 }
 
-# depc_fail MESSAGE [STDERR_FILE]: set depc_error to MESSAGE, followed by the
-# lines of STDERR_FILE (a failed command's stderr) joined with "; ".
+# depc_fail MESSAGE [OUTPUT_FILE]: a failure. depc_error is its one-line
+# form (for stderr, the run log and the report): MESSAGE and the most telling
+# line of OUTPUT_FILE (a failed command's output): the last one naming an
+# error, else the last. The terminal gets all of the output's lines, one per
+# line below the failed line (depc_error_head, set only then, and
+# $depc_tmp/failout; see depc_step).
 # Returns 1.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+# shellcheck disable=SC2034 # sets globals read by other functions
 depc_fail() {
-  local msg line sep
-  msg=$1
-  sep=': '
+  depc_error=$1
+  depc_error_head=
   if [ $# -ge 2 ] && [ -s "$2" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      if [ -n "$line" ]; then
-        msg=$msg$sep$line
-        sep='; '
-      fi
-    done <"$2"
+    depc_error_head=$1
+    depc_error=$1$(awk -v out="$depc_tmp/failout" '
+      BEGIN { printf "" > out }
+      NF { print > out; last = $0; if (tolower($0) ~ /error|can.t|cannot|not found|no such|denied|fatal/) telling = $0 }
+      END { if (telling == "") telling = last; if (telling != "") printf ": %s", telling }' "$2")
   fi
-  depc_error=$msg
   return 1
 }
 
@@ -529,6 +530,7 @@ depc_step() {
   depc_change_names=
   depc_change_text=
   depc_error=
+  depc_error_head=
   depc_has_diff=0
   # A change owes its reactions before it is reported (see notify.sh).
   if "$@" && { [ -z "$depc_change_names" ] || depc_notifies "$depc_index"; }; then
@@ -556,7 +558,13 @@ depc_step() {
   depc_drop_inflight
   [ -n "$depc_error" ] || depc_error="failed (no reason given)"
   depc_n_failed=$((depc_n_failed + 1))
-  printf 'failed        %s %s: %s\n' "$depc_kind" "$depc_key" "$depc_error"
+  # The output as lines, once; stderr and the log get the one-line form.
+  if [ -n "$depc_error_head" ] && [ -s "$depc_tmp/failout" ] && [ "${depc_error#"$depc_error_head"}" != "$depc_error" ]; then
+    printf 'failed        %s %s: %s:\n' "$depc_kind" "$depc_key" "$depc_error_head"
+    sed 's/^/    /' "$depc_tmp/failout"
+  else
+    printf 'failed        %s %s: %s\n' "$depc_kind" "$depc_key" "$depc_error"
+  fi
   depc_err "$depc_kind $depc_key: $depc_error"
   printf '%s\t%s\t%s\tfailed\t%s\t%s\n' "$depc_index" "$depc_kind" "$depc_key" "$depc_change_names" "$depc_error" >>"$depc_tmp/log"
   if [ "$depc_mode" = apply ]; then
@@ -1960,7 +1968,7 @@ depc_venv_create() {
   ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
   depc_venv_rc=$?
   if [ "$depc_venv_rc" != 0 ]; then
-    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_venv_pip_cause
     depc_fail "$1 -m venv $2 exited with status $depc_venv_rc" "$depc_tmp/err"
     return 1
   fi
@@ -1990,7 +1998,7 @@ depc_venv_pip() {
   if [ -z "$fresh" ]; then
     depc_venv_run_pip "$p" --dry-run "$@" -r "$req"
     if [ "$depc_venv_rc" != 0 ] && ! awk '/no such option: --dry-run/ { found = 1 } END { exit !found }' "$depc_tmp/out"; then
-      tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+      depc_venv_pip_cause
       depc_fail "pip install --dry-run exited with status $depc_venv_rc, nothing was installed" "$depc_tmp/err"
       return 1
     fi
@@ -1999,11 +2007,23 @@ depc_venv_pip() {
   depc_venv_run_pip "$p" "$@" -r "$req"
   cat "$depc_tmp/out" >"$p/.depc-pip.log" 2>/dev/null
   if [ "$depc_venv_rc" != 0 ]; then
-    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_venv_pip_cause
     depc_fail "pip install exited with status $depc_venv_rc (all of its output: $p/.depc-pip.log)" "$depc_tmp/err"
     return 1
   fi
   return 0
+}
+
+# depc_venv_pip_cause: pip's failed output ($depc_tmp/out) cut for the
+# failure ($depc_tmp/err): its ERROR lines (the cause; a build failure puts
+# it far above the end), then its last 10 lines, in order, each once.
+depc_venv_pip_cause() {
+  awk '{ line[NR] = $0 }
+    END {
+      start = NR > 10 ? NR - 9 : 1
+      for (i = 1; i < start; i++) if (line[i] ~ /^(ERROR|error)[: ]/ && n++ < 5) print line[i]
+      for (i = start; i <= NR; i++) print line[i]
+    }' "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
 }
 
 # depc_venv_run_pip PATH PIPARGS...: `PATH/bin/python -m pip install
