@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Io } from "../cli.js";
+import { shownPath } from "../diagnostics/format.js";
 import { depcVersion, packageRoot } from "../package-info.js";
 import { templateFiles } from "./template.js";
 
@@ -45,7 +46,7 @@ export function projectName(dirName: string): string {
  */
 export function initCommand(args: InitArgs, io: Io): number {
   const root = resolve(io.cwd, args.dir ?? ".");
-  const shown = relative(io.cwd, root) || ".";
+  const shown = shownPath(io.cwd, root);
   const name = args.name ?? projectName(basename(root));
   if (!NAME.test(name) || name.length > 214) {
     io.stderr(`depc: --name ${JSON.stringify(name)} is not a usable package name: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit.\n`);
@@ -122,7 +123,7 @@ function pack(dir: string): string | undefined {
   mkdirSync(dir, { recursive: true });
   // Run by npm (npx depc init), npm_execpath is the npm that ran it.
   const npmCli = process.env.npm_execpath;
-  const [command, prefix] = npmCli !== undefined && /\.[cm]?js$/.test(npmCli) ? [process.execPath, [npmCli]] : ["npm", []];
+  const [command, prefix] = npmCli !== undefined && /npm-cli\.[cm]?js$/.test(npmCli) ? [process.execPath, [npmCli]] : ["npm", []];
   const r = spawnSync(command, [...prefix, "pack", "--ignore-scripts", "--silent", "--pack-destination", dir], {
     cwd: packageRoot,
     encoding: "utf8",

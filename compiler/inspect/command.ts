@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { compile, type CompileResult } from "../build.js";
-import { formatDiagnostics } from "../diagnostics/format.js";
+import { formatDiagnostics, shownPath } from "../diagnostics/format.js";
 import type { Io } from "../cli.js";
 import { analyze, type Analysis } from "./analyze.js";
 import { buildGraph, renderDot, renderMermaid } from "./graph.js";
@@ -62,6 +62,6 @@ export async function graphCommand(args: ModelArgs & { readonly format: GraphFor
     io.stderr(`depc: cannot write ${args.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
     return 1;
   }
-  io.stdout(`depc: wrote ${relative(io.cwd, file) || file} (${args.format}, ${graph.clusters.length} host${graph.clusters.length === 1 ? "" : "s"}, ${graph.edges.length} edge${graph.edges.length === 1 ? "" : "s"})\n`);
+  io.stdout(`depc: wrote ${shownPath(io.cwd, file)} (${args.format}, ${graph.clusters.length} host${graph.clusters.length === 1 ? "" : "s"}, ${graph.edges.length} edge${graph.edges.length === 1 ? "" : "s"})\n`);
   return code;
 }
