@@ -217,7 +217,7 @@ depc_venv_pip_cause() {
   awk '{ line[NR] = $0 }
     END {
       start = NR > 10 ? NR - 9 : 1
-      for (i = 1; i < start; i++) if (line[i] ~ /^(ERROR|error)[: ]/ && n++ < 5) print line[i]
+      for (i = 1; i < start; i++) if (line[i] ~ /^ *(ERROR|error)[: ]/ && n++ < 5) print line[i]
       for (i = start; i <= NR; i++) print line[i]
     }' "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
 }
