@@ -402,8 +402,10 @@ depc_change() {
 
 # depc_fail MESSAGE [OUTPUT_FILE]: a failure. depc_error is its one-line
 # form (for stderr, the run log and the report): MESSAGE and the most telling
-# line of OUTPUT_FILE (a failed command's output): the last one naming an
-# error, else the last. The terminal gets all of the output's lines, one per
+# line of OUTPUT_FILE (a failed command's output): the last one that says
+# what failed ("ERROR: ...", "...: error: ...", "can't ...", "No such ..."),
+# else the last mentioning an error (pip's "note: This error originates
+# from a subprocess" is no cause), else the last. The terminal gets all of the output's lines, one per
 # line below the failed line (depc_error_head, set only then, and
 # $depc_tmp/failout; see depc_step).
 # Returns 1.
@@ -415,8 +417,12 @@ depc_fail() {
     depc_error_head=$1
     depc_error=$1$(awk -v out="$depc_tmp/failout" '
       BEGIN { printf "" > out }
-      NF { print > out; last = $0; if (tolower($0) ~ /error|can.t|cannot|not found|no such|denied|fatal/) telling = $0 }
-      END { if (telling == "") telling = last; if (telling != "") printf ": %s", telling }' "$2")
+      NF {
+        print > out; last = $0; l = tolower($0)
+        if (l ~ /^(error|fatal)|: (error|fatal)|can.t |cannot |not found|no such |denied/) strong = $0
+        else if (l ~ /error|fatal/) weak = $0
+      }
+      END { t = strong != "" ? strong : weak != "" ? weak : last; if (t != "") printf ": %s", t }' "$2")
   fi
   return 1
 }
