@@ -68,7 +68,6 @@ function locate(d: TS.Diagnostic | TS.DiagnosticRelatedInformation): Diagnostic[
   return { file: d.file.fileName, line: line + 1, column: character + 1, length: d.length ?? 1 };
 }
 
-
 /**
  * TypeScript errors a new user meets, said in depc's terms at the user's
  * line, instead of an error about depc's declaration files or advice
