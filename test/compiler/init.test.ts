@@ -154,6 +154,19 @@ describe("depc init", () => {
     expect(projectName("!!!")).toBe("deployment");
   });
 
+  it("without npm to pack depc: says so, writes nothing, and names the way out", () => {
+    const parent = tempDir();
+    const env: NodeJS.ProcessEnv = { PATH: "/nonexistent", HOME: parent };
+    const r = spawnSync(process.execPath, [join(repoRoot, "bin/depc.js"), "init", "my-x"], { cwd: parent, env, encoding: "utf8" });
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "depc: cannot put depc into my-x/vendor: cannot run npm pack: ENOENT\n" +
+        "Nothing else was written. Give --depc-spec to depend on depc another way (e.g. file:/path/to/a/clone).\n",
+    );
+    expect(r.status).toBe(1);
+    expect(readdirSync(join(parent, "my-x"))).toEqual([]);
+  });
+
   it("--name: the package name, checked", async () => {
     const dir = tempDir();
     const bad = await depc(dir, "init", "--name", "Bad Name");
