@@ -82,7 +82,7 @@ export const messages = {
   duplicateInstance: { code: 4006, text: "Host {host} has two component instances named {name}; place the second with .named(\"other-name\")." },
   unsettled: { code: 4007, text: "provide/require does not settle after {rounds} rounds: the values of {keys} keep changing." },
   requireUnknownHost: { code: 4008, text: "{requirer} requires {key} from host {host}, which is not in environment {env}." },
-  unknownSetting: { code: 4009, text: "{scope} sets {setting}, which component {component} does not have. Its settings: {known}." },
+  unknownSetting: { code: 4009, text: "{scope} sets {setting}, which component {component} does not have.{suggestion} Its settings: {known}." },
   invalidReference: { code: 4010, text: "{what} refers to {target}, which is not on host {host}." },
   notPlaceable: { code: 4011, text: "The build of {component} returned {found}; return resources, components or lists of them." },
 

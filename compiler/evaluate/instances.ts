@@ -1,3 +1,4 @@
+import { nearest } from "../diagnostics/nearest.js";
 import { diagnostic, show, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import type { ComponentModel, RequireModel, ResourceModel, SettingValue } from "../model.js";
 import {
@@ -170,7 +171,9 @@ function makeInstance(
     for (const [k, value] of Object.entries(layer ?? {})) {
       if (!(k in settings)) {
         const known = Object.keys(definition.defaults).join(", ") || "none";
-        diagnostics.push(diagnostic("unknownSetting", { scope, setting: JSON.stringify(k), component: JSON.stringify(definition.name), known }, at));
+        const near = nearest(k, Object.keys(definition.defaults));
+        const suggestion = near === undefined ? "" : ` Did you mean ${JSON.stringify(near)}?`;
+        diagnostics.push(diagnostic("unknownSetting", { scope, setting: JSON.stringify(k), component: JSON.stringify(definition.name), suggestion, known }, at));
         continue;
       }
       settings[k] = { value, source, site: at };

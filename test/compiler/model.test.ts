@@ -79,6 +79,11 @@ describe("settings", () => {
     expect(r.printed).toMatch(/env\/prod\.ts:5:15 - error TS2353: Object literal may only specify known properties, and 'app' does not exist in type/);
   });
 
+  it("DEPC4009: a misspelt setting that got past the types names the nearest one", async () => {
+    const r = await compileFiles(project(envHeader + `export default environment({\n  hosts: { a1: [app.with({ wokers: 4 } as any)], db: [postgres], lb: [lb] },\n});\n`));
+    expect(r.printed).toContain('env/prod.ts:4:17 - error DEPC4009: "app" on host "a1" sets "wokers", which component "app" does not have. Did you mean "workers"? Its settings: port, workers, root.\n');
+  });
+
   it("DEPC4009: an unknown setting that got past the types (any) is still caught", async () => {
     const r = await compileFiles(project(envHeader + `export default environment({\n  hosts: { a1: [app.with({ colour: "red" } as any)], db: [postgres], lb: [lb] },\n});\n`));
     expect(r.printed).toBe(
