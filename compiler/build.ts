@@ -23,6 +23,8 @@ export interface CompileResult {
   readonly manifest?: Manifest;
   /** Whether the type-check came from the cache. */
   readonly cached?: boolean;
+  /** The deployment project's directory (nearest package.json above the environment): `build/` goes there. */
+  readonly projectRoot?: string;
 }
 
 /** Runs phases 1–5 in memory. Writing the output is the caller's (see output.ts). */
@@ -53,7 +55,7 @@ export async function compile(
     projectRoot: model.projectRoot,
     sourcesDigest: digestSources(sources, model.projectRoot),
   });
-  return { ...emitted, diagnostics: sortDiagnostics([...loaded.warnings, ...emitted.diagnostics]), sources, cached: model.cached };
+  return { ...emitted, diagnostics: sortDiagnostics([...loaded.warnings, ...emitted.diagnostics]), sources, cached: model.cached, projectRoot: model.projectRoot };
 }
 
 export interface EmitOptions {

@@ -9,6 +9,8 @@
  */
 export const messages = {
   environmentNotFound: { code: 1001, text: "Cannot find environment module '{path}'. Give a path to an environment module such as env/prod or env/prod.ts." },
+  // The same mistake, with the environments that exist next to it.
+  environmentNotFoundNear: { code: 1001, text: "Cannot find environment module '{path}'. The environments in {dir} are: {known}.{suggestion}" },
   noDefaultEnvironment: { code: 1002, text: "The environment module must default-export environment({...}); its default export is {found}." },
   evaluationThrew: { code: 1003, text: "Evaluating the model threw: {message}" },
   // A model that would end, crash or hang depc (compiler/evaluate/guard.ts).
@@ -22,6 +24,7 @@ export const messages = {
     text: "The model started {kind}() and left it pending: a model is evaluated once, synchronously, so its timers never run (depc cleared it). Compute the value directly instead.",
   },
   asyncFailure: { code: 1013, text: "The model's asynchronous code failed: {message}. A model is evaluated synchronously: a promise it starts is never awaited." },
+  nodeTypesMissing: { code: 1014, text: "Cannot find {name}: Node's type declarations are not installed. Install them with npm install --save-dev @types/node (depc uses them when the project has them; it does not read tsconfig.json)." },
 
   pathNotAbsolute: { code: 2001, text: "{kind} path must be absolute: {path}" },
   pathControlCharacter: { code: 2002, text: "{kind} path contains a control character ({char}): {path}" },
@@ -86,14 +89,14 @@ export const messages = {
   invalidHostField: { code: 3005, text: "Host {host}: {field} {value} is not usable for ssh: it must be non-empty, without whitespace, control characters or a leading '-'." },
 
   unsatisfiedRequire: { code: 4001, text: "{requirer} requires {key}, but no component provides it{where}." },
-  unusedProvide: { code: 4002, text: "{provider} provides {key}, but no component requires it." },
+  unusedProvide: { code: 4002, text: "{provider} provides {key}, but no component requires it. Remove the provide, or make it optional (ctx.provide(key, value, { optional: true })) if only some environments use it." },
   ambiguousRequire: { code: 4003, text: "{requirer} requires exactly one {key}, but {count} components provide it: {candidates}." },
   cycleInHost: { code: 4004, text: "Dependency cycle on host {host}: {cycle}" },
   cycleAcrossHosts: { code: 4005, text: "Dependency cycle across hosts: {cycle}. Hosts are deployed in order, so each host must only wait for others." },
   duplicateInstance: { code: 4006, text: "Host {host} has two component instances named {name}; place the second with .named(\"other-name\")." },
   unsettled: { code: 4007, text: "provide/require does not settle after {rounds} rounds: the values of {keys} keep changing." },
   requireUnknownHost: { code: 4008, text: "{requirer} requires {key} from host {host}, which is not in environment {env}." },
-  unknownSetting: { code: 4009, text: "{scope} sets {setting}, which component {component} does not have. Its settings: {known}." },
+  unknownSetting: { code: 4009, text: "{scope} sets {setting}, which component {component} does not have.{suggestion} Its settings: {known}." },
   invalidReference: { code: 4010, text: "{what} refers to {target}, which is not on host {host}." },
   notPlaceable: { code: 4011, text: "The build of {component} returned {found}; return resources, components or lists of them." },
 

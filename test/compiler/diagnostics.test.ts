@@ -45,10 +45,10 @@ describe("diagnostics", () => {
     expect(out).toContain("\n2 export default environment({ hosts: { web1: [File({ path: \"/etc/motd\", content: 42 })] } });\n");
   });
 
-  it("TS2353: a misspelt option is a type error, not silently ignored", async () => {
+  it("TS2353: a misspelt option is a type error naming the nearest option, not silently ignored", async () => {
     const out = await printed(env(`export default environment({ hosts: { web1: [Directory({ path: "/srv", mdoe: 0o700 })] } });\n`));
     expect(out).toBe(
-      "env/prod.ts:2:72 - error TS2353: Object literal may only specify known properties, and 'mdoe' does not exist in type 'DirectoryOptions'.\n" +
+      "env/prod.ts:2:72 - error TS2353: Object literal may only specify known properties, and 'mdoe' does not exist in type 'DirectoryOptions'. Did you mean 'mode'?\n" +
         '\n2 export default environment({ hosts: { web1: [Directory({ path: "/srv", mdoe: 0o700 })] } });\n' +
         `${" ".repeat(73)}~~~~\n\n`,
     );
@@ -115,9 +115,47 @@ describe("diagnostics", () => {
     expect(out).toContain('error DEPC2004: Directory "/srv": mode 4644 (0o11044) is not an octal mode between 0000 and 7777.\n');
   });
 
-  it("a command without any guard is a type error before it is a DEPC2016", async () => {
+  it("DEPC2016 from the type-check: a command without any guard names the guards at the user's line, not in depc's .d.ts", async () => {
     const out = await printed(env(`export default environment({ hosts: { web1: [\n  Command({ name: "migrate", command: ["manage", "migrate"] }),\n] } });\n`));
-    expect(out).toMatch(/^env\/prod\.ts:3:11 - error TS2345: Argument of type '\{ name: string; command: \[string, string\]; \}' is not assignable to parameter of type 'CommandOptions'\./);
+    expect(out).toBe(
+      'env/prod.ts:3:11 - error DEPC2016: Command "migrate" has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply.\n' +
+        '\n3   Command({ name: "migrate", command: ["manage", "migrate"] }),\n            ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n\n',
+    );
+    // A name that is not a literal is shown as written.
+    const computed = await printed(env(`const app = "web";\nexport default environment({ hosts: { web1: [\n  Command({ name: \`\${app}-migrate\`, command: "true" }),\n] } });\n`));
+    expect(computed).toContain("env/prod.ts:4:11 - error DEPC2016: Command `${app}-migrate` has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply.\n");
+  });
+
+  it("DEPC1014: a node: import without Node's declarations says how to get them (tsconfig's types would not help)", async () => {
+    const out = await printed({ "env/prod.ts": `import { readFileSync } from "node:fs";\n` + header + `export default environment({ hosts: { web1: [File({ path: "/etc/motd", content: readFileSync("/etc/hostname", "utf8") })] } });\n` });
+    expect(out).toBe(
+      `env/prod.ts:1:30 - error DEPC1014: Cannot find "node:fs": Node's type declarations are not installed. Install them with npm install --save-dev @types/node (depc uses them when the project has them; it does not read tsconfig.json).\n` +
+        '\n1 import { readFileSync } from "node:fs";\n                               ~~~~~~~~~\n\n',
+    );
+  });
+
+  it("a setting that fails validation also points at the line that set it", async () => {
+    const components = `import { component, Directory, File } from "depc";\nexport const app = component({\n  name: "app",\n  settings: { root: "/srv/app", port: 80 },\n  build(s) {\n    Directory({ path: s.root });\n    File({ path: \`\${s.root}/app.ini\`, content: \`port = \${s.port}\\n\` });\n  },\n});\n`;
+    const staging = `import { environment } from "depc";\nimport { app } from "../components.ts";\n\nexport default environment({\n  hosts: { web1: [app], web2: [app.with({\n    root: "srv/two",\n  })] },\n  settings: {\n    app: { root: "srv/app", port: 8080 },\n  },\n});\n`;
+    const out = await printed({ "components.ts": components, "env/staging.ts": staging }, "env/staging");
+    expect(out).toBe(
+      'components.ts:6:5 - error DEPC2001: Directory path must be absolute: "srv/app"\n' +
+        "\n6     Directory({ path: s.root });\n      ~~~~~~~~~\n\n" +
+        '  env/staging.ts:9:12 - app.root is set to "srv/app" here (environment settings)\n' +
+        '\n  9     app: { root: "srv/app", port: 8080 },\n               ~~~~~~~~~~~~~~~\n\n' +
+        'components.ts:6:5 - error DEPC2001: Directory path must be absolute: "srv/two"\n' +
+        "\n6     Directory({ path: s.root });\n      ~~~~~~~~~\n\n" +
+        '  env/staging.ts:6:5 - app.root is set to "srv/two" here (host web2)\n' +
+        '\n  6     root: "srv/two",\n        ~~~~~~~~~~~~~~~\n\n' +
+        'components.ts:7:5 - error DEPC2001: File path must be absolute: "srv/app/app.ini"\n' +
+        "\n7     File({ path: `${s.root}/app.ini`, content: `port = ${s.port}\\n` });\n      ~~~~\n\n" +
+        '  env/staging.ts:9:12 - app.root is set to "srv/app" here (environment settings)\n' +
+        '\n  9     app: { root: "srv/app", port: 8080 },\n               ~~~~~~~~~~~~~~~\n\n' +
+        'components.ts:7:5 - error DEPC2001: File path must be absolute: "srv/two/app.ini"\n' +
+        "\n7     File({ path: `${s.root}/app.ini`, content: `port = ${s.port}\\n` });\n      ~~~~\n\n" +
+        '  env/staging.ts:6:5 - app.root is set to "srv/two" here (host web2)\n' +
+        '\n  6     root: "srv/two",\n        ~~~~~~~~~~~~~~~\n\n',
+    );
   });
 
   it("DEPC2005: one path declared twice on a host names both sites", async () => {

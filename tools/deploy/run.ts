@@ -259,8 +259,11 @@ async function runHost(
         }
       },
       output: (line) => {
+        const under = output.lines.at(-1);
         const parsed = output.push(line);
         if (parsed && mode === "apply" && (parsed.status === "changed" || parsed.status === "failed")) printer.hostLine(host.name, parsed.status, parsed.text);
+        // A failure's output, indented under its failed line by the bundle: under it here too.
+        else if (!parsed && mode === "apply" && under?.status === "failed" && output.summary === undefined && line.startsWith("    ")) printer.hostLine(host.name, "", line);
       },
       marker: (word) => {
         if (word !== "choose") return;

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { compile, type CompileResult } from "../../compiler/build.js";
-import { formatDiagnostics } from "../../compiler/diagnostics/format.js";
+import { formatDiagnostics, shownPath } from "../../compiler/diagnostics/format.js";
 import type { Io } from "../../compiler/cli.js";
 import { analyze, type Analysis } from "./analyze.js";
 import { buildGraph, renderDot, renderMermaid } from "./graph.js";
@@ -24,7 +24,7 @@ async function load(args: ModelArgs, io: Io): Promise<{ analysis?: Analysis; cod
   const result: CompileResult = await compile(args.env, {
     cwd: io.cwd,
     placeholderSecrets: true,
-    ...(args.cache ? {} : { cacheDir: false }),
+    ...(args.cache ? {} : { refreshCache: true }),
     ...(args.evalTimeout !== undefined ? { evalTimeoutSeconds: args.evalTimeout } : {}),
   });
   const errors = result.diagnostics.filter((d) => d.severity === "error").length;
@@ -70,6 +70,6 @@ export async function graphCommand(args: ModelArgs & { readonly format: GraphFor
     io.stderr(`depc: cannot write ${args.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
     return 1;
   }
-  io.stdout(`depc: wrote ${relative(io.cwd, file) || file} (${args.format}, ${graph.clusters.length} host${graph.clusters.length === 1 ? "" : "s"}, ${graph.edges.length} edge${graph.edges.length === 1 ? "" : "s"})\n`);
+  io.stdout(`depc: wrote ${shownPath(io.cwd, file)} (${args.format}, ${graph.clusters.length} host${graph.clusters.length === 1 ? "" : "s"}, ${graph.edges.length} edge${graph.edges.length === 1 ? "" : "s"})\n`);
   return code;
 }
