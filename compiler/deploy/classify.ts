@@ -1,5 +1,6 @@
 // Turns how an ssh run ended (exit status, stderr, the markers the remote
 // program printed) into one host outcome with a one-line cause.
+import { STOP_GRACE_SECONDS } from "./remote.js";
 import type { MarkerStream } from "./stream.js";
 
 export type CauseKind =
@@ -102,17 +103,28 @@ export function classify(ended: Ended): Outcome {
     return { ran: true, exit: code, ...(bundleCause(code, stderr) ? { cause: bundleCause(code, stderr)! } : {}) };
   }
   if (ended.interrupted) return { ran: false, cause: { kind: "interrupted", message: "interrupted" } };
+  // depc went away from the host: its remote program stops the bundle (remote.ts).
+  const stops = `the host stops the bundle within ${STOP_GRACE_SECONDS}s`;
   if (ended.timedOutAfter !== undefined) {
-    return { ran: false, cause: { kind: "timeout", message: `timed out after ${ended.timedOutAfter}s${stream.has("run") ? " while the bundle ran" : ""}` } };
+    return { ran: false, cause: { kind: "timeout", message: `timed out after ${ended.timedOutAfter}s${stream.has("run") ? ` while the bundle ran; ${stops}` : ""}` } };
   }
-  const lost = () => {
+  // Who went away. ssh ending by a signal that depc did not send: the local client was killed.
+  // ssh's 255 with nothing said: the remote program ended by a signal (OpenSSH prints nothing
+  // for exit-signal); with a message: the connection (closed by the remote side, reset...).
+  const lost = (): { what: string; hostStops: boolean } => {
+    if (ended.signal !== null) return { what: `the local ssh client was killed (${ended.signal})`, hostStops: true };
     if (ended.code === 255) {
       const last = meaningful(stderr).at(-1);
-      return `connection lost (${last === undefined ? "ssh exited 255" : oneLine(last)})`;
+      if (last === undefined) return { what: "the remote program was killed on the host (ssh exited 255 without a message)", hostStops: false };
+      return { what: `connection lost (${oneLine(last)})`, hostStops: true };
     }
-    return `the remote side ended (${ended.signal ?? `exit ${ended.code}`})${lastLine(stderr)}`;
+    return { what: `the remote side ended (exit ${ended.code})${lastLine(stderr)}`, hostStops: false };
   };
-  if (stream.has("run")) return { ran: false, cause: { kind: "connection-lost", message: `${lost()} while the bundle ran; run 'depc deploy' again: it converges` } };
+  if (stream.has("run")) {
+    const { what, hostStops } = lost();
+    return { ran: false, cause: { kind: "connection-lost", message: `${what} while the bundle ran; ${hostStops ? `${stops}: ` : ""}run 'depc deploy' again, it converges` } };
+  }
+  if (stream.has("begin")) return { ran: false, cause: { kind: "connection-lost", message: `${lost().what} while uploading the bundle` } };
   if (stream.has("begin")) return { ran: false, cause: { kind: "connection-lost", message: `${lost()} while uploading the bundle` } };
   if (ended.code === 255) return { ran: false, cause: classifySsh(stderr) };
   const text = meaningful(stderr).join("\n");
@@ -157,6 +169,8 @@ function remoteFailure(text: string): Cause {
   }
 }
 
+const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 13: "SIGPIPE", 15: "SIGTERM" };
+
 /** A bundle that ran but did not converge: why, in one line. */
 function bundleCause(code: number, stderr: string): Cause | undefined {
   if (code === 0 || code === 2) return undefined;
@@ -166,6 +180,11 @@ function bundleCause(code: number, stderr: string): Cause | undefined {
   if (code === 1) return { kind: "bundle-error", message: oneLine(last ?? "the bundle failed (exit 1)") };
   if (code === 3) return { kind: "locked", message: oneLine(last ?? "another run holds the host's lock (exit 3)") };
   if (code === 64) return { kind: "bundle-error", message: `the bundle rejected its options (exit 64): ${oneLine(msgs.find((l) => /depc:/.test(l)) ?? last ?? "")}` };
-  if (code >= 128) return { kind: "interrupted", message: `the bundle was interrupted (exit ${code})${last ? `: ${oneLine(last)}` : ""}` };
+  if (code >= 128) {
+    // 128+N: the shell's status of a bundle ended by signal N.
+    const signal = SIGNALS[code - 128];
+    const how = code === 137 ? "was killed on the host (SIGKILL, exit 137)" : `was interrupted (exit ${code}${signal ? `, ${signal}` : ""})`;
+    return { kind: "interrupted", message: `the bundle ${how}${last ? `: ${oneLine(last)}` : ""}` };
+  }
   return { kind: "bundle-error", message: `the bundle exited ${code}${last ? `: ${oneLine(last)}` : ""}` };
 }
