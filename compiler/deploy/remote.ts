@@ -65,14 +65,17 @@ const PRELUDE = [
 // connection dropped) and then stops the bundle (TERM to its process group,
 // KILL STOP_GRACE_SECONDS later), so no run goes on unattended. The bundle
 // runs in the background for that (its stdin is /dev/null), in a session of
-// its own where setsid exists (q: the group, else the bundle alone). The
-// bundle's pid is signalled too: posh ignores a negative pid, and the group
-// does not exist until setsid has run. The watcher is stopped once the
-// bundle has ended.
+// its own where setsid exists (q: the group, else the bundle alone). A
+// process group is only ever signalled by a shell's builtin kill: an external
+// one may misread "-PID" (procps' kill takes "-84" for kill(-8), "-1234" for
+// kill(-1): every process). The bundle's pid is signalled too: the group
+// does not exist until setsid has run. `(exec ...) &`: $! is then the
+// bundle itself in every shell (yash keeps a wrapper process around a plain
+// `cmd &`). The watcher is stopped once the bundle has ended.
 const RUN = [
   `m run`,
   `exec 3<&0`,
-  `if command -v setsid >/dev/null 2>&1; then setsid sh "$d/b.sh" "$@" --report "$d/r" </dev/null 3<&- & p=$!; q=-$p; else sh "$d/b.sh" "$@" --report "$d/r" </dev/null 3<&- & p=$!; q=$p; fi`,
+  `if command -v setsid >/dev/null 2>&1 && [ "$(command -v kill)" = kill ]; then (exec setsid sh "$d/b.sh" "$@" --report "$d/r" </dev/null 3<&-) & p=$!; q=-$p; else (exec sh "$d/b.sh" "$@" --report "$d/r" </dev/null 3<&-) & p=$!; q=$p; fi`,
   `(cat <&3 >/dev/null 2>&1; kill -TERM "$q" 2>/dev/null; kill -TERM "$p" 2>/dev/null; sleep ${STOP_GRACE_SECONDS}; kill -KILL "$q" 2>/dev/null; kill -KILL "$p" 2>/dev/null) >/dev/null 2>&1 &`,
   `w=$!`,
   `exec 3<&-`,

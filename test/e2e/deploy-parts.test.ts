@@ -5,19 +5,20 @@
 // ssh's argv. The whole thing over real ssh is in deploy.test.ts.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { classify, classifySsh } from "../../compiler/deploy/classify.js";
 import { hostDependencies, schedule } from "../../compiler/deploy/deps.js";
-import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote } from "../../compiler/deploy/remote.js";
+import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote, STOP_GRACE_SECONDS } from "../../compiler/deploy/remote.js";
 import { collectResources, diffStat, OutputCollector } from "../../compiler/deploy/results.js";
 import { chooseRollback, normalizeDigest } from "../../compiler/deploy/rollback.js";
 import { selectHosts } from "../../compiler/deploy/run.js";
 import { readBuild } from "../../compiler/deploy/source.js";
 import { sshArgv } from "../../compiler/deploy/ssh.js";
 import { MarkerStream } from "../../compiler/deploy/stream.js";
+import { availableShells } from "../support/shells.js";
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 /** Login shells sshd may run the remote command with (`SHELL -c COMMAND`). */
@@ -174,6 +175,128 @@ describe("remote programs", () => {
   });
 });
 
+/**
+ * The remote program under each shell of the matrix as the host's `sh` (the
+ * program runs under whatever `sh` is on the host's PATH), started in a
+ * session of its own as sshd starts it. `gone()` does what sshd does when the
+ * connection goes away: EOF on stdin, stdout and stderr closed.
+ */
+function hostSh(shell: { name: string; argv: readonly string[]; env?: Readonly<Record<string, string>> }): { path: string; env: Record<string, string> } {
+  if (shell.env?.PATH !== undefined) return { path: join(shell.env.PATH, "sh"), env: { PATH: shell.env.PATH } };
+  const dir = join(scratch, `sh-${shell.name.replace(/\W+/g, "-")}`);
+  if (!existsSync(dir)) {
+    mkdirSync(dir);
+    // bash started as "sh" runs in POSIX mode.
+    symlinkSync(shell.argv[0]!, join(dir, "sh"));
+  }
+  return { path: join(dir, "sh"), env: { PATH: `${dir}:${process.env.PATH}` } };
+}
+
+function startRemote(shell: Parameters<typeof hostSh>[0], bundle: string, tmp: string) {
+  const sh = hostSh(shell);
+  const nonce = "00112233445566778899aabb";
+  const command = remoteCommand([nonce, String(Buffer.byteLength(bundle)), "--quiet"], false);
+  const child = spawn(sh.path, ["-c", command], { env: { ...process.env, ...sh.env, TMPDIR: tmp }, stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const stream = new MarkerStream(nonce);
+  child.stdout.setEncoding("utf8").on("data", (c: string) => stream.push(c));
+  child.stderr.resume();
+  child.stdin.on("error", () => {});
+  child.stdin.write(programLine(RUN_PROGRAM) + bundle);
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (code, signal) => resolve([code, signal])));
+  return {
+    child,
+    stream,
+    exited,
+    gone() {
+      child.stdin.end();
+      child.stdout.destroy();
+      child.stderr.destroy();
+    },
+  };
+}
+
+const until = async (what: string, check: () => boolean, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+/** Processes whose command line contains `text` (Linux /proc). */
+const running = (text: string) =>
+  readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(text);
+      } catch {
+        return false;
+      }
+    });
+
+describe.each(availableShells())("remote program when depc goes away (host sh: $name)", (shell) => {
+  const id = shell.name.replace(/\W+/g, "-");
+
+  it("the connection closes mid-run: the bundle and its long command stop at once, the upload with its secret is gone", async () => {
+    const dir = mkdtempSync(join(scratch, `gone-${id}-`));
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    // The bundle's "long command": a script of its own, so the test can see it running.
+    writeFileSync(join(dir, "slow.sh"), `sleep 30\n: >'${dir}/slow-finished'\n`);
+    // Traps like the runtime's: TERM, and PIPE (the shell's own "Terminated" line to a closed stderr).
+    const bundle = `# SECRET-hd-1234\ntrap 'trap "" TERM PIPE; echo stopped >"${dir}/trapped"; exit 143' TERM PIPE\n: >'${dir}/started'\nsh '${dir}/slow.sh'\necho finished >'${dir}/trapped'\n`;
+    const run = startRemote(shell, bundle, tmp);
+    await until("the bundle to start", () => existsSync(join(dir, "started")) && running(`${dir}/slow.sh`).length > 0);
+    expect(readdirSync(tmp)).toHaveLength(1);
+    const t0 = Date.now();
+    run.gone();
+    await run.exited;
+    if (shell.name === "posh") {
+      // No builtin kill: the program signals the bundle alone (never a group through an
+      // external kill), whose trap waits for the command; KILL after the grace time.
+      expect(Date.now() - t0).toBeLessThan((STOP_GRACE_SECONDS + 3) * 1000);
+      for (const pid of running(`${dir}/slow.sh`)) process.kill(Number(pid), "SIGKILL");
+    } else {
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(readFileSync(join(dir, "trapped"), "utf8")).toBe("stopped\n");
+      expect(running(`${dir}/slow.sh`)).toEqual([]);
+    }
+    expect(existsSync(join(dir, "slow-finished"))).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 30_000);
+
+  it("stdout gone when the bundle ends (stdin still open): the marker's SIGPIPE still cleans up", async () => {
+    const dir = mkdtempSync(join(scratch, `pipe-${id}-`));
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    const bundle = `# SECRET-hd-1234\n: >'${dir}/started'\nwhile [ ! -e '${dir}/go' ]; do sleep 0.05; done\n`;
+    const run = startRemote(shell, bundle, tmp);
+    await until("the bundle to start", () => existsSync(join(dir, "started")));
+    run.child.stdout.destroy();
+    writeFileSync(join(dir, "go"), "");
+    // mksh and posh have no printf builtin: the external printf takes the SIGPIPE, the program ends normally.
+    expect(await run.exited).toEqual([["mksh", "posh"].includes(shell.name) ? 0 : 141, null]);
+    expect(readdirSync(tmp)).toEqual([]);
+    run.child.stdin.end();
+  });
+
+  it("a run removes the upload dirs of earlier runs whose program is gone (SIGKILL), not those of live ones", async () => {
+    const tmp = mkdtempSync(join(scratch, `sweep-${id}-`));
+    const dead = spawnSync("true").pid;
+    for (const name of [`depc-run.${dead}.a1b2c3`, `depc-run.${process.pid}.d4e5f6`, "depc-runner", "depc-run.XyZ123"]) {
+      mkdirSync(join(tmp, name), { mode: 0o700 });
+      writeFileSync(join(tmp, name, "b.sh"), "# SECRET-hd-1234\n");
+    }
+    const run = startRemote(shell, "exit 0\n", tmp);
+    run.child.stdout.on("data", () => {
+      if (run.stream.has("end")) run.child.stdin.end();
+    });
+    expect(await run.exited).toEqual([0, null]);
+    expect(readdirSync(tmp).sort()).toEqual([`depc-run.${process.pid}.d4e5f6`, "depc-run.XyZ123", "depc-runner"]);
+  });
+});
+
 describe("marker stream", () => {
   it("splits chunks at any byte, finds markers mid-line, ignores other nonces", () => {
     const text = "pre\n@@N1 begin\n@@N1 run\nline one\npartial@@N1 exit 1\n@@N1 report\n{}\n@@N1 end\n";
@@ -233,6 +356,39 @@ describe("failure causes", () => {
     expect(classify({ code: 255, signal: null, stderr: "Connection to db1 closed by remote host.\n", stream: lost, sudo: false }).cause?.message).toMatch(
       /^connection lost .* while the bundle ran/,
     );
+  });
+
+  it("who went away while the bundle ran, and what to do: exact texts", () => {
+    const ended = (markers: string, over: { code?: number | null; signal?: NodeJS.Signals | null; stderr?: string; timedOutAfter?: number }) => {
+      const s = new MarkerStream("n");
+      s.push(markers);
+      return classify({ code: null, signal: null, stderr: "", stream: s, sudo: false, ...over }).cause;
+    };
+    const running = "@@n begin\n@@n run\n";
+    const stops = "the host stops the bundle within 10s";
+    expect(ended(running, { signal: "SIGKILL" })).toEqual({
+      kind: "connection-lost",
+      message: `the local ssh client was killed (SIGKILL) while the bundle ran; ${stops}: run 'depc deploy' again, it converges`,
+    });
+    expect(ended("@@n begin\n", { signal: "SIGKILL" })).toEqual({ kind: "connection-lost", message: "the local ssh client was killed (SIGKILL) while uploading the bundle" });
+    expect(ended(running, { code: 255, stderr: "Connection to db1 closed by remote host.\r\n" })).toEqual({
+      kind: "connection-lost",
+      message: `connection lost (Connection to db1 closed by remote host.) while the bundle ran; ${stops}: run 'depc deploy' again, it converges`,
+    });
+    // OpenSSH says nothing when the remote command died of a signal.
+    expect(ended(running, { code: 255 })).toEqual({
+      kind: "connection-lost",
+      message: "the remote program was killed on the host (ssh exited 255 without a message) while the bundle ran; run 'depc deploy' again, it converges",
+    });
+    expect(ended(running, { code: 129 })).toEqual({ kind: "connection-lost", message: "the remote side ended (exit 129) while the bundle ran; run 'depc deploy' again, it converges" });
+    expect(ended(running, { signal: "SIGTERM", timedOutAfter: 30 })).toEqual({ kind: "timeout", message: `timed out after 30s while the bundle ran; ${stops}` });
+    expect(ended("@@n begin\n", { signal: "SIGTERM", timedOutAfter: 30 })).toEqual({ kind: "timeout", message: "timed out after 30s" });
+    // The remote program reported the bundle's status: ended by a signal on the host.
+    expect(ended(`${running}@@n exit 137\n@@n end\n`, { code: 137 })).toEqual({ kind: "interrupted", message: "the bundle was killed on the host (SIGKILL, exit 137)" });
+    expect(ended(`${running}@@n exit 143\n@@n end\n`, { code: 143, stderr: "depc: prod/h1: interrupted\n" })).toEqual({
+      kind: "interrupted",
+      message: "the bundle was interrupted (exit 143, SIGTERM): interrupted",
+    });
   });
 
   it("classifySsh falls back to ssh's last line", () => {
