@@ -191,6 +191,9 @@ depc_main() {
   trap 'depc_on_signal 129' HUP
   trap 'depc_on_signal 130' INT
   trap 'depc_on_signal 143' TERM
+  # A write to a pipe nobody reads any more (the connection went away): by
+  # default the shell would die on the spot, without releasing the lock.
+  trap 'depc_on_signal 141' PIPE
   depc_tmp_init || exit 1
   depc_state_init || exit 1
   depc_lock_acquire
@@ -374,8 +377,11 @@ depc_cleanup() {
   fi
 }
 
-# depc_on_signal STATUS: HUP/INT/TERM trap: clean up and exit with STATUS.
+# depc_on_signal STATUS: HUP/INT/TERM/PIPE trap: clean up and exit with
+# STATUS. Further signals are ignored: a second one (the TERM that follows a
+# HUP, the PIPE of the message below) must not cut the cleanup short.
 depc_on_signal() {
+  trap '' HUP INT TERM PIPE
   depc_drop_inflight
   depc_log_run interrupted "$((DEPC_COUNT - depc_n_ok - depc_n_changed - depc_n_would - depc_n_failed))"
   depc_cleanup
