@@ -111,18 +111,21 @@ export function classify(ended: Ended): Outcome {
   // Who went away. ssh ending by a signal that depc did not send: the local client was killed.
   // ssh's 255 with nothing said: the remote program ended by a signal (OpenSSH prints nothing
   // for exit-signal); with a message: the connection (closed by the remote side, reset...).
-  const lost = (): { what: string; hostStops: boolean } => {
+  const lost = (): { what: string; hostStops: boolean | "maybe" } => {
     if (ended.signal !== null) return { what: `the local ssh client was killed (${ended.signal})`, hostStops: true };
     if (ended.code === 255) {
       const last = meaningful(stderr).at(-1);
       if (last === undefined) return { what: "the remote program was killed on the host (ssh exited 255 without a message)", hostStops: false };
-      return { what: `connection lost (${oneLine(last)})`, hostStops: true };
+      // Closed or reset by the host's side: the host knows. A timeout or a failed write: maybe not.
+      const closed = /closed by remote host|Connection closed by|Connection reset/i.test(last);
+      return { what: `connection lost (${oneLine(last)})`, hostStops: closed ? true : "maybe" };
     }
     return { what: `the remote side ended (exit ${ended.code})${lastLine(stderr)}`, hostStops: false };
   };
   if (stream.has("run")) {
     const { what, hostStops } = lost();
-    return { ran: false, cause: { kind: "connection-lost", message: `${what} while the bundle ran; ${hostStops ? `${stops}: ` : ""}run 'depc deploy' again, it converges` } };
+    const then = hostStops === true ? `${stops}: ` : hostStops === "maybe" ? "the host may finish the bundle on its own: " : "";
+    return { ran: false, cause: { kind: "connection-lost", message: `${what} while the bundle ran; ${then}run 'depc deploy' again, it converges` } };
   }
   if (stream.has("begin")) return { ran: false, cause: { kind: "connection-lost", message: `${lost().what} while uploading the bundle` } };
   if (stream.has("begin")) return { ran: false, cause: { kind: "connection-lost", message: `${lost()} while uploading the bundle` } };

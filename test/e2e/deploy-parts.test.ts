@@ -375,6 +375,11 @@ describe("failure causes", () => {
       kind: "connection-lost",
       message: `connection lost (Connection to db1 closed by remote host.) while the bundle ran; ${stops}: run 'depc deploy' again, it converges`,
     });
+    // The network, not the host: the host may not know yet.
+    expect(ended(running, { code: 255, stderr: "Timeout, server db1 not responding.\r\n" })).toEqual({
+      kind: "connection-lost",
+      message: "connection lost (Timeout, server db1 not responding.) while the bundle ran; the host may finish the bundle on its own: run 'depc deploy' again, it converges",
+    });
     // OpenSSH says nothing when the remote command died of a signal.
     expect(ended(running, { code: 255 })).toEqual({
       kind: "connection-lost",
