@@ -109,13 +109,14 @@ export function classify(ended: Ended): Outcome {
     return { ran: false, cause: { kind: "timeout", message: `timed out after ${ended.timedOutAfter}s${stream.has("run") ? ` while the bundle ran; ${stops}` : ""}` } };
   }
   // Who went away. ssh ending by a signal that depc did not send: the local client was killed.
-  // ssh's 255 with nothing said: the remote program ended by a signal (OpenSSH prints nothing
-  // for exit-signal); with a message: the connection (closed by the remote side, reset...).
+  // ssh's 255 with a message: the connection (closed by the remote side, reset, no reply...).
   const lost = (): { what: string; hostStops: boolean | "maybe" } => {
     if (ended.signal !== null) return { what: `the local ssh client was killed (${ended.signal})`, hostStops: true };
     if (ended.code === 255) {
       const last = meaningful(stderr).at(-1);
-      if (last === undefined) return { what: "the remote program was killed on the host (ssh exited 255 without a message)", hostStops: false };
+      // Silent 255: OpenSSH says nothing when the remote command died of a signal, nor (a
+      // ControlMaster's client) when the shared connection closed. Name both.
+      if (last === undefined) return { what: "ssh ended without a message (exit 255: the connection closed, or the remote program was killed on the host)", hostStops: false };
       // Closed or reset by the host's side: the host knows. A timeout or a failed write: maybe not.
       const closed = /closed by remote host|Connection closed by|Connection reset/i.test(last);
       return { what: `connection lost (${oneLine(last)})`, hostStops: closed ? true : "maybe" };

@@ -314,7 +314,7 @@ exit 1`;
     for (const name of HOSTS) {
       expect(host(r, name).cause?.kind, show(r)).toBe("connection-lost");
       expect.soft(host(r, name).cause?.message, show(r)).toBe(
-        "the remote program was killed on the host (ssh exited 255 without a message) while the bundle ran; run 'depc deploy' again, it converges",
+        "ssh ended without a message (exit 255: the connection closed, or the remote program was killed on the host) while the bundle ran; run 'depc deploy' again, it converges",
       );
     }
     for (const name of HOSTS) await idle(name, 5_000);

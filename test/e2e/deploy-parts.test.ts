@@ -380,10 +380,10 @@ describe("failure causes", () => {
       kind: "connection-lost",
       message: "connection lost (Timeout, server db1 not responding.) while the bundle ran; the host may finish the bundle on its own: run 'depc deploy' again, it converges",
     });
-    // OpenSSH says nothing when the remote command died of a signal.
+    // OpenSSH says nothing when the remote command died of a signal, nor a ControlMaster's client when the master's connection closed.
     expect(ended(running, { code: 255 })).toEqual({
       kind: "connection-lost",
-      message: "the remote program was killed on the host (ssh exited 255 without a message) while the bundle ran; run 'depc deploy' again, it converges",
+      message: "ssh ended without a message (exit 255: the connection closed, or the remote program was killed on the host) while the bundle ran; run 'depc deploy' again, it converges",
     });
     expect(ended(running, { code: 129 })).toEqual({ kind: "connection-lost", message: "the remote side ended (exit 129) while the bundle ran; run 'depc deploy' again, it converges" });
     expect(ended(running, { signal: "SIGTERM", timedOutAfter: 30 })).toEqual({ kind: "timeout", message: `timed out after 30s while the bundle ran; ${stops}` });
