@@ -18,7 +18,8 @@
 //   EXIT trap; HUP, INT, TERM and PIPE (a marker written after the
 //   connection went away) end the program through it.
 // - What a SIGKILL leaves is removed by the next run: at its start, every
-//   depc-run.PID.* whose PID is gone.
+//   depc-run.PID.* whose PID is gone (and a day-old depc-run.XXXXXX, the
+//   name before the PID was in it).
 // - When depc goes away (stdin's EOF: depc stopped, --timeout, the ssh
 //   client or the sshd session killed, the connection closed), the bundle is
 //   stopped at once: TERM to its process group (its own, through setsid), so
@@ -56,6 +57,8 @@ const PRELUDE = [
   `t=\${TMPDIR:-/tmp}`,
   // Leftovers of earlier runs whose program is gone (SIGKILL): the pid is in the name.
   `for x in "$t"/depc-run.*; do y=\${x#"$t"/depc-run.}; y=\${y%%.*}; case $y in "" | *[!0-9]*) continue ;; esac; kill -0 "$y" 2>/dev/null || rm -rf "$x" 2>/dev/null; done`,
+  // Those of depc versions before the pid was in the name (depc-run.XXXXXX): when a day old.
+  `find "$t/." ! -name . -prune -type d -name "depc-run.??????" -mtime +0 -exec rm -rf {} + 2>/dev/null`,
   `d=$(mktemp -d "$t/depc-run.$$.XXXXXX" 2>/dev/null) || { d=$t/depc-run.$$.0; mkdir -m 700 "$d" 2>/dev/null || { d=; m fail tmp cannot create a private directory in "$t"; exit 71; }; }`,
 ];
 

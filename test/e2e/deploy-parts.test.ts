@@ -5,7 +5,7 @@
 // ssh's argv. The whole thing over real ssh is in deploy.test.ts.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -281,13 +281,16 @@ describe.each(availableShells())("remote program when depc goes away (host sh: $
     run.child.stdin.end();
   });
 
-  it("a run removes the upload dirs of earlier runs whose program is gone (SIGKILL), not those of live ones", async () => {
+  it("a run removes the upload dirs of earlier runs whose program is gone (SIGKILL), not those of live ones, and day-old ones of older depc versions", async () => {
     const tmp = mkdtempSync(join(scratch, `sweep-${id}-`));
     const dead = spawnSync("true").pid;
-    for (const name of [`depc-run.${dead}.a1b2c3`, `depc-run.${process.pid}.d4e5f6`, "depc-runner", "depc-run.XyZ123"]) {
+    // The last two: names from before the pid was in them, a fresh one (a run may be using it) and one two days old.
+    for (const name of [`depc-run.${dead}.a1b2c3`, `depc-run.${process.pid}.d4e5f6`, "depc-runner", "depc-run.XyZ123", "depc-run.AbC456"]) {
       mkdirSync(join(tmp, name), { mode: 0o700 });
       writeFileSync(join(tmp, name, "b.sh"), "# SECRET-hd-1234\n");
     }
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(join(tmp, "depc-run.AbC456"), old, old);
     const run = startRemote(shell, "exit 0\n", tmp);
     run.child.stdout.on("data", () => {
       if (run.stream.has("end")) run.child.stdin.end();
