@@ -18,7 +18,7 @@ import { selectHosts } from "../../compiler/deploy/run.js";
 import { readBuild } from "../../compiler/deploy/source.js";
 import { sshArgv } from "../../compiler/deploy/ssh.js";
 import { MarkerStream } from "../../compiler/deploy/stream.js";
-import { availableShells } from "../support/shells.js";
+import { availableShells, requireTool } from "../support/shells.js";
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 /** Login shells sshd may run the remote command with (`SHELL -c COMMAND`). */
@@ -68,6 +68,15 @@ describe("remote programs", () => {
     expect(BOOTSTRAP).toBe(`sh -c 'IFS= read -r p; eval "$p"'`);
     for (const p of [RUN_PROGRAM, ROLLBACK_PROGRAM]) expect(p).not.toContain("\n");
     expect(() => programLine("a\nb")).toThrow();
+  });
+
+  it("the programs are shellcheck-clean (SC2317: the cleanup function runs from a trap)", () => {
+    if (!requireTool("shellcheck")) return;
+    for (const program of [RUN_PROGRAM, ROLLBACK_PROGRAM]) {
+      const r = spawnSync("shellcheck", ["-s", "sh", "-e", "SC2317", "-"], { input: `${program}\n`, encoding: "utf8" });
+      expect(r.stdout + r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    }
   });
 
   it("shQuote survives sh", () => {
