@@ -129,7 +129,6 @@ export function classify(ended: Ended): Outcome {
     return { ran: false, cause: { kind: "connection-lost", message: `${what} while the bundle ran; ${then}run 'depc deploy' again, it converges` } };
   }
   if (stream.has("begin")) return { ran: false, cause: { kind: "connection-lost", message: `${lost().what} while uploading the bundle` } };
-  if (stream.has("begin")) return { ran: false, cause: { kind: "connection-lost", message: `${lost()} while uploading the bundle` } };
   if (ended.code === 255) return { ran: false, cause: classifySsh(stderr) };
   const text = meaningful(stderr).join("\n");
   if (ended.sudo) {
