@@ -5,7 +5,7 @@
 // ssh's argv. The whole thing over real ssh is in deploy.test.ts.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -300,12 +300,20 @@ describe.each(availableShells())("remote program when depc goes away (host sh: $
     }
     const old = new Date(Date.now() - 2 * 86_400_000);
     utimesSync(join(tmp, "depc-run.AbC456"), old, old);
+    // Another user's (nobody's) dead run: not this user's to delete.
+    if (process.getuid?.() === 0) {
+      mkdirSync(join(tmp, `depc-run.${dead}.nobody`), { mode: 0o700 });
+      chownSync(join(tmp, `depc-run.${dead}.nobody`), 65534, 65534);
+    }
     const run = startRemote(shell, "exit 0\n", tmp);
     run.child.stdout.on("data", () => {
       if (run.stream.has("end")) run.child.stdin.end();
     });
     expect(await run.exited).toEqual([0, null]);
-    expect(readdirSync(tmp).sort()).toEqual([`depc-run.${process.pid}.d4e5f6`, "depc-run.XyZ123", "depc-runner"]);
+    const kept = [`depc-run.${dead}.nobody`, `depc-run.${process.pid}.d4e5f6`, "depc-run.XyZ123", "depc-runner"];
+    // posh has no `test -O`: it leaves the dead run's dir (find still removes the day-old one).
+    const left = shell.name === "posh" ? [...kept, `depc-run.${dead}.a1b2c3`] : process.getuid?.() === 0 ? kept : kept.filter((f) => !f.endsWith("nobody"));
+    expect(readdirSync(tmp).sort()).toEqual(left.sort());
   });
 });
 
