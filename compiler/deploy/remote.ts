@@ -10,8 +10,8 @@
 // stdout between marker lines that carry a per-run random nonce, so nothing
 // the bundle prints (diffs of host files included) can be taken for one.
 // It uses only POSIX sh and tools every host has (mktemp, head, wc, tr, cat,
-// kill, rm, sleep, find, id), plus `setsid` where there is one (Linux,
-// busybox) and `test -O` (posh has none: it then leaves dead runs' dirs).
+// kill, rm, sleep, find), plus `setsid` where there is one (Linux, busybox)
+// and `test -O` (posh has none: it then leaves earlier runs' dirs).
 //
 // The upload holds the whole bundle, secrets included: it must not outlive
 // the run, however the run ends (issue 13, finding 3).
@@ -56,11 +56,10 @@ const PRELUDE = [
   `trap "exit 141" PIPE`,
   // The directory is private (0700); the umask is left alone: the bundle inherits it.
   `t=\${TMPDIR:-/tmp}`,
-  // Leftovers of earlier runs whose program is gone (SIGKILL): the pid is in the name. Only
-  // this user's (-O): root must not delete a tree that another user can change under it.
-  `for x in "$t"/depc-run.*; do y=\${x#"$t"/depc-run.}; y=\${y%%.*}; case $y in "" | *[!0-9]*) continue ;; esac; if [ -d "$x" ] && [ ! -L "$x" ] && [ -O "$x" ] && ! kill -0 "$y" 2>/dev/null; then rm -rf "$x" 2>/dev/null; fi; done`,
-  // Those of depc versions before the pid was in the name (depc-run.XXXXXX): when a day old.
-  `find "$t/." ! -name . -prune -type d -name "depc-run.??????" -user "$(id -u)" -mtime +0 -exec rm -rf {} + 2>/dev/null`,
+  // Leftovers of earlier runs: depc-run.PID.XXXXXX whose PID is gone (SIGKILL), and a day-old
+  // upload of depc versions before the PID was in the name (depc-run.XXXXXX holding b.sh).
+  // Only this user's (-O): root must not delete a tree that another user can change under it.
+  `for x in "$t"/depc-run.*; do if [ -d "$x" ] && [ ! -L "$x" ] && [ -O "$x" ]; then y=\${x#"$t"/depc-run.}; case $y in [0-9]*.*) y=\${y%%.*}; case $y in *[!0-9]*) ;; *) kill -0 "$y" 2>/dev/null || rm -rf "$x" 2>/dev/null ;; esac ;; ??????) if [ -f "$x/b.sh" ] && [ -n "$(find "$x" -prune -mtime +0 2>/dev/null)" ]; then rm -rf "$x" 2>/dev/null; fi ;; esac; fi; done`,
   `d=$(mktemp -d "$t/depc-run.$$.XXXXXX" 2>/dev/null) || { d=$t/depc-run.$$.0; mkdir -m 700 "$d" 2>/dev/null || { d=; m fail tmp cannot create a private directory in "$t"; exit 71; }; }`,
 ];
 
