@@ -98,7 +98,10 @@ export function classify(ended: Ended): Outcome {
   const fail = stream.markers.find((m) => m.word === "fail");
   if (fail) return { ran: false, cause: remoteFailure(fail.text) };
   const exit = stream.get("exit");
-  if (exit !== undefined) {
+  // depc stopping a run (Ctrl-C, --timeout) closes stdin first: the host may stop the bundle and
+  // report its status (128+N) before ssh ends. That status is depc's stop, not the bundle's doing.
+  const stopped = ended.interrupted === true || ended.timedOutAfter !== undefined;
+  if (exit !== undefined && !(stopped && Number.parseInt(exit, 10) >= 128)) {
     const code = Number.parseInt(exit, 10);
     return { ran: true, exit: code, ...(bundleCause(code, stderr) ? { cause: bundleCause(code, stderr)! } : {}) };
   }

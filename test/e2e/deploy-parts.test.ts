@@ -379,7 +379,7 @@ describe("failure causes", () => {
   });
 
   it("who went away while the bundle ran, and what to do: exact texts", () => {
-    const ended = (markers: string, over: { code?: number | null; signal?: NodeJS.Signals | null; stderr?: string; timedOutAfter?: number }) => {
+    const ended = (markers: string, over: { code?: number | null; signal?: NodeJS.Signals | null; stderr?: string; timedOutAfter?: number; interrupted?: boolean }) => {
       const s = new MarkerStream("n");
       s.push(markers);
       return classify({ code: null, signal: null, stderr: "", stream: s, sudo: false, ...over }).cause;
@@ -408,6 +408,13 @@ describe("failure causes", () => {
     expect(ended(running, { code: 129 })).toEqual({ kind: "connection-lost", message: "the remote side ended (exit 129) while the bundle ran; run 'depc deploy' again, it converges" });
     expect(ended(running, { signal: "SIGTERM", timedOutAfter: 30 })).toEqual({ kind: "timeout", message: `timed out after 30s while the bundle ran; ${stops}` });
     expect(ended("@@n begin\n", { signal: "SIGTERM", timedOutAfter: 30 })).toEqual({ kind: "timeout", message: "timed out after 30s" });
+    // depc's own stop (--timeout, Ctrl-C) reported back by the host before ssh ended: still depc's stop.
+    expect(ended(`${running}@@n exit 143\n@@n end\n`, { code: 143, timedOutAfter: 30 })).toEqual({ kind: "timeout", message: `timed out after 30s while the bundle ran; ${stops}` });
+    expect(ended(`${running}@@n exit 143\n@@n end\n`, { code: 143, interrupted: true })).toEqual({ kind: "interrupted", message: "interrupted" });
+    // A bundle that ended on its own just before the timeout keeps its result.
+    const converged = new MarkerStream("n");
+    converged.push(`${running}@@n exit 0\n@@n end\n`);
+    expect(classify({ code: 0, signal: null, stderr: "", stream: converged, sudo: false, timedOutAfter: 30 })).toEqual({ ran: true, exit: 0 });
     // The remote program reported the bundle's status: ended by a signal on the host.
     expect(ended(`${running}@@n exit 137\n@@n end\n`, { code: 137 })).toEqual({ kind: "interrupted", message: "the bundle was killed on the host (SIGKILL, exit 137)" });
     expect(ended(`${running}@@n exit 143\n@@n end\n`, { code: 143, stderr: "depc: prod/h1: interrupted\n" })).toEqual({
