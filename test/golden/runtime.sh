@@ -112,7 +112,7 @@ depc_command() {
   depc_settle "$owe"
 }
 
-#@@ depc_main sha256:97c622aed816ee11d512ce963e4faff1f4143f15197b78164a0f813dc1cdf0b7
+#@@ depc_main sha256:4ecc7960d65c551207dbbc456978d95a7a9a62a3659db95585061f378ece548e
 # Entry point: depc_main "$@". Parses options, prepares the private temp
 # dir, collects facts, runs the preflight, runs every resource, prints the
 # summary and exits (0 converged / nothing to do, 1 failure, 2 changes
@@ -196,6 +196,9 @@ depc_main() {
   trap 'depc_on_signal 129' HUP
   trap 'depc_on_signal 130' INT
   trap 'depc_on_signal 143' TERM
+  # A write to a pipe nobody reads any more (the connection went away): by
+  # default the shell would die on the spot, without releasing the lock.
+  trap 'depc_on_signal 141' PIPE
   depc_tmp_init || exit 1
   depc_state_init || exit 1
   depc_lock_acquire
@@ -390,9 +393,12 @@ depc_cleanup() {
   fi
 }
 
-#@@ depc_on_signal sha256:20ac5167553f65ae54a6171c45ae5a9fe08141533da8c54d4d298adb72716f3d
-# depc_on_signal STATUS: HUP/INT/TERM trap: clean up and exit with STATUS.
+#@@ depc_on_signal sha256:4f0dcada34a888bd7f8c1a0aed00fb198842e2a4be1d92315e8ddef4e7509397
+# depc_on_signal STATUS: HUP/INT/TERM/PIPE trap: clean up and exit with
+# STATUS. Further signals are ignored: a second one (the TERM that follows a
+# HUP, the PIPE of the message below) must not cut the cleanup short.
 depc_on_signal() {
+  trap '' HUP INT TERM PIPE
   depc_drop_inflight
   depc_log_run interrupted "$((DEPC_COUNT - depc_n_ok - depc_n_changed - depc_n_would - depc_n_failed))"
   depc_cleanup
