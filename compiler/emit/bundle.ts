@@ -122,7 +122,7 @@ export function emitBundle(input: BundleInput): string {
     "depc_expect() {",
     table.length > 0 ? `  cat <<'DEPC_EOF'\n${table.join("\n")}\nDEPC_EOF` : "  :",
     "}",
-    "# Reactions owed when a resource changes; recorded on the host before the change is reported.",
+    "# Reactions owed when a resource changes; recorded on the host before the resource runs (withdrawn if nothing changed).",
     "depc_notifies() {",
     notifyCases.length > 0 ? `  case $1 in\n${notifyCases.join("\n")}\n  esac` : "  :",
     "}",
