@@ -371,9 +371,10 @@ depc_keep_bundle() {
 }
 
 # depc_is_bundle_file FILE: whether FILE is a readable regular file that
-# starts like a bundle: "#!/bin/sh", then comment lines, one of the first
-# ten of them "# depc bundle for host ...". ($0 is the shell itself when the
-# bundle came on stdin: `sh < b.sh`.)
+# starts like a bundle: "#!/bin/sh", then comment lines (and the
+# incomplete-bundle guard, `{ trap ... EXIT; }`), one of the first ten of
+# them "# depc bundle for host ...". ($0 is the shell itself when the bundle
+# came on stdin: `sh < b.sh`.)
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_is_bundle_file() {
   local line n
@@ -386,7 +387,7 @@ depc_is_bundle_file() {
       n=$((n + 1))
       case $line in
         '# depc bundle for host '*) return 0 ;;
-        '#'*) ;;
+        '#'* | "{ trap '"*"' EXIT; }") ;;
         *) return 1 ;;
       esac
     done

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { INCOMPLETE_GUARD } from "../../compiler/emit/bundle.js";
 
 export const RUNTIME_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-sh");
 
@@ -252,12 +253,14 @@ export function buildBundle(spec: BundleSpec): string {
   const runtime = treeShake(roots).map((f) => f.text);
   return [
     "#!/bin/sh",
+    INCOMPLETE_GUARD,
     // SC2016: data is single-quoted on purpose; SC2317: resource and content
     // functions are called indirectly (depc_step runs "$@").
     "# shellcheck shell=sh disable=SC2016,SC2317",
     `# depc bundle for host "${host}" in environment "${env}"`,
     "# built by test/runtime/bundle.ts",
     "{",
+    "trap - EXIT",
     `DEPC_ENV=${shq(env)}`,
     `DEPC_HOST=${shq(host)}`,
     "DEPC_VERSION='0.1.0'",
