@@ -218,19 +218,38 @@ depc_tmp_init() {
   base=${TMPDIR:-/tmp}
   if ! depc_tmp=$(mktemp -d "$base/depc.$$.XXXXXX" 2>/dev/null); then
     depc_tmp=$base/depc.$$.x
-    if ! mkdir -m 700 "$depc_tmp"; then
+    if ! depc_cause=$(mkdir -m 700 "$depc_tmp" 2>&1); then
       depc_tmp=
-      depc_err "cannot create a private temporary directory in $base"
+      case $depc_cause in
+        *'No space left on device'*) depc_cause='no space left on device' ;;
+      esac
+      depc_err "cannot create a private temporary directory in $base${depc_cause:+: $depc_cause}"
       return 1
     fi
   fi
   depc_run_id=${depc_tmp##*/depc.}
-  if ! : >"$depc_tmp/facts.stat" || ! : >"$depc_tmp/facts.sha" || ! : >"$depc_tmp/log"; then
-    depc_err "cannot write to the temporary directory $depc_tmp"
+  # A write, not only empty files: a full disk still lets those be made.
+  if ! { : >"$depc_tmp/facts.stat" && : >"$depc_tmp/facts.sha" && : >"$depc_tmp/log" &&
+    printf '%s\n' "$$" >"$depc_tmp/pid"; } 2>/dev/null; then
+    depc_tmp_cause
+    depc_err "cannot write to the temporary directory $depc_tmp${depc_cause:+: $depc_cause} (set TMPDIR to choose another directory)"
     return 1
   fi
   depc_tmp_sweep "$base"
   return 0
+}
+
+# depc_tmp_cause: why the private temp dir cannot be written, into
+# depc_cause: "no space left on device", another message of cat's, or ''.
+# (cat names the cause; the shells' own redirections and printf do not.)
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_tmp_cause() {
+  depc_cause=$(printf 'x\n' 2>/dev/null | cat 2>&1 >"$depc_tmp/probe")
+  rm -f "$depc_tmp/probe"
+  case $depc_cause in
+    *'No space left on device'*) depc_cause='no space left on device' ;;
+    *) depc_cause=${depc_cause%%"$depc_nl"*} ;;
+  esac
 }
 
 # depc_tmp_sweep BASE: remove the private temp dirs (and the in-flight files
@@ -269,8 +288,12 @@ depc_tmp_sweep() {
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_mktemp() {
   depc_inflight_dir=$1
-  if ! printf '%s\n' "$1" >"$depc_tmp/inflight" 2>"$depc_tmp/err" ||
-    ! mktemp "$1/.depc.$depc_run_id.XXXXXX" >"$depc_tmp/name" 2>"$depc_tmp/err"; then
+  if ! { printf '%s\n' "$1" >"$depc_tmp/inflight"; } 2>/dev/null; then
+    depc_tmp_cause
+    depc_error="cannot write to the temporary directory $depc_tmp${depc_cause:+: $depc_cause}"
+    return 1
+  fi
+  if ! mktemp "$1/.depc.$depc_run_id.XXXXXX" >"$depc_tmp/name" 2>"$depc_tmp/err"; then
     depc_fail "cannot create a temporary file in $1" "$depc_tmp/err"
     return 1
   fi

@@ -69,10 +69,7 @@ depc_file() {
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file_check_content() {
   local old olddigest
-  if ! "$3" >"$depc_tmp/new" 2>"$depc_tmp/err"; then
-    depc_fail "cannot produce the content of $1" "$depc_tmp/err"
-    return 1
-  fi
+  depc_write_content "$3" "$depc_tmp/new" "$1" || return 1
   if [ "$4" = 1 ]; then
     old=/dev/null
     olddigest='(none)'
@@ -159,10 +156,7 @@ depc_file_write() {
   if [ -n "${9:-}" ]; then
     depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
   fi
-  if ! "$7" >"$tmp" 2>"$depc_tmp/err"; then
-    depc_fail "cannot write the content of $1 to $tmp" "$depc_tmp/err"
-    return 1
-  fi
+  depc_write_content "$7" "$tmp" "$1" || return 1
   depc_sha256_of "$tmp" || return 1
   if [ "$depc_digest" != "$6" ]; then
     if [ -n "${9:-}" ]; then
@@ -178,6 +172,35 @@ depc_file_write() {
   depc_try "cannot rename $tmp to $1" mv -f "$tmp" "$1" || return 1
   depc_inflight=
   return 0
+}
+
+# depc_write_content CONTENTFN OUT PATH: CONTENTFN's output (PATH's content)
+# into the file OUT, through cat: a failed write is reported once, by cat,
+# with its cause (the shells' printf say only "I/O error", once per call, or
+# nothing), and the error text is kept in memory, not in the temp dir, which
+# may be on the full disk. A full disk reads "no space left on device".
+# Returns 1 with depc_error set. (Short output from CONTENTFN itself fails
+# the digest check that follows.)
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_write_content() {
+  local err
+  if err=$("$1" 2>/dev/null | cat 2>&1 >"$2"); then
+    return 0
+  fi
+  case $err in
+    *'No space left on device'* | *ENOSPC*)
+      depc_error="cannot write the content of $3 to $2: no space left on device"
+      ;;
+    *'Disk quota exceeded'* | *EDQUOT*)
+      depc_error="cannot write the content of $3 to $2: disk quota exceeded"
+      ;;
+    *)
+      # One line of the cause: a shell's own redirection error or cat's.
+      err=${err%%"$depc_nl"*}
+      depc_error="cannot write the content of $3 to $2${err:+: $err}"
+      ;;
+  esac
+  return 1
 }
 
 # depc_file_attrs TMP MODE OWNER GROUP: owner and group (when given), then
