@@ -29,12 +29,41 @@ export function validate(env: EnvironmentModel): { hosts: CheckedHost[]; diagnos
     for (const resource of host.resources) {
       const kind = resourceKinds.get(resource.kind);
       const checked = kind?.check(resource, report);
-      if (checked !== undefined) resources.push(checked);
+      if (checked !== undefined && checkContentSize(checked, report)) resources.push(checked);
     }
     checkPaths(host, resources, report);
     hosts.push({ host, resources });
   }
   return { hosts, diagnostics };
+}
+
+/**
+ * The most bytes one content may have in a bundle (see docs/resources.md,
+ * "Large files"): measured with random binary content under the six shells
+ * (test/runtime/large.test.ts keeps the limit working).
+ */
+export const MAX_CONTENT_BYTES = 8 * 1024 * 1024;
+
+/** Whether every content of a resource fits in a bundle; reports the ones that do not. */
+function checkContentSize(resource: CheckedResource, report: (d: Diagnostic) => void): boolean {
+  let fits = true;
+  for (const arg of resource.lowered.args) {
+    if (typeof arg !== "object" || !("content" in arg) || arg.content.length <= MAX_CONTENT_BYTES) continue;
+    fits = false;
+    const size = arg.content.length;
+    report(
+      diagnostic(
+        "contentTooLarge",
+        { kind: kindName(resource.kind), path: show(resource.key), size: String(size), max: String(MAX_CONTENT_BYTES), maxMiB: String(MAX_CONTENT_BYTES / 1024 / 1024) },
+        resource.model.site,
+      ),
+    );
+  }
+  return fits;
+}
+
+function kindName(kind: string): string {
+  return kind === "virtualenv" ? "VirtualEnv" : kind.charAt(0).toUpperCase() + kind.slice(1);
 }
 
 function checkHost(host: HostModel, report: (d: Diagnostic) => void): void {

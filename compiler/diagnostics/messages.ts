@@ -29,6 +29,10 @@ export const messages = {
   commandWithoutGuard: { code: 2016, text: "Command {name} has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply." },
   invalidTimeout: { code: 2017, text: "Command {name}: timeout {value} is not a positive whole number of seconds." },
   notWellFormed: { code: 2018, text: "{what} {value} contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8." },
+  contentTooLarge: {
+    code: 2019,
+    text: "{kind} {path}: the content is {size} bytes; a bundle carries at most {max} bytes ({maxMiB} MiB) per content. Every shell that runs a bundle reads the whole script into memory first, and larger content made bash and busybox sh crash. Put a large file on the host another way: a Command that downloads it (with creates: the path) or a package.",
+  },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
   invalidSupervisorFlavour: { code: 2150, text: "Supervisor flavour {value} is not \"system\" or \"user\"." },
   supervisorSocketTooLong: { code: 2151, text: "Supervisor control socket {socket} is {length} bytes long; a Unix socket path may have at most {max}. Choose a shorter base." },
