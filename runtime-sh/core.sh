@@ -240,16 +240,10 @@ depc_tmp_init() {
 }
 
 # depc_tmp_cause: why the private temp dir cannot be written, into
-# depc_cause: "no space left on device", another message of cat's, or ''.
-# (cat names the cause; the shells' own redirections and printf do not.)
-# shellcheck disable=SC2034 # sets globals read by other functions
+# depc_cause (depc_write_cause on a probe file there).
 depc_tmp_cause() {
-  depc_cause=$(printf 'x\n' 2>/dev/null | cat 2>&1 >"$depc_tmp/probe")
+  depc_write_cause "$depc_tmp/probe"
   rm -f "$depc_tmp/probe"
-  case $depc_cause in
-    *'No space left on device'*) depc_cause='no space left on device' ;;
-    *) depc_cause=${depc_cause%%"$depc_nl"*} ;;
-  esac
 }
 
 # depc_tmp_sweep BASE: remove the private temp dirs (and the in-flight files
