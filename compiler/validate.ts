@@ -3,6 +3,7 @@ import { settingLocation } from "./evaluate/setting-site.js";
 import type { EnvironmentModel, HostModel, ResourceModel } from "./model.js";
 import type { CheckedResource } from "../kinds/kind.js";
 import { kindDefinition } from "../kinds/registry.js";
+import { title } from "../kinds/checks.js";
 
 export interface CheckedHost {
   readonly host: HostModel;
@@ -30,7 +31,9 @@ export function validate(env: EnvironmentModel): { hosts: CheckedHost[]; diagnos
     for (const resource of host.resources) {
       const definition = kindDefinition(resource.kind);
       const checked = definition.check(resource, (d) => report(withSettingNotes(d, resource, host)));
-      if (checked !== undefined) resources.push({ ...checked, kind: definition.kind, definition, container: definition.container });
+      if (checked === undefined) continue;
+      const resolved: CheckedResource = { ...checked, kind: definition.kind, definition, container: definition.container };
+      if (checkContentSize(resolved, report)) resources.push(resolved);
     }
     checkPaths(host, resources, report);
     hosts.push({ host, resources });
@@ -57,6 +60,31 @@ function withSettingNotes(d: Diagnostic, resource: ResourceModel, host: HostMode
     });
   }
   return notes.length === 0 ? d : { ...d, notes: [...d.notes, ...notes] };
+}
+
+/**
+ * The most bytes one content may have in a bundle (see docs/resources.md,
+ * "Large files"): measured with random binary content under the six shells
+ * (test/runtime/large.test.ts keeps the limit working).
+ */
+export const MAX_CONTENT_BYTES = 8 * 1024 * 1024;
+
+/** Whether every content of a resource fits in a bundle; reports the ones that do not. */
+function checkContentSize(resource: CheckedResource, report: (d: Diagnostic) => void): boolean {
+  let fits = true;
+  for (const arg of Object.values(resource.lowered.args).flat()) {
+    if (typeof arg !== "object" || !("content" in arg) || arg.content.length <= MAX_CONTENT_BYTES) continue;
+    fits = false;
+    const size = arg.content.length;
+    report(
+      diagnostic(
+        "contentTooLarge",
+        { kind: title(resource.kind), path: show(resource.key), size: String(size), max: String(MAX_CONTENT_BYTES), maxMiB: String(MAX_CONTENT_BYTES / 1024 / 1024) },
+        resource.model.site,
+      ),
+    );
+  }
+  return fits;
 }
 
 function checkHost(host: HostModel, report: (d: Diagnostic) => void): void {

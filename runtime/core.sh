@@ -22,9 +22,11 @@ depc_main() {
   depc_nl='
 '
   depc_owed=$depc_nl
+  depc_owe_new=$depc_nl
   depc_tmp=
   depc_inflight=
-  depc_inflight_pending=0
+  depc_inflight_dir=
+  depc_run_id=
   depc_facts_valid=1
   depc_todo=
   depc_n_ok=0
@@ -210,41 +212,90 @@ depc_probe_tools() {
 }
 
 # Create the run's private temp dir (mode 0700) in depc_tmp, with the empty
-# fact files and the step log.
+# fact files and the step log. Its name, depc.PID.XXXXXX, carries the run's
+# pid, and depc_run_id (PID.XXXXXX) names the run's temp files next to
+# targets. Private dirs that runs killed with -9 left in the same TMPDIR
+# are removed here (depc_tmp_sweep).
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_tmp_init() {
   local base
   base=${TMPDIR:-/tmp}
-  if ! depc_tmp=$(mktemp -d "$base/depc.XXXXXX" 2>/dev/null); then
-    depc_tmp=$base/depc.$$
-    if ! mkdir -m 700 "$depc_tmp"; then
+  if ! depc_tmp=$(mktemp -d "$base/depc.$$.XXXXXX" 2>/dev/null); then
+    depc_tmp=$base/depc.$$.x
+    if ! depc_cause=$(mkdir -m 700 "$depc_tmp" 2>&1); then
       depc_tmp=
-      depc_err "cannot create a private temporary directory in $base"
+      case $depc_cause in
+        *'No space left on device'*) depc_cause='no space left on device' ;;
+      esac
+      depc_err "cannot create a private temporary directory in $base${depc_cause:+: $depc_cause}"
       return 1
     fi
   fi
-  if ! : >"$depc_tmp/facts.stat" || ! : >"$depc_tmp/facts.sha" || ! : >"$depc_tmp/log"; then
-    depc_err "cannot write to the temporary directory $depc_tmp"
+  depc_run_id=${depc_tmp##*/depc.}
+  # A write, not only empty files: a full disk still lets those be made.
+  if ! { : >"$depc_tmp/facts.stat" && : >"$depc_tmp/facts.sha" && : >"$depc_tmp/log" &&
+    printf '%s\n' "$$" >"$depc_tmp/pid"; } 2>/dev/null; then
+    depc_tmp_cause
+    depc_err "cannot write to the temporary directory $depc_tmp${depc_cause:+: $depc_cause} (set TMPDIR to choose another directory)"
     return 1
   fi
+  depc_tmp_sweep "$base"
   return 0
 }
 
-# depc_mktemp DIR: create an in-flight temp file DIR/.depc.XXXXXX next to a
-# target and put its name in depc_inflight. mktemp writes the name into the
-# private temp dir (not a command substitution), and depc_inflight_pending is
-# set first, so a signal between mktemp and the assignment still lets
-# depc_drop_inflight find and remove the file. Returns 1 with depc_error set.
+# depc_tmp_cause: why the private temp dir cannot be written, into
+# depc_cause (depc_write_cause on a probe file there).
+depc_tmp_cause() {
+  depc_write_cause "$depc_tmp/probe"
+  rm -f "$depc_tmp/probe"
+}
+
+# depc_tmp_sweep BASE: remove the private temp dirs (and the in-flight files
+# their records name) of runs that are gone: a run killed with -9 before it
+# took the lock or while it removed its temp dir leaves one that no lock
+# names. Only dirs named like ours, depc.PID.XXXXXX or depc.PID.x, whose PID
+# is not a live process (depc_lock_alive: another user's process counts as
+# alive; a pid reused by another process keeps the dir until that one ends).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_tmp_sweep() {
+  local d name pid
+  for d in "$1"/depc.[0-9]*.*; do
+    if [ "$d" = "$depc_tmp" ] || [ ! -d "$d" ] || [ -L "$d" ]; then
+      continue
+    fi
+    name=${d##*/depc.}
+    pid=${name%%.*}
+    case $pid in
+      '' | *[!0-9]*) continue ;;
+    esac
+    case ${name#"$pid".} in
+      x | [0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z]) ;;
+      *) continue ;;
+    esac
+    depc_lock_alive "pid=$pid" || depc_lock_clean_after "tmp=$d" 1
+  done
+  return 0
+}
+
+# depc_mktemp DIR: create an in-flight temp file DIR/.depc.RUNID.XXXXXX next
+# to a target and put its name in depc_inflight. DIR is written to the
+# private temp dir's inflight record *before* mktemp runs, so a run stopped
+# at any point (a signal here, kill -9 for the next run: depc_lock_clean_after)
+# leaves a name that can be found: DIR/.depc.RUNID.*. Returns 1 with
+# depc_error set.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_mktemp() {
-  depc_inflight_pending=1
-  if ! mktemp "$1/.depc.XXXXXX" >"$depc_tmp/inflight" 2>"$depc_tmp/err"; then
-    depc_inflight_pending=0
+  depc_inflight_dir=$1
+  if ! { printf '%s\n' "$1" >"$depc_tmp/inflight"; } 2>/dev/null; then
+    depc_tmp_cause
+    depc_error="cannot write to the temporary directory $depc_tmp${depc_cause:+: $depc_cause}"
+    return 1
+  fi
+  if ! mktemp "$1/.depc.$depc_run_id.XXXXXX" >"$depc_tmp/name" 2>"$depc_tmp/err"; then
     depc_fail "cannot create a temporary file in $1" "$depc_tmp/err"
     return 1
   fi
-  IFS= read -r depc_inflight <"$depc_tmp/inflight"
-  depc_inflight_pending=0
+  IFS= read -r depc_inflight <"$depc_tmp/name"
   if [ -z "$depc_inflight" ]; then
     depc_error="cannot create a temporary file in $1: mktemp printed no name"
     return 1
@@ -252,29 +303,35 @@ depc_mktemp() {
   return 0
 }
 
-# Remove the in-flight temp file next to a target, if any (also one whose
-# name depc_mktemp had not read back yet).
+# Remove the in-flight temp file next to a target, if any: every
+# DIR/.depc.RUNID.* of the directory depc_mktemp was last asked for (also one
+# whose name mktemp had not printed yet).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_drop_inflight() {
-  if [ "$depc_inflight_pending" = 1 ] && [ -z "$depc_inflight" ] && [ -n "$depc_tmp" ]; then
-    IFS= read -r depc_inflight <"$depc_tmp/inflight"
+  local f
+  if [ -n "${depc_inflight_dir:-}" ]; then
+    for f in "$depc_inflight_dir"/.depc."$depc_run_id".*; do
+      if [ -e "$f" ] || [ -L "$f" ]; then
+        rm -f "$f"
+      fi
+    done
   fi
-  depc_inflight_pending=0
-  if [ -n "$depc_inflight" ]; then
-    rm -f "$depc_inflight"
-    depc_inflight=
-  fi
+  depc_inflight_dir=
+  depc_inflight=
 }
 
-# EXIT trap: remove the in-flight temp file and the private temp dir.
-# Idempotent.
+# EXIT trap: remove the in-flight temp file and the private temp dir, then
+# release the lock. Idempotent.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_cleanup() {
   depc_drop_inflight
-  depc_lock_release
+  # The temp dir goes before the lock: a kill -9 in between leaves a lock
+  # naming it, which the next run takes over (nothing is left unnamed).
   if [ -n "$depc_tmp" ]; then
     rm -rf "$depc_tmp"
     depc_tmp=
   fi
+  depc_lock_release
 }
 
 # depc_on_signal STATUS: HUP/INT/TERM/PIPE trap: clean up and exit with
@@ -377,8 +434,14 @@ depc_step() {
   depc_error=
   depc_error_head=
   depc_has_diff=0
-  # A change owes its reactions before it is reported (see notify.sh).
-  if "$@" && { [ -z "$depc_change_names" ] || depc_notifies "$depc_index"; }; then
+  # The reactions a change would owe are recorded before FUNC can change
+  # anything (a kill -9 right after the change must not lose them), and
+  # withdrawn when it changed nothing (see notify.sh).
+  depc_owe_new=$depc_nl
+  if depc_notifies "$depc_index" && "$@"; then
+    if [ -z "$depc_change_names" ] && [ "$depc_owe_new" != "$depc_nl" ]; then
+      depc_unowe
+    fi
     if [ -z "$depc_change_names" ]; then
       status=ok
       depc_n_ok=$((depc_n_ok + 1))

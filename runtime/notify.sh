@@ -3,13 +3,17 @@
 # is checked without these exclusions (see test/runtime/shellcheck.test.ts).
 #
 # depc runtime: notifications. A resource that changes owes the reactions
-# subscribed to it (a command with whenChanged, a service restart). An owed
-# reaction is written to the state directory *before* the change is
-# reported, and removed only after the reaction succeeded: a run that fails
-# in between leaves it owed, and the next run performs it.
+# subscribed to it (a command with whenChanged, a service restart). The
+# reactions a resource would owe are written to the state directory
+# *before* it runs (depc_step), so a run killed right after the change
+# leaves them owed; they are withdrawn when the resource changed nothing
+# (depc_unowe), and removed only after the reaction succeeded (depc_settle):
+# a run that fails or is killed in between leaves them owed, and the next
+# run performs them (at least once; after a kill -9 perhaps once more).
 #
 # depc_owed holds the owed reactions as "\nkey1\nkey2\n" (newline-framed,
-# so a case pattern finds a whole line).
+# so a case pattern finds a whole line); depc_owe_new, in the same form, the
+# ones the current step added.
 
 # Read the reactions owed by earlier runs from the state directory.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
@@ -41,6 +45,7 @@ depc_owe() {
     fi
   fi
   depc_owed=$depc_owed$1$depc_nl
+  depc_owe_new=$depc_owe_new$1$depc_nl
 }
 
 # depc_is_owed KEY: whether KEY is owed, by this run or an earlier one.
@@ -73,4 +78,23 @@ depc_settle() {
     depc_fail "cannot update $depc_state_dir/owed" "$depc_tmp/err"
     return 1
   fi
+}
+
+# depc_unowe: the current step changed nothing: withdraw the reactions it
+# recorded before it ran (depc_owe_new). A failure to rewrite the file only
+# means they run once more: a warning, not a failed step.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_unowe() {
+  local key saved_ifs
+  saved_ifs=$IFS
+  IFS=$depc_nl
+  set -f
+  for key in $depc_owe_new; do
+    IFS=$saved_ifs
+    depc_settle "$key" || depc_warn "$depc_error"
+  done
+  set +f
+  IFS=$saved_ifs
+  depc_owe_new=$depc_nl
+  depc_error=
 }

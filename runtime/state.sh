@@ -126,11 +126,14 @@ depc_lock_holder() {
 }
 
 # depc_lock_clean_after INFO: remove what a killed run left behind: the
-# in-flight temp file its private temp dir names (only a `.depc.*` name) and
-# that temp dir (only a `depc.*` dir holding the run's step log).
+# in-flight temp files in the directory its private temp dir's inflight
+# record names (DIR/.depc.RUNID.*, RUNID from the temp dir's name depc.RUNID;
+# a record of an older runtime holds one `.depc.*` file name) and that temp
+# dir (only a `depc.*` dir holding the run's step log; with a second
+# argument 1 also one without: depc_tmp_sweep, whose names are stricter).
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_lock_clean_after() {
-  local dir name
+  local dir name id f
   depc_lock_field "$1" tmp || return 0
   dir=$depc_field
   case ${dir##*/} in
@@ -138,12 +141,26 @@ depc_lock_clean_after() {
     *) return 0 ;;
   esac
   [ "$dir" != "$depc_tmp" ] || return 0
-  [ -d "$dir" ] && [ -f "$dir/log" ] || return 0
+  [ -d "$dir" ] || return 0
+  [ -f "$dir/log" ] || [ "${2:-0}" = 1 ] || return 0
   if [ -f "$dir/inflight" ]; then
     name=
     IFS= read -r name <"$dir/inflight" 2>/dev/null
+    id=${dir##*/depc.}
     case ${name##*/} in
       .depc.*) rm -f "$name" 2>/dev/null ;;
+      *)
+        case $id in
+          *[!0-9A-Za-z.]* | '') ;;
+          *)
+            for f in "$name"/.depc."$id".*; do
+              if [ -e "$f" ] || [ -L "$f" ]; then
+                rm -f "$f" 2>/dev/null
+              fi
+            done
+            ;;
+        esac
+        ;;
     esac
   fi
   rm -rf "$dir" 2>/dev/null
@@ -218,13 +235,15 @@ depc_lock_acquire() {
     # The holder is gone: take its lock over, one taker at a time.
     if ln -s "$depc_lock_me" "$brk" 2>/dev/null; then
       if info2=$(readlink "$lock" 2>/dev/null) && [ "$info2" = "$info" ]; then
+        # Cleaned while the lock still names the dead run: a taker killed
+        # right after this leaves the same stale lock to the next run.
+        depc_lock_clean_after "$info"
         rm -f "$lock"
         if ln -s "$depc_lock_me" "$lock" 2>"$depc_tmp/err"; then
           rm -f "$brk"
           depc_lock_held=1
           depc_lock_path=$lock
           depc_warn "took over a stale lock: the run that held it ($holder) is gone"
-          depc_lock_clean_after "$info"
           return 0
         fi
       fi
@@ -352,9 +371,10 @@ depc_keep_bundle() {
 }
 
 # depc_is_bundle_file FILE: whether FILE is a readable regular file that
-# starts like a bundle: "#!/bin/sh", then comment lines, one of the first
-# ten of them "# depc bundle for host ...". ($0 is the shell itself when the
-# bundle came on stdin: `sh < b.sh`.)
+# starts like a bundle: "#!/bin/sh", then comment lines (and the
+# incomplete-bundle guard, `{ trap ... EXIT; }`), one of the first ten of
+# them "# depc bundle for host ...". ($0 is the shell itself when the bundle
+# came on stdin: `sh < b.sh`.)
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_is_bundle_file() {
   local line n
@@ -367,7 +387,7 @@ depc_is_bundle_file() {
       n=$((n + 1))
       case $line in
         '# depc bundle for host '*) return 0 ;;
-        '#'*) ;;
+        '#'* | "{ trap '"*"' EXIT; }") ;;
         *) return 1 ;;
       esac
     done

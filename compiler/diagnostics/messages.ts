@@ -43,6 +43,10 @@ export const messages = {
   commandWithoutGuard: { code: 2016, text: "Command {name} has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply." },
   invalidTimeout: { code: 2017, text: "Command {name}: timeout {value} is not a positive whole number of seconds." },
   notWellFormed: { code: 2018, text: "{what} {value} contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8." },
+  contentTooLarge: {
+    code: 2019,
+    text: "{kind} {path}: the content is {size} bytes; a bundle carries at most {max} bytes ({maxMiB} MiB) per content. Every shell that runs a bundle reads the whole script into memory first, and larger content made bash and busybox sh crash. Put a large file on the host another way: a Command that downloads it (with creates: the path) or a package.",
+  },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
   pathNameTooLong: { code: 2020, text: "{kind} path: the name {name} is {bytes} bytes long; a file or directory name may have at most {max} bytes (UTF-8)." },
   modeInDecimal: { code: 2022, text: "mode {mode} is a decimal number ({octal}); write it in octal: {fix}." },

@@ -9,7 +9,7 @@ export function contentFunction(name: string, bytes: Uint8Array): string {
   if (bytes.length === 0) return `${name}() { :; }`;
   const text = readableText(bytes);
   const delimiter = text === undefined ? undefined : delimiterFor(text);
-  if (text === undefined || delimiter === undefined) return `${name}() {\n${printfChunks(bytes)}\n}`;
+  if (text === undefined || delimiter === undefined) return printfFunction(name, bytes);
   if (text.endsWith("\n")) return `${name}() {\n  cat <<'${delimiter}'\n${text}${delimiter}\n}`;
   // A here-document always ends in a newline; this one gets one more, which depc_text_nonl removes.
   return `${name}() {\n  depc_text_nonl <<'${delimiter}'\n${text}\n${delimiter}\n}`;
@@ -62,10 +62,50 @@ function delimiterFor(text: string): string | undefined {
   return undefined;
 }
 
+/** printf text per call for content a reviewer reads: split after newlines, ≤ ~4 KiB. */
 const CHUNK = 4096;
+/**
+ * printf text per call for binary content (invalid UTF-8 or a NUL byte):
+ * mksh and posh run an external printf for every call, so fewer, longer
+ * calls (a 1 MiB file took them 20-30 s in 4 KiB calls).
+ */
+const BINARY_CHUNK = 32 * 1024;
+/**
+ * printf calls per function: bash (and busybox sh) recurse once per command
+ * of a function body and crashed (SIGSEGV) on a 6 MiB file's ~4500 calls, so
+ * longer content goes into part functions called in order.
+ */
+const CALLS_PER_FUNCTION = 256;
 
-/** `printf` calls with octal escapes, split after newlines where possible, ≤ ~4 KiB each. */
-function printfChunks(bytes: Uint8Array): string {
+/** A content function of printf calls, in part functions when there are many. */
+function printfFunction(name: string, bytes: Uint8Array): string {
+  const calls = printfChunks(bytes, isBinary(bytes) ? BINARY_CHUNK : CHUNK);
+  if (calls.length <= CALLS_PER_FUNCTION) return `${name}() {\n${calls.join("\n")}\n}`;
+  const parts: string[] = [];
+  const names: string[] = [];
+  for (let i = 0; i < calls.length; i += CALLS_PER_FUNCTION) {
+    const part = `${name}_part${names.length + 1}`;
+    names.push(part);
+    parts.push(`${part}() {\n${calls.slice(i, i + CALLS_PER_FUNCTION).join("\n")}\n}`);
+  }
+  return `${parts.join("\n")}\n${name}() {\n${names.map((n) => `  ${n} || return`).join("\n")}\n}`;
+}
+
+function isBinary(bytes: Uint8Array): boolean {
+  if (bytes.includes(0)) return true;
+  try {
+    decoder.decode(bytes);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * `printf` calls with octal escapes, ≤ ~`max` characters each; readable
+ * content (max = CHUNK) is split after newlines where possible.
+ */
+function printfChunks(bytes: Uint8Array, max: number): string[] {
   const calls: string[] = [];
   let chunk = "";
   const flush = () => {
@@ -73,6 +113,7 @@ function printfChunks(bytes: Uint8Array): string {
     calls.push(`  printf '${chunk}'`);
     chunk = "";
   };
+  const lines = max === CHUNK;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
     let piece: string;
@@ -81,8 +122,8 @@ function printfChunks(bytes: Uint8Array): string {
     else if (b === 0x27 || (b === 0x2d && chunk === "") || b < 0x20 || b > 0x7e) piece = `\\${b.toString(8).padStart(3, "0")}`;
     else piece = String.fromCharCode(b);
     chunk += piece;
-    if ((b === 0x0a && chunk.length >= 80) || chunk.length >= CHUNK) flush();
+    if ((lines && b === 0x0a && chunk.length >= 80) || chunk.length >= max) flush();
   }
   flush();
-  return calls.join("\n");
+  return calls;
 }

@@ -69,10 +69,7 @@ depc_file() {
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file_check_content() {
   local old olddigest
-  if ! "$3" >"$depc_tmp/new" 2>"$depc_tmp/err"; then
-    depc_fail "cannot produce the content of $1" "$depc_tmp/err"
-    return 1
-  fi
+  depc_write_content "$3" "$depc_tmp/new" "$1" || return 1
   if [ "$4" = 1 ]; then
     old=/dev/null
     olddigest='(none)'
@@ -82,7 +79,10 @@ depc_file_check_content() {
   fi
   depc_sha256_of "$depc_tmp/new" || return 1
   if [ "$depc_digest" != "$2" ]; then
-    if [ -n "${5:-}" ]; then
+    depc_write_cause "$depc_tmp/new"
+    if [ -n "$depc_cause" ]; then
+      depc_error="cannot write the content of $1 to $depc_tmp/new: $depc_cause"
+    elif [ -n "${5:-}" ]; then
       depc_error="secret content of $1 does not match its digest: the bundle is corrupt"
     else
       depc_error="content of $1 does not match its sha256 (expected $2, got $depc_digest): the bundle is corrupt"
@@ -159,13 +159,14 @@ depc_file_write() {
   if [ -n "${9:-}" ]; then
     depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
   fi
-  if ! "$7" >"$tmp" 2>"$depc_tmp/err"; then
-    depc_fail "cannot write the content of $1 to $tmp" "$depc_tmp/err"
-    return 1
-  fi
+  depc_write_content "$7" "$tmp" "$1" || return 1
   depc_sha256_of "$tmp" || return 1
   if [ "$depc_digest" != "$6" ]; then
-    if [ -n "${9:-}" ]; then
+    # Short content because the disk filled up is not a corrupt bundle.
+    depc_write_cause "$tmp"
+    if [ -n "$depc_cause" ]; then
+      depc_error="cannot write the content of $1 to $tmp: $depc_cause"
+    elif [ -n "${9:-}" ]; then
       depc_error="secret content written for $1 does not match its digest: the bundle is corrupt"
     else
       depc_error="content written for $1 does not match its sha256 (expected $6, got $depc_digest): the bundle is corrupt"
@@ -178,6 +179,43 @@ depc_file_write() {
   depc_try "cannot rename $tmp to $1" mv -f "$tmp" "$1" || return 1
   depc_inflight=
   return 0
+}
+
+# depc_write_content CONTENTFN OUT PATH: CONTENTFN's output (PATH's content)
+# into the file OUT, in this shell (no process is left behind by a kill).
+# A failed write is reported once, with its cause (depc_write_cause): the
+# shells' printf say only "I/O error", once per call, or nothing, and their
+# messages could not go to the temp dir if its disk is the full one.
+# Returns 1 with depc_error set.
+depc_write_content() {
+  if "$1" 2>/dev/null >"$2"; then
+    return 0
+  fi
+  depc_write_cause "$2"
+  depc_error="cannot write the content of $3 to $2${depc_cause:+: $depc_cause}"
+  return 1
+}
+
+# depc_write_cause FILE: why FILE cannot be written, into depc_cause: an
+# append of 8 KiB (more than a partly filled page can take) by cat, which
+# names the cause ("no space left on device", "disk quota exceeded", else
+# cat's first line; '' when it could write). Used after a write failed
+# (FILE is then dropped) or read back wrong.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_write_cause() {
+  local pad n
+  pad=0123456789abcdef
+  n=0
+  while [ "$n" -lt 9 ]; do
+    pad=$pad$pad
+    n=$((n + 1))
+  done
+  depc_cause=$(printf '%s\n' "$pad" 2>/dev/null | cat 2>&1 >>"$1")
+  case $depc_cause in
+    *'No space left on device'* | *ENOSPC*) depc_cause='no space left on device' ;;
+    *'Disk quota exceeded'* | *EDQUOT*) depc_cause='disk quota exceeded' ;;
+    *) depc_cause=${depc_cause%%"$depc_nl"*} ;;
+  esac
 }
 
 # depc_file_attrs TMP MODE OWNER GROUP: owner and group (when given), then

@@ -13,15 +13,21 @@
 #   PATH/.depc-installed         "DIGEST VERSION REALPATH", written once pip
 #                                succeeded; removed before pip changes anything
 #   PATH/.depc-pip.log           pip's output of the last install
+#   PATH/.depc-making            written before `python -m venv` runs, removed
+#                                once it succeeded: a directory that holds it
+#                                is an unfinished venv of depc's (a run
+#                                interrupted or killed while making it), made
+#                                again
 
 # depc_virtualenv PATH PYTHON SYSTEM DIGEST REQFN [PIPOPT...]: PATH is a
 # virtualenv made by PYTHON (a program name looked up on PATH, or an absolute
 # path; SYSTEM=1: with --system-site-packages) with
 # the requirements file that REQFN prints installed by `pip install PIPOPT...
 # -r` (REQFN '' = nothing to install). DIGEST identifies the requirements
-# and the options. The venv is made when missing, or made again (--clear)
-# when the interpreter behind PYTHON (or SYSTEM) is not what it was made with, or its
-# bin/python is gone. pip runs when the venv was (re)made or .depc-installed
+# and the options. The venv is made when missing, or made again (its content
+# removed first) when the interpreter behind PYTHON (or SYSTEM) is not what
+# it was made with, its bin/python is gone, or an earlier run did not finish
+# making it (PATH/.depc-making). pip runs when the venv was (re)made or .depc-installed
 # does not say "DIGEST <interpreter>". Into an existing venv, pip installs
 # only after `pip install --dry-run` succeeded with the same arguments
 # (resolution, downloads and metadata checked, nothing installed), and pip
@@ -47,6 +53,9 @@ depc_virtualenv() {
   remake=
   if [ ! -d "$p" ]; then
     depc_change created created
+  elif [ -f "$p/.depc-making" ]; then
+    remake=1
+    depc_change created "created (an earlier run did not finish it)"
   elif [ ! -f "$p/pyvenv.cfg" ]; then
     if ! depc_venv_dir_empty "$p"; then
       depc_error="$p exists and is not a virtualenv (no pyvenv.cfg); depc does not replace it"
@@ -146,19 +155,33 @@ depc_venv_dir_empty() {
   return 0
 }
 
-# depc_venv_create PY PATH REMAKE IDENT SYSTEM: `PY -m venv [--clear]
-# [--system-site-packages] PATH` (--clear when REMAKE is set: the old venv's
-# content goes, the directory stays), then record IDENT in
-# PATH/.depc-python. Returns 1 with depc_error set (the tool's last lines)
-# on failure.
+# depc_venv_create PY PATH REMAKE IDENT SYSTEM: `PY -m venv
+# [--system-site-packages] PATH`, then record IDENT in PATH/.depc-python.
+# PATH/.depc-making is written first and removed last, so a run stopped
+# half-way leaves a directory the next run knows as its own and makes
+# again. REMAKE set: PATH's content goes first but that marker (what
+# `--clear` does, except that --clear would remove the marker too). Returns
+# 1 with depc_error set (the tool's last lines) on failure.
+# shellcheck disable=SC3043 # local is a deliberate extension
 depc_venv_create() {
+  local entry
   rm -f "$2/.depc-installed" "$2/.depc-python"
+  if ! mkdir -p "$2" 2>"$depc_tmp/err" || ! : 2>>"$depc_tmp/err" >"$2/.depc-making"; then
+    depc_fail "cannot create $2" "$depc_tmp/err"
+    return 1
+  fi
+  if [ -n "$3" ]; then
+    for entry in "$2"/* "$2"/.[!.]* "$2"/..?*; do
+      [ "$entry" != "$2/.depc-making" ] || continue
+      if [ -e "$entry" ] || [ -L "$entry" ]; then
+        depc_try "cannot remove $entry to make the venv again" rm -rf "$entry" || return 1
+      fi
+    done
+  fi
   (
     depc_venv_where=$2
-    depc_venv_clear=$3
     depc_venv_system=$5
     set -- "$1" -m venv
-    [ -z "$depc_venv_clear" ] || set -- "$@" --clear
     [ "$depc_venv_system" != 1 ] || set -- "$@" --system-site-packages
     exec "$@" "$depc_venv_where"
   ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
@@ -168,7 +191,7 @@ depc_venv_create() {
     depc_fail "$1 -m venv $2 exited with status $depc_venv_rc" "$depc_tmp/err"
     return 1
   fi
-  if ! printf '%s\n' "$4" 2>"$depc_tmp/err" >"$2/.depc-python"; then
+  if ! printf '%s\n' "$4" 2>"$depc_tmp/err" >"$2/.depc-python" || ! rm -f "$2/.depc-making" 2>>"$depc_tmp/err"; then
     depc_fail "cannot write $2/.depc-python" "$depc_tmp/err"
     return 1
   fi

@@ -80,6 +80,11 @@ describe("diagnostics", () => {
     ["DEPC2015", `Command({ name: "run", command: ["env"], env: { "1X": "a" }, always: true })`, 'Command "run": environment variable "1X" is not a valid name.'],
     ["DEPC2016", `Command({ name: "migrate", command: ["manage", "migrate"] } as any)`, 'Command "migrate" has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply.'],
     ["DEPC2017", `Command({ name: "slow", command: ["sleep", "9"], timeout: 0.5, always: true })`, 'Command "slow": timeout 0.5 is not a positive whole number of seconds.'],
+    [
+      "DEPC2019",
+      `File({ path: "/srv/big.bin", content: new Uint8Array(8 * 1024 * 1024 + 1) })`,
+      'File "/srv/big.bin": the content is 8388609 bytes; a bundle carries at most 8388608 bytes (8 MiB) per content. Every shell that runs a bundle reads the whole script into memory first, and larger content made bash and busybox sh crash. Put a large file on the host another way: a Command that downloads it (with creates: the path) or a package.',
+    ],
     ["DEPC2018", `Directory({ path: "/srv/\\uD800" })`, 'Directory path "/srv/\\ud800" contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8.'],
     // Issue 13, finding 9: limits counted in UTF-8 bytes, as the host counts them.
     ["DEPC2020", `Directory({ path: "/srv/${"é".repeat(128)}" })`, `Directory path: the name "${"é".repeat(16)}…" is 256 bytes long; a file or directory name may have at most 255 bytes (UTF-8).`],

@@ -112,7 +112,7 @@ depc_command() {
   depc_settle "$owe"
 }
 
-#@@ depc_main sha256:4ecc7960d65c551207dbbc456978d95a7a9a62a3659db95585061f378ece548e
+#@@ depc_main sha256:e769af9409bf11bbc0131daef6faf9ab40584b02ff5a54818fcf4188fe83632e
 # Entry point: depc_main "$@". Parses options, prepares the private temp
 # dir, collects facts, runs the preflight, runs every resource, prints the
 # summary and exits (0 converged / nothing to do, 1 failure, 2 changes
@@ -128,9 +128,11 @@ depc_main() {
   depc_nl='
 '
   depc_owed=$depc_nl
+  depc_owe_new=$depc_nl
   depc_tmp=
   depc_inflight=
-  depc_inflight_pending=0
+  depc_inflight_dir=
+  depc_run_id=
   depc_facts_valid=1
   depc_todo=
   depc_n_ok=0
@@ -321,44 +323,95 @@ depc_probe_tools() {
   return 0
 }
 
-#@@ depc_tmp_init sha256:87d448f64fa972c0f4d07f9bc992285a72f6d66a22f9005ebe3c4f49a4a5fd4c
+#@@ depc_tmp_init sha256:734a7a8823eb99aaa62531d32258180a789218b4a4721b9345c6315e7f4716ba
 # Create the run's private temp dir (mode 0700) in depc_tmp, with the empty
-# fact files and the step log.
+# fact files and the step log. Its name, depc.PID.XXXXXX, carries the run's
+# pid, and depc_run_id (PID.XXXXXX) names the run's temp files next to
+# targets. Private dirs that runs killed with -9 left in the same TMPDIR
+# are removed here (depc_tmp_sweep).
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_tmp_init() {
   local base
   base=${TMPDIR:-/tmp}
-  if ! depc_tmp=$(mktemp -d "$base/depc.XXXXXX" 2>/dev/null); then
-    depc_tmp=$base/depc.$$
-    if ! mkdir -m 700 "$depc_tmp"; then
+  if ! depc_tmp=$(mktemp -d "$base/depc.$$.XXXXXX" 2>/dev/null); then
+    depc_tmp=$base/depc.$$.x
+    if ! depc_cause=$(mkdir -m 700 "$depc_tmp" 2>&1); then
       depc_tmp=
-      depc_err "cannot create a private temporary directory in $base"
+      case $depc_cause in
+        *'No space left on device'*) depc_cause='no space left on device' ;;
+      esac
+      depc_err "cannot create a private temporary directory in $base${depc_cause:+: $depc_cause}"
       return 1
     fi
   fi
-  if ! : >"$depc_tmp/facts.stat" || ! : >"$depc_tmp/facts.sha" || ! : >"$depc_tmp/log"; then
-    depc_err "cannot write to the temporary directory $depc_tmp"
+  depc_run_id=${depc_tmp##*/depc.}
+  # A write, not only empty files: a full disk still lets those be made.
+  if ! { : >"$depc_tmp/facts.stat" && : >"$depc_tmp/facts.sha" && : >"$depc_tmp/log" &&
+    printf '%s\n' "$$" >"$depc_tmp/pid"; } 2>/dev/null; then
+    depc_tmp_cause
+    depc_err "cannot write to the temporary directory $depc_tmp${depc_cause:+: $depc_cause} (set TMPDIR to choose another directory)"
     return 1
   fi
+  depc_tmp_sweep "$base"
   return 0
 }
 
-#@@ depc_mktemp sha256:db4cb0e943227798fe4a03a32d16adafe2c0d8f8439b9d7b025bda631bda2556
-# depc_mktemp DIR: create an in-flight temp file DIR/.depc.XXXXXX next to a
-# target and put its name in depc_inflight. mktemp writes the name into the
-# private temp dir (not a command substitution), and depc_inflight_pending is
-# set first, so a signal between mktemp and the assignment still lets
-# depc_drop_inflight find and remove the file. Returns 1 with depc_error set.
+#@@ depc_tmp_cause sha256:30cde541a53cb61da38447724376f92f532db5bd2ecafbefaa3e155f4d61a30d
+# depc_tmp_cause: why the private temp dir cannot be written, into
+# depc_cause (depc_write_cause on a probe file there).
+depc_tmp_cause() {
+  depc_write_cause "$depc_tmp/probe"
+  rm -f "$depc_tmp/probe"
+}
+
+#@@ depc_tmp_sweep sha256:dce1d6fcaa97cb360fddcce63b669ca9259a6ddadec6d40e3aed91535187a176
+# depc_tmp_sweep BASE: remove the private temp dirs (and the in-flight files
+# their records name) of runs that are gone: a run killed with -9 before it
+# took the lock or while it removed its temp dir leaves one that no lock
+# names. Only dirs named like ours, depc.PID.XXXXXX or depc.PID.x, whose PID
+# is not a live process (depc_lock_alive: another user's process counts as
+# alive; a pid reused by another process keeps the dir until that one ends).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_tmp_sweep() {
+  local d name pid
+  for d in "$1"/depc.[0-9]*.*; do
+    if [ "$d" = "$depc_tmp" ] || [ ! -d "$d" ] || [ -L "$d" ]; then
+      continue
+    fi
+    name=${d##*/depc.}
+    pid=${name%%.*}
+    case $pid in
+      '' | *[!0-9]*) continue ;;
+    esac
+    case ${name#"$pid".} in
+      x | [0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z][0-9A-Za-z]) ;;
+      *) continue ;;
+    esac
+    depc_lock_alive "pid=$pid" || depc_lock_clean_after "tmp=$d" 1
+  done
+  return 0
+}
+
+#@@ depc_mktemp sha256:d00ffde463919c2f33e4ffd9a13469835fb6497ccf467de61bbf498ba99d0f8a
+# depc_mktemp DIR: create an in-flight temp file DIR/.depc.RUNID.XXXXXX next
+# to a target and put its name in depc_inflight. DIR is written to the
+# private temp dir's inflight record *before* mktemp runs, so a run stopped
+# at any point (a signal here, kill -9 for the next run: depc_lock_clean_after)
+# leaves a name that can be found: DIR/.depc.RUNID.*. Returns 1 with
+# depc_error set.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_mktemp() {
-  depc_inflight_pending=1
-  if ! mktemp "$1/.depc.XXXXXX" >"$depc_tmp/inflight" 2>"$depc_tmp/err"; then
-    depc_inflight_pending=0
+  depc_inflight_dir=$1
+  if ! { printf '%s\n' "$1" >"$depc_tmp/inflight"; } 2>/dev/null; then
+    depc_tmp_cause
+    depc_error="cannot write to the temporary directory $depc_tmp${depc_cause:+: $depc_cause}"
+    return 1
+  fi
+  if ! mktemp "$1/.depc.$depc_run_id.XXXXXX" >"$depc_tmp/name" 2>"$depc_tmp/err"; then
     depc_fail "cannot create a temporary file in $1" "$depc_tmp/err"
     return 1
   fi
-  IFS= read -r depc_inflight <"$depc_tmp/inflight"
-  depc_inflight_pending=0
+  IFS= read -r depc_inflight <"$depc_tmp/name"
   if [ -z "$depc_inflight" ]; then
     depc_error="cannot create a temporary file in $1: mktemp printed no name"
     return 1
@@ -366,31 +419,37 @@ depc_mktemp() {
   return 0
 }
 
-#@@ depc_drop_inflight sha256:fd33f3c7d94e1ff69f54f85574faa1b1cf7077df08c91164a4a21fe05a4a70f4
-# Remove the in-flight temp file next to a target, if any (also one whose
-# name depc_mktemp had not read back yet).
+#@@ depc_drop_inflight sha256:ccde625bfc2bda9efeab8dacb16bad0c1159acc2d693240fcc9e35ec9b2f0eb0
+# Remove the in-flight temp file next to a target, if any: every
+# DIR/.depc.RUNID.* of the directory depc_mktemp was last asked for (also one
+# whose name mktemp had not printed yet).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_drop_inflight() {
-  if [ "$depc_inflight_pending" = 1 ] && [ -z "$depc_inflight" ] && [ -n "$depc_tmp" ]; then
-    IFS= read -r depc_inflight <"$depc_tmp/inflight"
+  local f
+  if [ -n "${depc_inflight_dir:-}" ]; then
+    for f in "$depc_inflight_dir"/.depc."$depc_run_id".*; do
+      if [ -e "$f" ] || [ -L "$f" ]; then
+        rm -f "$f"
+      fi
+    done
   fi
-  depc_inflight_pending=0
-  if [ -n "$depc_inflight" ]; then
-    rm -f "$depc_inflight"
-    depc_inflight=
-  fi
+  depc_inflight_dir=
+  depc_inflight=
 }
 
-#@@ depc_cleanup sha256:330804994dffd86c4e9dbb2e3f2fd9840c9dda9006462d2c890ecf3987c41bc9
-# EXIT trap: remove the in-flight temp file and the private temp dir.
-# Idempotent.
+#@@ depc_cleanup sha256:89e4f3a80726057e00150dacb88a86178cc0fe74f84ae75611afececb4f7f76c
+# EXIT trap: remove the in-flight temp file and the private temp dir, then
+# release the lock. Idempotent.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_cleanup() {
   depc_drop_inflight
-  depc_lock_release
+  # The temp dir goes before the lock: a kill -9 in between leaves a lock
+  # naming it, which the next run takes over (nothing is left unnamed).
   if [ -n "$depc_tmp" ]; then
     rm -rf "$depc_tmp"
     depc_tmp=
   fi
+  depc_lock_release
 }
 
 #@@ depc_on_signal sha256:4f0dcada34a888bd7f8c1a0aed00fb198842e2a4be1d92315e8ddef4e7509397
@@ -468,7 +527,7 @@ depc_try() {
   depc_fail "$msg" "$depc_tmp/err"
 }
 
-#@@ depc_step sha256:89fb0b61afbf0c28b269341c1e50922248a1a98295e03618fb90ad9c8c2fa708
+#@@ depc_step sha256:4ef5ba6a04596e2a8e856e552cd478fcb66f1a4e3d66e4f9ef6750bdf23bfc08
 # depc_step INDEX KIND KEY FUNC [ARGS...]: run one resource. When the
 # preflight verified INDEX and the facts are still valid, print the ok line
 # with builtins only. Otherwise run FUNC ARGS (which may call depc_change and
@@ -499,8 +558,14 @@ depc_step() {
   depc_error=
   depc_error_head=
   depc_has_diff=0
-  # A change owes its reactions before it is reported (see notify.sh).
-  if "$@" && { [ -z "$depc_change_names" ] || depc_notifies "$depc_index"; }; then
+  # The reactions a change would owe are recorded before FUNC can change
+  # anything (a kill -9 right after the change must not lose them), and
+  # withdrawn when it changed nothing (see notify.sh).
+  depc_owe_new=$depc_nl
+  if depc_notifies "$depc_index" && "$@"; then
+    if [ -z "$depc_change_names" ] && [ "$depc_owe_new" != "$depc_nl" ]; then
+      depc_unowe
+    fi
     if [ -z "$depc_change_names" ]; then
       status=ok
       depc_n_ok=$((depc_n_ok + 1))
@@ -928,7 +993,7 @@ depc_file() {
   depc_attrs_apply "$p" "$mode" "$owner" "$group"
 }
 
-#@@ depc_file_check_content sha256:b0fb5aac3aa3f9446de111ce97f507ea31e252921a0de3a04eea1257870e9520
+#@@ depc_file_check_content sha256:91a920e1aec07607035a447bad075b9e70d544f5d14ede356e503ba3f8611aa4
 # depc_file_check_content PATH SHA256 CONTENTFN NEW [SALT]: --check only.
 # Writes CONTENTFN's output into the private temp dir, verifies its digest and
 # prepares the unified diff against PATH (or /dev/null when NEW is 1) for
@@ -937,10 +1002,7 @@ depc_file() {
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_file_check_content() {
   local old olddigest
-  if ! "$3" >"$depc_tmp/new" 2>"$depc_tmp/err"; then
-    depc_fail "cannot produce the content of $1" "$depc_tmp/err"
-    return 1
-  fi
+  depc_write_content "$3" "$depc_tmp/new" "$1" || return 1
   if [ "$4" = 1 ]; then
     old=/dev/null
     olddigest='(none)'
@@ -950,7 +1012,10 @@ depc_file_check_content() {
   fi
   depc_sha256_of "$depc_tmp/new" || return 1
   if [ "$depc_digest" != "$2" ]; then
-    if [ -n "${5:-}" ]; then
+    depc_write_cause "$depc_tmp/new"
+    if [ -n "$depc_cause" ]; then
+      depc_error="cannot write the content of $1 to $depc_tmp/new: $depc_cause"
+    elif [ -n "${5:-}" ]; then
       depc_error="secret content of $1 does not match its digest: the bundle is corrupt"
     else
       depc_error="content of $1 does not match its sha256 (expected $2, got $depc_digest): the bundle is corrupt"
@@ -1005,7 +1070,7 @@ depc_secret_fingerprint() {
   return 0
 }
 
-#@@ depc_file_write sha256:86fa43d019622e657b8201c47f849c45eb7c1c54ab182b71207f3f55a0b44215
+#@@ depc_file_write sha256:98c9c8da6646cb43a665c3c4e35640537669ae72e82bf9d617c7168872afbb74
 # depc_file_write PATH DIR MODE OWNER GROUP SHA256 CONTENTFN NEW [SALT]:
 # apply the content: mktemp in DIR, write, verify the digest (proves
 # byte-exact transport), chown/chgrp/chmod the temp file, then mv -f over
@@ -1030,13 +1095,14 @@ depc_file_write() {
   if [ -n "${9:-}" ]; then
     depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
   fi
-  if ! "$7" >"$tmp" 2>"$depc_tmp/err"; then
-    depc_fail "cannot write the content of $1 to $tmp" "$depc_tmp/err"
-    return 1
-  fi
+  depc_write_content "$7" "$tmp" "$1" || return 1
   depc_sha256_of "$tmp" || return 1
   if [ "$depc_digest" != "$6" ]; then
-    if [ -n "${9:-}" ]; then
+    # Short content because the disk filled up is not a corrupt bundle.
+    depc_write_cause "$tmp"
+    if [ -n "$depc_cause" ]; then
+      depc_error="cannot write the content of $1 to $tmp: $depc_cause"
+    elif [ -n "${9:-}" ]; then
       depc_error="secret content written for $1 does not match its digest: the bundle is corrupt"
     else
       depc_error="content written for $1 does not match its sha256 (expected $6, got $depc_digest): the bundle is corrupt"
@@ -1049,6 +1115,45 @@ depc_file_write() {
   depc_try "cannot rename $tmp to $1" mv -f "$tmp" "$1" || return 1
   depc_inflight=
   return 0
+}
+
+#@@ depc_write_content sha256:902df0b5fc51c62d9987ffee974bdceebd879e18210fe9958273bb6ee50de146
+# depc_write_content CONTENTFN OUT PATH: CONTENTFN's output (PATH's content)
+# into the file OUT, in this shell (no process is left behind by a kill).
+# A failed write is reported once, with its cause (depc_write_cause): the
+# shells' printf say only "I/O error", once per call, or nothing, and their
+# messages could not go to the temp dir if its disk is the full one.
+# Returns 1 with depc_error set.
+depc_write_content() {
+  if "$1" 2>/dev/null >"$2"; then
+    return 0
+  fi
+  depc_write_cause "$2"
+  depc_error="cannot write the content of $3 to $2${depc_cause:+: $depc_cause}"
+  return 1
+}
+
+#@@ depc_write_cause sha256:80ffd95bb389e7b9fe27332ddb76980dbb331aefba53f31dea188f17b9a5e657
+# depc_write_cause FILE: why FILE cannot be written, into depc_cause: an
+# append of 8 KiB (more than a partly filled page can take) by cat, which
+# names the cause ("no space left on device", "disk quota exceeded", else
+# cat's first line; '' when it could write). Used after a write failed
+# (FILE is then dropped) or read back wrong.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_write_cause() {
+  local pad n
+  pad=0123456789abcdef
+  n=0
+  while [ "$n" -lt 9 ]; do
+    pad=$pad$pad
+    n=$((n + 1))
+  done
+  depc_cause=$(printf '%s\n' "$pad" 2>/dev/null | cat 2>&1 >>"$1")
+  case $depc_cause in
+    *'No space left on device'* | *ENOSPC*) depc_cause='no space left on device' ;;
+    *'Disk quota exceeded'* | *EDQUOT*) depc_cause='disk quota exceeded' ;;
+    *) depc_cause=${depc_cause%%"$depc_nl"*} ;;
+  esac
 }
 
 #@@ depc_file_attrs sha256:5b70c2d510b0aa71f79be4d13f248177b5588afcbd01dfcd508e27cac0bc0710
@@ -1081,7 +1186,7 @@ depc_owed_load() {
   done <"$depc_state_dir/owed"
 }
 
-#@@ depc_owe sha256:094edb22a2f46ac7362aade108d95e52b97728f1531a65607ea990a1860cb4f8
+#@@ depc_owe sha256:0ecda369435738f95b279d617e651eb05605ae666c76d4702e8615fff03d7211
 # depc_owe KEY: the reaction KEY ("kind:name") is owed. Apply mode appends it
 # to the state directory's owed file first. Returns 1 with depc_error set
 # when it cannot be recorded (the change must then not be reported as done).
@@ -1097,6 +1202,7 @@ depc_owe() {
     fi
   fi
   depc_owed=$depc_owed$1$depc_nl
+  depc_owe_new=$depc_owe_new$1$depc_nl
 }
 
 #@@ depc_is_owed sha256:ba6fc4cb8c303ae1db40d90c156f3e4f3e2060820d5f03128ca501cec744b9bd
@@ -1131,6 +1237,26 @@ depc_settle() {
     depc_fail "cannot update $depc_state_dir/owed" "$depc_tmp/err"
     return 1
   fi
+}
+
+#@@ depc_unowe sha256:d6aa6523839700fbf1a4570aee093bd1f48d3820f02839ba84611f996717d79d
+# depc_unowe: the current step changed nothing: withdraw the reactions it
+# recorded before it ran (depc_owe_new). A failure to rewrite the file only
+# means they run once more: a warning, not a failed step.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_unowe() {
+  local key saved_ifs
+  saved_ifs=$IFS
+  IFS=$depc_nl
+  set -f
+  for key in $depc_owe_new; do
+    IFS=$saved_ifs
+    depc_settle "$key" || depc_warn "$depc_error"
+  done
+  set +f
+  IFS=$saved_ifs
+  depc_owe_new=$depc_nl
+  depc_error=
 }
 
 #@@ depc_report_write sha256:842eb69499efc76b3a9c834d7fea52a149d8b6a7a813e1dd700804aff02a833d
@@ -1521,13 +1647,16 @@ depc_lock_holder() {
   depc_holder="pid $pid, started $since, user $user ($mode)"
 }
 
-#@@ depc_lock_clean_after sha256:a3e147adae99faa4990b2b2d6ad5ba5d3dc473f69926bcee57050acd22d90755
+#@@ depc_lock_clean_after sha256:6db8de7206bf4341e16064e385311f9b52519138d4eef781f98a299c7d1e151b
 # depc_lock_clean_after INFO: remove what a killed run left behind: the
-# in-flight temp file its private temp dir names (only a `.depc.*` name) and
-# that temp dir (only a `depc.*` dir holding the run's step log).
+# in-flight temp files in the directory its private temp dir's inflight
+# record names (DIR/.depc.RUNID.*, RUNID from the temp dir's name depc.RUNID;
+# a record of an older runtime holds one `.depc.*` file name) and that temp
+# dir (only a `depc.*` dir holding the run's step log; with a second
+# argument 1 also one without: depc_tmp_sweep, whose names are stricter).
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_lock_clean_after() {
-  local dir name
+  local dir name id f
   depc_lock_field "$1" tmp || return 0
   dir=$depc_field
   case ${dir##*/} in
@@ -1535,19 +1664,33 @@ depc_lock_clean_after() {
     *) return 0 ;;
   esac
   [ "$dir" != "$depc_tmp" ] || return 0
-  [ -d "$dir" ] && [ -f "$dir/log" ] || return 0
+  [ -d "$dir" ] || return 0
+  [ -f "$dir/log" ] || [ "${2:-0}" = 1 ] || return 0
   if [ -f "$dir/inflight" ]; then
     name=
     IFS= read -r name <"$dir/inflight" 2>/dev/null
+    id=${dir##*/depc.}
     case ${name##*/} in
       .depc.*) rm -f "$name" 2>/dev/null ;;
+      *)
+        case $id in
+          *[!0-9A-Za-z.]* | '') ;;
+          *)
+            for f in "$name"/.depc."$id".*; do
+              if [ -e "$f" ] || [ -L "$f" ]; then
+                rm -f "$f" 2>/dev/null
+              fi
+            done
+            ;;
+        esac
+        ;;
     esac
   fi
   rm -rf "$dir" 2>/dev/null
   return 0
 }
 
-#@@ depc_lock_acquire sha256:c36dba1be19fba9c37621128c0b788aad6c799bcbc55609253f732e07b7535fa
+#@@ depc_lock_acquire sha256:2934a497170ebc0be115d488f982c62bc5b238ccf0756d29fffde581244d796e
 # depc_lock_acquire: take the run's lock, $depc_state_dir/lock: a symlink
 # whose target is the holder's description ("pid=N start=TICKS user=U
 # since=TIME mode=M tmp=DIR"), created with `ln -s`, which is atomic and
@@ -1616,13 +1759,15 @@ depc_lock_acquire() {
     # The holder is gone: take its lock over, one taker at a time.
     if ln -s "$depc_lock_me" "$brk" 2>/dev/null; then
       if info2=$(readlink "$lock" 2>/dev/null) && [ "$info2" = "$info" ]; then
+        # Cleaned while the lock still names the dead run: a taker killed
+        # right after this leaves the same stale lock to the next run.
+        depc_lock_clean_after "$info"
         rm -f "$lock"
         if ln -s "$depc_lock_me" "$lock" 2>"$depc_tmp/err"; then
           rm -f "$brk"
           depc_lock_held=1
           depc_lock_path=$lock
           depc_warn "took over a stale lock: the run that held it ($holder) is gone"
-          depc_lock_clean_after "$info"
           return 0
         fi
       fi
@@ -1751,11 +1896,12 @@ depc_keep_bundle() {
   return 0
 }
 
-#@@ depc_is_bundle_file sha256:be0eeceac516915502b86a2c1231ea8dd4e6c358281bdf245512fb1575f5f381
+#@@ depc_is_bundle_file sha256:1b05937134f78e82986a7b12a2d54ac273ad4bdbe182d92fb176ed73707b8f49
 # depc_is_bundle_file FILE: whether FILE is a readable regular file that
-# starts like a bundle: "#!/bin/sh", then comment lines, one of the first
-# ten of them "# depc bundle for host ...". ($0 is the shell itself when the
-# bundle came on stdin: `sh < b.sh`.)
+# starts like a bundle: "#!/bin/sh", then comment lines (and the
+# incomplete-bundle guard, `{ trap ... EXIT; }`), one of the first ten of
+# them "# depc bundle for host ...". ($0 is the shell itself when the bundle
+# came on stdin: `sh < b.sh`.)
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_is_bundle_file() {
   local line n
@@ -1768,7 +1914,7 @@ depc_is_bundle_file() {
       n=$((n + 1))
       case $line in
         '# depc bundle for host '*) return 0 ;;
-        '#'*) ;;
+        '#'* | "{ trap '"*"' EXIT; }") ;;
         *) return 1 ;;
       esac
     done
@@ -2158,15 +2304,16 @@ depc_readlink() {
   return 0
 }
 
-#@@ depc_virtualenv sha256:c3b18a64c17c18254a6cb42a1819cd683c6a707f5da967b8e36f6e2fc35151d4
+#@@ depc_virtualenv sha256:3848a94c59e84303cd3dca79dcd0c5216a23abdee84ee8754c3986f5758557b5
 # depc_virtualenv PATH PYTHON SYSTEM DIGEST REQFN [PIPOPT...]: PATH is a
 # virtualenv made by PYTHON (a program name looked up on PATH, or an absolute
 # path; SYSTEM=1: with --system-site-packages) with
 # the requirements file that REQFN prints installed by `pip install PIPOPT...
 # -r` (REQFN '' = nothing to install). DIGEST identifies the requirements
-# and the options. The venv is made when missing, or made again (--clear)
-# when the interpreter behind PYTHON (or SYSTEM) is not what it was made with, or its
-# bin/python is gone. pip runs when the venv was (re)made or .depc-installed
+# and the options. The venv is made when missing, or made again (its content
+# removed first) when the interpreter behind PYTHON (or SYSTEM) is not what
+# it was made with, its bin/python is gone, or an earlier run did not finish
+# making it (PATH/.depc-making). pip runs when the venv was (re)made or .depc-installed
 # does not say "DIGEST <interpreter>". Into an existing venv, pip installs
 # only after `pip install --dry-run` succeeded with the same arguments
 # (resolution, downloads and metadata checked, nothing installed), and pip
@@ -2192,6 +2339,9 @@ depc_virtualenv() {
   remake=
   if [ ! -d "$p" ]; then
     depc_change created created
+  elif [ -f "$p/.depc-making" ]; then
+    remake=1
+    depc_change created "created (an earlier run did not finish it)"
   elif [ ! -f "$p/pyvenv.cfg" ]; then
     if ! depc_venv_dir_empty "$p"; then
       depc_error="$p exists and is not a virtualenv (no pyvenv.cfg); depc does not replace it"
@@ -2293,20 +2443,34 @@ depc_venv_dir_empty() {
   return 0
 }
 
-#@@ depc_venv_create sha256:f9b95e1e29fee0d49b958eace1f34a2937ba366ce9d1e5c8c9bfb63095b99667
-# depc_venv_create PY PATH REMAKE IDENT SYSTEM: `PY -m venv [--clear]
-# [--system-site-packages] PATH` (--clear when REMAKE is set: the old venv's
-# content goes, the directory stays), then record IDENT in
-# PATH/.depc-python. Returns 1 with depc_error set (the tool's last lines)
-# on failure.
+#@@ depc_venv_create sha256:aca581e9e82b4359a48c05a04d2e7dd9c64c0d01019d6a2db53b551a6f30587e
+# depc_venv_create PY PATH REMAKE IDENT SYSTEM: `PY -m venv
+# [--system-site-packages] PATH`, then record IDENT in PATH/.depc-python.
+# PATH/.depc-making is written first and removed last, so a run stopped
+# half-way leaves a directory the next run knows as its own and makes
+# again. REMAKE set: PATH's content goes first but that marker (what
+# `--clear` does, except that --clear would remove the marker too). Returns
+# 1 with depc_error set (the tool's last lines) on failure.
+# shellcheck disable=SC3043 # local is a deliberate extension
 depc_venv_create() {
+  local entry
   rm -f "$2/.depc-installed" "$2/.depc-python"
+  if ! mkdir -p "$2" 2>"$depc_tmp/err" || ! : 2>>"$depc_tmp/err" >"$2/.depc-making"; then
+    depc_fail "cannot create $2" "$depc_tmp/err"
+    return 1
+  fi
+  if [ -n "$3" ]; then
+    for entry in "$2"/* "$2"/.[!.]* "$2"/..?*; do
+      [ "$entry" != "$2/.depc-making" ] || continue
+      if [ -e "$entry" ] || [ -L "$entry" ]; then
+        depc_try "cannot remove $entry to make the venv again" rm -rf "$entry" || return 1
+      fi
+    done
+  fi
   (
     depc_venv_where=$2
-    depc_venv_clear=$3
     depc_venv_system=$5
     set -- "$1" -m venv
-    [ -z "$depc_venv_clear" ] || set -- "$@" --clear
     [ "$depc_venv_system" != 1 ] || set -- "$@" --system-site-packages
     exec "$@" "$depc_venv_where"
   ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
@@ -2316,7 +2480,7 @@ depc_venv_create() {
     depc_fail "$1 -m venv $2 exited with status $depc_venv_rc" "$depc_tmp/err"
     return 1
   fi
-  if ! printf '%s\n' "$4" 2>"$depc_tmp/err" >"$2/.depc-python"; then
+  if ! printf '%s\n' "$4" 2>"$depc_tmp/err" >"$2/.depc-python" || ! rm -f "$2/.depc-making" 2>>"$depc_tmp/err"; then
     depc_fail "cannot write $2/.depc-python" "$depc_tmp/err"
     return 1
   fi

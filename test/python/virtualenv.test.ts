@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -224,5 +224,70 @@ describe.skipIf(unavailable !== undefined || dash === undefined)("VirtualEnv fai
     const repaired = await runBundle(dash!, bundle, [], { home, state: join(root, "state") });
     expect(repaired.stdout).toContain(`changed       virtualenv ${venv} (python ${venv}/bin/python is missing)\n`);
     expect(existsSync(join(venv, "bin", "python"))).toBe(true);
+  });
+});
+
+// Issue 13, finding 8: a venv whose making was interrupted (python killed
+// before it wrote pyvenv.cfg) used to fail every later run.
+describe.skipIf(unavailable !== undefined).each(availableShells().map((s) => [s.name, s] as const))("an unfinished venv under %s", (_name, shell) => {
+  it("python -m venv killed before pyvenv.cfg: the next run makes the venv again", async () => {
+    const root = temp.make("depc-venv-unfinished-");
+    const home = join(root, "home");
+    mkdirSync(home);
+    const venv = join(root, "venv");
+    // The first `-m venv` makes the directories, as venv does first, and is killed (-9).
+    const python = join(root, "python3");
+    writeFileSync(
+      python,
+      `#!/bin/sh\nif [ "$1" = -m ] && [ "$2" = venv ] && [ ! -e '${root}/killed' ]; then\n  : >'${root}/killed'\n  for a; do :; done\n  mkdir -p "$a/bin" "$a/include" "$a/lib"\n  kill -9 $$\nfi\nexec ${SYSTEM_PYTHON} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const bundle = join(root, "h.sh");
+    writeFileSync(bundle, compileValue(environment({ hosts: { h: [VirtualEnv({ path: venv, python })] } })).bundles!.get("h")!);
+    const state = join(root, "state");
+    const first = await runBundle(shell, bundle, [], { home, state });
+    expect(first.status).toBe(1);
+    // 137 = 128 + 9; yash reports a killed child as 384 + 9.
+    expect(first.stdout).toContain(`failed        virtualenv ${venv}: ${python} -m venv ${venv} exited with status ${shell.name === "yash" ? 393 : 137}`);
+    expect(existsSync(join(venv, "pyvenv.cfg"))).toBe(false);
+
+    const check = await runBundle(shell, bundle, ["--check"], { home, state });
+    expect(check.stdout).toContain(`would change  virtualenv ${venv} (created (an earlier run did not finish it))\n`);
+    const next = await runBundle(shell, bundle, [], { home, state });
+    expect(next.stderr).toBe("");
+    expect(next.stdout).toContain(`changed       virtualenv ${venv} (created (an earlier run did not finish it))\n`);
+    expect(next.status).toBe(0);
+    expect(existsSync(join(venv, "pyvenv.cfg"))).toBe(true);
+    expect(existsSync(join(venv, ".depc-making"))).toBe(false);
+    expect(spawnSync(join(venv, "bin", "python"), ["-c", "import sys; print(sys.prefix)"], { encoding: "utf8" }).stdout.trim()).toBe(venv);
+    expect((await runBundle(shell, bundle, [], { home, state })).stdout).toContain(`ok            virtualenv ${venv}\n`);
+  });
+});
+
+describe.skipIf(unavailable !== undefined).each(shells.map((s) => [s.name, s] as const))("a bundle killed with -9 while it makes a venv, under %s", (_name, shell) => {
+  it("the next run converges to a working venv", async () => {
+    const root = temp.make("depc-venv-killed-");
+    const home = join(root, "home");
+    mkdirSync(home);
+    const venv = join(root, "venv");
+    const bundle = join(root, "h.sh");
+    writeFileSync(bundle, compileValue(environment({ hosts: { h: [VirtualEnv({ path: venv, python: SYSTEM_PYTHON })] } })).bundles!.get("h")!);
+    const [cmd, ...lead] = shell.argv as [string, ...string[]];
+    const child = spawn(cmd, [...lead, bundle], {
+      env: { ...process.env, HOME: home, DEPC_STATE_DIR: join(root, "state"), ...shell.env },
+      stdio: "ignore",
+      detached: true,
+    });
+    const closed = new Promise((resolve) => child.on("close", resolve));
+    // Killed as soon as python has made the venv's first directory.
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(join(venv, "bin")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    process.kill(-child.pid!, "SIGKILL");
+    await closed;
+    const next = await runBundle(shell, bundle, [], { home, state: join(root, "state") });
+    expect(next.stderr).toMatch(/^depc: test\/h: warning: took over a stale lock: .*\n$/);
+    expect(next.status, next.stdout).toBe(0);
+    expect(spawnSync(join(venv, "bin", "python"), ["-c", "import sys; print(sys.prefix)"], { encoding: "utf8" }).stdout.trim()).toBe(venv);
+    expect(existsSync(join(venv, ".depc-making"))).toBe(false);
   });
 });

@@ -348,7 +348,7 @@ describe.each(availableShells())("runtime under $name", (shell) => {
     });
     const run = bundle.run(shell);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/failed {8}file \S+\/f: cannot change owner of \S+\/\.depc\.\w+ to no-such-user-depc:\n {4}.*no-such-user-depc.*\n/);
+    expect(run.stdout).toMatch(/failed {8}file \S+\/f: cannot change owner of \S+\/\.depc\.[\w.]+ to no-such-user-depc:\n {4}.*no-such-user-depc.*\n/);
     expect(leftoverTemps(root)).toEqual([]);
     expect(() => lstatSync(`${root}/f`)).toThrow();
   });
