@@ -3,7 +3,7 @@ import type { CheckedResource, Fact } from "../resources/kind.js";
 import { contentFunction, needsTextNonl } from "./content.js";
 import { commentText, shellQuote } from "./quote.js";
 import type { RunSpec } from "../resources/kind.js";
-import { selectRuntime } from "./runtime.js";
+import { runtimeFunctions, selectRuntime } from "./runtime.js";
 import { sensitivityOf } from "../secrets/sensitive.js";
 
 export interface BundleInput {
@@ -18,6 +18,8 @@ export interface BundleInput {
   readonly sourcesDigest: string;
   /** A resource's declaration site for its comment, e.g. `env/prod.ts:9:5`. */
   readonly siteOf: (resource: CheckedResource) => string;
+  /** What the host does with what left the model; default "remove". */
+  readonly removal?: "remove" | "report";
 }
 
 /** Paths per fact-gathering call: keeps each command line far below ARG_MAX. */
@@ -92,6 +94,11 @@ export function emitBundle(input: BundleInput): string {
     [index, fact.type, fact.path, fact.mode === undefined ? "-" : fact.mode.toString(8), fact.owner ?? "-", fact.group ?? "-", fact.sha256 ?? "-"].join("\t"),
   );
 
+  // The host's ledger of this bundle (runtime-sh/ledger.sh). Every bundle can
+  // remove every kind: the host's old ledger may name kinds this one lacks.
+  const ledger = resources.map(ledgerLine);
+  for (const f of runtimeFunctions()) if (/^depc_[a-z0-9_]+_remove$/.test(f.name)) roots.add(f.name);
+
   const count = resources.length;
   return [
     "#!/bin/sh",
@@ -110,6 +117,7 @@ export function emitBundle(input: BundleInput): string {
     `DEPC_VERSION=${shellQuote(input.depcVersion)}`,
     `DEPC_SOURCES=${shellQuote(input.sourcesDigest)}`,
     `DEPC_COUNT=${count}`,
+    `DEPC_REMOVALS=${input.removal ?? "remove"}`,
     "",
     "# ---- resources, in order (the runtime that runs them is at the end) ----",
     "",
@@ -129,6 +137,10 @@ export function emitBundle(input: BundleInput): string {
     "depc_facts() {",
     factCalls.length > 0 ? factCalls.join("\n") : "  :",
     "}",
+    "# The host's ledger after this run: what depc manages here and how each is removed once it leaves the model.",
+    "depc_ledger() {",
+    ledger.length > 0 ? `  cat <<'DEPC_EOF'\n${ledger.join("\n")}\nDEPC_EOF` : "  :",
+    "}",
     ...(contents.length > 0 ? ["", "# ---- file contents and commands ----", "", contents.join("\n")] : []),
     "",
     "# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----",
@@ -140,6 +152,21 @@ export function emitBundle(input: BundleInput): string {
     "}",
     "",
   ].join("\n");
+}
+
+/**
+ * One ledger entry: KIND KEY CLAIM FLAGS FN PARAM..., TAB-separated, each
+ * field escaped (backslash, tab, newline) so an entry is one line of data.
+ */
+function ledgerLine(resource: CheckedResource): string {
+  const { claim, fn, params = [], early, ifNew } = resource.removal;
+  const flags = [resource.model.props.keep === true && "keep", early === true && "early", ifNew === true && "ifnew"].filter((f) => f !== false);
+  return [resource.kind, resource.key, claim ?? "-", flags.length > 0 ? flags.join(",") : "-", fn ?? "-", ...params].map(ledgerField).join("\t");
+}
+
+/** A ledger field: `\\`, `\t`, `\n` for backslash, tab and newline; nothing else changes. */
+export function ledgerField(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n");
 }
 
 /**

@@ -102,6 +102,8 @@ export const buildoutKind: ResourceKind = {
           ...contents,
         ],
       },
+      // The directory: a Directory that stays in the model keeps it.
+      removal: { claim: dir, fn: "depc_buildout_remove", params: [dir] },
     };
   },
 };

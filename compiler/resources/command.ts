@@ -27,6 +27,7 @@ export const commandKind: ResourceKind = {
     const unless = props.unless === undefined ? undefined : argvOf(shown, "unless", props.unless, site, fail);
     const onlyIf = props.onlyIf === undefined ? undefined : argvOf(shown, "onlyIf", props.onlyIf, site, fail);
     const creates = props.creates === undefined ? undefined : checkPath("command creates", props.creates, site, fail);
+    const undo = props.undo === undefined ? undefined : argvOf(shown, "undo", props.undo, site, fail);
     const timeout = props.timeout;
     if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) > 0)) {
       fail(diagnostic("invalidTimeout", { name: shown, value: show(timeout) }, site));
@@ -58,6 +59,14 @@ export const commandKind: ResourceKind = {
           onlyIf === undefined ? undefined : { run: spec(onlyIf) },
         ],
       },
+      // Its undo travels as data in the host's ledger: the bundle that runs it no longer declares it.
+      removal:
+        undo === undefined
+          ? {}
+          : {
+              fn: "depc_command_remove",
+              params: [display(undo), cwd, String(Object.keys(env).length), ...Object.keys(env).sort().map((k) => `${k}=${env[k]}`), ...undo],
+            },
     };
   },
 };

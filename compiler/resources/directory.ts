@@ -22,6 +22,7 @@ export const directoryKind: ResourceKind = {
         args: [path, octal4(mode), owner ?? "", group ?? ""],
         fact: { type: "d", path, mode, owner, group },
       },
+      removal: { claim: path, fn: "depc_directory_remove", params: [path], ifNew: true },
     };
   },
 };

@@ -36,6 +36,7 @@ export const fileKind: ResourceKind = {
         args: [path, octal4(mode), owner ?? "", group ?? "", sha256, { content }, ...(secret ? [secret.salt] : [])],
         fact: { type: "f", path, mode, owner, group, sha256 },
       },
+      removal: { claim: path, fn: "depc_file_remove", params: [path, secret ? "1" : "0"] },
     };
   },
 };

@@ -32,6 +32,23 @@ export interface Lowered {
   readonly fact?: Fact;
 }
 
+/**
+ * How a resource is removed when it leaves the model: its entry in the
+ * host's ledger (runtime-sh/ledger.sh). Parameters are data; the runtime
+ * passes them to `fn` as arguments, never as shell code.
+ */
+export interface Removal {
+  /** The path it occupies on the host; another current resource claiming it keeps it. */
+  readonly claim?: string;
+  /** A `depc_*_remove` runtime function; undefined: nothing to remove. */
+  readonly fn?: string;
+  readonly params?: readonly string[];
+  /** Removed before the resources run: a process that could hold what its successor needs (a port). */
+  readonly early?: boolean;
+  /** Removed only when depc created it (the runtime records whether the path existed). */
+  readonly ifNew?: boolean;
+}
+
 /** A resource after validation: its identity on the host and its lowering. */
 export interface CheckedResource {
   readonly model: ResourceModel;
@@ -43,6 +60,8 @@ export interface CheckedResource {
   /** What this resource reacts to (its runs are owed when one of them changes). */
   readonly notifiedBy?: readonly unknown[];
   readonly lowered: Lowered;
+  /** Its ledger entry: how it is removed when it leaves the model. */
+  readonly removal: Removal;
 }
 
 /** The compiler side of a resource kind: how it is validated and lowered. */

@@ -74,6 +74,8 @@ export const serviceKind: ResourceKind = {
         call: "depc_service",
         args: [`service:${unit}`, unit, sha256, { content: bytes }, enabled ? "1" : "0", running ? "1" : "0", reload ? "1" : "0"],
       },
+      // Stopped before the resources run: its successor may need its port.
+      removal: { claim: `/etc/systemd/system/${unit}`, fn: "depc_service_remove", params: [unit], early: true },
     };
   },
 };

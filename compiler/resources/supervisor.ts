@@ -141,6 +141,8 @@ export const supervisorKind: ResourceKind = {
         key: target.key,
         container: true,
         lowered: { call: "depc_supervisor_system", args: [target.supervisorctl, target.config] },
+        // The system's supervisord is not depc's: nothing to remove.
+        removal: {},
       };
     }
     const content = new TextEncoder().encode(userConfig(target.key));
@@ -150,6 +152,7 @@ export const supervisorKind: ResourceKind = {
       key: target.key,
       container: true,
       lowered: { call: "depc_supervisor_user", args: [target.key, target.supervisord, target.supervisorctl, sha256(content), { content }] },
+      removal: { claim: target.key, fn: "depc_supervisor_user_remove", params: [target.key, target.supervisorctl] },
     };
   },
 };
@@ -232,6 +235,8 @@ export const programKind: ResourceKind = {
           String((startsecs as number) + WAIT_MARGIN),
         ],
       },
+      // Stopped before the resources run, so that a renamed program can take over its port.
+      removal: { claim: confPath, fn: "depc_supervisor_program_remove", params: [name, confPath, target.supervisorctl, target.config], early: true },
     };
   },
 };

@@ -22,6 +22,7 @@ export const symlinkKind: ResourceKind = {
       key: path,
       container: false,
       lowered: { call: "depc_symlink", args: [path, target as string], fact: { type: "l", path } },
+      removal: { claim: path, fn: "depc_symlink_remove", params: [path] },
     };
   },
 };

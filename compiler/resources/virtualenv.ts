@@ -47,6 +47,7 @@ export const virtualenvKind: ResourceKind = {
         call: "depc_virtualenv",
         args: [path, python, props.systemSitePackages === true ? "1" : "0", `sha256:${digest}`, requirements.length === 0 ? "" : { content }, ...pipOptions],
       },
+      removal: { claim: path, fn: "depc_virtualenv_remove", params: [path] },
     };
   },
 };
