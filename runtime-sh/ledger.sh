@@ -35,6 +35,9 @@ depc_ledger_begin() {
   depc_lg_file=$depc_state_dir/ledger
   depc_lg_nrm=0
   depc_lg_fsame=1
+  depc_lg_usame=1
+  depc_lg_inplace=0
+  depc_lg_hasold=0
   depc_n_removed=0
   depc_n_would_remove=0
   depc_n_not_removed=0

