@@ -1,6 +1,7 @@
 // The CLI commands `depc deploy`, `depc plan` and `depc rollback`: options,
 // then build (or --from), then runHosts. Registered in compiler/cli.ts with
 // one `.command(...)` each.
+import { resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { Command } from "./run.js";
 
@@ -105,6 +106,7 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
     return DEPLOY_EXIT.failed;
   }
   let source = got.source;
+  const decommissioning = command === "decommission" && args.yes === true;
   if (command === "decommission") {
     const { decommissionSource } = await import("./decommission.js");
     const made = decommissionSource(source, args.host ?? "", args.address);
@@ -114,7 +116,7 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
     }
     source = made.source;
   }
-  return runHosts(
+  const exit = await runHosts(
     source,
     {
       command: command === "decommission" && args.yes !== true ? "plan" : command,
@@ -141,6 +143,12 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
       columns: process.stderr.columns || 80,
     },
   );
+  if (decommissioning && exit === DEPLOY_EXIT.ok) {
+    // Done: later deploys no longer name it as a host that left.
+    const { forgetLeftHost } = await import("./decommission.js");
+    forgetLeftHost(resolve(io.cwd, source.buildDir), args.host ?? "");
+  }
+  return exit;
 }
 
 /** `depc deploy|plan|rollback [env]` for yargs; `setExit` receives the exit code. */

@@ -4,7 +4,10 @@
 // there, and none of it is declared any more, so all of it is removed
 // (except what said `keep: true`).
 import { createHash } from "node:crypto";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { emitBundle } from "../emit/bundle.js";
+import { renderManifest, type Manifest } from "../emit/manifest.js";
 import type { HostModel } from "../model.js";
 import { depcVersion } from "../package-info.js";
 import type { DeploySource } from "./source.js";
@@ -58,4 +61,19 @@ export function decommissionSource(source: DeploySource, name: string, address?:
     ok: true,
     source: { manifest: { depc: manifest.depc, environment: env, sources: manifest.sources, hosts: [entry], waves: [[name]] }, bundles: new Map([[name, bundle]]), buildDir: source.buildDir },
   };
+}
+
+/** Drops `name` from the `left` hosts of the build's manifest.json (bundles and their digests are untouched). */
+export function forgetLeftHost(buildDir: string, name: string): void {
+  const file = join(buildDir, "manifest.json");
+  try {
+    const manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
+    if (!manifest.left?.some((h) => h.name === name)) return;
+    const left = manifest.left.filter((h) => h.name !== name);
+    const { left: _, ...rest } = manifest;
+    writeFileSync(`${file}.tmp`, renderManifest(left.length > 0 ? { ...rest, left } : rest));
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    /* no build to update (e.g. --from a read-only copy): the next build forgets it only if the host is back */
+  }
 }
