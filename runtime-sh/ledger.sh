@@ -161,7 +161,12 @@ depc_ledger_begin() {
     if [ -f "$depc_state_dir/runs.log" ]; then
       depc_warn "no ledger in $depc_state_dir yet (its runs were made by an older depc, or it was deleted): nothing that left the model is removed by this run; from now on depc keeps track"
     elif [ "$depc_lg_inplace" -gt 0 ]; then
-      depc_warn "the state directory $depc_state_dir is new, but $depc_lg_inplace of this bundle's paths already exist: if it was lost, what earlier runs put on this host and the model no longer declares is not removed (depc does not guess); from now on depc keeps track"
+      # Paths that merely exist (/etc, /srv, a stock /etc/motd) say nothing;
+      # files already holding exactly this bundle's content say depc was here.
+      depc_lg_inplace=$(depc_expect | awk -F '\t' -v todo="$depc_todo" '$2 == "f" && index(todo, " " $1 " ") == 0 { n++ } END { print n + 0 }')
+      if [ "${depc_lg_inplace:-0}" -gt 0 ]; then
+        depc_warn "the state directory $depc_state_dir is new, but $depc_lg_inplace of this bundle's files are already in place with their exact content: if it was lost, what earlier runs put on this host and the model no longer declares is not removed (depc does not guess); from now on depc keeps track"
+      fi
     fi
   fi
   if [ "$depc_mode" = apply ] && [ "$depc_lg_usame" != 1 ]; then

@@ -140,7 +140,7 @@ describe.skipIf(!pre.ok)("removal over ssh (real hosts)", () => {
     write(model({ h1: [`File({ path: "/srv/stay.txt", content: "s\\n" });`], h2: [], gone: [`File({ path: "/srv/gone.txt", content: "g\\n" })`] }));
     const r = await depc("deploy", "--limit", "h1");
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toMatch(/^h1 +warning +the state directory \/var\/lib\/depc\/bed is new, but 1 of this bundle's paths already exist: if it was lost, /m);
+    expect(r.stdout).toMatch(/^h1 +warning +the state directory \/var\/lib\/depc\/bed is new, but 1 of this bundle's files are already in place with their exact content: if it was lost, /m);
     expect(await exists("h1", "/srv/other.txt")).toBe(true);
   }, 300_000);
 

@@ -8,10 +8,11 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Command, Directory, File, Symlink, component, environment } from "../../stdlib/index.js";
+import { Command, Directory, File, Symlink, VirtualEnv, component, environment } from "../../stdlib/index.js";
 import type { Placeable } from "../../stdlib/component.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells, runScript, type Shell } from "../support/shells.js";
+import { SYSTEM_PYTHON, pythonUnavailable } from "../python/fixtures.js";
 
 const made: string[] = [];
 afterAll(() => {
@@ -209,7 +210,7 @@ describe.each(availableShells().map((s) => [s.name, s] as const))("removal under
     const lost = h.run([a]);
     expect(lost.status).toBe(0);
     expect(lost.stderr).toBe(
-      `depc: prod/h: warning: the state directory ${h.state} is new, but 1 of this bundle's paths already exist: if it was lost, what earlier runs put on this host and the model no longer declares is not removed (depc does not guess); from now on depc keeps track\n`,
+      `depc: prod/h: warning: the state directory ${h.state} is new, but 1 of this bundle's files are already in place with their exact content: if it was lost, what earlier runs put on this host and the model no longer declares is not removed (depc does not guess); from now on depc keeps track\n`,
     );
     expect(existsSync(`${r}/b.txt`)).toBe(true);
     rmSync(join(h.state, "ledger"));
@@ -262,6 +263,30 @@ describe.each(availableShells().map((s) => [s.name, s] as const))("removal under
     expect(readFileSync(`${outside}/precious`, "utf8")).toBe("p\n");
   });
 });
+
+const noPython = pythonUnavailable(false);
+describe.runIf(noPython === undefined).each(availableShells().filter((s) => s.name === "dash" || s.name === "busybox sh").map((s) => [s.name, s] as const))(
+  "removing a virtualenv under %s (Debian's python3 -m venv)",
+  (_name, shell) => {
+    it("removes the virtualenv's directory, but not one that holds a declared path", () => {
+      const h = host(shell);
+      const r = h.root;
+      const venv = VirtualEnv({ path: `${r}/venv`, python: SYSTEM_PYTHON });
+      const first = h.run([venv, VirtualEnv({ path: `${r}/venv2`, python: SYSTEM_PYTHON })]);
+      expect(first.status, first.stdout + first.stderr).toBe(0);
+      expect(existsSync(`${r}/venv/bin/python`)).toBe(true);
+      const second = h.run([File({ path: `${r}/venv2/notes.txt`, content: "mine\n" })]);
+      expect(second.status, second.stdout + second.stderr).toBe(0);
+      expect(notOk(second.stdout)).toEqual([
+        `changed       file ${r}/venv2/notes.txt (created)`,
+        `left          virtualenv ${r}/venv2 (the model declares ${r}/venv2/notes.txt)`,
+        `removed       virtualenv ${r}/venv`,
+      ]);
+      expect(existsSync(`${r}/venv`)).toBe(false);
+      expect(existsSync(`${r}/venv2/pyvenv.cfg`)).toBe(true);
+    }, 300_000);
+  },
+);
 
 describe.each(availableShells().map((s) => [s.name, s] as const))("kill -9 during removals under %s", (_name, shell) => {
   it("converges on the rerun with nothing left over, wherever the kill lands", async () => {
