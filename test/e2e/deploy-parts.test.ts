@@ -432,5 +432,12 @@ describe("ssh argv", () => {
       expect(r.stdout).toContain("--limit");
     }
     expect(readFileSync(bin, "utf8")).toContain("main");
+    const decommission = spawnSync(process.execPath, [bin, "decommission", "--help"], { encoding: "utf8" });
+    expect(decommission.status).toBe(0);
+    expect(decommission.stdout).toContain("--host");
+    expect(decommission.stdout).toContain("--yes");
+    const noHost = spawnSync(process.execPath, [bin, "decommission", "env/prod"], { encoding: "utf8" });
+    expect(noHost.status).toBe(1);
+    expect(noHost.stderr).toContain("Missing required argument: host");
   });
 });
