@@ -143,9 +143,8 @@ depc_buildout_run() {
   depc_buildout_rc=$?
 }
 
-# depc_buildout_remove DIR: the buildout left the model (ledger.sh): DIR,
-# its config files and everything buildout made in it, is removed (rm -rf,
-# which never follows links inside) unless the bundle declares a path in it.
+# depc_buildout_remove DIR: rm -rf DIR (ledger.sh; never follows links
+# inside) unless it holds a path the bundle declares.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_buildout_remove() {
   if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then

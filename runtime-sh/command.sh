@@ -57,10 +57,8 @@ depc_command() {
   depc_settle "$owe"
 }
 
-# depc_command_remove DISPLAY CWD NENV NAME=VALUE... ARGV...: the command
-# left the model and its `undo` is run (ledger.sh): in CWD, with the NENV
-# variables exported, ARGV exec'd (no shell parses any of it). --check
-# reports it. Its failure fails the run, and it stays pending.
+# depc_command_remove DISPLAY CWD NENV NAME=VALUE... ARGV...: runs a
+# command's undo (ledger.sh): cd CWD, export NENV pairs, exec ARGV.
 # shellcheck disable=SC3043,SC2034,SC2163 # local is a deliberate extension; sets globals read by other functions; exports the NAME=VALUE word itself
 depc_command_remove() {
   local display cwd n rc

@@ -38,9 +38,8 @@ depc_directory() {
   depc_attrs_apply "$1" "$2" "$3" "$4"
 }
 
-# depc_directory_remove PATH: the directory left the model (ledger.sh):
-# removed (rmdir) when depc created it (ledger flag "created") and it is
-# empty; otherwise left in place, naming what is inside.
+# depc_directory_remove PATH: rmdir (ledger.sh) when depc created it (flag
+# "created") and it is empty; else left, naming what is inside.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_directory_remove() {
   if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then

@@ -200,9 +200,8 @@ depc_text_nonl() {
   awk 'NR > 1 { printf "\n" } { printf "%s", $0 }'
 }
 
-# depc_file_remove PATH SECRET: the file left the model (ledger.sh): removed
-# when it is still a regular file; --check shows the content going away as a
-# diff (SECRET=1: one line, no content). Something else at PATH is left.
+# depc_file_remove PATH SECRET: removed (ledger.sh) if still a regular file;
+# --check diffs the content going away (SECRET=1: one line, no content).
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_file_remove() {
   if [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; then

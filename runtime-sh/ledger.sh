@@ -175,8 +175,7 @@ depc_ledger_begin() {
   return 0
 }
 
-# depc_ledger_put FILE: make FILE (in the private temp dir) the ledger: a
-# copy in the state directory, then a rename. Returns 1 with a message.
+# depc_ledger_put FILE: FILE becomes the ledger (copy, rename).
 depc_ledger_put() {
   if ! cat "$1" 2>"$depc_tmp/err" >"$depc_lg_file.new" ||
     ! mv -f "$depc_lg_file.new" "$depc_lg_file" 2>>"$depc_tmp/err"; then
@@ -187,8 +186,7 @@ depc_ledger_put() {
   return 0
 }
 
-# depc_ledger_drop ENTRY: remove the line ENTRY (escaped, as in the file)
-# from the ledger, after its removal succeeded. Returns 1 with depc_error.
+# depc_ledger_drop ENTRY: the line ENTRY leaves the ledger (awk, rename).
 depc_ledger_drop() {
   printf '%s\n' "$1" >"$depc_tmp/drop"
   if ! awk '
@@ -205,8 +203,7 @@ depc_ledger_drop() {
   return 0
 }
 
-# depc_ledger_unescape FIELD: the field's value into depc_dec ('\\', '\t',
-# '\n' decoded). Builtins only.
+# depc_ledger_unescape FIELD: its value into depc_dec. Builtins only.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_ledger_unescape() {
   local s out c
@@ -333,15 +330,13 @@ depc_ledger_remove() {
   return 0
 }
 
-# depc_ledger_finish: apply writes the final ledger (the declared entries,
-# plus the undone removals when removal is report-only) when it differs.
+# depc_ledger_finish: apply writes the final ledger, when it differs.
 depc_ledger_finish() {
   [ "$depc_mode" = apply ] && [ "${depc_lg_fsame:-1}" != 1 ] || return 0
   depc_ledger_put "$depc_tmp/ledger.final" || exit 1
 }
 
-# depc_ledger_tail: the removal counts of the summary line, into
-# depc_rm_tail (", 2 removed", ", 1 would remove", ...).
+# depc_ledger_tail: depc_rm_tail, the summary's removal counts.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_ledger_tail() {
   depc_rm_tail=
@@ -351,10 +346,8 @@ depc_ledger_tail() {
   [ "$depc_n_rm_failed" = 0 ] || depc_rm_tail="$depc_rm_tail, $depc_n_rm_failed removal failed"
 }
 
-# depc_remove_guard PATH: succeeds when nothing on the way to PATH is a
-# symbolic link (its directory's physical path is the path itself), so a
-# removal never follows a link out of the managed path. Otherwise sets
-# depc_left and returns 1; a missing directory also returns 1 (nothing there).
+# depc_remove_guard PATH: fails (depc_left set) when a link is on the way to
+# PATH: a removal never follows one out of the managed path.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_remove_guard() {
   local dir phys
@@ -367,8 +360,8 @@ depc_remove_guard() {
   return 1
 }
 
-# depc_remove_tree_ok PATH: for removals of a whole tree: succeeds when no
-# path the bundle declares is PATH or below it; otherwise sets depc_left.
+# depc_remove_tree_ok PATH: fails (depc_left set) when the bundle declares PATH
+# or a path below it.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_remove_tree_ok() {
   local inside
@@ -382,9 +375,8 @@ depc_remove_tree_ok() {
   return 1
 }
 
-# depc_remove_contents DIR: what is in DIR, for a "left" line: up to 5
-# names into depc_rm_names, the count into depc_rm_count; entries removed
-# earlier in this run (--check: would be) do not count.
+# depc_remove_contents DIR: depc_rm_count entries, up to 5 names in
+# depc_rm_names; what this run removed (--check: would) does not count.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_remove_contents() {
   local f

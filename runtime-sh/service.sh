@@ -221,9 +221,8 @@ depc_service_do() {
   depc_fail "systemctl $1 $2 failed" "$depc_tmp/err"
 }
 
-# depc_service_remove NAME: the service left the model (ledger.sh; removed
-# before the resources run): stopped, disabled, its unit file
-# /etc/systemd/system/NAME removed, then one daemon-reload.
+# depc_service_remove NAME: (ledger.sh, before the resources run) stopped,
+# disabled, /etc/systemd/system/NAME removed, one daemon-reload.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_service_remove() {
   local p

@@ -270,11 +270,9 @@ depc_supervisor_program() {
   depc_settle "$owe"
 }
 
-# depc_supervisor_program_remove NAME CONFPATH CTL CONF: the program left
-# the model (ledger.sh; removed before the resources run, so a renamed
-# program can take over its port): stopped, its config removed, and
-# `update NAME` makes supervisord drop it. A supervisord that does not
-# answer has nothing running: only the config is removed.
+# depc_supervisor_program_remove NAME CONFPATH CTL CONF: (ledger.sh, before
+# the resources run: a renamed program takes over the port) stopped, config
+# removed, `update NAME`; a supervisord that does not answer: config only.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program_remove() {
   local answers
@@ -302,9 +300,8 @@ depc_supervisor_program_remove() {
   depc_supervisor_ctl "supervisorctl update $1 failed" "$3" "$4" update "$1"
 }
 
-# depc_supervisor_user_remove BASE CTL: the deployment's own supervisord
-# left the model: shut down when it answers, then BASE (its config, socket,
-# logs) removed, unless the bundle declares a path in it.
+# depc_supervisor_user_remove BASE CTL: (ledger.sh) supervisord shut down,
+# BASE removed, unless it holds a path the bundle declares.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_supervisor_user_remove() {
   [ -d "$1" ] && [ ! -L "$1" ] || return 0

@@ -71,8 +71,7 @@ depc_readlink() {
   return 0
 }
 
-# depc_symlink_remove PATH: the link left the model (ledger.sh): removed
-# (the link itself, never what it points to) when PATH is still a link.
+# depc_symlink_remove PATH: the link itself removed (ledger.sh), if still one.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_symlink_remove() {
   if [ ! -L "$1" ]; then

@@ -248,9 +248,8 @@ depc_venv_check_diff() {
   depc_diff "$old" "$depc_tmp/new" "$1/.depc-requirements.txt" "$oldsha" "$newsha"
 }
 
-# depc_virtualenv_remove PATH: the virtualenv left the model (ledger.sh):
-# its directory is removed (rm -rf, which never follows links inside) when
-# it still looks like one (pyvenv.cfg) and no path the bundle declares is in it.
+# depc_virtualenv_remove PATH: rm -rf (ledger.sh; never follows links inside)
+# if it has pyvenv.cfg and holds no path the bundle declares.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_virtualenv_remove() {
   if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
