@@ -141,9 +141,8 @@ depc_attrs_apply() {
   return 0
 }
 
-# depc_buildout_remove DIR: the buildout left the model (ledger.sh): DIR,
-# its config files and everything buildout made in it, is removed (rm -rf,
-# which never follows links inside) unless the bundle declares a path in it.
+# depc_buildout_remove DIR: rm -rf DIR (ledger.sh; never follows links
+# inside) unless it holds a path the bundle declares.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_buildout_remove() {
   if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
@@ -212,10 +211,8 @@ depc_command() {
   depc_settle "$owe"
 }
 
-# depc_command_remove DISPLAY CWD NENV NAME=VALUE... ARGV...: the command
-# left the model and its `undo` is run (ledger.sh): in CWD, with the NENV
-# variables exported, ARGV exec'd (no shell parses any of it). --check
-# reports it. Its failure fails the run, and it stays pending.
+# depc_command_remove DISPLAY CWD NENV NAME=VALUE... ARGV...: runs a
+# command's undo (ledger.sh): cd CWD, export NENV pairs, exec ARGV.
 # shellcheck disable=SC3043,SC2034,SC2163 # local is a deliberate extension; sets globals read by other functions; exports the NAME=VALUE word itself
 depc_command_remove() {
   local display cwd n rc
@@ -775,9 +772,8 @@ depc_directory() {
   depc_attrs_apply "$1" "$2" "$3" "$4"
 }
 
-# depc_directory_remove PATH: the directory left the model (ledger.sh):
-# removed (rmdir) when depc created it (ledger flag "created") and it is
-# empty; otherwise left in place, naming what is inside.
+# depc_directory_remove PATH: rmdir (ledger.sh) when depc created it (flag
+# "created") and it is empty; else left, naming what is inside.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_directory_remove() {
   if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
@@ -1193,9 +1189,8 @@ depc_file_attrs() {
   depc_try "cannot change mode of $1 to $2" chmod "$2" "$1" || return 1
 }
 
-# depc_file_remove PATH SECRET: the file left the model (ledger.sh): removed
-# when it is still a regular file; --check shows the content going away as a
-# diff (SECRET=1: one line, no content). Something else at PATH is left.
+# depc_file_remove PATH SECRET: removed (ledger.sh) if still a regular file;
+# --check diffs the content going away (SECRET=1: one line, no content).
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_file_remove() {
   if [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; then
@@ -1229,6 +1224,9 @@ depc_ledger_begin() {
   depc_lg_file=$depc_state_dir/ledger
   depc_lg_nrm=0
   depc_lg_fsame=1
+  depc_lg_usame=1
+  depc_lg_inplace=0
+  depc_lg_hasold=0
   depc_n_removed=0
   depc_n_would_remove=0
   depc_n_not_removed=0
@@ -1352,7 +1350,12 @@ depc_ledger_begin() {
     if [ -f "$depc_state_dir/runs.log" ]; then
       depc_warn "no ledger in $depc_state_dir yet (its runs were made by an older depc, or it was deleted): nothing that left the model is removed by this run; from now on depc keeps track"
     elif [ "$depc_lg_inplace" -gt 0 ]; then
-      depc_warn "the state directory $depc_state_dir is new, but $depc_lg_inplace of this bundle's paths already exist: if it was lost, what earlier runs put on this host and the model no longer declares is not removed (depc does not guess); from now on depc keeps track"
+      # Paths that merely exist (/etc, /srv, a stock /etc/motd) say nothing;
+      # files already holding exactly this bundle's content say depc was here.
+      depc_lg_inplace=$(depc_expect | awk -F '\t' -v todo="$depc_todo" '$2 == "f" && index(todo, " " $1 " ") == 0 { n++ } END { print n + 0 }')
+      if [ "${depc_lg_inplace:-0}" -gt 0 ]; then
+        depc_warn "the state directory $depc_state_dir is new, but $depc_lg_inplace of this bundle's files are already in place with their exact content: if it was lost, what earlier runs put on this host and the model no longer declares is not removed (depc does not guess); from now on depc keeps track"
+      fi
     fi
   fi
   if [ "$depc_mode" = apply ] && [ "$depc_lg_usame" != 1 ]; then
@@ -1361,8 +1364,7 @@ depc_ledger_begin() {
   return 0
 }
 
-# depc_ledger_put FILE: make FILE (in the private temp dir) the ledger: a
-# copy in the state directory, then a rename. Returns 1 with a message.
+# depc_ledger_put FILE: FILE becomes the ledger (copy, rename).
 depc_ledger_put() {
   if ! cat "$1" 2>"$depc_tmp/err" >"$depc_lg_file.new" ||
     ! mv -f "$depc_lg_file.new" "$depc_lg_file" 2>>"$depc_tmp/err"; then
@@ -1373,8 +1375,7 @@ depc_ledger_put() {
   return 0
 }
 
-# depc_ledger_drop ENTRY: remove the line ENTRY (escaped, as in the file)
-# from the ledger, after its removal succeeded. Returns 1 with depc_error.
+# depc_ledger_drop ENTRY: the line ENTRY leaves the ledger (awk, rename).
 depc_ledger_drop() {
   printf '%s\n' "$1" >"$depc_tmp/drop"
   if ! awk '
@@ -1391,8 +1392,7 @@ depc_ledger_drop() {
   return 0
 }
 
-# depc_ledger_unescape FIELD: the field's value into depc_dec ('\\', '\t',
-# '\n' decoded). Builtins only.
+# depc_ledger_unescape FIELD: its value into depc_dec. Builtins only.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_ledger_unescape() {
   local s out c
@@ -1519,15 +1519,13 @@ depc_ledger_remove() {
   return 0
 }
 
-# depc_ledger_finish: apply writes the final ledger (the declared entries,
-# plus the undone removals when removal is report-only) when it differs.
+# depc_ledger_finish: apply writes the final ledger, when it differs.
 depc_ledger_finish() {
   [ "$depc_mode" = apply ] && [ "${depc_lg_fsame:-1}" != 1 ] || return 0
   depc_ledger_put "$depc_tmp/ledger.final" || exit 1
 }
 
-# depc_ledger_tail: the removal counts of the summary line, into
-# depc_rm_tail (", 2 removed", ", 1 would remove", ...).
+# depc_ledger_tail: depc_rm_tail, the summary's removal counts.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_ledger_tail() {
   depc_rm_tail=
@@ -1537,10 +1535,8 @@ depc_ledger_tail() {
   [ "$depc_n_rm_failed" = 0 ] || depc_rm_tail="$depc_rm_tail, $depc_n_rm_failed removal failed"
 }
 
-# depc_remove_guard PATH: succeeds when nothing on the way to PATH is a
-# symbolic link (its directory's physical path is the path itself), so a
-# removal never follows a link out of the managed path. Otherwise sets
-# depc_left and returns 1; a missing directory also returns 1 (nothing there).
+# depc_remove_guard PATH: fails (depc_left set) when a link is on the way to
+# PATH: a removal never follows one out of the managed path.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_remove_guard() {
   local dir phys
@@ -1553,8 +1549,8 @@ depc_remove_guard() {
   return 1
 }
 
-# depc_remove_tree_ok PATH: for removals of a whole tree: succeeds when no
-# path the bundle declares is PATH or below it; otherwise sets depc_left.
+# depc_remove_tree_ok PATH: fails (depc_left set) when the bundle declares PATH
+# or a path below it.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_remove_tree_ok() {
   local inside
@@ -1568,9 +1564,8 @@ depc_remove_tree_ok() {
   return 1
 }
 
-# depc_remove_contents DIR: what is in DIR, for a "left" line: up to 5
-# names into depc_rm_names, the count into depc_rm_count; entries removed
-# earlier in this run (--check: would be) do not count.
+# depc_remove_contents DIR: depc_rm_count entries, up to 5 names in
+# depc_rm_names; what this run removed (--check: would) does not count.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_remove_contents() {
   local f
@@ -1721,9 +1716,8 @@ depc_service_do() {
   depc_fail "systemctl $1 $2 failed" "$depc_tmp/err"
 }
 
-# depc_service_remove NAME: the service left the model (ledger.sh; removed
-# before the resources run): stopped, disabled, its unit file
-# /etc/systemd/system/NAME removed, then one daemon-reload.
+# depc_service_remove NAME: (ledger.sh, before the resources run) stopped,
+# disabled, /etc/systemd/system/NAME removed, one daemon-reload.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_service_remove() {
   local p
@@ -2182,11 +2176,9 @@ depc_supervisor_state() {
   depc_sv_state=$(awk -v n="$3" '$1 == n && $2 ~ /^[A-Z]+$/ { print $2; exit }' "$depc_tmp/ctl")
 }
 
-# depc_supervisor_program_remove NAME CONFPATH CTL CONF: the program left
-# the model (ledger.sh; removed before the resources run, so a renamed
-# program can take over its port): stopped, its config removed, and
-# `update NAME` makes supervisord drop it. A supervisord that does not
-# answer has nothing running: only the config is removed.
+# depc_supervisor_program_remove NAME CONFPATH CTL CONF: (ledger.sh, before
+# the resources run: a renamed program takes over the port) stopped, config
+# removed, `update NAME`; a supervisord that does not answer: config only.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program_remove() {
   local answers
@@ -2214,9 +2206,8 @@ depc_supervisor_program_remove() {
   depc_supervisor_ctl "supervisorctl update $1 failed" "$3" "$4" update "$1"
 }
 
-# depc_supervisor_user_remove BASE CTL: the deployment's own supervisord
-# left the model: shut down when it answers, then BASE (its config, socket,
-# logs) removed, unless the bundle declares a path in it.
+# depc_supervisor_user_remove BASE CTL: (ledger.sh) supervisord shut down,
+# BASE removed, unless it holds a path the bundle declares.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_supervisor_user_remove() {
   [ -d "$1" ] && [ ! -L "$1" ] || return 0
@@ -2298,8 +2289,7 @@ depc_readlink() {
   return 0
 }
 
-# depc_symlink_remove PATH: the link left the model (ledger.sh): removed
-# (the link itself, never what it points to) when PATH is still a link.
+# depc_symlink_remove PATH: the link itself removed (ledger.sh), if still one.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_symlink_remove() {
   if [ ! -L "$1" ]; then
@@ -2316,9 +2306,8 @@ depc_symlink_remove() {
   depc_try "cannot remove the link $1" rm -f "$1"
 }
 
-# depc_virtualenv_remove PATH: the virtualenv left the model (ledger.sh):
-# its directory is removed (rm -rf, which never follows links inside) when
-# it still looks like one (pyvenv.cfg) and no path the bundle declares is in it.
+# depc_virtualenv_remove PATH: rm -rf (ledger.sh; never follows links inside)
+# if it has pyvenv.cfg and holds no path the bundle declares.
 # shellcheck disable=SC2034 # sets globals read by other functions
 depc_virtualenv_remove() {
   if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
