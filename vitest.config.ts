@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "kinds/**/*.test.ts"],
     // Tests run real processes (node, shells, sshd, systemd): minutes, not milliseconds, on a busy 2-core machine.
     testTimeout: 120_000,
     hookTimeout: 300_000,

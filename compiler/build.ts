@@ -78,7 +78,7 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
     const notifications = ordered.notifications.get(checked.host.name)!;
     const text = emitBundle({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, sourcesDigest, siteOf, removal: environment.removal });
     bundles.set(checked.host.name, text);
-    return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length, hostsBefore(environment, checked.host.name));
+    return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length, ordered.after.get(checked.host.name) ?? []);
   });
   const manifest: Manifest = { depc: depcVersion, environment: environment.name, sources: sourcesDigest, hosts, waves: ordered.waves };
   return { ok: true, diagnostics: [], sources: new Map(), environment, bundles, manifest };
@@ -92,18 +92,4 @@ function digestSources(sources: ReadonlyMap<string, string>, projectRoot: string
   const files = [...sources.keys()].map((file) => [relative(projectRoot, file), file] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [name, file] of files) hash.update(name).update("\0").update(sources.get(file)!).update("\0");
   return `sha256:${hash.digest("hex")}`;
-}
-
-/** The hosts providing what `host`'s components require, in environment order. */
-function hostsBefore(environment: EnvironmentModel, host: string): string[] {
-  const hostOf = new Map(environment.hosts.flatMap((h) => h.components.map((c) => [c.id, h.name] as const)));
-  const before = new Set<string>();
-  for (const w of environment.wiring) {
-    if (hostOf.get(w.requirer) !== host) continue;
-    for (const provider of w.providers) {
-      const from = hostOf.get(provider);
-      if (from !== undefined && from !== host) before.add(from);
-    }
-  }
-  return environment.hosts.map((h) => h.name).filter((name) => before.has(name));
 }

@@ -3,7 +3,7 @@ import yargs, { type Argv } from "yargs";
 import type { CompileResult } from "./build.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { formatDiagnostics } from "./diagnostics/format.js";
-import type { GraphFormat } from "./inspect/command.js";
+import type { GraphFormat } from "../tools/inspect/command.js";
 import { depcVersion } from "./package-info.js";
 
 // Command modules load on demand: `depc deploy --from` must not pay for the
@@ -57,8 +57,8 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     const first = argv.find((word) => !word.startsWith("-"));
     const wants = (name: string) => (first === undefined && !argv.includes("--version")) || first === name;
     const [secrets, deploy] = await Promise.all([
-      wants("secrets") ? import("./secrets/command.js") : undefined,
-      wants("deploy") || wants("plan") || wants("rollback") || wants("decommission") ? import("./deploy/commands.js") : undefined,
+      wants("secrets") ? import("../tools/secrets/command.js") : undefined,
+      wants("deploy") || wants("plan") || wants("rollback") || wants("decommission") ? import("../tools/deploy/commands.js") : undefined,
     ]);
     const setExit = (code: number) => (exitCode = code);
     let parser = yargs([...argv])
@@ -85,7 +85,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
         "Print hosts, components (with each setting and where it came from), resources, wiring and waves",
         (y) => envPositional(y).option("json", { type: "boolean", default: false, describe: "Print JSON for tools instead of text" }),
         async (args) => {
-          const { inspectCommand } = await import("./inspect/command.js");
+          const { inspectCommand } = await import("../tools/inspect/command.js");
           exitCode = await inspectCommand(args as unknown as EnvArgs & { json: boolean }, io);
         },
       )
@@ -97,7 +97,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
             .option("format", { choices: ["dot", "mermaid"] as const, default: "dot" as const, describe: "Graphviz DOT or Mermaid" })
             .option("out", { type: "string", describe: "Write to this file instead of stdout" }),
         async (args) => {
-          const { graphCommand } = await import("./inspect/command.js");
+          const { graphCommand } = await import("../tools/inspect/command.js");
           exitCode = await graphCommand(args as unknown as EnvArgs & { format: GraphFormat; out?: string }, io);
         },
       )
@@ -110,7 +110,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
             .option("name", { type: "string", describe: "Package name", defaultDescription: "from the directory's name" })
             .option("depc-spec", { type: "string", describe: "The depc dependency in package.json (e.g. file:../depc)", defaultDescription: `^${depcVersion}` }),
         async (args) => {
-          const { initCommand } = await import("./init/init.js");
+          const { initCommand } = await import("../tools/init/init.js");
           exitCode = initCommand({ dir: args.dir, name: args.name, depcSpec: args["depc-spec"] }, io);
         },
       )

@@ -1,9 +1,9 @@
 import { diagnostic, type Diagnostic, type Location, type Note } from "./diagnostics/diagnostic.js";
 import type { EnvironmentModel, HostModel } from "./model.js";
-import type { CheckedResource } from "./resources/kind.js";
+import type { CheckedResource } from "../kinds/kind.js";
 import { ancestors, type CheckedHost } from "./validate.js";
-import { isComponent, isComponentUse } from "../stdlib/component.js";
-import { isResource } from "../stdlib/resource.js";
+import { isComponent, isComponentUse } from "../model/component.js";
+import { isResource } from "../model/resource.js";
 
 /** Why one thing must come before another: shown in cycle diagnostics. */
 interface Edge {
@@ -27,6 +27,8 @@ export interface OrderedEnvironment {
   readonly notifications: ReadonlyMap<string, ReadonlyMap<CheckedResource, readonly string[]>>;
   /** Hosts grouped in deploy waves: every provider's host is in an earlier wave than its requirers'. */
   readonly waves: readonly (readonly string[])[];
+  /** Per host (every host of the environment): the hosts it waits for when deploying, see {@link crossHostDependencies}. */
+  readonly after: ReadonlyMap<string, readonly string[]>;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -45,8 +47,6 @@ export function orderEnvironment(env: EnvironmentModel, checked: readonly Checke
   const diagnostics: Diagnostic[] = [];
   const hosts = new Map<string, CheckedResource[]>();
   const notifications = new Map<string, Map<CheckedResource, string[]>>();
-  const componentHost = new Map<string, string>();
-  for (const host of env.hosts) for (const c of host.components) componentHost.set(c.id, host.name);
   for (const { host, resources } of checked) {
     const owed = new Map<CheckedResource, string[]>();
     notifications.set(host.name, owed);
@@ -58,8 +58,46 @@ export function orderEnvironment(env: EnvironmentModel, checked: readonly Checke
     }
     hosts.set(host.name, sorted.order.flatMap((i) => (graph[i]!.resource ? [graph[i]!.resource!] : [])));
   }
-  const waves = hostWaves(env, componentHost, diagnostics);
-  return { hosts, notifications, waves, diagnostics };
+  const dependencies = crossHostDependencies(env);
+  const waves = hostWaves(env, dependencies, diagnostics);
+  const names = env.hosts.map((h) => h.name);
+  const after = new Map(
+    names.map((host) => {
+      const waitsFor = new Set(dependencies.filter((d) => d.to === host).map((d) => d.from));
+      return [host, names.filter((n) => waitsFor.has(n))] as const;
+    }),
+  );
+  return { hosts, notifications, waves, after, diagnostics };
+}
+
+/** One host waiting for another, with the first require that makes it wait (for cycle diagnostics). */
+export interface HostDependency {
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+  readonly site: Location | undefined;
+}
+
+/**
+ * The one place that decides which host waits for which: a host waits for
+ * the hosts whose components provide what its components require (same-host
+ * wiring orders resources instead). One entry per pair, in wiring order.
+ * The manifest records it per host (`after`, in environment order) and as
+ * waves; `depc deploy` reads those and computes nothing.
+ */
+export function crossHostDependencies(env: EnvironmentModel): HostDependency[] {
+  const componentHost = new Map<string, string>();
+  for (const host of env.hosts) for (const c of host.components) componentHost.set(c.id, host.name);
+  const found = new Map<string, HostDependency>();
+  for (const w of env.wiring) {
+    const to = componentHost.get(w.requirer);
+    for (const provider of w.providers) {
+      const from = componentHost.get(provider);
+      if (from === undefined || to === undefined || from === to || found.has(`${from}\0${to}`)) continue;
+      found.set(`${from}\0${to}`, { from, to, reason: `${w.requirer} requires ${JSON.stringify(w.key)} from ${provider}`, site: w.site });
+    }
+  }
+  return [...found.values()];
 }
 
 function hostGraph(
@@ -74,11 +112,11 @@ function hostGraph(
   const edge = (from: number, to: number, reason: string, site: Location | undefined) => nodes[from]!.edges.push({ to, reason, site });
 
   const resourceNode = new Map<object, number>();
-  const byKey = new Map<string, number>();
+  const byPath = new Map<string, number>();
   for (const r of resources) {
     const i = add({ label: `${r.kind} ${r.key}`, rank: r.model.declarationIndex * 2 + 1, resource: r });
     resourceNode.set(r.model.origin, i);
-    byKey.set(r.key, i);
+    if (r.definition.claims === "path") byPath.set(r.key, i);
   }
   const start = new Map<string, number>();
   const end = new Map<string, number>();
@@ -105,8 +143,9 @@ function hostGraph(
 
   // A resource follows the directories declared above it.
   for (const r of resources) {
+    if (r.definition.claims !== "path") continue;
     for (const parent of ancestors(r.key)) {
-      const p = byKey.get(parent);
+      const p = byPath.get(parent);
       if (p !== undefined && nodes[p]!.resource!.container) edge(p, resourceNode.get(r.model.origin)!, `${parent} contains it`, r.model.site);
     }
   }
@@ -144,7 +183,7 @@ function hostGraph(
     resources.filter((r) => r.model.owner !== undefined && ids.some((id) => r.model.owner === id || r.model.owner!.startsWith(`${id}/`)));
   for (const reaction of resources) {
     const reactionNode = resourceNode.get(reaction.model.origin)!;
-    for (const target of reaction.notifiedBy ?? []) {
+    for (const target of reaction.definition.reacts ? (reaction.notifiedBy ?? []) : []) {
       const found = resolve(target);
       if (found === undefined) {
         diagnostics.push(diagnostic("invalidReference", { what: `${reaction.kind} ${JSON.stringify(reaction.key)} (whenChanged)`, target: describe(target), host: JSON.stringify(host.name) }, reaction.model.site));
@@ -241,19 +280,11 @@ function cycleDiagnostic(
   return diagnostic(id, { ...args, cycle: labels.join(" => ") }, site, notes);
 }
 
-/** Host waves from cross-host provide/require: wave k waits only for waves < k. */
-function hostWaves(env: EnvironmentModel, componentHost: ReadonlyMap<string, string>, diagnostics: Diagnostic[]): string[][] {
+/** Host waves from the host dependencies: wave k waits only for waves < k. */
+function hostWaves(env: EnvironmentModel, dependencies: readonly HostDependency[], diagnostics: Diagnostic[]): string[][] {
   const index = new Map(env.hosts.map((h, i) => [h.name, i] as const));
   const nodes = env.hosts.map((h, i) => ({ label: h.name, rank: i, edges: [] as Edge[] }));
-  for (const w of env.wiring) {
-    const to = componentHost.get(w.requirer);
-    for (const provider of w.providers) {
-      const from = componentHost.get(provider);
-      if (from === undefined || to === undefined || from === to) continue;
-      const edges = nodes[index.get(from)!]!.edges;
-      if (!edges.some((e) => e.to === index.get(to))) edges.push({ to: index.get(to)!, reason: `${w.requirer} requires ${JSON.stringify(w.key)} from ${provider}`, site: w.site });
-    }
-  }
+  for (const d of dependencies) nodes[index.get(d.from)!]!.edges.push({ to: index.get(d.to)!, reason: d.reason, site: d.site });
   const sorted = topologicalOrder(nodes);
   if (sorted.cycle) {
     diagnostics.push(cycleDiagnostic("cycleAcrossHosts", {}, nodes, sorted.cycle));

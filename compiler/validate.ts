@@ -1,7 +1,7 @@
 import { diagnostic, show, type Diagnostic } from "./diagnostics/diagnostic.js";
 import type { EnvironmentModel, HostModel } from "./model.js";
-import type { CheckedResource } from "./resources/kind.js";
-import { resourceKinds } from "./resources/index.js";
+import type { CheckedResource } from "../kinds/kind.js";
+import { kindDefinition } from "../kinds/registry.js";
 
 export interface CheckedHost {
   readonly host: HostModel;
@@ -27,9 +27,9 @@ export function validate(env: EnvironmentModel): { hosts: CheckedHost[]; diagnos
     checkHost(host, report);
     const resources: CheckedResource[] = [];
     for (const resource of host.resources) {
-      const kind = resourceKinds.get(resource.kind);
-      const checked = kind?.check(resource, report);
-      if (checked !== undefined) resources.push(checked);
+      const definition = kindDefinition(resource.kind);
+      const checked = definition.check(resource, report);
+      if (checked !== undefined) resources.push({ ...checked, kind: definition.kind, definition, container: definition.container });
     }
     checkPaths(host, resources, report);
     hosts.push({ host, resources });
@@ -50,13 +50,19 @@ function checkHost(host: HostModel, report: (d: Diagnostic) => void): void {
   }
 }
 
-/** One declaration per path, and nothing below a file or a symlink. */
+/**
+ * One claim per key in each namespace (a path, a unit name, a command
+ * name), and nothing below a path claimed by a file or a symlink.
+ */
 function checkPaths(host: HostModel, resources: readonly CheckedResource[], report: (d: Diagnostic) => void): void {
-  const byKey = new Map<string, CheckedResource>();
+  const claims = new Map<string, CheckedResource>();
+  const byPath = new Map<string, CheckedResource>();
   for (const resource of resources) {
-    const first = byKey.get(resource.key);
+    const claim = `${resource.definition.claims}:${resource.key}`;
+    const first = claims.get(claim);
     if (first === undefined) {
-      byKey.set(resource.key, resource);
+      claims.set(claim, resource);
+      if (resource.definition.claims === "path") byPath.set(resource.key, resource);
       continue;
     }
     report(
@@ -69,8 +75,9 @@ function checkPaths(host: HostModel, resources: readonly CheckedResource[], repo
     );
   }
   for (const resource of resources) {
+    if (resource.definition.claims !== "path") continue;
     for (const parent of ancestors(resource.key)) {
-      const holder = byKey.get(parent);
+      const holder = byPath.get(parent);
       if (holder === undefined || holder.container) continue;
       report(
         diagnostic(

@@ -1,8 +1,8 @@
 import type { HostModel } from "../model.js";
-import type { CheckedResource, Fact } from "../resources/kind.js";
+import { positionalArguments, removeArguments, type CheckedResource, type Fact } from "../../kinds/kind.js";
 import { contentFunction, needsTextNonl } from "./content.js";
 import { commentText, shellQuote } from "./quote.js";
-import type { RunSpec } from "../resources/kind.js";
+import type { RunSpec } from "../../kinds/kind.js";
 import { runtimeFunctions, selectRuntime } from "./runtime.js";
 import { sensitivityOf } from "../secrets/sensitive.js";
 
@@ -20,6 +20,12 @@ export interface BundleInput {
   readonly siteOf: (resource: CheckedResource) => string;
   /** What the host does with what left the model; default "remove". */
   readonly removal?: "remove" | "report";
+  /**
+   * The runtime text for the functions the bundle calls (`roots`) and what
+   * they call. Default: {@link selectRuntime} over the runtime files. The runtime
+   * tests pass one that adds shell functions of their own.
+   */
+  readonly selectRuntime?: (roots: ReadonlySet<string>) => string;
 }
 
 /** Paths per fact-gathering call: keeps each command line far below ARG_MAX. */
@@ -38,12 +44,13 @@ export function emitBundle(input: BundleInput): string {
 
   resources.forEach((resource, i) => {
     const index = i + 1;
-    const { call, args, fact } = resource.lowered;
+    const { call, fact } = resource.lowered;
+    const args = positionalArguments(resource.definition, resource.lowered);
     roots.add(call);
     let functions = 0;
     let contentCount = 0;
     // A command holding secrets: its words for reports show *** instead, and its output is masked.
-    const masks = resource.kind === "file" ? [] : secretMasks(resource);
+    const masks = resource.definition.secrets?.masked === true ? secretMasks(resource) : [];
     const masker = masks.length > 0 ? `depc_secrets_${index}` : undefined;
     if (masker !== undefined) {
       roots.add("depc_masked");
@@ -143,10 +150,10 @@ export function emitBundle(input: BundleInput): string {
     "}",
     ...(contents.length > 0 ? ["", "# ---- file contents and commands ----", "", contents.join("\n")] : []),
     "",
-    "# ---- runtime: the functions of depc's runtime-sh/ that this host uses ----",
+    "# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----",
     "# (All of them are defined before anything runs: the one call below comes last.)",
     "",
-    selectRuntime(roots),
+    (input.selectRuntime ?? selectRuntime)(roots),
     "",
     'depc_main "$@"',
     "}",
@@ -159,9 +166,12 @@ export function emitBundle(input: BundleInput): string {
  * field escaped (backslash, tab, newline) so an entry is one line of data.
  */
 function ledgerLine(resource: CheckedResource): string {
-  const { claim, fn, params = [], early, ifNew } = resource.removal;
-  const flags = [resource.model.props.keep === true && "keep", early === true && "early", ifNew === true && "ifnew"].filter((f) => f !== false);
-  return [resource.kind, resource.key, claim ?? "-", flags.length > 0 ? flags.join(",") : "-", fn ?? "-", ...params].map(ledgerField).join("\t");
+  const { definition } = resource;
+  const { claim, args } = resource.removal ?? {};
+  const remove = args === undefined ? undefined : definition.remove;
+  const flags = [resource.model.props.keep === true && "keep", remove?.early === true && "early", remove?.ifNew === true && "ifnew"].filter((f) => f !== false);
+  const call = remove === undefined || args === undefined ? ["-"] : [remove.fn, ...removeArguments(definition, args)];
+  return [resource.kind, resource.key, claim ?? "-", flags.length > 0 ? flags.join(",") : "-", ...call].map(ledgerField).join("\t");
 }
 
 /** A ledger field: `\\`, `\t`, `\n` for backslash, tab and newline; nothing else changes. */

@@ -9,6 +9,15 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A word as a person would type it: bare when it holds only characters no
+ * shell treats specially, else {@link shellQuote}d. For messages to the
+ * user (`cd my-app`); the bundle always quotes.
+ */
+export function shellWord(value: string): string {
+  return /^[A-Za-z0-9._/-]+$/.test(value) ? value : shellQuote(value);
+}
+
 /** Text safe to put in a `#` comment: one line, no control characters. */
 export function commentText(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f\u0080-\u009f\u2028\u2029]/g, "?");

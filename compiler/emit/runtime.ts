@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { kinds } from "../../kinds/registry.js";
 import { packageRoot } from "../package-info.js";
 
-/** A shell function of `runtime-sh/`, with the comment lines directly above it. */
+/** A shell function of the runtime (`runtime/`, `kinds/<kind>/`), with the comment lines directly above it. */
 export interface RuntimeFunction {
   readonly name: string;
   readonly text: string;
@@ -31,7 +32,7 @@ export function parseRuntime(files: ReadonlyArray<{ name: string; text: string }
         const body = [line];
         if (!/\}\s*$/.test(line) || /\{\s*$/.test(line)) {
           while (++i < lines.length && lines[i] !== "}") body.push(lines[i]!);
-          if (i >= lines.length) throw new Error(`depc: runtime-sh/${file.name}: function ${start[1]} has no closing '}' line`);
+          if (i >= lines.length) throw new Error(`depc: ${file.name}: function ${start[1]} has no closing '}' line`);
           body.push("}");
         }
         functions.push({ name: start[1]!, text: [...comments, ...body].join("\n") });
@@ -41,7 +42,7 @@ export function parseRuntime(files: ReadonlyArray<{ name: string; text: string }
       } else if (line.trim() === "") {
         comments = [];
       } else {
-        throw new Error(`depc: runtime-sh/${file.name}:${i + 1}: top-level code is not allowed in the runtime: ${line}`);
+        throw new Error(`depc: ${file.name}:${i + 1}: top-level code is not allowed in the runtime: ${line}`);
       }
     }
   }
@@ -54,13 +55,23 @@ export function parseRuntime(files: ReadonlyArray<{ name: string; text: string }
 
 let loaded: RuntimeFunction[] | undefined;
 
-/** The runtime of this depc installation, files in name order. */
+/**
+ * The runtime's files, package-relative: the core (`runtime/*.sh`) and each
+ * registered kind's own file, in order of their file names (so a bundle's
+ * functions keep one order wherever a file lives).
+ */
+export function runtimeFiles(): string[] {
+  const core = readdirSync(join(packageRoot, "runtime"))
+    .filter((n) => n.endsWith(".sh"))
+    .map((n) => `runtime/${n}`);
+  const own = kinds.map((k) => `kinds/${k.folder}/${k.runtime.file}`);
+  const base = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+  return [...new Set([...core, ...own])].sort((a, b) => (base(a) < base(b) ? -1 : base(a) > base(b) ? 1 : 0));
+}
+
+/** The runtime of this depc installation. */
 export function runtimeFunctions(): RuntimeFunction[] {
-  if (loaded === undefined) {
-    const dir = join(packageRoot, "runtime-sh");
-    const names = readdirSync(dir).filter((n) => n.endsWith(".sh")).sort();
-    loaded = parseRuntime(names.map((name) => ({ name, text: readFileSync(join(dir, name), "utf8") })));
-  }
+  loaded ??= parseRuntime(runtimeFiles().map((name) => ({ name, text: readFileSync(join(packageRoot, name), "utf8") })));
   return loaded;
 }
 
@@ -71,7 +82,7 @@ export function selectRuntime(roots: Iterable<string>, all: readonly RuntimeFunc
   const visit = (name: string) => {
     if (wanted.has(name)) return;
     const fn = byName.get(name);
-    if (fn === undefined) throw new Error(`depc: runtime function ${name} does not exist in runtime-sh/`);
+    if (fn === undefined) throw new Error(`depc: runtime function ${name} does not exist in runtime/ or a kind's .sh file`);
     wanted.add(name);
     fn.calls.forEach(visit);
   };

@@ -1,12 +1,12 @@
 import { diagnostic, show, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import type { LoadedModel } from "../load/load.js";
 import type { EnvironmentModel, HostModel } from "../model.js";
-import * as stdlib from "../../stdlib/index.js";
-import { isComponent, isComponentUse } from "../../stdlib/component.js";
-import { isEnvironment, type Environment, type HostOptions, type HostSpec } from "../../stdlib/environment.js";
-import type { RawSite } from "../../stdlib/private/site.js";
-import { isResource, SITES } from "../../stdlib/resource.js";
-import { isSecret, isSecretText } from "../../stdlib/secret.js";
+import * as stdlib from "../../model/index.js";
+import { isComponent, isComponentUse } from "../../model/component.js";
+import { isEnvironment, type Environment, type HostOptions, type HostSpec } from "../../model/environment.js";
+import type { RawSite } from "../../model/private/site.js";
+import { isResource, SITES } from "../../model/resource.js";
+import { isSecret, isSecretText } from "../../model/secret.js";
 import { recordSecretSite } from "../secrets/sensitive.js";
 import { buildInstances, type HostInput } from "./instances.js";
 import { ModuleLoader } from "./module-loader.js";

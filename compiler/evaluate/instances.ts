@@ -7,13 +7,13 @@ import {
   type AnyComponentUse,
   type BuildContext,
   type RequireOptions,
-} from "../../stdlib/component.js";
-import type { Key } from "../../stdlib/key.js";
-import { KEY, hasBrand } from "../../stdlib/private/brand.js";
-import { withScope } from "../../stdlib/private/scope.js";
+} from "../../model/component.js";
+import type { Key } from "../../model/key.js";
+import { KEY, hasBrand } from "../../model/private/brand.js";
+import { withScope } from "../../model/private/scope.js";
 import { thrownDiagnostic } from "./thrown.js";
-import { captureSites, type RawSite } from "../../stdlib/private/site.js";
-import { isResource, SITES, type Resource } from "../../stdlib/resource.js";
+import { captureSites, type RawSite } from "../../model/private/site.js";
+import { isResource, SITES, type Resource } from "../../model/resource.js";
 
 /** A host as the instance builder needs it. */
 export interface HostInput {

@@ -1,7 +1,7 @@
 import { originalPositionFor, TraceMap } from "@jridgewell/trace-mapping";
 import type { Location } from "../diagnostics/diagnostic.js";
 import type { TranspiledModule } from "../load/transpile.js";
-import type { RawSite } from "../../stdlib/private/site.js";
+import type { RawSite } from "../../model/private/site.js";
 
 /** Maps engine positions in transpiled modules back to the user's TypeScript. */
 export class SiteMapper {

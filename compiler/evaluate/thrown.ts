@@ -1,5 +1,5 @@
 import { diagnostic, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
-import { isSecretMisuse } from "../../stdlib/secret.js";
+import { isSecretMisuse } from "../../model/secret.js";
 
 /** A value thrown by the model as a diagnostic: a secret turned into a string has its own code. */
 export function thrownDiagnostic(thrown: unknown, at: Location | undefined): Diagnostic {

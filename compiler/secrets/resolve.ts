@@ -1,8 +1,10 @@
 /**
  * Between evaluate and validate: replaces every secret reference in the
  * model by its value, and marks the resources that then hold secrets. Only
- * File content may hold secrets; anywhere else is a diagnostic (a secret
- * in a path, a link target or a command line would be shown by reports).
+ * the fields a kind's definition lists in `secrets.fields` may hold them
+ * (File content; a Command's argv and env, masked in its reports); anywhere
+ * else is a diagnostic (a secret in a path or a link target would be shown
+ * by reports).
  * When the model uses no secret, nothing is read and nothing changes.
  */
 import { createHash, createHmac } from "node:crypto";
@@ -10,10 +12,11 @@ import { existsSync } from "node:fs";
 import { relative } from "node:path";
 import { diagnostic, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import type { EnvironmentModel, HostModel, ResourceModel } from "../model.js";
-import { RESOURCE, COMPONENT, COMPONENT_USE, KEY, hasBrand } from "../../stdlib/private/brand.js";
-import { isSecret, isSecretText, type Secret, type SecretText } from "../../stdlib/secret.js";
+import { RESOURCE, COMPONENT, COMPONENT_USE, KEY, hasBrand } from "../../model/private/brand.js";
+import { isSecret, isSecretText, type Secret, type SecretText } from "../../model/secret.js";
 import { FINGERPRINT_KEY, SecretsError, loadIdentities, readSecrets, secretsPaths, type IdentityOptions } from "./store.js";
 import { markSensitive, secretSite } from "./sensitive.js";
+import { kindDefinition } from "../../kinds/registry.js";
 
 export interface ResolveOptions extends IdentityOptions {
   readonly projectRoot: string;
@@ -35,7 +38,9 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
   for (const host of environment.hosts) {
     for (const resource of host.resources) {
       for (const [field, value] of Object.entries(resource.props)) {
-        const allowed = (resource.kind === "file" && field === "content") || (resource.kind === "command" && (field === "command" || field === "env"));
+        const rules = kindDefinition(resource.kind).secrets;
+        const allowed = rules?.fields.includes(field) === true;
+        const argv = rules?.argvFields?.includes(field) === true;
         visit(value, (found) => {
           const secrets = isSecret(found) ? [found] : found.parts.filter(isSecret);
           if (!allowed) {
@@ -44,7 +49,7 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
             return;
           }
           // The program's name is shown everywhere (it is how a command is recognised): never a secret.
-          if (field === "command" && Array.isArray(value) && found === value[0]) {
+          if (argv && Array.isArray(value) && found === value[0]) {
             diagnostics.push(diagnostic("secretNotAllowed", { where: `${title(resource.kind)} ${describeKey(resource)}`, field: "the program's name (the first word)" }, resource.site));
             return;
           }
@@ -86,31 +91,15 @@ export async function resolveSecrets(environment: EnvironmentModel, options: Res
     let changed = false;
     const salt = createHmac("sha256", saltKey).update(`depc fingerprint salt\0${environment.name}\0${host.name}`).digest("hex");
     const resources = host.resources.map((resource) => {
-      if (resource.kind === "command") {
-        const used: string[] = [];
-        const command = resource.props.command;
-        const env = resource.props.env as Record<string, unknown> | undefined;
-        const value = (v: unknown) => {
-          if (!isSecret(v)) return v;
-          used.push(values.get(v.key)!);
-          return values.get(v.key)!;
-        };
-        const props = {
-          ...resource.props,
-          ...(Array.isArray(command) ? { command: command.map(value) } : {}),
-          ...(env !== undefined && typeof env === "object" ? { env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, value(v)])) } : {}),
-        };
-        if (used.length === 0) return resource;
-        changed = true;
-        const resolved: ResourceModel = { ...resource, props: Object.freeze(props) };
-        markSensitive(resolved, { values: used, salt });
-        return resolved;
+      const found = { used: [] as string[], any: false };
+      const props: Record<string, unknown> = { ...resource.props };
+      for (const field of kindDefinition(resource.kind).secrets?.fields ?? []) {
+        if (props[field] !== undefined) props[field] = substitute(props[field], values, found);
       }
-      const content = resource.props.content;
-      if (resource.kind !== "file" || !(isSecret(content) || isSecretText(content))) return resource;
+      if (!found.any) return resource;
+      const used = found.used;
       changed = true;
-      const { text, used } = render(content, values);
-      const resolved: ResourceModel = { ...resource, props: Object.freeze({ ...resource.props, content: text }) };
+      const resolved: ResourceModel = { ...resource, props: Object.freeze(props) };
       markSensitive(resolved, { values: used, salt });
       return resolved;
     });
@@ -149,6 +138,26 @@ function fingerprintKey(values: ReadonlyMap<string, string>): Buffer {
   if (seed !== undefined) return hash.update(seed).digest();
   for (const key of [...values.keys()].sort()) hash.update(key).update("\0").update(values.get(key)!).update("\0");
   return hash.digest();
+}
+
+/**
+ * A secret field's value with its secrets replaced: a whole value (a File's
+ * content), or the items of a list (an argv) or the values of an object
+ * (an env); the values used are added to `found.used`.
+ */
+function substitute(value: unknown, values: ReadonlyMap<string, string>, found: { used: string[]; any: boolean }): unknown {
+  const secretLike = (v: unknown) => isSecret(v) || isSecretText(v);
+  if (isSecret(value) || isSecretText(value)) {
+    const rendered = render(value, values);
+    found.used.push(...rendered.used);
+    found.any = true;
+    return rendered.text;
+  }
+  if (Array.isArray(value)) return value.map((v) => (secretLike(v) ? substitute(v, values, found) : v));
+  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secretLike(v) ? substitute(v, values, found) : v]));
+  }
+  return value;
 }
 
 function render(content: Secret | SecretText, values: ReadonlyMap<string, string>): { text: string | Uint8Array; used: string[] } {

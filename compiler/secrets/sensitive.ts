@@ -5,7 +5,7 @@
  */
 import type { Location } from "../diagnostics/diagnostic.js";
 import type { HostModel, ResourceModel } from "../model.js";
-import type { Secret } from "../../stdlib/secret.js";
+import type { Secret } from "../../model/secret.js";
 
 export interface Sensitivity {
   /** The secret values the resource holds (for scans and masking; never printed). */

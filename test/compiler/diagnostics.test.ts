@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compileFiles } from "../support/project.js";
+import { messages } from "../../compiler/diagnostics/messages.js";
+import { compileFiles, repoRoot } from "../support/project.js";
 
 // One test per diagnostic, each asserting the exact text a user sees.
 const header = `import { environment, File, Directory, Symlink, Command } from "depc";\n`;
@@ -162,5 +165,20 @@ describe("diagnostics", () => {
       ),
     );
     expect(out.match(/ - error DEPC\d+/g)).toEqual([" - error DEPC2001", " - error DEPC2003", " - error DEPC2004"]);
+  });
+});
+
+describe("the catalogue", () => {
+  it("every code is shown in some test (an untested message is a message nobody has read)", () => {
+    // Tests live in test/ and in each kind's folder. This test's own text names no code: it would count as a test of all of them.
+    const texts = ["test", "kinds"]
+      .flatMap((dir) => readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile() && /\.test\.ts$/.test(e.name))
+      .map((e) => readFileSync(join(e.parentPath, e.name), "utf8").split('describe("the catalogue"')[0])
+      .join("\n");
+    const untested = Object.values(messages)
+      .map((m) => `DEPC${m.code}`)
+      .filter((code) => !new RegExp(`${code}(?!\\d)`).test(texts));
+    expect(untested).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main, type Io } from "../../compiler/cli.js";
-import { dotString, mermaidText } from "../../compiler/inspect/graph.js";
+import { dotString, mermaidText } from "../../tools/inspect/graph.js";
 import { makeProject } from "../support/project.js";
 
 // `depc graph` through the CLI entry point, in process, on a real project.
@@ -266,7 +266,7 @@ function parseMermaid(text: string) {
     else if ((m = /^    ([cr]\d+)(?:\("([^"]*)"\)|\["([^"]*)"\])$/.exec(line))) {
       expect(open).toBe(true);
       labels.set(m[1]!, decode(m[2] ?? m[3]!));
-    } else if ((m = /^  ([cr]\d+) (-\.-|-->|==>)(?:\|"([^"]*)"\|)? ([cr]\d+)$/.exec(line))) {
+    } else if ((m = /^  ([cr]\d+) (-\.-|-\.->|-->|==>)(?:\|"([^"]*)"\|)? ([cr]\d+)$/.exec(line))) {
       edges.push([m[1]!, m[2]!, m[4]!, m[3] === undefined ? undefined : decode(m[3])]);
     } else throw new Error(`unexpected line: ${JSON.stringify(line)}`);
   }
@@ -332,6 +332,65 @@ describe("depc graph", () => {
     expect(r.stderr).toContain('error DEPC4004: Dependency cycle on host "front.example.com"');
     const dot = parseDot(r.stdout);
     expect(dot.edges.some((e) => e.from === "r4" && e.to === "c2" && e.attrs.label === "before")).toBe(true);
+  });
+
+  it("draws whenChanged as notification edges (from a resource or a component), and one edge per pair with every reason", async () => {
+    // ini is inside dir and after it (one edge, two reasons); reload reacts to ini
+    // (after it, too) and to every resource of component conf.
+    const notify = {
+      "env/prod.ts": `import { component, environment, Command, Directory, File } from "depc";
+const conf = component({ name: "conf", build() { File({ path: "/etc/conf.d/a.conf", content: "a\\n" }); } });
+const dir = Directory({ path: "/srv/app" });
+const ini = File({ path: "/srv/app/app.ini", content: "x\\n", after: [dir] });
+const reload = Command({ name: "reload", command: ["/bin/true"], after: [ini], whenChanged: [ini, conf] });
+export default environment({ hosts: { h: [dir, ini, conf, reload] } });
+`,
+    };
+    const dot = await depc(notify, "graph", "env/prod");
+    expect(dot.stderr).toBe("");
+    expect(dot.code).toBe(0);
+    expect(dot.stdout).toBe(`// depc graph of environment prod
+// Arrows point from what converges first to what converges later; dashed lines join a component to its parts.
+digraph "prod" {
+  graph [rankdir=LR, fontname="Helvetica", fontsize=11];
+  node [fontname="Helvetica", fontsize=10];
+  edge [fontname="Helvetica", fontsize=9];
+  subgraph "cluster_h" {
+    label="host h";
+    style=rounded;
+    c1 [label="conf", shape=box, style="rounded,filled", fillcolor=lightyellow];
+    r1 [label="directory /srv/app", shape=note];
+    r2 [label="file /srv/app/app.ini", shape=note];
+    r3 [label="file /etc/conf.d/a.conf", shape=note];
+    r4 [label="command reload", shape=note];
+  }
+  c1 -> r3 [style=dashed, arrowhead=none, color=gray50];
+  r1 -> r2 [label="contains, after", color=gray30];
+  r2 -> r4 [label="after, notifies", style=bold];
+  c1 -> r4 [label="notifies", color=darkorange, fontcolor=darkorange];
+}
+`);
+    parseDot(dot.stdout);
+    const mermaid = await depc(notify, "graph", "env/prod", "--format", "mermaid");
+    expect(mermaid.stdout).toBe(`%% depc graph of environment prod
+%% Arrows point from what converges first to what converges later; dotted lines join a component to its parts.
+flowchart LR
+  subgraph h1["host h"]
+    c1("conf")
+    r1["directory /srv/app"]
+    r2["file /srv/app/app.ini"]
+    r3["file /etc/conf.d/a.conf"]
+    r4["command reload"]
+  end
+  c1 -.- r3
+  r1 -->|"contains, after"| r2
+  r2 -->|"after, notifies"| r4
+  c1 -.->|"notifies"| r4
+`);
+    const parsed = parseMermaid(mermaid.stdout);
+    expect(parsed.edges.map(([from, , to, label]) => [from, to, label ?? null])).toEqual(
+      parseDot(dot.stdout).edges.map((e) => [e.from, e.to, e.attrs.label ?? null]),
+    );
   });
 
   it("rejects an unknown format", async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main, type Io } from "../../compiler/cli.js";
-import { projectName } from "../../compiler/init/init.js";
+import { projectName } from "../../tools/init/init.js";
 import { repoRoot } from "../support/project.js";
 
 // `depc init`, then the project it made, used as a user would: check, build,

@@ -1,8 +1,8 @@
-// The ledger table the emitter writes into every bundle (runtime-sh/ledger.sh
+// The ledger table the emitter writes into every bundle (runtime/ledger.sh
 // reads it): one line per resource with its key, claim, flags and how it is
 // removed; fields escaped so that no value ever spans lines or becomes code.
 import { describe, expect, it } from "vitest";
-import { Command, Directory, File, Symlink, environment } from "../../stdlib/index.js";
+import { Command, Directory, File, Symlink, environment } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 
 const table = (bundle: string) => /\ndepc_ledger\(\) \{\n {2}cat <<'DEPC_EOF'\n([\s\S]*?)\nDEPC_EOF\n\}/.exec(bundle)?.[1]?.split("\n");

@@ -148,6 +148,50 @@ describe("provide and require", () => {
     );
   });
 
+  it("DEPC4007: a provided value that depends on itself never settles, and the build says which key", async () => {
+    // Each round provides one more than the round before saw: the fixed point does not exist.
+    const r = await compileFiles({
+      "env/prod.ts": `import { component, environment, key, File } from "depc";
+const counter = key<{ n: number }>("counter");
+const grow = component({
+  name: "grow",
+  build(_s, ctx) {
+    const seen = ctx.require(counter, { optional: true });
+    ctx.provide(counter, { n: seen.length === 0 ? 0 : seen[0]!.n + 1 });
+    File({ path: "/etc/n", content: "n\\n" });
+  },
+});
+export default environment({ hosts: { h: [grow] } });
+`,
+    });
+    expect(r.bundles).toBeUndefined();
+    expect(r.printed).toBe(
+      'env/prod.ts:11:39 - error DEPC4007: provide/require does not settle after 4 rounds: the values of "counter" keep changing.\n' +
+        "\n11 export default environment({ hosts: { h: [grow] } });\n                                         ~\n\n",
+    );
+  });
+
+  it("DEPC4008: a require from a host that is not in the environment names the host and the environment", async () => {
+    const r = await compileFiles({
+      "env/prod.ts": `import { component, environment, key, File } from "depc";
+const database = key<{ url: string }>("database");
+const app = component({
+  name: "app",
+  build(_s, ctx) {
+    const db = ctx.requireOne(database, { host: "db9" });
+    File({ path: "/etc/app.ini", content: db.url });
+  },
+});
+export default environment({ hosts: { a1: [app] } });
+`,
+    });
+    expect(r.bundles).toBeUndefined();
+    expect(r.printed).toBe(
+      'env/prod.ts:6:20 - error DEPC4008: "a1/app" requires "database" from host "db9", which is not in environment "prod".\n' +
+        '\n6     const db = ctx.requireOne(database, { host: "db9" });\n                     ~~~~~~~~~~\n\n',
+    );
+  });
+
   it("DEPC4006: the same component twice on a host, unless renamed", async () => {
     const r = await compileFiles(project(envHeader + `export default environment({ hosts: {\n  db: [postgres, postgres.with({ port: 5433 })],\n  a: [app], l: [lb],\n} });\n`));
     expect(r.printed).toContain('error DEPC4006: Host "db" has two component instances named "postgres"; place the second with .named("other-name").\n');

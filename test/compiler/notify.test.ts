@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Command, File, environment } from "../../stdlib/index.js";
+import { Command, File, environment } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells, runScript } from "../support/shells.js";
 

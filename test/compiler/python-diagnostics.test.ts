@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Buildout, VirtualEnv, environment } from "../../stdlib/index.js";
+import { Buildout, VirtualEnv, environment } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { compileFiles } from "../support/project.js";
 import { requireTool } from "../support/shells.js";

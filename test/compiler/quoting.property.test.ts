@@ -20,8 +20,8 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { emitEnvironment } from "../../compiler/build.js";
 import { modelOf } from "../../compiler/evaluate/evaluate.js";
-import { Directory, environment, File, Symlink } from "../../stdlib/index.js";
-import type { Placeable } from "../../stdlib/index.js";
+import { Directory, environment, File, Symlink } from "../../model/index.js";
+import type { Placeable } from "../../model/index.js";
 import { availableShells, type Shell } from "../support/shells.js";
 
 const RUNS = Number(process.env.DEPC_PROPERTY_RUNS ?? 40);

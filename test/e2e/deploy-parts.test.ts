@@ -9,15 +9,19 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { classify, classifySsh } from "../../compiler/deploy/classify.js";
-import { hostDependencies, schedule } from "../../compiler/deploy/deps.js";
-import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, shQuote } from "../../compiler/deploy/remote.js";
-import { collectResources, diffStat, OutputCollector } from "../../compiler/deploy/results.js";
-import { chooseRollback, normalizeDigest } from "../../compiler/deploy/rollback.js";
-import { selectHosts } from "../../compiler/deploy/run.js";
-import { readBuild } from "../../compiler/deploy/source.js";
-import { sshArgv } from "../../compiler/deploy/ssh.js";
-import { MarkerStream } from "../../compiler/deploy/stream.js";
+import { compile } from "../../compiler/build.js";
+import { classify, classifySsh } from "../../tools/deploy/classify.js";
+import { hostDependencies, schedule } from "../../tools/deploy/deps.js";
+import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "../../tools/deploy/remote.js";
+import { shellQuote, shellWord } from "../../compiler/emit/quote.js";
+import { collectResources, diffStat, OutputCollector } from "../../tools/deploy/results.js";
+import { chooseRollback, normalizeDigest } from "../../tools/deploy/rollback.js";
+import { selectHosts } from "../../tools/deploy/run.js";
+import { readBuild } from "../../tools/deploy/source.js";
+import { sshArgv } from "../../tools/deploy/ssh.js";
+import { MarkerStream } from "../../tools/deploy/stream.js";
+import { exampleEnvironments } from "../support/golden.js";
+import { repoRoot } from "../support/project.js";
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 /** Login shells sshd may run the remote command with (`SHELL -c COMMAND`). */
@@ -69,11 +73,15 @@ describe("remote programs", () => {
     expect(() => programLine("a\nb")).toThrow();
   });
 
-  it("shQuote survives sh", () => {
-    for (const word of ["plain", "", "a b", "it's", "$HOME", "`x`", "\\n", "-x", "a\nb", "ü"]) {
-      const r = spawnSync("sh", ["-c", `printf %s ${shQuote(word)}`], { encoding: "utf8" });
-      expect(r.stdout).toBe(word);
+  it("the remote command's words (shellQuote, and shellWord for messages) survive sh", () => {
+    for (const word of ["plain", "", "a b", "it's", "$HOME", "`x`", "\\n", "-x", "a\nb", "ü", "a=b", "%1", "~x"]) {
+      for (const quoted of [shellQuote(word), shellWord(word)]) {
+        const r = spawnSync("sh", ["-c", `printf %s ${quoted}`], { encoding: "utf8" });
+        expect(r.stdout).toBe(word);
+      }
     }
+    expect(shellWord("my-app/sub.d")).toBe("my-app/sub.d");
+    expect(shellWord("~x")).toBe("'~x'");
   });
 
   for (const shell of LOGIN_SHELLS) {
@@ -284,6 +292,27 @@ describe("dependencies and scheduling", () => {
     const waves = hostDependencies([host("db"), host("app"), host("lb")], [["db"], ["app"], ["lb"]]);
     expect(waves.source).toBe("waves");
     expect(waves.deps.get("lb")).toEqual(["db", "app"]);
+  });
+
+  it("the compiler decides who waits for whom once (manifest after and waves); deploy reads exactly that", async () => {
+    const expected: Record<string, { after: Record<string, string[]>; waves: string[][] }> = {
+      "django-hello/dev": { after: { localhost: [] }, waves: [["localhost"]] },
+      "django-hello/prod": { after: { web1: [], web2: [] }, waves: [["web1", "web2"]] },
+      "hello/prod": { after: { web1: [], web2: [] }, waves: [["web1", "web2"]] },
+      "webcluster/prod": { after: { lb1: ["app1", "app2"], app1: ["db1"], app2: ["db1"], db1: [] }, waves: [["db1"], ["app1", "app2"], ["lb1"]] },
+      "webcluster/staging": { after: { "staging-lb": ["staging-app"], "staging-app": [] }, waves: [["staging-app"], ["staging-lb"]] },
+    };
+    const seen: string[] = [];
+    for (const { example, env, path } of exampleEnvironments()) {
+      const { manifest } = await compile(path, { cwd: repoRoot, cacheDir: false });
+      const after = Object.fromEntries(manifest!.hosts.map((h) => [h.name, h.after]));
+      expect({ after, waves: manifest!.waves }).toEqual(expected[`${example}/${env}`]);
+      const read = hostDependencies(manifest!.hosts, manifest!.waves);
+      expect(read.source).toBe("manifest");
+      expect(Object.fromEntries(read.deps)).toEqual(after);
+      seen.push(`${example}/${env}`);
+    }
+    expect(seen.sort()).toEqual(Object.keys(expected).sort());
   });
 
   it("a failure skips its dependents (transitively), independent hosts carry on, at most `jobs` run", async () => {

@@ -22,10 +22,10 @@ if (!pre.ok) {
   console.warn(`[deploy e2e] skipping the deploy e2e tests: ${pre.missing.join("; ")}.\n${pre.howTo}`);
 }
 
-/** The runtime's host-side lock and kept bundles (runtime-sh/): these tests need them. */
-const runtimeText = readdirSync(join(repoRoot, "runtime-sh"))
+/** The runtime's host-side lock and kept bundles (runtime/): these tests need them. */
+const runtimeText = readdirSync(join(repoRoot, "runtime"))
   .filter((f) => f.endsWith(".sh"))
-  .map((f) => readFileSync(join(repoRoot, "runtime-sh", f), "utf8"))
+  .map((f) => readFileSync(join(repoRoot, "runtime", f), "utf8"))
   .join("\n");
 const runtimeHasLock = /^depc_lock[a-z_]*\(\)/m.test(runtimeText);
 const runtimeKeepsBundles = /^depc_keep_bundle\(\)/m.test(runtimeText);
@@ -381,7 +381,7 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
   });
 
   it("rollback runs the bundle applied before the current one, as kept in the state directory (--state-dir)", async () => {
-    // The runtime's layout (runtime-sh/state.sh): bundles/<hex>.sh, bundles/.order, runs.log.
+    // The runtime's layout (runtime/state.sh): bundles/<hex>.sh, bundles/.order, runs.log.
     // Seeded here from two builds, so this tests depc's side alone.
     const state = "/srv/rollback-state";
     const first = readFileSync(join(project.dir, "build/bed/app1.sh"));
@@ -416,7 +416,7 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
     expect((await depc("deploy")).code).toBe(0);
   });
 
-  // The runtime keeps what it applies (runtime-sh/state.sh, depc_keep_bundle): the whole
+  // The runtime keeps what it applies (runtime/state.sh, depc_keep_bundle): the whole
   // loop, deploy → deploy → rollback, with nothing seeded.
   const keepLoop = "rollback after two deploys returns to the first (the runtime's kept bundles)";
   if (!runtimeKeepsBundles) {
@@ -448,7 +448,7 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
   }
 
   // Needs the runtime's lock (exit 3, a message naming the holder): written against that
-  // contract; it turns from todo into a test when runtime-sh/ has depc_lock*.
+  // contract; it turns from todo into a test when runtime/ has depc_lock*.
   const concurrent = "two concurrent deploys to one host: one waits or fails cleanly, never interleaves";
   if (!runtimeHasLock) {
     it.todo(concurrent);

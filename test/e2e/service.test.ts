@@ -8,7 +8,7 @@
 // so "restarted exactly once" is counted by the program itself, and MainPID and
 // /proc/<pid>/cmdline show what systemd really ran.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { environment, File, Service, Command, type Resource } from "../../stdlib/index.js";
+import { environment, File, Service, Command, type Resource } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { Testbed, testbedPrerequisites, type ExecResult } from "../testbed/index.js";
 

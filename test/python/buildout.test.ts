@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Buildout, Directory, File, VirtualEnv, environment } from "../../stdlib/index.js";
-import type { BuildoutOptions } from "../../stdlib/buildout.js";
+import { Buildout, Directory, File, VirtualEnv, environment } from "../../model/index.js";
+import type { BuildoutOptions } from "../../kinds/buildout/buildout.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells, requireTool, type Shell } from "../support/shells.js";
 import { SYSTEM_PYTHON, buildBuildoutCompatWheel, buildoutExecutable, pythonUnavailable, runBundle, tempDirs, writeRecipe } from "./fixtures.js";

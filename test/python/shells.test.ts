@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { Buildout, Directory, VirtualEnv, environment } from "../../stdlib/index.js";
+import { Buildout, Directory, VirtualEnv, environment } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells } from "../support/shells.js";
 import { SYSTEM_PYTHON, buildBuildoutCompatWheel, pythonUnavailable, runBundle, tempDirs, writeRecipe } from "./fixtures.js";

@@ -1,64 +1,76 @@
 /**
- * Test helper: build bundles in exactly the shape the compiler's emitter
- * produces (see runtime-sh/README.md, "The bundle"), from a list of
- * hand-written resources. The runtime functions are split and tree-shaken
- * with the same rules the compiler uses, so these tests also check that the
- * runtime files keep the shape the compiler relies on.
+ * Test helper: real bundles from a list of hand-written resources. Files,
+ * directories and symlinks go through the compiler's own resource kinds
+ * (validation, key, lowering) and its emitter (`emitBundle`), so the runtime
+ * tests run exactly the bundles `depc build` writes. The runtime is split and
+ * tree-shaken by the compiler's `parseRuntime` / `selectRuntime` too.
+ *
+ * A `custom` resource stands for a kind the compiler does not have: its body
+ * becomes the shell function `depc_custom_N` that `depc_step` runs, carried
+ * in the bundle's runtime section with any `extra` functions of the test.
  */
-import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import { emitBundle } from "../../compiler/emit/bundle.js";
+import { shellQuote } from "../../compiler/emit/quote.js";
+import { parseRuntime, selectRuntime, type RuntimeFunction as CompilerRuntimeFunction } from "../../compiler/emit/runtime.js";
+import type { HostModel, ResourceModel } from "../../compiler/model.js";
+import type { CheckedResource, KindDefinition } from "../../kinds/kind.js";
+import { kindDefinition } from "../../kinds/registry.js";
 
-export const RUNTIME_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "runtime-sh");
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Every runtime file: the core (runtime/*.sh) and each kind's (kinds/<kind>/*.sh), by file name. */
+export const RUNTIME_FILES: readonly string[] = [
+  ...readdirSync(join(REPO, "runtime"))
+    .filter((f) => f.endsWith(".sh"))
+    .map((f) => join(REPO, "runtime", f)),
+  ...readdirSync(join(REPO, "kinds"), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) =>
+      readdirSync(join(REPO, "kinds", d.name))
+        .filter((f) => f.endsWith(".sh"))
+        .map((f) => join(REPO, "kinds", d.name, f)),
+    ),
+].sort((a, b) => (basename(a) < basename(b) ? -1 : basename(a) > basename(b) ? 1 : 0));
 
 export interface RuntimeFunction {
   readonly name: string;
   readonly file: string;
   /** Comment lines directly above, the definition line, the body and the closing `}`. */
   readonly text: string;
-  /** `depc_*` words in the body (candidate calls). */
+  /** `depc_*` words in the body (candidate calls, and the variables it uses). */
   readonly words: ReadonlySet<string>;
+  /** The other runtime functions it calls (what tree shaking follows). */
+  readonly calls: readonly string[];
+}
+
+function runtimeFiles(files: readonly string[]): { name: string; text: string }[] {
+  return files.map((path) => ({ name: basename(path), text: readFileSync(path, "utf8") }));
 }
 
 /**
- * Split every runtime-sh/*.sh file into functions: a function starts at a line
- * `name() {` at column 0 and ends at the next line that is exactly `}`;
- * comment lines directly above belong to it. Throws on anything else outside
- * a function (blank lines and comments are allowed).
+ * Every function of the runtime files, split by the compiler's `parseRuntime`
+ * (which throws on anything but functions and comments at top level).
  */
-export function runtimeFunctions(dir: string = RUNTIME_DIR): Map<string, RuntimeFunction> {
+export function runtimeFunctions(paths: readonly string[] = RUNTIME_FILES): Map<string, RuntimeFunction> {
+  const files = runtimeFiles(paths);
+  const fileOf = new Map<string, string>();
+  for (const file of files) for (const f of parseRuntime([file])) fileOf.set(f.name, file.name);
   const functions = new Map<string, RuntimeFunction>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sh")).sort()) {
-    const lines = readFileSync(join(dir, file), "utf8").split("\n");
-    let comments: string[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i] ?? "";
-      const start = /^([A-Za-z_][A-Za-z0-9_]*)\(\) \{$/.exec(line);
-      if (start) {
-        const name = start[1] ?? "";
-        const body: string[] = [];
-        let j = i + 1;
-        for (; j < lines.length && lines[j] !== "}"; j++) body.push(lines[j] ?? "");
-        if (j >= lines.length) throw new Error(`${file}:${i + 1}: function ${name} has no closing '}' line`);
-        if (functions.has(name)) throw new Error(`${file}:${i + 1}: function ${name} is defined twice`);
-        const words = new Set(body.join("\n").match(/depc_[a-z0-9_]+/g) ?? []);
-        functions.set(name, { name, file, text: [...comments, line, ...body, "}"].join("\n"), words });
-        comments = [];
-        i = j;
-      } else if (line.startsWith("#")) {
-        comments.push(line);
-      } else if (line.trim() === "") {
-        comments = [];
-      } else {
-        throw new Error(`${file}:${i + 1}: top-level code outside a function: ${line}`);
-      }
-    }
+  for (const f of parseRuntime(files)) {
+    if (functions.has(f.name)) throw new Error(`${fileOf.get(f.name)}: function ${f.name} is defined twice`);
+    const lines = f.text.split("\n");
+    const body = lines.slice(lines.findIndex((l) => l.startsWith(`${f.name}()`)) + 1).join("\n");
+    const words = new Set(body.match(/depc_[a-z0-9_]+/g) ?? []);
+    functions.set(f.name, { name: f.name, file: fileOf.get(f.name)!, text: f.text, words, calls: f.calls });
   }
   return functions;
 }
 
-/** The runtime functions reachable from `roots`, in runtime file order. */
+/** The runtime functions reachable from `roots`, in runtime file order (unknown roots are ignored). */
 export function treeShake(roots: Iterable<string>, functions = runtimeFunctions()): RuntimeFunction[] {
   const seen = new Set<string>();
   const queue = [...roots];
@@ -67,7 +79,7 @@ export function treeShake(roots: Iterable<string>, functions = runtimeFunctions(
     const fn = functions.get(name);
     if (fn === undefined || seen.has(name)) continue;
     seen.add(name);
-    for (const w of fn.words) if (!seen.has(w)) queue.push(w);
+    for (const c of fn.calls) if (!seen.has(c)) queue.push(c);
   }
   return [...functions.values()].filter((f) => seen.has(f.name));
 }
@@ -76,7 +88,7 @@ export interface FileResource {
   readonly kind: "file";
   readonly path: string;
   readonly content: string | Uint8Array;
-  /** 4-digit octal like `0644`; '' = unmanaged. @default '0644' */
+  /** 4-digit octal like `0644`. @default '0644' (what the compiler chooses) */
   readonly mode?: string;
   readonly owner?: string;
   readonly group?: string;
@@ -113,178 +125,83 @@ export interface BundleSpec {
   readonly env?: string;
   readonly host?: string;
   readonly resources: readonly Resource[];
-  /** Extra shell text (helper functions for custom resources), placed before `depc_main "$@"`. */
+  /** Extra shell functions (helpers of custom resources), carried in the bundle's runtime section. */
   readonly extra?: string;
   /** Runtime functions to carry in addition to those the resources use. */
   readonly extraRoots?: readonly string[];
 }
 
-/** Single-quote a string for sh. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+/** Single-quote a string for sh: the compiler's own {@link shellQuote}. */
+export const shq = shellQuote;
+
+/** The stdlib's props for a test resource: '' owner/group = unmanaged = not given. */
+function props(r: Exclude<Resource, CustomResource>): Record<string, unknown> {
+  const given = (v: string | undefined) => (v === undefined || v === "" ? undefined : v);
+  if (r.kind === "symlink") return { path: r.path, target: r.target };
+  if (r.mode === "") throw new Error(`test bundle: ${r.kind} ${r.path}: the compiler never emits an unmanaged mode ('')`);
+  const common = { path: r.path, mode: r.mode, owner: given(r.owner), group: given(r.group) };
+  return r.kind === "file" ? { ...common, content: r.content } : common;
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+/** A test-only kind: one shell function written by the test, no arguments, no fact. */
+function customKind(fn: string): KindDefinition {
+  return {
+    kind: "custom",
+    folder: "",
+    claims: "command",
+    container: false,
+    runtime: { file: "", calls: [{ fn, params: [] }] },
+    reacts: false,
+    diagnostics: [],
+    check: () => undefined,
+  };
 }
 
-function tableMode(mode: string): string {
-  if (mode === "") return "-";
-  return String(Number.parseInt(mode, 8).toString(8));
-}
-
-/** Text that can travel in a quoted heredoc: valid UTF-8, no controls but \n and \t. */
-function heredocText(bytes: Uint8Array): string | undefined {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) return undefined;
-  return text;
-}
-
-function delimiterFor(text: string): string {
-  const lines = new Set(text.split("\n"));
-  let delim = "DEPC_EOF";
-  for (let n = 2; lines.has(delim); n++) delim = `DEPC_EOF_${n}`;
-  return delim;
-}
-
-/** printf format text for bytes: printable ASCII literal, `%%`, `\\`, the rest `\ooo`. */
-function printfChunks(bytes: Uint8Array, maxChunk = 32 * 1024): string[] {
-  const chunks: string[] = [];
-  let cur = "";
-  for (const b of bytes) {
-    let piece: string;
-    if (b === 0x25) piece = "%%";
-    else if (b === 0x5c) piece = "\\\\";
-    else if (b >= 0x20 && b < 0x7f && b !== 0x27) piece = String.fromCharCode(b);
-    else piece = `\\${b.toString(8).padStart(3, "0")}`;
-    if (cur.length + piece.length > maxChunk) {
-      chunks.push(cur);
-      cur = "";
-    }
-    cur += piece;
-  }
-  if (cur !== "") chunks.push(cur);
-  return chunks;
-}
-
-function contentFunction(name: string, bytes: Uint8Array): string {
-  if (bytes.length === 0) return `${name}() { :; }`;
-  const text = heredocText(bytes);
-  if (text !== undefined) {
-    const delim = delimiterFor(text);
-    if (text.endsWith("\n")) return `${name}() {\n  cat <<'${delim}'\n${text}${delim}\n}`;
-    return `${name}() {\n  depc_text_nonl <<'${delim}'\n${text}\n${delim}\n}`;
-  }
-  const lines = printfChunks(bytes).map((c) => `  printf '${c}'`);
-  return `${name}() {\n${lines.join("\n")}\n}`;
-}
-
-function toBytes(content: string | Uint8Array): Uint8Array {
-  return typeof content === "string" ? new TextEncoder().encode(content) : content;
-}
-
-/** Build a bundle in the compiler's format. */
+/** Build a bundle with the compiler's emitter. Throws when the compiler would reject a resource. */
 export function buildBundle(spec: BundleSpec): string {
   const env = spec.env ?? "test";
   const host = spec.host ?? "host1";
-  const expect: string[] = [];
-  const statPaths: string[] = [];
-  const shaPaths: string[] = [];
-  const steps: string[] = [];
-  const contents: string[] = [];
-  const extra: string[] = [];
-  const roots = new Set<string>(["depc_main", "depc_step"]);
-  spec.resources.forEach((r, i) => {
+  const testFunctions: string[] = [];
+  const resources: CheckedResource[] = spec.resources.map((r, i) => {
     const n = i + 1;
-    if (r.kind === "file") {
-      const bytes = toBytes(r.content);
-      const mode = r.mode ?? "0644";
-      const digest = sha256(bytes);
-      expect.push([n, "f", r.path, tableMode(mode), r.owner || "-", r.group || "-", digest].join("\t"));
-      statPaths.push(r.path);
-      shaPaths.push(r.path);
-      steps.push(`  # [${n}] file ${r.path} (test.ts:${n}:1)`);
-      steps.push(
-        `  depc_step ${n} file ${shq(r.path)} depc_file ${shq(r.path)} ${shq(mode)} ${shq(r.owner ?? "")} ${shq(r.group ?? "")} ${shq(digest)} depc_content_${n}`,
-      );
-      contents.push(contentFunction(`depc_content_${n}`, bytes));
-      roots.add("depc_file");
-      if (contents.at(-1)?.includes("depc_text_nonl")) roots.add("depc_text_nonl");
-    } else if (r.kind === "directory") {
-      const mode = r.mode ?? "0755";
-      expect.push([n, "d", r.path, tableMode(mode), r.owner || "-", r.group || "-", "-"].join("\t"));
-      statPaths.push(r.path);
-      steps.push(`  # [${n}] directory ${r.path} (test.ts:${n}:1)`);
-      steps.push(
-        `  depc_step ${n} directory ${shq(r.path)} depc_directory ${shq(r.path)} ${shq(mode)} ${shq(r.owner ?? "")} ${shq(r.group ?? "")}`,
-      );
-      roots.add("depc_directory");
-    } else if (r.kind === "symlink") {
-      expect.push([n, "l", r.path, "-", "-", "-", "-"].join("\t"));
-      statPaths.push(r.path);
-      steps.push(`  # [${n}] symlink ${r.path} (test.ts:${n}:1)`);
-      steps.push(`  depc_step ${n} symlink ${shq(r.path)} depc_symlink ${shq(r.path)} ${shq(r.target)}`);
-      roots.add("depc_symlink");
-    } else {
-      steps.push(`  # [${n}] custom ${r.key} (test.ts:${n}:1)`);
-      steps.push(`  depc_step ${n} custom ${shq(r.key)} depc_custom_${n}`);
-      extra.push(`depc_custom_${n}() {\n${r.body}\n}`);
-      for (const w of r.body.match(/depc_[a-z0-9_]+/g) ?? []) roots.add(w);
+    const model: ResourceModel = {
+      kind: r.kind,
+      props: r.kind === "custom" ? {} : props(r),
+      site: { file: "test.ts", line: n, column: 1 },
+      declarationIndex: i,
+      owner: undefined,
+      origin: {},
+    };
+    if (r.kind === "custom") {
+      testFunctions.push(`depc_custom_${n}() {\n${r.body}\n}`);
+      const definition = customKind(`depc_custom_${n}`);
+      return { model, kind: definition.kind, definition, key: r.key, container: false, lowered: { call: `depc_custom_${n}`, args: {} } };
     }
+    const problems: Diagnostic[] = [];
+    const definition = kindDefinition(r.kind);
+    const checked = definition.check(model, (d) => problems.push(d));
+    if (checked === undefined || problems.length > 0) {
+      throw new Error(`test bundle: the compiler rejects ${r.kind} ${r.path}: ${problems.map((d) => d.message).join("; ")}`);
+    }
+    return { ...checked, kind: definition.kind, definition, container: definition.container };
   });
-  for (const w of spec.extra?.match(/depc_[a-z0-9_]+/g) ?? []) roots.add(w);
-  for (const w of spec.extraRoots ?? []) roots.add(w);
-  const facts: string[] = [];
-  for (let i = 0; i < statPaths.length; i += 256) {
-    facts.push(`  depc_fact_stat ${statPaths.slice(i, i + 256).map(shq).join(" ")}`);
-  }
-  for (let i = 0; i < shaPaths.length; i += 256) {
-    facts.push(`  depc_fact_sha256 ${shaPaths.slice(i, i + 256).map(shq).join(" ")}`);
-  }
-  if (statPaths.length > 0) roots.add("depc_fact_stat");
-  if (shaPaths.length > 0) roots.add("depc_fact_sha256");
-  const runtime = treeShake(roots).map((f) => f.text);
-  return [
-    "#!/bin/sh",
-    // SC2016: data is single-quoted on purpose; SC2317: resource and content
-    // functions are called indirectly (depc_step runs "$@").
-    "# shellcheck shell=sh disable=SC2016,SC2317",
-    `# depc bundle for host "${host}" in environment "${env}"`,
-    "# built by test/runtime/bundle.ts",
-    "{",
-    `DEPC_ENV=${shq(env)}`,
-    `DEPC_HOST=${shq(host)}`,
-    "DEPC_VERSION='0.1.0'",
-    `DEPC_SOURCES='sha256:${"0".repeat(64)}'`,
-    `DEPC_COUNT=${spec.resources.length}`,
-    "",
-    runtime.join("\n\n"),
-    "",
-    "depc_expect() {",
-    "  cat <<'DEPC_EOF'",
-    ...expect,
-    "DEPC_EOF",
-    "}",
-    "depc_notifies() {",
-    "  :",
-    "}",
-    "depc_facts() {",
-    ...(facts.length > 0 ? facts : ["  :"]),
-    "}",
-    "depc_resources() {",
-    ...(steps.length > 0 ? steps : ["  :"]),
-    "}",
-    ...contents,
-    ...extra,
-    ...(spec.extra !== undefined ? [spec.extra] : []),
-    'depc_main "$@"',
-    "}",
-    "",
-  ].join("\n");
+  if (spec.extra !== undefined) testFunctions.push(spec.extra);
+
+  // The runtime plus the test's own functions, split and tree-shaken like the runtime.
+  const own = parseRuntime([{ name: "test.sh", text: testFunctions.join("\n\n") }]).map((f) => f.name);
+  const all: CompilerRuntimeFunction[] = parseRuntime([...runtimeFiles(RUNTIME_FILES), { name: "test.sh", text: testFunctions.join("\n\n") }]);
+  const known = new Set(all.map((f) => f.name));
+  const extraRoots = (spec.extraRoots ?? []).filter((name) => known.has(name));
+
+  const hostModel: HostModel = { name: host, address: host, user: undefined, port: undefined, data: {}, resources: [], components: [], site: undefined };
+  return emitBundle({
+    environment: env,
+    host: hostModel,
+    resources,
+    notifications: new Map(),
+    depcVersion: "0.1.0",
+    sourcesDigest: `sha256:${"0".repeat(64)}`,
+    siteOf: (r) => `${r.model.site!.file}:${r.model.site!.line}:${r.model.site!.column}`,
+    selectRuntime: (roots) => selectRuntime([...roots, ...own, ...extraRoots], all),
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * Removing what left the model (runtime-sh/ledger.sh), on a real
+ * Removing what left the model (runtime/ledger.sh), on a real
  * filesystem under every shell of the matrix. Bundles come from the
  * compiler's own emitter (compileValue), so the ledger table they carry is
  * the one `depc build` writes.
@@ -8,8 +8,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Command, Directory, File, Symlink, VirtualEnv, component, environment } from "../../stdlib/index.js";
-import type { Placeable } from "../../stdlib/component.js";
+import { Command, Directory, File, Symlink, VirtualEnv, component, environment } from "../../model/index.js";
+import type { Placeable } from "../../model/component.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells, runScript, type Shell } from "../support/shells.js";
 import { SYSTEM_PYTHON, pythonUnavailable } from "../python/fixtures.js";

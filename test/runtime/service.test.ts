@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { environment, File, Service } from "../../stdlib/index.js";
+import { environment, File, Service } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { Sandbox } from "../support/sandbox.js";
 import { availableShells } from "../support/shells.js";

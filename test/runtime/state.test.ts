@@ -21,8 +21,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { appliedFromLog, chooseRollback } from "../../compiler/deploy/rollback.js";
-import { Command, File, environment } from "../../stdlib/index.js";
+import { appliedFromLog, chooseRollback } from "../../tools/deploy/rollback.js";
+import { Command, File, environment } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { availableShells, runScript, type Shell } from "../support/shells.js";
 import { buildBundle } from "./bundle.js";

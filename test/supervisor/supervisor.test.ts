@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Directory, File, Program, Supervisor, environment, type Argv, type Placeable } from "../../stdlib/index.js";
+import { Directory, File, Program, Supervisor, environment, type Argv, type Placeable } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { Sandbox } from "../support/sandbox.js";
 import { requireTool, which } from "../support/shells.js";

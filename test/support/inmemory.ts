@@ -1,7 +1,7 @@
 import { emitEnvironment, type CompileResult } from "../../compiler/build.js";
 import { formatDiagnostics } from "../../compiler/diagnostics/format.js";
 import { modelOf } from "../../compiler/evaluate/evaluate.js";
-import type { Environment } from "../../stdlib/environment.js";
+import type { Environment } from "../../model/environment.js";
 
 /**
  * Compiles an `environment(...)` value made in the test itself, skipping

@@ -21,6 +21,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shellQuote } from '../../compiler/emit/quote.js';
 import { withFileLock } from './lock.js';
 import { ensureRootfs, type PreparedRootfs } from './rootfs.js';
 import { run, runOk, runSync, sleep, type RunResult } from './run.js';
@@ -156,10 +157,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function sh(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A running set of test hosts. Create with Testbed.start(); always stop() it (afterAll). */
@@ -736,9 +733,9 @@ exec systemd-nspawn -q -D "$M" -b -M "$MACHINE" --hostname="$HN" --register=no -
     const shell = opts.shell ?? '/bin/sh';
     const sudo = opts.sudo === 'nopasswd';
     if (sudo && h.kind === 'busybox') throw new Error('busybox hosts have no sudo');
-    const q = sh(user);
+    const q = shellQuote(user);
     let script = `set -eu
-id -u ${q} >/dev/null 2>&1 || useradd -m -U -s ${sh(shell)} ${q}
+id -u ${q} >/dev/null 2>&1 || useradd -m -U -s ${shellQuote(shell)} ${q}
 # '*': no password, but not locked ('!' locks the account for sshd with UsePAM no)
 usermod -p '*' ${q}
 home=$(getent passwd ${q} | cut -d: -f6)

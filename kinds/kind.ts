@@ -1,0 +1,172 @@
+import type { Diagnostic, Location } from "../compiler/diagnostics/diagnostic.js";
+import type { messages } from "../compiler/diagnostics/messages.js";
+import type { ResourceModel } from "../compiler/model.js";
+
+/** What a resource needs from the host, checked for all resources in one pass. */
+export interface Fact {
+  readonly type: "f" | "d" | "l";
+  readonly path: string;
+  readonly mode?: number;
+  readonly owner?: string;
+  readonly group?: string;
+  readonly sha256?: string;
+}
+
+/** A command to run, emitted as a shell function that runs it in a subshell. */
+export interface RunSpec {
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * An argument of a runtime call: a string; bytes, emitted as a content
+ * function; or a command, emitted as a function that runs it. A function
+ * argument is passed by name; `undefined` becomes ''.
+ */
+export type Argument = string | { readonly content: Uint8Array } | { readonly run: RunSpec } | undefined;
+
+/**
+ * A runtime call's parameters, in call order, named as the `.sh` function's
+ * header comment names them (lower case): `path` is PATH. `[salt]` is an
+ * optional last parameter (left out when undefined); `pipopt...` takes the
+ * rest (a list, spread). A test checks each `.sh` header against this list.
+ */
+export type Param = string;
+
+/** One shell function a kind lowers to, with its named parameters. */
+export interface RuntimeCall {
+  readonly fn: string;
+  readonly params: readonly Param[];
+}
+
+/** A resource lowered to one runtime call, with named arguments (data only; the emitter writes the shell). */
+export interface Lowered {
+  /** One of its kind's `runtime.calls`. */
+  readonly call: string;
+  readonly args: Readonly<Record<string, Argument | readonly Argument[]>>;
+  readonly fact?: Fact;
+}
+
+/**
+ * What a resource claims on its host, so that two resources claiming one
+ * thing are a diagnostic (DEPC2005) while different things with the same
+ * name are not: a Service "web.service" (a systemd unit) and a Command
+ * "web.service" (a command name) do not collide. Path claims also nest:
+ * nothing may live below a path claimed by a non-container.
+ */
+export type KeyNamespace = "path" | "systemd-unit" | "command";
+
+/** A resource after validation: its identity on the host and its lowering. */
+export interface CheckedResource {
+  readonly model: ResourceModel;
+  readonly kind: string;
+  /** Its kind's definition. */
+  readonly definition: KindDefinition;
+  /** Identity on the host within `definition.claims` (a normalized path, a unit name, ...); two resources may not share one. */
+  readonly key: string;
+  /** Whether other resources may live below `key` (a path claim only: directories). */
+  readonly container: boolean;
+  /** What this resource reacts to (its runs are owed when one of them changes); only for kinds that react. */
+  readonly notifiedBy?: readonly unknown[];
+  readonly lowered: Lowered;
+  /**
+   * Its entry in the host's ledger (runtime/ledger.sh): the path it occupies
+   * (another current resource claiming it keeps it) and the arguments of its
+   * kind's `remove` call, named by `remove.params`. No `args`: nothing to
+   * remove (a Command without `undo`, the system's supervisord).
+   */
+  readonly removal?: { readonly claim?: string; readonly args?: Readonly<Record<string, string | readonly string[]>> };
+}
+
+/**
+ * How a kind's resources are removed when they leave the model: a shell
+ * function in its `.sh` file with named parameters, like `runtime.calls`.
+ * The arguments travel as data in the host's ledger, never as shell code.
+ */
+export interface RemoveCall extends RuntimeCall {
+  /** Removed before the resources run: a process that could hold what its successor needs (a port). */
+  readonly early?: boolean;
+  /** Removed only when depc created it: the runtime records whether the path existed before the run. */
+  readonly ifNew?: boolean;
+}
+
+/** What `check` returns: a checked resource but for what the definition supplies. */
+export type Checked = Omit<CheckedResource, "definition" | "kind" | "container">;
+
+export type MessageId = keyof typeof messages;
+
+/**
+ * The compiler's view of one resource kind: everything the phases need to
+ * know about it. The phases ask the definition; none tests a kind's name.
+ * Registered in kinds/registry.ts.
+ */
+export interface KindDefinition {
+  /** The registered name, set by its factory (`File` sets "file"). */
+  readonly kind: string;
+  /** Its folder under kinds/ (holding `runtime.file`). */
+  readonly folder: string;
+  /** What its key claims on the host. */
+  readonly claims: KeyNamespace;
+  /** Whether other resources may live below its key (a path claim: directories, a venv, a supervisor's base). */
+  readonly container: boolean;
+  /** Its shell side: the `.sh` file in its folder and the functions it lowers to. */
+  readonly runtime: { readonly file: string; readonly calls: readonly RuntimeCall[] };
+  /** Whether it can be notified (`whenChanged`): a change of what it reacts to owes its run. */
+  readonly reacts: boolean;
+  /** How a resource that left the model is removed from the host (see runtime/ledger.sh). */
+  readonly remove?: RemoveCall;
+  /**
+   * Which props may hold `secret(...)` values, and whether its reports and
+   * program output must show `***` for them (a command line is printed; a
+   * file's content is not). The program of an argv field (its first word)
+   * names the command everywhere, so it may never be secret.
+   */
+  readonly secrets?: { readonly fields: readonly string[]; readonly masked: boolean; readonly argvFields?: readonly string[] };
+  /** Its diagnostics (besides the shared path, mode and owner checks). */
+  readonly diagnostics: readonly MessageId[];
+  /** Validates the props and lowers the resource; reports problems and returns undefined on any. */
+  check(model: ResourceModel, report: (d: Diagnostic) => void): Checked | undefined;
+}
+
+export type At = Location | undefined;
+
+/** A parameter's name without its `[optional]` or `rest...` marks. */
+export const paramName = (param: Param) => param.replace(/^\[(.*)\]$/, "$1").replace(/\.\.\.$/, "");
+
+/**
+ * A lowered resource's arguments in call order, by its call's named
+ * parameters. A call its kind does not declare, or a missing or unknown
+ * argument name, is a bug in the kind (an internal error, exit 70).
+ */
+export function positionalArguments(definition: KindDefinition, lowered: Lowered): Argument[] {
+  const call = definition.runtime.calls.find((c) => c.fn === lowered.call);
+  const where = `kind ${JSON.stringify(definition.kind)}`;
+  if (call === undefined) throw new Error(`${where} lowered to ${lowered.call}, which it does not declare in runtime.calls`);
+  const names = new Set(call.params.map(paramName));
+  const extra = Object.keys(lowered.args).filter((name) => !names.has(name));
+  if (extra.length > 0) throw new Error(`${where}: ${lowered.call} has no parameter ${extra.join(", ")}`);
+  const out: Argument[] = [];
+  for (const param of call.params) {
+    const name = paramName(param);
+    const value = lowered.args[name];
+    if (param.endsWith("...")) {
+      if (!Array.isArray(value)) throw new Error(`${where}: ${lowered.call}'s ${name} must be a list`);
+      out.push(...(value as readonly Argument[]));
+    } else if (param.startsWith("[")) {
+      if (value !== undefined) out.push(value as Argument);
+    } else {
+      if (!(name in lowered.args)) throw new Error(`${where}: ${lowered.call} lacks its argument ${name}`);
+      if (Array.isArray(value)) throw new Error(`${where}: ${lowered.call}'s ${name} must not be a list`);
+      out.push(value as Argument);
+    }
+  }
+  return out;
+}
+
+/** A removal's arguments in call order, by its kind's `remove.params` (a mismatch is a bug in the kind, exit 70). */
+export function removeArguments(definition: KindDefinition, args: Readonly<Record<string, string | readonly string[]>>): string[] {
+  const remove = definition.remove;
+  if (remove === undefined) throw new Error(`kind ${JSON.stringify(definition.kind)} has removal arguments but no remove call`);
+  return positionalArguments({ ...definition, runtime: { ...definition.runtime, calls: [remove] } }, { call: remove.fn, args }) as string[];
+}

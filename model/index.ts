@@ -1,0 +1,36 @@
+// The API a deployment model imports: `import { environment, component, File } from "depc"`.
+export { environment, type Environment, type EnvironmentOptions, type HostOptions, type HostSpec, type Overrides } from "./environment.js";
+export {
+  component,
+  type BuildContext,
+  type Component,
+  type ComponentSpec,
+  type ComponentUse,
+  type HostData,
+  type HostInfo,
+  type Placeable,
+  type RequireOptions,
+} from "./component.js";
+export { key, type Key } from "./key.js";
+export { File, template, type FileOptions, type FileProps, type FileResource } from "../kinds/file/file.js";
+export { fromFile } from "./from-file.js";
+export { Directory, type DirectoryOptions, type DirectoryResource } from "../kinds/directory/directory.js";
+export { Symlink, type SymlinkOptions, type SymlinkResource } from "../kinds/symlink/symlink.js";
+export { Command, type Argv, type CommandOptions, type CommandResource } from "../kinds/command/command.js";
+export { VirtualEnv, type VirtualEnvOptions, type VirtualEnvResource } from "../kinds/virtualenv/virtualenv.js";
+export { Buildout, type BuildoutOptions, type BuildoutResource } from "../kinds/buildout/buildout.js";
+export {
+  Service,
+  type RestartPolicy,
+  type ServiceOptions,
+  type ServiceProps,
+  type ServiceResource,
+  type ServiceType,
+  type ServiceTypedOptions,
+  type ServiceUnitOptions,
+  type UnitRef,
+  type UnitValue,
+} from "../kinds/service/service.js";
+export type { Dependency, Mode, Principal, Relations, Resource } from "./resource.js";
+export { secret, secretText, type Secret, type SecretContent, type SecretEncoding, type SecretOptions, type SecretText } from "./secret.js";
+export { Supervisor, Program, type SupervisorOptions, type SystemSupervisorOptions, type UserSupervisorOptions, type SupervisorResource, type ProgramOptions, type ProgramResource } from "../kinds/supervisor/supervisor.js";

@@ -1,0 +1,2373 @@
+# shellcheck shell=sh
+# Golden copy of the runtime functions that the golden bundles carry, each once (test/golden/README.md).
+# Each one is preceded by a line "#@@ NAME sha256:DIGEST" (DIGEST of its text, comments included).
+
+#@@ depc_attrs_compare sha256:2c03e6e447bc3dfa65ed1a35745f820ad6a851e81c51210049681f15cb18654b
+# depc_attrs_compare MODE OWNER GROUP RECORD: compare the managed attributes
+# (MODE 4-digit octal, OWNER/GROUP name or id; '' = unmanaged) with the last
+# depc_stat. Sets depc_need_mode, depc_need_owner, depc_need_group (0/1); when
+# RECORD is 1 each difference is also recorded with depc_change.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_attrs_compare() {
+  depc_need_mode=0
+  depc_need_owner=0
+  depc_need_group=0
+  if [ -n "$1" ] && [ "$1" != "$depc_st_mode" ]; then
+    depc_need_mode=1
+    [ "$4" = 0 ] || depc_change mode "mode $depc_st_mode -> $1"
+  fi
+  if [ -n "$2" ] && [ "$2" != "$depc_st_user" ] && [ "$2" != "$depc_st_uid" ]; then
+    depc_need_owner=1
+    [ "$4" = 0 ] || depc_change owner "owner $depc_st_user -> $2"
+  fi
+  if [ -n "$3" ] && [ "$3" != "$depc_st_group" ] && [ "$3" != "$depc_st_gid" ]; then
+    depc_need_group=1
+    [ "$4" = 0 ] || depc_change group "group $depc_st_group -> $3"
+  fi
+  return 0
+}
+
+#@@ depc_attrs_apply sha256:70b8d5b01da7bf470248c6fe910bc6d37c6a9c0ecedfa7cf814c85547f576104
+# depc_attrs_apply PATH MODE OWNER GROUP: make the attributes flagged by
+# depc_attrs_compare true, ownership first (chown clears set-id bits, so the
+# mode is set again after an ownership change). Set-id bits that MODE lacks
+# are cleared with `chmod u-s,g-s` first: GNU chmod keeps them on directories
+# when given a numeric mode. Returns 1 with depc_error set on failure.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_attrs_apply() {
+  local cur want
+  if [ "$depc_need_owner" = 1 ] && [ "$depc_need_group" = 1 ]; then
+    depc_try "cannot change owner and group of $1 to $3:$4" chown "$3:$4" "$1" || return 1
+  elif [ "$depc_need_owner" = 1 ]; then
+    depc_try "cannot change owner of $1 to $3" chown "$3" "$1" || return 1
+  elif [ "$depc_need_group" = 1 ]; then
+    depc_try "cannot change group of $1 to $4" chgrp "$4" "$1" || return 1
+  fi
+  if [ -z "$2" ]; then
+    return 0
+  fi
+  if [ "$depc_need_mode" = 0 ] && [ "$depc_need_owner" = 0 ] && [ "$depc_need_group" = 0 ]; then
+    return 0
+  fi
+  cur=${depc_st_mode%???}
+  want=${2%???}
+  if [ $(((cur & 6) & ~(want & 6))) -ne 0 ]; then
+    depc_try "cannot clear the set-id bits of $1" chmod u-s,g-s "$1" || return 1
+  fi
+  depc_try "cannot change mode of $1 to $2" chmod "$2" "$1" || return 1
+  return 0
+}
+
+#@@ depc_command sha256:a65961057255439248c85487652af5445653c8734ad7a68bbbf337722db58fd6
+# depc_command OWE DISPLAY CREATES TIMEOUT NOTIFIED ALWAYS RUNFN UNLESSFN ONLYIFFN
+# Runs RUNFN when the guards agree: NOTIFIED=1 needs the reaction OWE to be
+# owed (by a change in this run or an earlier failed one); CREATES must not
+# exist; UNLESSFN must fail; ONLYIFFN must succeed ('' = no such guard).
+# ALWAYS=1 runs it on every apply. --check runs the guards (they are checks)
+# but not the command. A notified command that its guards skip is settled.
+# Afterwards the preflight facts are no longer trusted. DISPLAY is how
+# reports show the command. TIMEOUT (seconds) needs `timeout` on the host.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_command() {
+  local owe display creates timeout notified always run unless onlyif rc
+  owe=$1 display=$2 creates=$3 timeout=$4 notified=$5 always=$6 run=$7 unless=$8 onlyif=$9
+  if [ "$always" != 1 ]; then
+    if [ "$notified" = 1 ] && ! depc_is_owed "$owe"; then
+      return 0
+    fi
+    if { [ -n "$creates" ] && { [ -e "$creates" ] || [ -L "$creates" ]; }; } ||
+      { [ -n "$unless" ] && "$unless" </dev/null >/dev/null 2>&1; } ||
+      { [ -n "$onlyif" ] && ! "$onlyif" </dev/null >/dev/null 2>&1; }; then
+      depc_settle "$owe"
+      return
+    fi
+  fi
+  if [ "$depc_mode" = check ]; then
+    depc_change run "runs $display"
+    return 0
+  fi
+  set --
+  if [ -n "$timeout" ]; then
+    depc_need_cmd timeout || {
+      depc_error="timeout ${timeout}s needs the 'timeout' tool on host $DEPC_HOST"
+      return 1
+    }
+    set -- timeout "$timeout"
+  fi
+  depc_invalidate_facts
+  # fd 9 closed: a program the command leaves running must not hold the caller's pipe.
+  "$run" "$@" </dev/null >"$depc_tmp/out" 2>&1 9>&-
+  rc=$?
+  if [ "$rc" != 0 ]; then
+    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    # GNU timeout exits 124; busybox's reports the TERM it sent (143).
+    if [ -n "$timeout" ] && { [ "$rc" = 124 ] || [ "$rc" = 143 ]; }; then
+      depc_fail "$display timed out after ${timeout}s" "$depc_tmp/err"
+    else
+      depc_fail "$display exited with status $rc" "$depc_tmp/err"
+    fi
+    return 1
+  fi
+  depc_change run "ran $display"
+  depc_settle "$owe"
+}
+
+#@@ depc_main sha256:97c622aed816ee11d512ce963e4faff1f4143f15197b78164a0f813dc1cdf0b7
+# Entry point: depc_main "$@". Parses options, prepares the private temp
+# dir, collects facts, runs the preflight, runs every resource, prints the
+# summary and exits (0 converged / nothing to do, 1 failure, 2 changes
+# pending in --check, 64 usage error).
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_main() {
+  LC_ALL=C
+  export LC_ALL
+  depc_mode=apply
+  depc_quiet=0
+  depc_report_file=
+  depc_state_dir=${DEPC_STATE_DIR:-}
+  depc_nl='
+'
+  depc_owed=$depc_nl
+  depc_tmp=
+  depc_inflight=
+  depc_inflight_pending=0
+  depc_facts_valid=1
+  depc_todo=
+  depc_n_ok=0
+  depc_n_changed=0
+  depc_n_would=0
+  depc_n_failed=0
+  depc_keep=5
+  depc_lock_held=0
+  depc_run_since=-
+  depc_run_user=
+  depc_bundle_digest=-
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --check) depc_mode=check ;;
+      --quiet | -q) depc_quiet=1 ;;
+      --report)
+        if [ $# -lt 2 ] || [ -z "$2" ]; then
+          depc_usage_error "option '--report' needs a file name"
+        fi
+        depc_report_file=$2
+        shift
+        ;;
+      --report=*)
+        depc_report_file=${1#--report=}
+        if [ -z "$depc_report_file" ]; then
+          depc_usage_error "option '--report' needs a file name"
+        fi
+        ;;
+      --state-dir)
+        if [ $# -lt 2 ] || [ -z "$2" ]; then
+          depc_usage_error "option '--state-dir' needs a directory"
+        fi
+        depc_state_dir=$2
+        shift
+        ;;
+      --state-dir=*)
+        depc_state_dir=${1#--state-dir=}
+        [ -n "$depc_state_dir" ] || depc_usage_error "option '--state-dir' needs a directory"
+        ;;
+      --keep)
+        [ $# -ge 2 ] || depc_usage_error "option '--keep' needs a number"
+        depc_keep=$2
+        shift
+        ;;
+      --keep=*) depc_keep=${1#--keep=} ;;
+      --help | -h)
+        depc_usage
+        exit 0
+        ;;
+      *) depc_usage_error "unknown option '$1'" ;;
+    esac
+    shift
+  done
+  case $depc_keep in
+    '' | *[!0-9]*) depc_usage_error "option '--keep' needs a number (of bundles to keep), not '$depc_keep'" ;;
+  esac
+  depc_tab=$(printf '\t')
+  # fd 9: the run's stderr, for messages from traps that fire while a
+  # function runs with its stderr redirected.
+  exec 9>&2
+  depc_probe_tools || exit 1
+  trap 'depc_cleanup' EXIT
+  trap 'depc_on_signal 129' HUP
+  trap 'depc_on_signal 130' INT
+  trap 'depc_on_signal 143' TERM
+  depc_tmp_init || exit 1
+  depc_state_init || exit 1
+  depc_lock_acquire
+  case $? in
+    0) ;;
+    3) exit 3 ;;
+    *) exit 1 ;;
+  esac
+  if [ "$depc_lock_held" = 1 ]; then
+    if [ "$depc_mode" = apply ]; then
+      depc_keep_bundle
+    else
+      depc_bundle_digest_of_self
+    fi
+  fi
+  depc_owed_load
+  depc_facts
+  if ! depc_todo=$(depc_preflight); then
+    depc_warn "preflight failed; checking every resource in full"
+    depc_facts_valid=0
+  fi
+  depc_todo=" $depc_todo "
+  depc_resources
+  depc_finish
+}
+
+#@@ depc_usage sha256:de4c4d5a5adff6358e4ba53edb49b432389703060e601790f9edc13513b7b031
+# Print the usage text to stdout.
+# shellcheck disable=SC2016 # $DEPC_STATE_DIR is literal help text
+depc_usage() {
+  printf 'usage: sh %s.sh [--check] [--quiet] [--report FILE] [--state-dir DIR] [--keep N]\n' "$DEPC_HOST"
+  printf '\n'
+  printf 'depc %s bundle for host "%s" in environment "%s" (%s resources).\n' \
+    "$DEPC_VERSION" "$DEPC_HOST" "$DEPC_ENV" "$DEPC_COUNT"
+  printf 'Without options, applies the deployment to this host.\n'
+  printf '\n'
+  printf 'options:\n'
+  printf '  --check        change nothing; report what would change, with diffs\n'
+  printf '  --report FILE  also write a JSON-lines report to FILE\n'
+  printf '  --state-dir DIR  where this host keeps its depc state (or the DEPC_STATE_DIR\n'
+  printf '                 variable; default /var/lib/depc/ENV as root, else\n'
+  printf '                 ~/.local/state/depc/ENV); it holds the lock, the kept\n'
+  printf '                 bundles and runs.log\n'
+  printf '  --keep N       keep the last N applied bundles in the state directory\n'
+  printf '                 (default 5), for depc rollback\n'
+  printf '  --quiet, -q    do not print the lines of resources that are ok\n'
+  printf '  --help, -h     show this help and exit\n'
+  printf '\n'
+  printf 'exit codes:\n'
+  printf '  0   converged (--check: nothing to do)\n'
+  printf '  1   a resource failed, or another error\n'
+  printf '  2   --check only: changes are pending\n'
+  printf '  3   another run of this environment holds the lock (it is named);\n'
+  printf '      a lock left by a run that is gone is taken over with a warning\n'
+  printf '  64  usage error\n'
+}
+
+#@@ depc_usage_error sha256:451835348f974e9d117f924083cfd7eb715ef1529e0db8dcfedf7ed81adebd3a
+# depc_usage_error MESSAGE: message and usage on stderr, exit 64.
+depc_usage_error() {
+  depc_err "$1"
+  depc_usage >&2
+  exit 64
+}
+
+#@@ depc_warn sha256:f425cdb635ed4674580fdfae57dd81e7922418afdec8bccc4da76133a604521b
+# depc_warn MESSAGE / depc_err MESSAGE: "depc: ENV/HOST: MESSAGE" on stderr.
+depc_warn() {
+  printf 'depc: %s/%s: warning: %s\n' "$DEPC_ENV" "$DEPC_HOST" "$1" >&2
+}
+
+#@@ depc_err sha256:8a3060e8fe998da1d301d349c6047fa7aec52ded83c9a693fca536a2cfa7dbcb
+# depc_err MESSAGE: "depc: ENV/HOST: MESSAGE" on stderr (an error, no prefix).
+depc_err() {
+  printf 'depc: %s/%s: %s\n' "$DEPC_ENV" "$DEPC_HOST" "$1" >&2
+}
+
+#@@ depc_need_cmd sha256:558985b1af2449833b491fc5ccf0f827c70e78e8b098def87a229aaac15481da
+# depc_need_cmd NAME: fail (return 1) with a message naming the tool and the
+# host when NAME is not on PATH.
+depc_need_cmd() {
+  if command -v "$1" >/dev/null 2>&1; then
+    return 0
+  fi
+  depc_err "required tool '$1' not found on host $DEPC_HOST (PATH=$PATH)"
+  return 1
+}
+
+#@@ depc_probe_tools sha256:dc0eb467d5f0ad3a22878670cd37603ef74fbf2cf7220a088e1e88eae7506059
+# Probe the tools the runtime uses. Sets depc_sha_tool (sha256sum, shasum,
+# sha256 or openssl) and depc_stat_flavor (gnu: stat -c, bsd: stat -f).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_probe_tools() {
+  local t missing
+  missing=0
+  for t in cat mv rm mkdir chmod chown chgrp ln readlink mktemp stat awk diff sed tr; do
+    depc_need_cmd "$t" || missing=1
+  done
+  if command -v sha256sum >/dev/null 2>&1; then
+    depc_sha_tool=sha256sum
+  elif command -v shasum >/dev/null 2>&1; then
+    depc_sha_tool=shasum
+  elif command -v sha256 >/dev/null 2>&1; then
+    depc_sha_tool=sha256
+  elif command -v openssl >/dev/null 2>&1; then
+    depc_sha_tool=openssl
+  else
+    depc_err "required tool 'sha256sum' (or 'shasum', 'sha256', 'openssl') not found on host $DEPC_HOST (PATH=$PATH)"
+    missing=1
+  fi
+  [ "$missing" = 0 ] || return 1
+  if stat -c '%a' / >/dev/null 2>&1; then
+    depc_stat_flavor=gnu
+  elif stat -f '%Lp' / >/dev/null 2>&1; then
+    depc_stat_flavor=bsd
+  else
+    depc_err "the 'stat' on host $DEPC_HOST supports neither 'stat -c' nor 'stat -f'"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_tmp_init sha256:87d448f64fa972c0f4d07f9bc992285a72f6d66a22f9005ebe3c4f49a4a5fd4c
+# Create the run's private temp dir (mode 0700) in depc_tmp, with the empty
+# fact files and the step log.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_tmp_init() {
+  local base
+  base=${TMPDIR:-/tmp}
+  if ! depc_tmp=$(mktemp -d "$base/depc.XXXXXX" 2>/dev/null); then
+    depc_tmp=$base/depc.$$
+    if ! mkdir -m 700 "$depc_tmp"; then
+      depc_tmp=
+      depc_err "cannot create a private temporary directory in $base"
+      return 1
+    fi
+  fi
+  if ! : >"$depc_tmp/facts.stat" || ! : >"$depc_tmp/facts.sha" || ! : >"$depc_tmp/log"; then
+    depc_err "cannot write to the temporary directory $depc_tmp"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_mktemp sha256:db4cb0e943227798fe4a03a32d16adafe2c0d8f8439b9d7b025bda631bda2556
+# depc_mktemp DIR: create an in-flight temp file DIR/.depc.XXXXXX next to a
+# target and put its name in depc_inflight. mktemp writes the name into the
+# private temp dir (not a command substitution), and depc_inflight_pending is
+# set first, so a signal between mktemp and the assignment still lets
+# depc_drop_inflight find and remove the file. Returns 1 with depc_error set.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_mktemp() {
+  depc_inflight_pending=1
+  if ! mktemp "$1/.depc.XXXXXX" >"$depc_tmp/inflight" 2>"$depc_tmp/err"; then
+    depc_inflight_pending=0
+    depc_fail "cannot create a temporary file in $1" "$depc_tmp/err"
+    return 1
+  fi
+  IFS= read -r depc_inflight <"$depc_tmp/inflight"
+  depc_inflight_pending=0
+  if [ -z "$depc_inflight" ]; then
+    depc_error="cannot create a temporary file in $1: mktemp printed no name"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_drop_inflight sha256:fd33f3c7d94e1ff69f54f85574faa1b1cf7077df08c91164a4a21fe05a4a70f4
+# Remove the in-flight temp file next to a target, if any (also one whose
+# name depc_mktemp had not read back yet).
+depc_drop_inflight() {
+  if [ "$depc_inflight_pending" = 1 ] && [ -z "$depc_inflight" ] && [ -n "$depc_tmp" ]; then
+    IFS= read -r depc_inflight <"$depc_tmp/inflight"
+  fi
+  depc_inflight_pending=0
+  if [ -n "$depc_inflight" ]; then
+    rm -f "$depc_inflight"
+    depc_inflight=
+  fi
+}
+
+#@@ depc_cleanup sha256:330804994dffd86c4e9dbb2e3f2fd9840c9dda9006462d2c890ecf3987c41bc9
+# EXIT trap: remove the in-flight temp file and the private temp dir.
+# Idempotent.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_cleanup() {
+  depc_drop_inflight
+  depc_lock_release
+  if [ -n "$depc_tmp" ]; then
+    rm -rf "$depc_tmp"
+    depc_tmp=
+  fi
+}
+
+#@@ depc_on_signal sha256:20ac5167553f65ae54a6171c45ae5a9fe08141533da8c54d4d298adb72716f3d
+# depc_on_signal STATUS: HUP/INT/TERM trap: clean up and exit with STATUS.
+depc_on_signal() {
+  depc_drop_inflight
+  depc_log_run interrupted "$((DEPC_COUNT - depc_n_ok - depc_n_changed - depc_n_would - depc_n_failed))"
+  depc_cleanup
+  trap - EXIT
+  depc_err "interrupted" 2>&9
+  exit "$1"
+}
+
+#@@ depc_invalidate_facts sha256:e3c855783bdd7ab81fb65f56f0a635de0c8d076ed2b95e188d5b8b2bafd3206f
+# A resource whose effect on the host is opaque (a command, a service
+# restart...) calls this: the preflight facts are no longer trusted and every
+# later step runs its full check.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_invalidate_facts() {
+  depc_facts_valid=0
+}
+
+#@@ depc_change sha256:a81b5fef631f27ff939e564b055078fdfb30f8f86fd25d7cc19b041430a4f5a3
+# depc_change NAME DETAIL: record one change of the current resource. NAME
+# goes into the JSON report ("content", "mode"...), DETAIL into the line
+# ("mode 0600 -> 0644").
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_change() {
+  depc_change_names=${depc_change_names:+$depc_change_names,}$1
+  depc_change_text=${depc_change_text:+$depc_change_text, }$2
+}
+
+#@@ depc_fail sha256:3c7cd3e612779f220025dde7b7e128138086aac58b8ce9828c7d742f311c63a2
+# depc_fail MESSAGE [STDERR_FILE]: set depc_error to MESSAGE, followed by the
+# lines of STDERR_FILE (a failed command's stderr) joined with "; ".
+# Returns 1.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_fail() {
+  local msg line sep
+  msg=$1
+  sep=': '
+  if [ $# -ge 2 ] && [ -s "$2" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      if [ -n "$line" ]; then
+        msg=$msg$sep$line
+        sep='; '
+      fi
+    done <"$2"
+  fi
+  depc_error=$msg
+  return 1
+}
+
+#@@ depc_try sha256:b7ca00aaafda7be7a4aa7434d176e40226de349b7646466edace5eaed2baf504
+# depc_try MESSAGE CMD [ARGS...]: run CMD with its stderr captured; on failure
+# depc_fail MESSAGE with that stderr. Returns CMD's success.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_try() {
+  local msg
+  msg=$1
+  shift
+  if "$@" 2>"$depc_tmp/err"; then
+    return 0
+  fi
+  depc_fail "$msg" "$depc_tmp/err"
+}
+
+#@@ depc_step sha256:9e6a037a1979f09d81390122b8209579a2f1cbea5013df765badad0bf869fe82
+# depc_step INDEX KIND KEY FUNC [ARGS...]: run one resource. When the
+# preflight verified INDEX and the facts are still valid, print the ok line
+# with builtins only. Otherwise run FUNC ARGS (which may call depc_change and
+# returns non-zero with depc_error set on failure) and print its line.
+# In apply mode the run stops at the first failure.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_step() {
+  local status
+  depc_index=$1
+  depc_kind=$2
+  depc_key=$3
+  shift 3
+  if [ "$depc_facts_valid" = 1 ]; then
+    case $depc_todo in
+      *" $depc_index "*) ;;
+      *)
+        depc_n_ok=$((depc_n_ok + 1))
+        if [ "$depc_quiet" = 0 ]; then
+          printf 'ok            %s %s\n' "$depc_kind" "$depc_key"
+        fi
+        printf '%s\t%s\t%s\tok\t\t\n' "$depc_index" "$depc_kind" "$depc_key" >>"$depc_tmp/log"
+        return 0
+        ;;
+    esac
+  fi
+  depc_change_names=
+  depc_change_text=
+  depc_error=
+  depc_has_diff=0
+  # A change owes its reactions before it is reported (see notify.sh).
+  if "$@" && { [ -z "$depc_change_names" ] || depc_notifies "$depc_index"; }; then
+    if [ -z "$depc_change_names" ]; then
+      status=ok
+      depc_n_ok=$((depc_n_ok + 1))
+      if [ "$depc_quiet" = 0 ]; then
+        printf 'ok            %s %s\n' "$depc_kind" "$depc_key"
+      fi
+    elif [ "$depc_mode" = check ]; then
+      status='would change'
+      depc_n_would=$((depc_n_would + 1))
+      printf 'would change  %s %s (%s)\n' "$depc_kind" "$depc_key" "$depc_change_text"
+      if [ "$depc_has_diff" = 1 ]; then
+        cat "$depc_tmp/diff"
+      fi
+    else
+      status=changed
+      depc_n_changed=$((depc_n_changed + 1))
+      printf 'changed       %s %s (%s)\n' "$depc_kind" "$depc_key" "$depc_change_text"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t\n' "$depc_index" "$depc_kind" "$depc_key" "$status" "$depc_change_names" >>"$depc_tmp/log"
+    return 0
+  fi
+  depc_drop_inflight
+  [ -n "$depc_error" ] || depc_error="failed (no reason given)"
+  depc_n_failed=$((depc_n_failed + 1))
+  printf 'failed        %s %s: %s\n' "$depc_kind" "$depc_key" "$depc_error"
+  depc_err "$depc_kind $depc_key: $depc_error"
+  printf '%s\t%s\t%s\tfailed\t%s\t%s\n' "$depc_index" "$depc_kind" "$depc_key" "$depc_change_names" "$depc_error" >>"$depc_tmp/log"
+  if [ "$depc_mode" = apply ]; then
+    depc_finish
+  fi
+  return 1
+}
+
+#@@ depc_finish sha256:747aa1de502e56caf3316fe9272126a24b5cb7466ec21019ffbdb287c1dde408
+# Print the summary line, write the --report file and exit with the run's
+# status: apply 0/1; check 0 (nothing to do), 2 (changes pending), 1 (error).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_finish() {
+  local rc done_n not_run tail result
+  done_n=$((depc_n_ok + depc_n_changed + depc_n_would + depc_n_failed))
+  not_run=$((DEPC_COUNT - done_n))
+  [ "$not_run" -ge 0 ] || not_run=0
+  tail=
+  if [ "$not_run" -gt 0 ]; then
+    tail=", $not_run not run"
+  fi
+  if [ "$depc_mode" = check ]; then
+    if [ "$depc_n_failed" -gt 0 ]; then
+      rc=1
+      result=failed
+      tail=", $depc_n_failed failed$tail"
+    elif [ "$depc_n_would" -gt 0 ]; then
+      rc=2
+      result=pending
+    else
+      rc=0
+      result=clean
+    fi
+    printf 'depc: %s/%s (check): %s resources: %s would change, %s ok%s\n' \
+      "$DEPC_ENV" "$DEPC_HOST" "$DEPC_COUNT" "$depc_n_would" "$depc_n_ok" "$tail"
+  else
+    if [ "$depc_n_failed" -gt 0 ]; then
+      rc=1
+      result=failed
+    else
+      rc=0
+      result=converged
+    fi
+    printf 'depc: %s/%s: %s resources: %s changed, %s ok, %s failed%s\n' \
+      "$DEPC_ENV" "$DEPC_HOST" "$DEPC_COUNT" "$depc_n_changed" "$depc_n_ok" "$depc_n_failed" "$tail"
+  fi
+  if [ -n "$depc_report_file" ]; then
+    if ! depc_report_write "$rc" "$not_run"; then
+      [ "$rc" != 0 ] || rc=1
+    fi
+  fi
+  depc_log_run "$result" "$not_run"
+  exit "$rc"
+}
+
+#@@ depc_diff sha256:fe09db817156d7505ab141449aee39119d9e44b5230a12b8a7ff0a9fa9fb5545
+# depc_diff OLD NEW PATH OLDSHA NEWSHA: write the diff shown under a
+# "would change" line into $depc_tmp/diff and set depc_has_diff=1:
+# "--- PATH" / "+++ PATH (depc)" then `diff -u OLD NEW` minus its own two
+# header lines; OLD is /dev/null for a new file. Binary content (a NUL byte
+# in either side, or diff calling it binary) gives one line instead:
+# "Binary content differs (sha256 OLDSHA -> NEWSHA)".
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_diff() {
+  local out first
+  out=$depc_tmp/diff
+  depc_has_diff=1
+  if depc_has_nul "$2" || { [ "$1" != /dev/null ] && depc_has_nul "$1"; }; then
+    printf 'Binary content differs (sha256 %s -> %s)\n' "$4" "$5" >"$out"
+    return 0
+  fi
+  diff -u "$1" "$2" >"$depc_tmp/diff.raw" 2>"$depc_tmp/err"
+  if [ $? -gt 1 ]; then
+    depc_fail "cannot diff $3" "$depc_tmp/err"
+    depc_warn "$depc_error"
+    printf '(no diff: %s)\n' "$depc_error" >"$out"
+    depc_error=
+    return 0
+  fi
+  first=
+  IFS= read -r first <"$depc_tmp/diff.raw"
+  case $first in
+    'Binary files '* | 'Files '*)
+      printf 'Binary content differs (sha256 %s -> %s)\n' "$4" "$5" >"$out"
+      return 0
+      ;;
+  esac
+  {
+    printf '%s\n' "--- $3"
+    printf '%s\n' "+++ $3 (depc)"
+    sed '1,2d' "$depc_tmp/diff.raw"
+  } >"$out"
+  return 0
+}
+
+#@@ depc_has_nul sha256:d069c1634ec3b02ea5210c648c9c1357e14922ddd25c3df7560d5deaa83ed9c0
+# depc_has_nul FILE: succeeds when FILE contains a NUL byte.
+depc_has_nul() {
+  tr -dc '\000' <"$1" >"$depc_tmp/nul" 2>/dev/null
+  [ -s "$depc_tmp/nul" ]
+}
+
+#@@ depc_directory sha256:bb682b30288f0bede6abcca6e8048789f23387e27a33b9342a302db6448e1e7b
+# depc_directory PATH MODE OWNER GROUP: PATH is a directory (created with
+# mkdir -p, parents as needed) with MODE (4-digit octal), OWNER and GROUP
+# ('' = unmanaged). A file or symlink at PATH is an error. Set-id bits that
+# MODE lacks are cleared, so "mode 2755 -> 0755" converges on every chmod.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_directory() {
+  local new
+  if [ -L "$1" ]; then
+    depc_error="$1 exists and is a symbolic link"
+    return 1
+  elif [ -e "$1" ] && [ ! -d "$1" ]; then
+    depc_error="$1 exists and is not a directory"
+    return 1
+  fi
+  new=0
+  if [ ! -d "$1" ]; then
+    new=1
+    depc_change created created
+    [ "$depc_mode" = apply ] || return 0
+    depc_try "cannot create directory $1" mkdir -p "$1" || return 1
+  fi
+  if [ -z "$2$3$4" ]; then
+    return 0
+  fi
+  depc_stat "$1" || return 1
+  if [ "$new" = 1 ]; then
+    depc_attrs_compare "$2" "$3" "$4" 0
+  else
+    depc_attrs_compare "$2" "$3" "$4" 1
+  fi
+  [ "$depc_mode" = apply ] || return 0
+  depc_attrs_apply "$1" "$2" "$3" "$4"
+}
+
+#@@ depc_fact_stat sha256:3d2b3261b4aa210fc86fb4719225f2035ebfbdb25c7884753f3065c7062866e9
+# depc_fact_stat PATH...: append "type<TAB>mode<TAB>uid<TAB>gid<TAB>path"
+# lines (lstat, one process for all PATHs) to the facts file. Numeric ids
+# only: a user/group name lookup per path would cost more than the whole
+# stat (the preflight maps names via /etc/passwd and /etc/group).
+# Missing paths are ignored: facts are hints.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_fact_stat() {
+  local t
+  t=$depc_tab
+  if [ "$depc_stat_flavor" = gnu ]; then
+    stat -c "%F$t%a$t%u$t%g$t%n" "$@" >>"$depc_tmp/facts.stat" 2>/dev/null
+  else
+    stat -f "%HT$t%Mp%Lp$t%u$t%g$t%N" "$@" >>"$depc_tmp/facts.stat" 2>/dev/null
+  fi
+  return 0
+}
+
+#@@ depc_fact_sha256 sha256:378b6a0903c9c56be101aea0221f9ecaabd6c7ba5d81de8ca109e0905d41cb8d
+# depc_fact_sha256 PATH...: append the sha256 lines of PATHs (one process)
+# to the facts file. Missing paths and directories are ignored. PATHs that
+# are neither (a FIFO, a device) are left out so the run never blocks; that
+# filter rebuilds the argument list and only runs when one is present.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_fact_sha256() {
+  local n p special
+  special=0
+  for p do
+    if [ -e "$p" ] && [ ! -f "$p" ] && [ ! -d "$p" ]; then
+      special=1
+      break
+    fi
+  done
+  if [ "$special" = 1 ]; then
+    n=$#
+    while [ "$n" -gt 0 ]; do
+      p=$1
+      shift
+      n=$((n - 1))
+      if [ -f "$p" ]; then
+        set -- "$@" "$p"
+      fi
+    done
+  fi
+  if [ $# -gt 0 ]; then
+    depc_sha256_cmd "$@" >>"$depc_tmp/facts.sha" 2>/dev/null
+  fi
+  return 0
+}
+
+#@@ depc_sha256_cmd sha256:deb7ba3af6618a9138e0450f3179f4eb3999d4b051207cc06ba4d097b45e4600
+# depc_sha256_cmd [FILE...]: run the probed sha256 tool (stdin when no FILE).
+# shellcheck disable=SC2120 # files for the batched facts; a bundle without files passes none
+depc_sha256_cmd() {
+  case $depc_sha_tool in
+    sha256sum) sha256sum "$@" ;;
+    shasum) shasum -a 256 "$@" ;;
+    sha256) sha256 -r "$@" ;;
+    *) openssl dgst -sha256 -r "$@" ;;
+  esac
+}
+
+#@@ depc_preflight sha256:5126f09da22305126a353b0d7d4b5603f9a9b43ba5eefb54d0e692f3f1b3ccb8
+# depc_preflight: ONE awk process joining the expect table (depc_expect) with
+# the stat and sha256 facts. Prints the space-separated indices 1..DEPC_COUNT
+# that are NOT verified converged: indices missing from the table, every
+# symlink ("l"), and every entry whose type, mode, owner, group or digest
+# differs from the facts (or has no facts). Owner/group names are mapped to
+# ids through /etc/passwd and /etc/group when readable; a name found in
+# neither (LDAP...) leaves its entry unverified, so it gets a full check.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_preflight() {
+  local passwd group
+  passwd=/dev/null
+  group=/dev/null
+  [ ! -r /etc/passwd ] || passwd=/etc/passwd
+  [ ! -r /etc/group ] || group=/etc/group
+  depc_expect | awk -F '\t' -v n="$DEPC_COUNT" '
+    function unesc(s,   r, i, c, d, k) {
+      r = ""
+      k = length(s)
+      for (i = 1; i <= k; i++) {
+        c = substr(s, i, 1)
+        if (c == "\\" && i < k) {
+          d = substr(s, ++i, 1)
+          if (d == "n") c = "\n"
+          else if (d == "r") c = "\r"
+          else c = d
+        }
+        r = r c
+      }
+      return r
+    }
+    function id(name, ids) {
+      if (name ~ /^[0-9]+$/) return name + 0
+      if (name in ids) return ids[name]
+      return -1
+    }
+    FILENAME == ARGV[1] {
+      if (NF < 5) next
+      t = tolower($1)
+      if (t ~ /^regular/) t = "f"
+      else if (t ~ /^directory/) t = "d"
+      else if (t ~ /^symbolic/) t = "l"
+      else t = "o"
+      p = $5
+      for (i = 6; i <= NF; i++) p = p "\t" $i
+      st[p] = t; sm[p] = $2 + 0; su[p] = $3 + 0; sg[p] = $4 + 0
+      next
+    }
+    FILENAME == ARGV[2] {
+      line = $0
+      e = 0
+      if (substr(line, 1, 1) == "\\") { e = 1; line = substr(line, 2) }
+      h = substr(line, 1, 64)
+      if (h !~ /^[0-9a-f]+$/ || length(h) != 64) next
+      rest = substr(line, 65)
+      i = index(rest, "/")
+      if (i == 0) next
+      p = substr(rest, i)
+      if (e) p = unesc(p)
+      sha[p] = h
+      next
+    }
+    FILENAME == ARGV[3] {
+      if (split($0, a, ":") >= 3 && !(a[1] in uids)) uids[a[1]] = a[3] + 0
+      next
+    }
+    FILENAME == ARGV[4] {
+      if (split($0, a, ":") >= 3 && !(a[1] in gids)) gids[a[1]] = a[3] + 0
+      next
+    }
+    NF >= 7 {
+      p = $3
+      if ($2 == "l" || !(p in st) || st[p] != $2) next
+      if ($4 != "-" && sm[p] != $4 + 0) next
+      if ($5 != "-" && id($5, uids) != su[p]) next
+      if ($6 != "-" && id($6, gids) != sg[p]) next
+      if ($2 == "f" && $7 != "-" && sha[p] != $7) next
+      ok[$1 + 0] = 1
+    }
+    END {
+      s = ""
+      for (i = 1; i <= n; i++) if (!(i in ok)) s = s (s == "" ? "" : " ") i
+      print s
+    }
+  ' "$depc_tmp/facts.stat" "$depc_tmp/facts.sha" "$passwd" "$group" -
+}
+
+#@@ depc_stat sha256:d3beebde423fe264180e36b41177e835d65d58a68609cba7e5b0d674bc092631
+# depc_stat PATH: lstat one path into depc_st_mode (4 octal digits, e.g. 2755), depc_st_uid, depc_st_gid, depc_st_user,
+# depc_st_group. Returns 1 with depc_error set when stat fails.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_stat() {
+  local out t
+  t=$depc_tab
+  if [ "$depc_stat_flavor" = gnu ]; then
+    out=$(stat -c "%F$t%a$t%u$t%g$t%U$t%G" "$1" 2>"$depc_tmp/err")
+  else
+    out=$(stat -f "%HT$t%Mp%Lp$t%u$t%g$t%Su$t%Sg" "$1" 2>"$depc_tmp/err")
+  fi
+  # shellcheck disable=SC2181 # the status of the assignment above
+  if [ $? -ne 0 ]; then
+    depc_fail "cannot stat $1" "$depc_tmp/err"
+    return 1
+  fi
+  out=${out#*"$t"}
+  depc_st_mode=${out%%"$t"*}
+  while [ ${#depc_st_mode} -lt 4 ]; do
+    depc_st_mode=0$depc_st_mode
+  done
+  out=${out#*"$t"}
+  depc_st_uid=${out%%"$t"*}
+  out=${out#*"$t"}
+  depc_st_gid=${out%%"$t"*}
+  out=${out#*"$t"}
+  depc_st_user=${out%%"$t"*}
+  depc_st_group=${out#*"$t"}
+  return 0
+}
+
+#@@ depc_sha256_of sha256:44b9178075effca42cbd23335bd5d589ef5abd4f9db44cb87d52ed815a741dc1
+# depc_sha256_of FILE: the lowercase hex sha256 of FILE's bytes into
+# depc_digest (read on stdin, so names are never escaped). Returns 1 with
+# depc_error set on failure.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_sha256_of() {
+  local out
+  if ! out=$(depc_sha256_cmd 2>"$depc_tmp/err" <"$1"); then
+    depc_fail "cannot compute the sha256 of $1" "$depc_tmp/err"
+    return 1
+  fi
+  out=${out#\\}
+  depc_digest=${out%%[!0-9a-f]*}
+  if [ ${#depc_digest} -ne 64 ]; then
+    depc_error="cannot compute the sha256 of $1: unexpected output from $depc_sha_tool"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_file sha256:7b2359ec8f779e621b3b9b059b6d64f8db46ac99b6d9e0d41826938fe7a388cc
+# depc_file PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: PATH is a regular file
+# whose bytes are CONTENTFN's output (digest SHA256), with MODE (4-digit
+# octal; '' = unmanaged: a new file gets 0644, an existing file keeps its
+# mode), OWNER and GROUP (name or id; '' = unmanaged: kept on rewrite when
+# possible). Content is written to a temp file in PATH's directory, verified
+# against SHA256, given its attributes and renamed over PATH (atomic).
+# Attribute-only differences are fixed in place.
+# With SALT the content is secret. --check shows no diff,
+# only "Secret content changed (fingerprint OLD -> NEW)", 12 hex digits of
+# sha256(SALT || content); no message shows its sha256; the temp file gets
+# its owner, group and mode while still empty, before the content is written.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_file() {
+  local p mode owner group sha fn salt dir new
+  p=$1 mode=$2 owner=$3 group=$4 sha=$5 fn=$6 salt=${7:-}
+  dir=${p%/*}
+  [ -n "$dir" ] || dir=/
+  if [ -L "$p" ]; then
+    depc_error="$p exists and is a symbolic link"
+    return 1
+  elif [ -d "$p" ]; then
+    depc_error="$p exists and is a directory"
+    return 1
+  elif [ -e "$p" ] && [ ! -f "$p" ]; then
+    depc_error="$p exists and is not a regular file"
+    return 1
+  fi
+  if [ -f "$p" ]; then
+    new=0
+    depc_stat "$p" || return 1
+    depc_sha256_of "$p" || return 1
+    if [ "$depc_digest" != "$sha" ]; then
+      depc_change content content
+    fi
+    depc_attrs_compare "$mode" "$owner" "$group" 1
+    [ -n "$depc_change_names" ] || return 0
+  else
+    new=1
+    depc_change created created
+    if [ ! -d "$dir" ] && [ "$depc_mode" = apply ]; then
+      depc_error="parent directory $dir does not exist"
+      return 1
+    fi
+  fi
+  if [ "$depc_mode" = check ]; then
+    if [ "$new" = 1 ] || [ "$depc_digest" != "$sha" ]; then
+      depc_file_check_content "$p" "$sha" "$fn" "$new" "$salt" || return 1
+    fi
+    return 0
+  fi
+  if [ "$new" = 1 ] || [ "$depc_digest" != "$sha" ]; then
+    depc_file_write "$p" "$dir" "$mode" "$owner" "$group" "$sha" "$fn" "$new" "$salt"
+    return
+  fi
+  depc_attrs_apply "$p" "$mode" "$owner" "$group"
+}
+
+#@@ depc_file_check_content sha256:b0fb5aac3aa3f9446de111ce97f507ea31e252921a0de3a04eea1257870e9520
+# depc_file_check_content PATH SHA256 CONTENTFN NEW [SALT]: --check only.
+# Writes CONTENTFN's output into the private temp dir, verifies its digest and
+# prepares the unified diff against PATH (or /dev/null when NEW is 1) for
+# depc_step to print. The old digest is in depc_digest when NEW is 0. With
+# SALT (secret content) the "diff" is one line of salted fingerprints.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_file_check_content() {
+  local old olddigest
+  if ! "$3" >"$depc_tmp/new" 2>"$depc_tmp/err"; then
+    depc_fail "cannot produce the content of $1" "$depc_tmp/err"
+    return 1
+  fi
+  if [ "$4" = 1 ]; then
+    old=/dev/null
+    olddigest='(none)'
+  else
+    old=$1
+    olddigest=$depc_digest
+  fi
+  depc_sha256_of "$depc_tmp/new" || return 1
+  if [ "$depc_digest" != "$2" ]; then
+    if [ -n "${5:-}" ]; then
+      depc_error="secret content of $1 does not match its digest: the bundle is corrupt"
+    else
+      depc_error="content of $1 does not match its sha256 (expected $2, got $depc_digest): the bundle is corrupt"
+    fi
+    return 1
+  fi
+  if [ -n "${5:-}" ]; then
+    depc_secret_diff "$old" "$depc_tmp/new" "$5"
+    return
+  fi
+  depc_diff "$old" "$depc_tmp/new" "$1" "$olddigest" "$2"
+}
+
+#@@ depc_secret_diff sha256:34eb85ef132df4536ee4e7836ff5c0de253d824b2a65c65ffbac4e7768504be7
+# depc_secret_diff OLD NEW SALT: the --check "diff" of secret content, into
+# $depc_tmp/diff: "Secret content changed (fingerprint OLD -> NEW)", OLD being
+# "(none)" for a new file. A fingerprint is the first 12 hex digits of
+# sha256(SALT || content); SALT is secret (only in the bundle), so a
+# fingerprint in a log does not allow guessing a short secret offline.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_secret_diff() {
+  local before
+  before='(none)'
+  if [ "$1" != /dev/null ]; then
+    depc_secret_fingerprint "$1" "$3" || return 1
+    before=$depc_fingerprint
+  fi
+  depc_secret_fingerprint "$2" "$3" || return 1
+  printf 'Secret content changed (fingerprint %s -> %s)\n' "$before" "$depc_fingerprint" >"$depc_tmp/diff"
+  depc_has_diff=1
+  return 0
+}
+
+#@@ depc_secret_fingerprint sha256:98ad5fc02d89d1b70c38e28b438c4e5284c7980f2c105fe488b335e91890b0d9
+# depc_secret_fingerprint FILE SALT: depc_fingerprint = the first 12 hex
+# digits of sha256(SALT || FILE's bytes).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_secret_fingerprint() {
+  local out
+  if ! out=$({ printf '%s' "$2" && cat "$1"; } | depc_sha256_cmd 2>"$depc_tmp/err"); then
+    depc_fail "cannot compute the fingerprint of $1" "$depc_tmp/err"
+    return 1
+  fi
+  out=${out#\\}
+  depc_fingerprint=${out%"${out#????????????}"}
+  case $depc_fingerprint in
+    *[!0-9a-f]* | '')
+      depc_error="cannot compute the fingerprint of $1: unexpected output from $depc_sha_tool"
+      return 1
+      ;;
+  esac
+  return 0
+}
+
+#@@ depc_file_write sha256:86fa43d019622e657b8201c47f849c45eb7c1c54ab182b71207f3f55a0b44215
+# depc_file_write PATH DIR MODE OWNER GROUP SHA256 CONTENTFN NEW [SALT]:
+# apply the content: mktemp in DIR, write, verify the digest (proves
+# byte-exact transport), chown/chgrp/chmod the temp file, then mv -f over
+# PATH. With SALT (secret content) the empty temp file (0600 from mktemp)
+# gets its owner, group and mode first and the content is written after,
+# so no other user can ever read it. The temp file is tracked in
+# depc_inflight so failures and signals remove it. When NEW is 0, unmanaged
+# attributes are copied from the last depc_stat.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_file_write() {
+  local tmp mode owner group
+  mode=$3 owner=$4 group=$5
+  if [ "$8" = 1 ]; then
+    [ -n "$mode" ] || mode=0644
+  else
+    [ -n "$mode" ] || mode=$depc_st_mode
+    [ -n "$owner" ] || owner=$depc_st_uid
+    [ -n "$group" ] || group=$depc_st_gid
+  fi
+  depc_mktemp "$2" || return 1
+  tmp=$depc_inflight
+  if [ -n "${9:-}" ]; then
+    depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
+  fi
+  if ! "$7" >"$tmp" 2>"$depc_tmp/err"; then
+    depc_fail "cannot write the content of $1 to $tmp" "$depc_tmp/err"
+    return 1
+  fi
+  depc_sha256_of "$tmp" || return 1
+  if [ "$depc_digest" != "$6" ]; then
+    if [ -n "${9:-}" ]; then
+      depc_error="secret content written for $1 does not match its digest: the bundle is corrupt"
+    else
+      depc_error="content written for $1 does not match its sha256 (expected $6, got $depc_digest): the bundle is corrupt"
+    fi
+    return 1
+  fi
+  if [ -z "${9:-}" ]; then
+    depc_file_attrs "$tmp" "$mode" "$owner" "$group" || return 1
+  fi
+  depc_try "cannot rename $tmp to $1" mv -f "$tmp" "$1" || return 1
+  depc_inflight=
+  return 0
+}
+
+#@@ depc_file_attrs sha256:5b70c2d510b0aa71f79be4d13f248177b5588afcbd01dfcd508e27cac0bc0710
+# depc_file_attrs TMP MODE OWNER GROUP: owner and group (when given), then
+# the mode (chown clears set-id bits) of a temp file.
+depc_file_attrs() {
+  if [ -n "$3" ] && [ -n "$4" ]; then
+    depc_try "cannot change owner and group of $1 to $3:$4" chown "$3:$4" "$1" || return 1
+  elif [ -n "$3" ]; then
+    depc_try "cannot change owner of $1 to $3" chown "$3" "$1" || return 1
+  elif [ -n "$4" ]; then
+    depc_try "cannot change group of $1 to $4" chgrp "$4" "$1" || return 1
+  fi
+  depc_try "cannot change mode of $1 to $2" chmod "$2" "$1" || return 1
+}
+
+#@@ depc_owed_load sha256:35704fad049070db0a38cacd67caeb0a88deae882f862c3fac1aeaa980176866
+# Read the reactions owed by earlier runs from the state directory.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_owed_load() {
+  local line
+  depc_owed=$depc_nl
+  [ -f "$depc_state_dir/owed" ] || return 0
+  while IFS= read -r line || [ -n "$line" ]; do
+    [ -n "$line" ] || continue
+    case $depc_owed in
+      *"$depc_nl$line$depc_nl"*) ;;
+      *) depc_owed=$depc_owed$line$depc_nl ;;
+    esac
+  done <"$depc_state_dir/owed"
+}
+
+#@@ depc_owe sha256:094edb22a2f46ac7362aade108d95e52b97728f1531a65607ea990a1860cb4f8
+# depc_owe KEY: the reaction KEY ("kind:name") is owed. Apply mode appends it
+# to the state directory's owed file first. Returns 1 with depc_error set
+# when it cannot be recorded (the change must then not be reported as done).
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_owe() {
+  case $depc_owed in
+    *"$depc_nl$1$depc_nl"*) return 0 ;;
+  esac
+  if [ "$depc_mode" = apply ]; then
+    if ! printf '%s\n' "$1" 2>"$depc_tmp/err" >>"$depc_state_dir/owed"; then
+      depc_fail "cannot record the owed $1 in $depc_state_dir/owed" "$depc_tmp/err"
+      return 1
+    fi
+  fi
+  depc_owed=$depc_owed$1$depc_nl
+}
+
+#@@ depc_is_owed sha256:ba6fc4cb8c303ae1db40d90c156f3e4f3e2060820d5f03128ca501cec744b9bd
+# depc_is_owed KEY: whether KEY is owed, by this run or an earlier one.
+depc_is_owed() {
+  case $depc_owed in
+    *"$depc_nl$1$depc_nl"*) return 0 ;;
+  esac
+  return 1
+}
+
+#@@ depc_settle sha256:f2223f344c05fbd9023643507f4888d4f70e7aeb030bd04f27ae37761f294d21
+# depc_settle KEY: the reaction KEY is done; apply mode rewrites the owed
+# file without it (atomically: temp file, then rename).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_settle() {
+  local rest line saved_ifs
+  depc_is_owed "$1" || return 0
+  rest=$depc_nl
+  saved_ifs=$IFS
+  IFS=$depc_nl
+  set -f
+  for line in $depc_owed; do
+    [ "$line" = "$1" ] || rest=$rest$line$depc_nl
+  done
+  set +f
+  IFS=$saved_ifs
+  depc_owed=$rest
+  [ "$depc_mode" = apply ] || return 0
+  if ! printf '%s' "${rest#"$depc_nl"}" 2>"$depc_tmp/err" >"$depc_state_dir/owed.new" ||
+    ! mv -f "$depc_state_dir/owed.new" "$depc_state_dir/owed" 2>>"$depc_tmp/err"; then
+    depc_fail "cannot update $depc_state_dir/owed" "$depc_tmp/err"
+    return 1
+  fi
+}
+
+#@@ depc_report_write sha256:842eb69499efc76b3a9c834d7fea52a149d8b6a7a813e1dd700804aff02a833d
+# depc_report_write EXIT_STATUS NOT_RUN: turn the step log (TSV: index, kind,
+# key, status, change names joined by ",", error) into JSON lines in
+# $depc_report_file with one awk pass: one object per resource that ran, then
+# {"summary":{...}}. Returns 1 (with a message) when the file can't be written.
+depc_report_write() {
+  printf '%s\n%s\n%s\n%s\n' "$DEPC_HOST" "$DEPC_ENV" "$DEPC_VERSION" "$DEPC_SOURCES" >"$depc_tmp/meta"
+  if ! awk -F '\t' \
+    -v rc="$1" -v not_run="$2" -v n_ok="$depc_n_ok" -v n_changed="$depc_n_changed" \
+    -v n_would="$depc_n_would" -v n_failed="$depc_n_failed" -v count="$DEPC_COUNT" \
+    -v mode="$depc_mode" '
+    function esc(s,   r, i, c, n) {
+      r = ""
+      n = length(s)
+      for (i = 1; i <= n; i++) {
+        c = substr(s, i, 1)
+        if (c == "\\") r = r "\\\\"
+        else if (c == "\"") r = r "\\\""
+        else if (c == "\t") r = r "\\t"
+        else if (c == "\n") r = r "\\n"
+        else if (c == "\r") r = r "\\r"
+        else if (c < " ") r = r " "
+        else r = r c
+      }
+      return "\"" r "\""
+    }
+    FILENAME == ARGV[1] { m[FNR] = $0; next }
+    {
+      line = "{\"index\":" ($1 + 0) ",\"kind\":" esc($2) ",\"key\":" esc($3) ",\"status\":" esc($4) ",\"changes\":["
+      k = split($5, ch, ",")
+      for (i = 1; i <= k; i++) line = line (i > 1 ? "," : "") esc(ch[i])
+      line = line "]"
+      if ($4 == "failed") {
+        e = $6
+        for (i = 7; i <= NF; i++) e = e " " $i
+        line = line ",\"error\":" esc(e)
+      }
+      print line "}"
+    }
+    END {
+      printf "{\"summary\":{\"host\":%s,\"env\":%s,\"mode\":%s,\"version\":%s,\"sources\":%s,", esc(m[1]), esc(m[2]), esc(mode), esc(m[3]), esc(m[4])
+      printf "\"resources\":%d,\"ok\":%d,\"changed\":%d,\"would_change\":%d,\"failed\":%d,\"not_run\":%d,\"exit\":%d}}\n", count, n_ok, n_changed, n_would, n_failed, not_run, rc
+    }
+  ' "$depc_tmp/meta" "$depc_tmp/log" >"$depc_report_file" 2>"$depc_tmp/err"; then
+    depc_fail "cannot write the report to $depc_report_file" "$depc_tmp/err"
+    depc_err "$depc_error"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_service sha256:05b9b70be6c01bb76b44936553d4ec4a888ad67d6a041cb44cb56d1fd33b0c27
+# depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD: the unit
+# NAME ("web.service") has the file /etc/systemd/system/NAME with
+# CONTENTFN's bytes (digest SHA256, mode 0644, owned by root), is enabled
+# (ENABLED=1; re-enabled when its [Install] section changed) or not, and
+# runs (RUNNING=1) or not. A changed unit file is
+# followed by one `systemctl daemon-reload` (also when systemd says it
+# needs one: a run that stopped in between). A running service is
+# restarted when its unit changed, and restarted — or reloaded when RELOAD
+# is 1 and the unit can reload — when the reaction OWE ("service:NAME") is
+# owed. A running service whose unit changes owes its own restart before
+# the file is written, so a failure before the restart leaves it owed.
+# Starting a stopped service, or a service that must not run, settles OWE.
+# --check asks systemd the same questions and changes nothing.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_service() {
+  local owe name sha fn enabled running reload p new unit_changed details state reload_daemon was_active install_changed
+  owe=$1 name=$2 sha=$3 fn=$4 enabled=$5 running=$6 reload=$7
+  p=/etc/systemd/system/$name
+  if [ ! -d /run/systemd/system ]; then
+    depc_error="host $DEPC_HOST does not run systemd (there is no /run/systemd/system), so it cannot run service $name"
+    return 1
+  fi
+  if ! command -v systemctl >/dev/null 2>&1; then
+    depc_error="host $DEPC_HOST runs systemd but 'systemctl' is not on PATH ($PATH)"
+    return 1
+  fi
+  depc_service_show "$name" || return 1
+  was_active=0
+  case $depc_svc_active in
+    active | reloading | activating) was_active=1 ;;
+  esac
+
+  # The unit file: compared like a file, changes named "unit ...".
+  unit_changed=0
+  details=
+  if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then
+    depc_error="$p exists and is not a regular file"
+    return 1
+  fi
+  if [ -f "$p" ]; then
+    new=0
+    depc_stat "$p" || return 1
+    depc_sha256_of "$p" || return 1
+    if [ "$depc_digest" != "$sha" ]; then
+      unit_changed=1
+      details=content
+    fi
+    depc_attrs_compare 0644 0 0 0
+    [ "$depc_need_mode" = 0 ] || details=${details:+$details, }"mode $depc_st_mode -> 0644"
+    [ "$depc_need_owner" = 0 ] || details=${details:+$details, }"owner $depc_st_user -> root"
+    [ "$depc_need_group" = 0 ] || details=${details:+$details, }"group $depc_st_group -> root"
+  else
+    new=1
+    unit_changed=1
+    details=created
+  fi
+  [ -z "$details" ] || depc_change unit "unit $details"
+  if [ "$unit_changed" = 1 ] && [ "$was_active" = 1 ] && [ "$running" = 1 ]; then
+    depc_owe "$owe" || return 1
+  fi
+  # An enabled unit whose [Install] section changes is re-enabled, so its
+  # symlinks follow the new WantedBy=.
+  install_changed=0
+  if [ "$unit_changed" = 1 ] && [ "$new" = 0 ] && [ "$enabled" = 1 ]; then
+    depc_service_install_section "$p" >"$depc_tmp/install.old"
+    install_changed=1
+  fi
+  if [ "$depc_mode" = check ]; then
+    if [ "$unit_changed" = 1 ]; then
+      depc_file_check_content "$p" "$sha" "$fn" "$new" || return 1
+      if [ "$install_changed" = 1 ]; then
+        depc_service_install_section "$depc_tmp/new" >"$depc_tmp/install.new"
+      fi
+    fi
+  elif [ "$unit_changed" = 1 ]; then
+    depc_file_write "$p" /etc/systemd/system 0644 0 0 "$sha" "$fn" "$new" || return 1
+    if [ "$install_changed" = 1 ]; then
+      depc_service_install_section "$p" >"$depc_tmp/install.new"
+    fi
+  elif [ -n "$details" ]; then
+    depc_attrs_apply "$p" 0644 0 0 || return 1
+  fi
+  if [ "$install_changed" = 1 ] && diff "$depc_tmp/install.old" "$depc_tmp/install.new" >/dev/null 2>&1; then
+    install_changed=0
+  fi
+
+  # One daemon-reload when the unit changed (or systemd still has an old copy).
+  reload_daemon=0
+  if [ "$unit_changed" = 1 ] || [ "$depc_svc_need_reload" = yes ]; then
+    reload_daemon=1
+  fi
+
+  # Enablement. `--no-reload` when the daemon-reload below follows anyway.
+  systemctl is-enabled "$name" >"$depc_tmp/svc" 2>/dev/null
+  state=
+  IFS= read -r state <"$depc_tmp/svc"
+  if [ "$enabled" = 1 ] && [ "$state" != enabled ]; then
+    depc_change enable enable
+    depc_service_enablement enable "$name" "$reload_daemon" || return 1
+  elif [ "$enabled" = 1 ] && [ "$install_changed" = 1 ]; then
+    depc_change reenable reenable
+    depc_service_enablement reenable "$name" "$reload_daemon" || return 1
+  elif [ "$enabled" = 0 ] && [ "$state" = enabled ]; then
+    depc_change disable disable
+    depc_service_enablement disable "$name" "$reload_daemon" || return 1
+  fi
+
+  if [ "$reload_daemon" = 1 ]; then
+    depc_change daemon-reload daemon-reload
+    if [ "$depc_mode" = apply ]; then
+      depc_try "systemctl daemon-reload failed" systemctl daemon-reload || return 1
+    fi
+  fi
+
+  # Running or not; restart or reload when the unit changed or a restart is owed.
+  if [ "$running" = 1 ]; then
+    if [ "$was_active" = 0 ]; then
+      depc_change start start
+      depc_service_do start "$name" || return 1
+    elif [ "$unit_changed" = 1 ]; then
+      depc_change restart restart
+      depc_service_do restart "$name" || return 1
+    elif depc_is_owed "$owe"; then
+      if [ "$reload" = 1 ] && [ "$depc_svc_can_reload" = yes ]; then
+        depc_change reload "notified: reload"
+        depc_service_do reload "$name" || return 1
+      else
+        depc_change restart "notified: restart"
+        depc_service_do restart "$name" || return 1
+      fi
+    fi
+  elif [ "$was_active" = 1 ]; then
+    depc_change stop stop
+    depc_service_do stop "$name" || return 1
+  fi
+  depc_settle "$owe"
+}
+
+#@@ depc_service_show sha256:29c1c4c8479434ae1e921723108329fdeb5558ec69b6f036fbf6b48d74032d86
+# depc_service_show NAME: what systemd knows about unit NAME, from one
+# `systemctl show`: depc_svc_active (ActiveState: active, inactive,
+# failed...), depc_svc_need_reload (NeedDaemonReload: yes/no) and
+# depc_svc_can_reload (CanReload: yes/no). Returns 1 with depc_error set.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_service_show() {
+  local line
+  depc_svc_active=
+  depc_svc_need_reload=no
+  depc_svc_can_reload=no
+  if ! systemctl show -p ActiveState -p NeedDaemonReload -p CanReload "$1" >"$depc_tmp/svc" 2>"$depc_tmp/err"; then
+    depc_fail "systemctl show $1 failed" "$depc_tmp/err"
+    return 1
+  fi
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+      ActiveState=*) depc_svc_active=${line#*=} ;;
+      NeedDaemonReload=*) depc_svc_need_reload=${line#*=} ;;
+      CanReload=*) depc_svc_can_reload=${line#*=} ;;
+    esac
+  done <"$depc_tmp/svc"
+  if [ -z "$depc_svc_active" ]; then
+    depc_error="systemctl show $1 printed no ActiveState"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_service_install_section sha256:a7e1eedee04bd81a3f97ddd3432e5230df9cfa0060888e1808cea205e27c60e8
+# depc_service_install_section FILE: print FILE's [Install] section (its
+# lines from the header to the next section), to tell whether a changed
+# unit needs re-enabling.
+depc_service_install_section() {
+  awk '/^[ \t]*\[/ { s = ($0 ~ /^[ \t]*\[Install\][ \t]*$/) } s' "$1" 2>/dev/null
+}
+
+#@@ depc_service_enablement sha256:bf0bbda589b2fe78d94a48b1d776e94c7504ddd618319651124c8f4483405818
+# depc_service_enablement enable|reenable|disable NAME NORELOAD: apply mode
+# only: `systemctl enable NAME` (with --no-reload when NORELOAD is 1: a
+# daemon-reload follows), then checks that systemd agrees.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_service_enablement() {
+  local state want
+  [ "$depc_mode" = apply ] || return 0
+  if [ "$3" = 1 ]; then
+    depc_try "systemctl $1 $2 failed" systemctl --no-reload "$1" "$2" || return 1
+  else
+    depc_try "systemctl $1 $2 failed" systemctl "$1" "$2" || return 1
+  fi
+  systemctl is-enabled "$2" >"$depc_tmp/svc" 2>/dev/null
+  state=
+  IFS= read -r state <"$depc_tmp/svc"
+  want=enabled
+  [ "$1" != disable ] || want=disabled
+  if [ "$state" != "$want" ]; then
+    depc_error="systemctl $1 $2 left it ${state:-in an unknown state} (is-enabled), not $want"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_service_do sha256:8377cbda39b81e2f3267ce9840e7c5ce0c2d2b08e0e8ba326f974a00d40f230b
+# depc_service_do start|stop|restart|reload NAME: apply mode only: run the
+# systemctl action. Its effect on the host is opaque, so the preflight facts
+# are no longer trusted. A failure carries systemctl's message and the
+# unit's last journal lines when journalctl can read them.
+depc_service_do() {
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  if systemctl "$1" "$2" 2>"$depc_tmp/err"; then
+    return 0
+  fi
+  if command -v journalctl >/dev/null 2>&1; then
+    journalctl -q --no-pager -o cat -n 5 -u "$2" >>"$depc_tmp/err" 2>/dev/null
+  fi
+  depc_fail "systemctl $1 $2 failed" "$depc_tmp/err"
+}
+
+#@@ depc_state_init sha256:349265a23eb031cf9fa8787a09935fcfe28a47aa2abfe6735009ed5d872c3d5c
+# depc_state_init: settle depc_state_dir: --state-dir, else
+# /var/lib/depc/ENV as root, else ${XDG_STATE_HOME:-$HOME/.local/state}/depc/ENV.
+# Apply creates it (mode 0700); check only reads what is there.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_state_init() {
+  if [ -z "$depc_state_dir" ]; then
+    if [ "$(id -u 2>/dev/null)" = 0 ]; then
+      depc_state_dir=/var/lib/depc/$DEPC_ENV
+    elif [ -n "${HOME:-}" ]; then
+      depc_state_dir=${XDG_STATE_HOME:-$HOME/.local/state}/depc/$DEPC_ENV
+    else
+      depc_err "cannot choose a state directory: not root and HOME is not set; give --state-dir"
+      return 1
+    fi
+  fi
+  if [ "$depc_mode" = apply ] && [ ! -d "$depc_state_dir" ]; then
+    if ! mkdir -p "$depc_state_dir" 2>"$depc_tmp/err" || ! chmod 700 "$depc_state_dir" 2>>"$depc_tmp/err"; then
+      depc_fail "cannot create the state directory $depc_state_dir" "$depc_tmp/err"
+      depc_err "$depc_error"
+      return 1
+    fi
+  fi
+  return 0
+}
+
+#@@ depc_proc_start sha256:36cbd7c45c66d8d90d5aa2f69d56aa5199f27a1badd646853135f9fc409c956b
+# depc_proc_start PID: the start time of process PID (field 22 of
+# /proc/PID/stat, clock ticks since boot) into depc_pstart; '' (return 1)
+# where there is no /proc or the process is gone. The comm field may hold
+# spaces and parentheses: fields are counted after its last ") ".
+# shellcheck disable=SC3043,SC2034,SC2086 # local is a deliberate extension; sets globals; word splitting intended
+depc_proc_start() {
+  local line
+  depc_pstart=
+  [ -r "/proc/$1/stat" ] || return 1
+  line=
+  IFS= read -r line <"/proc/$1/stat" 2>/dev/null
+  line=${line##*) }
+  set -f
+  set -- $line
+  set +f
+  [ $# -ge 20 ] || return 1
+  shift 19
+  depc_pstart=$1
+  return 0
+}
+
+#@@ depc_lock_field sha256:eac366a13cff797b2c3ea519823ce56864d6741e2978683320eb8bf4524ac2c3
+# depc_lock_field INFO NAME: the value of NAME=... in a lock's INFO into
+# depc_field ('' when absent). `tmp=` is last and runs to the end (a path
+# may hold spaces); the others are single words. (Named locals: posh
+# mis-expands ${1#*"$2"}.)
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_lock_field() {
+  local info name rest
+  info=" $1"
+  name=$2
+  depc_field=
+  case $info in
+    *" $name="*) rest=${info#*" $name="} ;;
+    *) return 1 ;;
+  esac
+  case $name in
+    tmp) depc_field=$rest ;;
+    *) depc_field=${rest%% *} ;;
+  esac
+  return 0
+}
+
+#@@ depc_lock_alive sha256:99f483189a02a989fc6cc8d1d6cafd36446c40bfba62e22acfe04480a0686229
+# depc_lock_alive INFO: whether the run described by a lock's INFO is still
+# running. `kill -0` decides (a failure other than "No such process" is a
+# process of another user: alive); where /proc exists, a recorded start time
+# that differs from the process's own means the pid was reused: gone.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_lock_alive() {
+  local pid start
+  depc_lock_field "$1" pid
+  pid=$depc_field
+  case $pid in
+    '' | *[!0-9]*) return 1 ;;
+  esac
+  # Our own pid in a lock we do not hold yet: the pid was reused.
+  [ "$pid" != "$$" ] || return 1
+  if ! kill -0 "$pid" 2>"$depc_tmp/err"; then
+    case $(cat "$depc_tmp/err" 2>/dev/null) in
+      *[Nn]'o such process'* | *ESRCH*) return 1 ;;
+      *[Nn]'ot permitted'* | *EPERM*) ;;
+      *) return 1 ;;
+    esac
+  fi
+  depc_lock_field "$1" start
+  start=$depc_field
+  case $start in
+    '' | -) return 0 ;;
+  esac
+  if depc_proc_start "$pid" && [ "$depc_pstart" != "$start" ]; then
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_lock_holder sha256:b3219879f6ee03c6603ea60f936761e4697301932f8983c9c7a5af2423bf803a
+# depc_lock_holder INFO: "pid N, started TIME, user U (MODE)" for messages.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_lock_holder() {
+  local pid since user mode
+  depc_lock_field "$1" pid
+  pid=${depc_field:-?}
+  depc_lock_field "$1" since
+  since=${depc_field:-?}
+  depc_lock_field "$1" user
+  user=${depc_field:-?}
+  depc_lock_field "$1" mode
+  mode=${depc_field:-?}
+  depc_holder="pid $pid, started $since, user $user ($mode)"
+}
+
+#@@ depc_lock_clean_after sha256:a3e147adae99faa4990b2b2d6ad5ba5d3dc473f69926bcee57050acd22d90755
+# depc_lock_clean_after INFO: remove what a killed run left behind: the
+# in-flight temp file its private temp dir names (only a `.depc.*` name) and
+# that temp dir (only a `depc.*` dir holding the run's step log).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_lock_clean_after() {
+  local dir name
+  depc_lock_field "$1" tmp || return 0
+  dir=$depc_field
+  case ${dir##*/} in
+    depc.*) ;;
+    *) return 0 ;;
+  esac
+  [ "$dir" != "$depc_tmp" ] || return 0
+  [ -d "$dir" ] && [ -f "$dir/log" ] || return 0
+  if [ -f "$dir/inflight" ]; then
+    name=
+    IFS= read -r name <"$dir/inflight" 2>/dev/null
+    case ${name##*/} in
+      .depc.*) rm -f "$name" 2>/dev/null ;;
+    esac
+  fi
+  rm -rf "$dir" 2>/dev/null
+  return 0
+}
+
+#@@ depc_lock_acquire sha256:c36dba1be19fba9c37621128c0b788aad6c799bcbc55609253f732e07b7535fa
+# depc_lock_acquire: take the run's lock, $depc_state_dir/lock: a symlink
+# whose target is the holder's description ("pid=N start=TICKS user=U
+# since=TIME mode=M tmp=DIR"), created with `ln -s`, which is atomic and
+# fails when the name exists, so the lock and its description appear
+# together. A lock whose holder is gone (depc_lock_alive) is taken over with
+# a warning, under a second lock ($depc_state_dir/lock.break) so that two
+# runs never both take over one stale lock. --check takes the lock too (it
+# must not read a half-applied host), but only when the state directory
+# exists, and runs without it (with a warning) when it cannot write there.
+# Returns 0 (depc_lock_held=1 when taken), 3 when another run holds it
+# (message printed), 1 on an error (message printed).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_lock_acquire() {
+  local lock brk user info info2 holder tries
+  depc_lock_held=0
+  depc_run_since=$(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) || depc_run_since=-
+  [ -n "$depc_run_since" ] || depc_run_since=-
+  if [ ! -d "$depc_state_dir" ]; then
+    [ "$depc_mode" = check ] && return 0
+    depc_err "the state directory $depc_state_dir does not exist"
+    return 1
+  fi
+  lock=$depc_state_dir/lock
+  brk=$depc_state_dir/lock.break
+  user=${USER:-${LOGNAME:-}}
+  if [ -z "$user" ]; then
+    user=$(id -un 2>/dev/null) || user=
+  fi
+  case $user in
+    '' | *[!A-Za-z0-9._@-]*) user=uid$(id -u 2>/dev/null) ;;
+  esac
+  depc_proc_start $$ || depc_pstart=-
+  depc_lock_me="pid=$$ start=$depc_pstart user=$user since=$depc_run_since mode=$depc_mode tmp=$depc_tmp"
+  depc_run_user=$user
+  tries=0
+  while [ "$tries" -lt 5 ]; do
+    tries=$((tries + 1))
+    if ln -s "$depc_lock_me" "$lock" 2>"$depc_tmp/err"; then
+      depc_lock_held=1
+      depc_lock_path=$lock
+      return 0
+    fi
+    if [ ! -L "$lock" ]; then
+      if [ -e "$lock" ]; then
+        depc_err "$lock exists and is not a depc lock (a symbolic link); remove it if no depc run is active"
+        return 1
+      fi
+      if [ "$depc_mode" = check ]; then
+        depc_fail "cannot create the lock $lock" "$depc_tmp/err"
+        depc_warn "$depc_error; checking without the lock"
+        return 0
+      fi
+      depc_fail "cannot create the lock $lock" "$depc_tmp/err"
+      depc_err "$depc_error"
+      return 1
+    fi
+    if ! info=$(readlink "$lock" 2>/dev/null); then
+      continue
+    fi
+    depc_lock_holder "$info"
+    holder=$depc_holder
+    if depc_lock_alive "$info"; then
+      depc_err "another run holds the lock $lock: $holder"
+      return 3
+    fi
+    # The holder is gone: take its lock over, one taker at a time.
+    if ln -s "$depc_lock_me" "$brk" 2>/dev/null; then
+      if info2=$(readlink "$lock" 2>/dev/null) && [ "$info2" = "$info" ]; then
+        rm -f "$lock"
+        if ln -s "$depc_lock_me" "$lock" 2>"$depc_tmp/err"; then
+          rm -f "$brk"
+          depc_lock_held=1
+          depc_lock_path=$lock
+          depc_warn "took over a stale lock: the run that held it ($holder) is gone"
+          depc_lock_clean_after "$info"
+          return 0
+        fi
+      fi
+      rm -f "$brk"
+      continue
+    fi
+    # Another run is taking over; or one that died doing so left lock.break.
+    if info=$(readlink "$brk" 2>/dev/null) && ! depc_lock_alive "$info"; then
+      rm -f "$brk"
+      continue
+    fi
+    depc_err "another run holds the lock $lock: $holder, being taken over by another run"
+    return 3
+  done
+  depc_err "cannot take the lock $lock: it keeps changing hands"
+  return 3
+}
+
+#@@ depc_lock_release sha256:64774d7540021c372cd60968c6db49e96214ce222eb47d33040386858f2f8cdb
+# depc_lock_release: remove the lock if this run holds it and it is still
+# this run's (not taken over by a run that judged this one gone). Idempotent.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_lock_release() {
+  local info
+  [ "${depc_lock_held:-0}" = 1 ] || return 0
+  depc_lock_held=0
+  if info=$(readlink "$depc_lock_path" 2>/dev/null) && [ "$info" = "$depc_lock_me" ]; then
+    rm -f "$depc_lock_path"
+  fi
+  return 0
+}
+
+#@@ depc_keep_bundle sha256:cc156391390925a699849e8d2dedd610b0d8519d37fed4aa958f6e0814b4807d
+# depc_keep_bundle: apply mode, under the lock: keep a copy of the running
+# bundle ($0) as $depc_state_dir/bundles/<sha256 hex>.sh (mode 0600; temp
+# file, then rename, which also makes a reused bundle the newest by
+# modification time) and keep the last depc_keep of them by recency of use.
+# The order, most recent last, is in bundles/.order. When the bundle is
+# already the last one kept, nothing is written (its file keeps its time).
+# Sets depc_bundle_digest. A bundle that is not a readable file
+# (`sh < b.sh`) or a copy that fails gives a warning: the run goes on.
+# shellcheck disable=SC3043,SC2034,SC2086 # local is a deliberate extension; sets globals read by other functions; hex words split on purpose
+depc_keep_bundle() {
+  local dir hex line order n kept f
+  dir=$depc_state_dir/bundles
+  if ! depc_is_bundle_file "$0"; then
+    depc_warn "not keeping a copy of this bundle: \$0 ('$0') is not a readable bundle file (run it as 'sh FILE')"
+    return 0
+  fi
+  if [ ! -d "$dir" ] && ! mkdir -m 700 "$dir" 2>"$depc_tmp/err"; then
+    depc_fail "cannot create $dir" "$depc_tmp/err"
+    depc_warn "not keeping a copy of this bundle: $depc_error"
+    return 0
+  fi
+  # Temp files of runs that were killed (this run holds the lock).
+  for f in "$dir"/.depc.*; do
+    [ ! -f "$f" ] || rm -f "$f"
+  done
+  # The common case, the bundle applied last running again: nothing to do.
+  if depc_sha256_of "$0" && [ -f "$dir/$depc_digest.sh" ] && [ -f "$dir/.order" ]; then
+    n=0
+    line=
+    while IFS= read -r f || [ -n "$f" ]; do
+      n=$((n + 1))
+      line=$f
+    done <"$dir/.order"
+    if [ "$line" = "$depc_digest" ] && [ "$n" -le "$depc_keep" ]; then
+      depc_bundle_digest=$depc_digest
+      return 0
+    fi
+  fi
+  if ! depc_mktemp "$dir" ||
+    ! depc_try "cannot copy $0" cat "$0" >"$depc_inflight" ||
+    ! depc_sha256_of "$depc_inflight"; then
+    depc_drop_inflight
+    depc_warn "not keeping a copy of this bundle: $depc_error"
+    return 0
+  fi
+  hex=$depc_digest
+  if ! depc_try "cannot keep the bundle as $dir/$hex.sh" mv -f "$depc_inflight" "$dir/$hex.sh"; then
+    depc_drop_inflight
+    depc_warn "$depc_error"
+    return 0
+  fi
+  depc_inflight=
+  depc_bundle_digest=$hex
+  # The new order: the kept digests but this one, oldest first, then this one.
+  order=
+  if [ -f "$dir/.order" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in
+        "$hex" | '' | *[!0-9a-f]*) ;;
+        *) [ -f "$dir/$line.sh" ] && order=$order$line$depc_nl ;;
+      esac
+    done <"$dir/.order"
+  fi
+  order=$order$hex$depc_nl
+  n=0
+  kept=$depc_nl
+  # Walk newest first (reverse the list), keeping depc_keep entries.
+  f=
+  for line in $order; do
+    f="$line $f"
+  done
+  order=
+  for line in $f; do
+    if [ "$n" -lt "$depc_keep" ]; then
+      n=$((n + 1))
+      kept=$kept$line$depc_nl
+      order=$line$depc_nl$order
+    fi
+  done
+  for f in "$dir"/*.sh; do
+    [ -f "$f" ] || continue
+    line=${f##*/}
+    case $kept in
+      *"$depc_nl${line%.sh}$depc_nl"*) ;;
+      *) rm -f "$f" ;;
+    esac
+  done
+  if ! printf '%s' "$order" 2>"$depc_tmp/err" >"$dir/.order.new" ||
+    ! mv -f "$dir/.order.new" "$dir/.order" 2>>"$depc_tmp/err"; then
+    depc_fail "cannot update $dir/.order" "$depc_tmp/err"
+    depc_warn "$depc_error"
+  fi
+  return 0
+}
+
+#@@ depc_is_bundle_file sha256:be0eeceac516915502b86a2c1231ea8dd4e6c358281bdf245512fb1575f5f381
+# depc_is_bundle_file FILE: whether FILE is a readable regular file that
+# starts like a bundle: "#!/bin/sh", then comment lines, one of the first
+# ten of them "# depc bundle for host ...". ($0 is the shell itself when the
+# bundle came on stdin: `sh < b.sh`.)
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_is_bundle_file() {
+  local line n
+  [ -f "$1" ] && [ -r "$1" ] || return 1
+  n=0
+  {
+    IFS= read -r line || return 1
+    [ "$line" = '#!/bin/sh' ] || return 1
+    while [ "$n" -lt 10 ] && IFS= read -r line; do
+      n=$((n + 1))
+      case $line in
+        '# depc bundle for host '*) return 0 ;;
+        '#'*) ;;
+        *) return 1 ;;
+      esac
+    done
+    return 1
+  } <"$1" 2>/dev/null
+}
+
+#@@ depc_bundle_digest_of_self sha256:230c1d4c9f9cb276d9f4b36bf81ed530abc9c07dbede6f9d0198c0331b9f99cd
+# depc_bundle_digest_of_self: check mode: the sha256 of the running bundle
+# ($0) into depc_bundle_digest, '-' when $0 is not a readable file.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_bundle_digest_of_self() {
+  depc_bundle_digest=-
+  if depc_is_bundle_file "$0" && depc_sha256_of "$0"; then
+    depc_bundle_digest=$depc_digest
+  fi
+  return 0
+}
+
+#@@ depc_log_run sha256:55f3c898278c4fe3a68222adeeee1e47a32e79682fca58a0712333712e6aa1fc
+# depc_log_run RESULT NOT_RUN: under the lock, append the run's line to
+# $depc_state_dir/runs.log (space-separated; the fields are single words):
+#   TIME DIGEST MODE RESULT ok=N changed=N failed=N not_run=N env=ENV host=HOST user=USER
+# TIME is the run's start (UTC), DIGEST the sha256 hex of the bundle ('-'
+# when unknown), MODE apply or check, RESULT converged / failed /
+# interrupted (apply) or clean / pending / failed / interrupted (check);
+# in check lines changed= counts the resources that would change. Beyond
+# 1100 lines the log is cut to its last 1000 (temp file, then rename).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_log_run() {
+  local log changed
+  [ "${depc_lock_held:-0}" = 1 ] || return 0
+  log=$depc_state_dir/runs.log
+  changed=$depc_n_changed
+  [ "$depc_mode" = apply ] || changed=$depc_n_would
+  if ! printf '%s %s %s %s ok=%s changed=%s failed=%s not_run=%s env=%s host=%s user=%s\n' \
+    "$depc_run_since" "${depc_bundle_digest:--}" "$depc_mode" "$1" \
+    "$depc_n_ok" "$changed" "$depc_n_failed" "$2" "$DEPC_ENV" "$DEPC_HOST" "${depc_run_user:--}" \
+    2>/dev/null >>"$log"; then
+    depc_warn "cannot append to $log"
+    return 0
+  fi
+  if awk -v max=1000 -v out="$log.new" '
+    { line[NR % max] = $0 }
+    END {
+      if (NR <= max + 100) exit 1
+      for (i = NR - max + 1; i <= NR; i++) print line[i % max] > out
+      exit 0
+    }' "$log" 2>/dev/null; then
+    mv -f "$log.new" "$log" 2>/dev/null || rm -f "$log.new"
+  fi
+  return 0
+}
+
+#@@ depc_supervisor_user sha256:5b951f0e0a72315b930c37c09f5a50afe672a9bece674810e45a4b74634e7000
+# depc_supervisor_user BASE SUPERVISORD CTL SHA256 CONTENTFN: a supervisord
+# of the deployment's own under BASE, run as the user applying the bundle:
+# BASE, BASE/conf.d and BASE/logs exist, BASE/supervisord.conf is
+# CONTENTFN's output (written like a File, mode 0600, diffed in --check),
+# and supervisord is running; a running one whose config changed is
+# reloaded (which restarts its programs).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_supervisor_user() {
+  local base supd ctl sha fn conf d missing
+  base=$1 supd=$2 ctl=$3 sha=$4 fn=$5
+  conf=$base/supervisord.conf
+  depc_supervisor_need "$ctl" || return 1
+  missing=0
+  for d in "$base" "$base/conf.d" "$base/logs"; do
+    [ -d "$d" ] && continue
+    missing=1
+    if [ "$depc_mode" = apply ]; then
+      depc_try "cannot create $d" mkdir -p "$d" || return 1
+    fi
+  done
+  [ "$missing" = 0 ] || depc_change directories "created $base"
+  depc_supervisor_conf "$conf" "$sha" "$fn" || return 1
+  if depc_supervisor_answers "$ctl" "$conf"; then
+    [ "$depc_sv_conf_changed" = 1 ] || return 0
+    depc_change reload "supervisord reloaded"
+    [ "$depc_mode" = apply ] || return 0
+    depc_invalidate_facts
+    depc_supervisor_ctl "cannot reload supervisord" "$ctl" "$conf" reload || return 1
+    depc_supervisor_await "$ctl" "$conf"
+    return
+  fi
+  depc_supervisor_need "$supd" || return 1
+  depc_change start "supervisord started"
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  # No descriptor of this run may stay open in the daemon (fd 9 is the
+  # run's stderr): a caller waiting for the run's output would hang.
+  if ! "$supd" -c "$conf" </dev/null >"$depc_tmp/err" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
+    depc_fail "cannot start supervisord ($supd -c $conf)" "$depc_tmp/err"
+    return 1
+  fi
+  depc_supervisor_await "$ctl" "$conf"
+}
+
+#@@ depc_supervisor_conf sha256:449e337760b1e3b2ed122988a677f06faa0fe71cbd88a336889b0dc1b44823f5
+# depc_supervisor_conf PATH SHA256 CONTENTFN: PATH is written like a File
+# (mode 0600, owner kept; a diff in --check); its change is recorded as one
+# "config ..." change. Sets depc_sv_conf_changed to 1 or 0.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_supervisor_conf() {
+  local names text
+  names=$depc_change_names text=$depc_change_text
+  depc_change_names='' depc_change_text=''
+  if ! depc_file "$1" 0600 '' '' "$2" "$3"; then
+    depc_change_names=$names depc_change_text=$text
+    return 1
+  fi
+  depc_sv_conf_changed=0
+  if [ -n "$depc_change_names" ]; then
+    depc_sv_conf_changed=1
+    text=${text:+$text, }"config $depc_change_text"
+    names=${names:+$names,}config
+  fi
+  depc_change_names=$names depc_change_text=$text
+  return 0
+}
+
+#@@ depc_supervisor_need sha256:9e43c367c6ae633bf4826c49c79335566d4af4921a0270bd8ed64a49581afe27
+# depc_supervisor_need TOOL: TOOL (a name on PATH or a path) is executable.
+depc_supervisor_need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  depc_error="'$1' not found on host $DEPC_HOST (PATH=$PATH); install supervisor or give the Supervisor's bin"
+  return 1
+}
+
+#@@ depc_supervisor_answers sha256:0cab04d624b80949e7564a6f2409b008a245943efd88a3a8996316e43ac39b29
+# depc_supervisor_answers CTL CONF: whether a supervisord answers on CONF's socket.
+depc_supervisor_answers() {
+  command -v "$1" >/dev/null 2>&1 || return 1
+  "$1" -c "$2" pid </dev/null >/dev/null 2>&1
+}
+
+#@@ depc_supervisor_await sha256:81f00c88b6af8166e2b11607de39c1ab980eba54875146e1ec733ad7cdd4ec17
+# depc_supervisor_await CTL CONF: wait up to 30 s until supervisord answers.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_supervisor_await() {
+  local n
+  n=0
+  while [ "$n" -lt 120 ]; do
+    depc_supervisor_answers "$1" "$2" && return 0
+    depc_supervisor_nap
+    n=$((n + 1))
+  done
+  "$1" -c "$2" pid </dev/null >"$depc_tmp/err" 2>&1
+  depc_fail "supervisord ($2) does not answer after 30 s" "$depc_tmp/err"
+}
+
+#@@ depc_supervisor_nap sha256:85b35851e8f9c99b5a6b40ad1807d0723751238915457579af5b1cdaa4f933fa
+# depc_supervisor_nap: a quarter of a second where sleep takes fractions, else 1 s.
+depc_supervisor_nap() {
+  sleep 0.25 2>/dev/null || sleep 1
+}
+
+#@@ depc_supervisor_ctl sha256:bc4cfdcdc108c4fc13fe28741a18a66762974b90609b75af7d37fca355bce1a2
+# depc_supervisor_ctl MESSAGE CTL CONF ARGS...: run `CTL -c CONF ARGS...`,
+# its output in $depc_tmp/ctl; on failure depc_fail MESSAGE with that output.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_supervisor_ctl() {
+  local msg ctl conf
+  msg=$1 ctl=$2 conf=$3
+  shift 3
+  if "$ctl" -c "$conf" "$@" </dev/null >"$depc_tmp/ctl" 2>&1; then
+    return 0
+  fi
+  depc_fail "$msg" "$depc_tmp/ctl"
+}
+
+#@@ depc_supervisor_state sha256:ca18a16c1e2862e7e12cb478db14adf4f72edcd32ff8b629ca202ca3da595305
+# depc_supervisor_state CTL CONF NAME: the program's state (RUNNING,
+# STARTING, STOPPED, FATAL, ...) in depc_sv_state, '' when supervisord does
+# not know it or does not answer (its output is then in $depc_tmp/ctl).
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_supervisor_state() {
+  depc_sv_state=
+  "$1" -c "$2" status "$3" </dev/null >"$depc_tmp/ctl" 2>&1
+  depc_sv_state=$(awk -v n="$3" '$1 == n && $2 ~ /^[A-Z]+$/ { print $2; exit }' "$depc_tmp/ctl")
+}
+
+#@@ depc_supervisor_pid sha256:88a827073b60829c151675f4745881f5b9b830d3e1cd0c5eb0722ab30349b39d
+# depc_supervisor_pid CTL CONF NAME: the program's pid in depc_sv_pid, 0
+# when it is not running.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_supervisor_pid() {
+  depc_sv_pid=$("$1" -c "$2" pid "$3" </dev/null 2>/dev/null)
+  case $depc_sv_pid in
+    '' | *[!0-9]*) depc_sv_pid=0 ;;
+  esac
+}
+
+#@@ depc_supervisor_wait sha256:bb838b41b393cae2195ab8e82ee048e23b5c798453fcd3cce08202972fca0348
+# depc_supervisor_wait CTL CONF NAME SECONDS: wait until NAME is RUNNING;
+# fail at FATAL or after SECONDS with the state and the program's last log
+# lines (supervisorctl tail).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_supervisor_wait() {
+  local ctl conf name limit start now
+  ctl=$1 conf=$2 name=$3 limit=$4
+  start=$(date +%s)
+  while :; do
+    depc_supervisor_state "$ctl" "$conf" "$name"
+    case $depc_sv_state in
+      RUNNING) return 0 ;;
+      FATAL | EXITED | STOPPED | '') break ;;
+    esac
+    now=$(date +%s)
+    [ $((now - start)) -lt "$limit" ] || break
+    depc_supervisor_nap
+  done
+  "$ctl" -c "$conf" tail -1600 "$name" </dev/null 2>&1 | tail -n 10 >"$depc_tmp/err"
+  if [ ! -s "$depc_tmp/err" ]; then
+    "$ctl" -c "$conf" tail -1600 "$name" stderr </dev/null 2>&1 | tail -n 10 >"$depc_tmp/err"
+  fi
+  case $depc_sv_state in
+    STARTING | BACKOFF) depc_fail "$name is $depc_sv_state, not RUNNING after ${limit}s; its last log lines" "$depc_tmp/err" ;;
+    *) depc_fail "$name is ${depc_sv_state:-unknown to supervisord}, not RUNNING; its last log lines" "$depc_tmp/err" ;;
+  esac
+}
+
+#@@ depc_supervisor_program sha256:2275c211462d9a33930dad2e55cd639f874a7e26fc13f43e7401d6a3e9e6d0a0
+# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT
+# One program of a supervisord (CTL -c CONF). CONFPATH is written like a
+# File (mode 0600; a diff in --check). A changed config owes the restart OWE
+# first (recorded on the host, so a run that fails before the update leaves
+# it owed). When OWE is owed (by the config or by a change of something in
+# whenChanged): reread + update NAME, then restart NAME unless the update
+# already did (its pid changed). AUTOSTART=1: a program that is not running
+# is started. After any (re)start: wait up to WAIT seconds for RUNNING.
+# Without changes only `status NAME` runs. --check runs only `status`.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_supervisor_program() {
+  local owe name p sha fn ctl conf autostart wait pid started
+  owe=$1 name=$2 p=$3 sha=$4 fn=$5 ctl=$6 conf=$7 autostart=$8 wait=$9
+  depc_supervisor_need "$ctl" || return 1
+  if [ ! -f "$p" ] || ! depc_sha256_of "$p" || [ "$depc_digest" != "$sha" ]; then
+    depc_owe "$owe" || return 1
+  fi
+  depc_supervisor_conf "$p" "$sha" "$fn" || return 1
+  if [ "$depc_mode" = check ]; then
+    depc_supervisor_state "$ctl" "$conf" "$name"
+    if depc_is_owed "$owe"; then
+      if [ "$depc_sv_conf_changed" = 1 ]; then
+        depc_change update "reread/update"
+      else
+        depc_change restart "restart (notified)"
+      fi
+    elif [ "$autostart" = 1 ] && [ "$depc_sv_state" != RUNNING ]; then
+      depc_change start "start (${depc_sv_state:-not loaded})"
+    fi
+    return 0
+  fi
+  started=0
+  if depc_is_owed "$owe"; then
+    depc_invalidate_facts
+    depc_supervisor_ctl "supervisorctl reread failed" "$ctl" "$conf" reread || return 1
+    depc_supervisor_pid "$ctl" "$conf" "$name"
+    pid=$depc_sv_pid
+    depc_supervisor_ctl "supervisorctl update $name failed" "$ctl" "$conf" update "$name" || return 1
+    if awk 'toupper($0) ~ /ERROR/ { e = 1 } END { exit !e }' "$depc_tmp/ctl"; then
+      depc_fail "supervisorctl update $name failed" "$depc_tmp/ctl"
+      return 1
+    fi
+    depc_supervisor_pid "$ctl" "$conf" "$name"
+    if [ "$pid" != 0 ] && [ "$depc_sv_pid" = "$pid" ]; then
+      depc_supervisor_ctl "cannot restart $name" "$ctl" "$conf" restart "$name" ||
+        depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
+      depc_change restart "restarted"
+      started=1
+    elif [ "$pid" != 0 ] && [ "$depc_sv_pid" = 0 ]; then
+      depc_supervisor_ctl "cannot start $name" "$ctl" "$conf" start "$name" ||
+        depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
+      depc_change restart "restarted"
+      started=1
+    elif [ "$pid" != 0 ]; then
+      depc_change restart "restarted"
+      started=1
+    elif [ "$depc_sv_pid" != 0 ] ||
+      { [ "$autostart" = 1 ] && awk '/(added|updated) process group/ { a = 1 } END { exit !a }' "$depc_tmp/ctl"; }; then
+      # Added or updated with autostart: supervisord started it (it may
+      # have died already: the wait below reports that, no second start).
+      depc_change start "started"
+      started=1
+    fi
+  fi
+  depc_supervisor_state "$ctl" "$conf" "$name"
+  if [ -z "$depc_sv_state" ]; then
+    depc_fail "supervisord does not know $name ($conf)" "$depc_tmp/ctl"
+    return 1
+  fi
+  if [ "$started" = 0 ] && [ "$autostart" = 1 ]; then
+    case $depc_sv_state in
+      STOPPED | EXITED | FATAL | BACKOFF)
+        depc_invalidate_facts
+        depc_supervisor_ctl "cannot start $name" "$ctl" "$conf" start "$name" ||
+          depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
+        depc_change start "started"
+        started=1
+        ;;
+      STARTING) started=1 ;;
+    esac
+  elif [ "$started" = 0 ] && [ "$depc_sv_state" = STARTING ]; then
+    started=1
+  fi
+  if [ "$started" = 1 ]; then
+    depc_supervisor_wait "$ctl" "$conf" "$name" "$wait" || return 1
+  fi
+  depc_settle "$owe"
+}
+
+#@@ depc_symlink sha256:89e073be90ea3330e743c489c65127fbddbd2ea481c3fa8d60656172848ad518
+# depc_symlink PATH TARGET: PATH is a symbolic link whose target is exactly
+# TARGET (any non-NUL bytes, trailing newlines included). A wrong link is
+# replaced atomically (ln -s to a temp name in the same directory, mv -f);
+# a link that points to a directory is removed first (mv would move into the
+# directory). A directory or any other file at PATH is an error: user data
+# is never deleted. A change invalidates the preflight facts, because later
+# paths may resolve through this link.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_symlink() {
+  local dir tmp
+  dir=${1%/*}
+  [ -n "$dir" ] || dir=/
+  if [ -L "$1" ]; then
+    depc_readlink "$1" || return 1
+    if [ "$depc_link" = "$2" ]; then
+      return 0
+    fi
+    depc_change target target
+    [ "$depc_mode" = apply ] || return 0
+    depc_invalidate_facts
+    if [ -d "$1" ]; then
+      depc_try "cannot remove the old link $1" rm -f "$1" || return 1
+      depc_try "cannot create the link $1" ln -s -- "$2" "$1" || return 1
+      return 0
+    fi
+    depc_mktemp "$dir" || return 1
+    tmp=$depc_inflight
+    depc_try "cannot remove $tmp" rm -f "$tmp" || return 1
+    depc_try "cannot create the link $tmp" ln -s -- "$2" "$tmp" || return 1
+    depc_try "cannot rename $tmp to $1" mv -f "$tmp" "$1" || return 1
+    depc_inflight=
+    return 0
+  elif [ -d "$1" ]; then
+    depc_error="$1 exists and is a directory"
+    return 1
+  elif [ -f "$1" ]; then
+    depc_error="$1 exists and is a regular file (not replacing it with a link)"
+    return 1
+  elif [ -e "$1" ]; then
+    depc_error="$1 exists and is not a symbolic link"
+    return 1
+  fi
+  depc_change created created
+  if [ ! -d "$dir" ] && [ "$depc_mode" = apply ]; then
+    depc_error="parent directory $dir does not exist"
+    return 1
+  fi
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  depc_try "cannot create the link $1" ln -s -- "$2" "$1"
+}
+
+#@@ depc_readlink sha256:ef8a4b21097916e65c32cfc9118d39124c869a91a262e0ddc4a5bfabb0c555f3
+# depc_readlink PATH: the exact target of the link PATH into depc_link,
+# trailing newlines included (a sentinel protects them from the command
+# substitution). Returns 1 with depc_error set on failure.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_readlink() {
+  if ! depc_link=$(readlink "$1" 2>"$depc_tmp/err" && printf x); then
+    depc_fail "cannot read the link $1" "$depc_tmp/err"
+    return 1
+  fi
+  # drop the sentinel, then the one newline readlink appends
+  depc_link=${depc_link%x}
+  depc_link=${depc_link%?}
+  return 0
+}
+
+#@@ depc_virtualenv sha256:c3b18a64c17c18254a6cb42a1819cd683c6a707f5da967b8e36f6e2fc35151d4
+# depc_virtualenv PATH PYTHON SYSTEM DIGEST REQFN [PIPOPT...]: PATH is a
+# virtualenv made by PYTHON (a program name looked up on PATH, or an absolute
+# path; SYSTEM=1: with --system-site-packages) with
+# the requirements file that REQFN prints installed by `pip install PIPOPT...
+# -r` (REQFN '' = nothing to install). DIGEST identifies the requirements
+# and the options. The venv is made when missing, or made again (--clear)
+# when the interpreter behind PYTHON (or SYSTEM) is not what it was made with, or its
+# bin/python is gone. pip runs when the venv was (re)made or .depc-installed
+# does not say "DIGEST <interpreter>". Into an existing venv, pip installs
+# only after `pip install --dry-run` succeeded with the same arguments
+# (resolution, downloads and metadata checked, nothing installed), and pip
+# itself builds every wheel before it installs any: a broken requirement
+# fails the resource with pip's last lines and leaves the venv as it was.
+# --check runs the interpreter probe only and reports what it would do, with
+# the diff of the requirements.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_virtualenv() {
+  local p python system digest reqfn ident have remake install
+  p=$1 python=$2 system=$3 digest=$4 reqfn=$5
+  shift 5
+  depc_venv_probe "$python" || return 1
+  ident=$depc_venv_ident
+  [ "$system" = 0 ] || ident="$ident system-site-packages"
+  if [ -L "$p" ]; then
+    depc_error="$p exists and is a symbolic link"
+    return 1
+  elif [ -e "$p" ] && [ ! -d "$p" ]; then
+    depc_error="$p exists and is not a directory"
+    return 1
+  fi
+  remake=
+  if [ ! -d "$p" ]; then
+    depc_change created created
+  elif [ ! -f "$p/pyvenv.cfg" ]; then
+    if ! depc_venv_dir_empty "$p"; then
+      depc_error="$p exists and is not a virtualenv (no pyvenv.cfg); depc does not replace it"
+      return 1
+    fi
+    depc_change created created
+  else
+    have=
+    if [ -f "$p/.depc-python" ]; then
+      IFS= read -r have <"$p/.depc-python"
+    fi
+    if [ "$have" != "$ident" ]; then
+      remake=1
+      depc_change python "python ${have:-unknown} -> $ident"
+    elif [ ! -x "$p/bin/python" ]; then
+      remake=1
+      depc_change python "python $p/bin/python is missing"
+    fi
+  fi
+  install=0
+  if [ -n "$reqfn" ]; then
+    if [ -n "$depc_change_names" ]; then
+      install=1
+    else
+      have=
+      if [ -f "$p/.depc-installed" ]; then
+        IFS= read -r have <"$p/.depc-installed"
+      fi
+      [ "$have" = "$digest $ident" ] || install=1
+    fi
+  fi
+  if [ "$depc_mode" = check ]; then
+    if [ "$install" = 1 ]; then
+      depc_change requirements "installs requirements"
+      depc_venv_check_diff "$p" "$reqfn" || return 1
+    fi
+    return 0
+  fi
+  [ -n "$depc_change_names" ] || [ "$install" = 1 ] || return 0
+  depc_invalidate_facts
+  if [ -n "$depc_change_names" ]; then
+    depc_venv_create "$depc_venv_py" "$p" "$remake" "$ident" "$system" || return 1
+  fi
+  if [ "$install" = 1 ]; then
+    depc_venv_pip "$p" "$reqfn" "$depc_change_names" "$@" || return 1
+    if ! printf '%s %s\n' "$digest" "$ident" 2>"$depc_tmp/err" >"$p/.depc-installed"; then
+      depc_fail "cannot record the installed requirements in $p/.depc-installed" "$depc_tmp/err"
+      return 1
+    fi
+    depc_change requirements "installed requirements"
+  fi
+  return 0
+}
+
+#@@ depc_venv_probe sha256:d7b0dd3a26b095fd3f80468ef6a269c98606df2a565994684ca1bcc5b987bbcd
+# depc_venv_probe PYTHON: find PYTHON (a name on PATH or an absolute path)
+# and ask it who it is: depc_venv_py (its path) and depc_venv_ident
+# ("VERSION REALPATH" of the interpreter a venv made by it runs, so the
+# name python3 pointing at another Python counts as a change).
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_venv_probe() {
+  case $1 in
+    /*)
+      if [ ! -f "$1" ] || [ ! -x "$1" ]; then
+        depc_error="python $1 is not an executable file on host $DEPC_HOST"
+        return 1
+      fi
+      depc_venv_py=$1
+      ;;
+    *)
+      if ! depc_venv_py=$(command -v "$1" 2>/dev/null) || [ -z "$depc_venv_py" ]; then
+        depc_error="python '$1' not found on host $DEPC_HOST (PATH=$PATH)"
+        return 1
+      fi
+      ;;
+  esac
+  if ! depc_venv_ident=$("$depc_venv_py" -I -S -c 'import os, sys; print("%d.%d.%d" % sys.version_info[:3], os.path.realpath(getattr(sys, "_base_executable", sys.executable)))' 2>"$depc_tmp/err" </dev/null); then
+    depc_fail "cannot run $depc_venv_py" "$depc_tmp/err"
+    return 1
+  fi
+  if [ -z "$depc_venv_ident" ]; then
+    depc_error="$depc_venv_py printed nothing when asked for its version"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_venv_dir_empty sha256:d7bbae4eefbbf436ca3681f8d4c4023ac87bc11f8e117d68f43966655edf0f15
+# depc_venv_dir_empty DIR: succeeds when DIR has no entries (dot files too).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_venv_dir_empty() {
+  local entry
+  set -- "$1"/* "$1"/.[!.]* "$1"/..?*
+  for entry in "$@"; do
+    if [ -e "$entry" ] || [ -L "$entry" ]; then
+      return 1
+    fi
+  done
+  return 0
+}
+
+#@@ depc_venv_create sha256:860f7cf544f77ea5673c633a255cf9085e61a3adc09a8927006ce1639e2bc537
+# depc_venv_create PY PATH REMAKE IDENT SYSTEM: `PY -m venv [--clear]
+# [--system-site-packages] PATH` (--clear when REMAKE is set: the old venv's
+# content goes, the directory stays), then record IDENT in
+# PATH/.depc-python. Returns 1 with depc_error set (the tool's last lines)
+# on failure.
+depc_venv_create() {
+  rm -f "$2/.depc-installed" "$2/.depc-python"
+  (
+    depc_venv_where=$2
+    depc_venv_clear=$3
+    depc_venv_system=$5
+    set -- "$1" -m venv
+    [ -z "$depc_venv_clear" ] || set -- "$@" --clear
+    [ "$depc_venv_system" != 1 ] || set -- "$@" --system-site-packages
+    exec "$@" "$depc_venv_where"
+  ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
+  depc_venv_rc=$?
+  if [ "$depc_venv_rc" != 0 ]; then
+    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_fail "$1 -m venv $2 exited with status $depc_venv_rc" "$depc_tmp/err"
+    return 1
+  fi
+  if ! printf '%s\n' "$4" 2>"$depc_tmp/err" >"$2/.depc-python"; then
+    depc_fail "cannot write $2/.depc-python" "$depc_tmp/err"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_venv_pip sha256:ddb81210cd6dda155adbf09359ed82e5db4b4dff8fc2213cdf3136f4e80e5141
+# depc_venv_pip PATH REQFN FRESH [PIPOPT...]: write REQFN's output to
+# PATH/.depc-requirements.txt and install it with PATH's pip, in PATH. Unless
+# FRESH (the venv was just made, there is nothing to protect), a
+# `pip install --dry-run` with the same arguments must succeed first (a pip
+# without --dry-run, older than 22.2, skips that step). Returns 1 with
+# depc_error set to pip's last lines.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_venv_pip() {
+  local p reqfn fresh req
+  p=$1 reqfn=$2 fresh=$3
+  shift 3
+  req=$p/.depc-requirements.txt
+  if ! : 2>"$depc_tmp/err" >"$req" || ! chmod 600 "$req" 2>>"$depc_tmp/err" || ! "$reqfn" 2>>"$depc_tmp/err" >"$req"; then
+    depc_fail "cannot write $req" "$depc_tmp/err"
+    return 1
+  fi
+  if [ -z "$fresh" ]; then
+    depc_venv_run_pip "$p" --dry-run "$@" -r "$req"
+    if [ "$depc_venv_rc" != 0 ] && ! awk '/no such option: --dry-run/ { found = 1 } END { exit !found }' "$depc_tmp/out"; then
+      tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+      depc_fail "pip install --dry-run exited with status $depc_venv_rc, nothing was installed" "$depc_tmp/err"
+      return 1
+    fi
+  fi
+  rm -f "$p/.depc-installed"
+  depc_venv_run_pip "$p" "$@" -r "$req"
+  cat "$depc_tmp/out" >"$p/.depc-pip.log" 2>/dev/null
+  if [ "$depc_venv_rc" != 0 ]; then
+    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_fail "pip install exited with status $depc_venv_rc (all of its output: $p/.depc-pip.log)" "$depc_tmp/err"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_venv_run_pip sha256:476bcf8bc5ad391f385b3709440dba24439288f9eb4524eb368007d71f6d3029
+# depc_venv_run_pip PATH PIPARGS...: `PATH/bin/python -m pip install
+# PIPARGS...` in PATH, non-interactive, output in $depc_tmp/out, status in
+# depc_venv_rc.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_venv_run_pip() {
+  (
+    cd "$1" || exit 1
+    shift
+    PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 exec ./bin/python -m pip install "$@"
+  ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
+  depc_venv_rc=$?
+}
+
+#@@ depc_venv_check_diff sha256:e018ab3ff469b43e7bac4096f3458dc3718e88ee5d14dbe7b8463537bd5a0f96
+# depc_venv_check_diff PATH REQFN: --check only. The diff between the
+# requirements pip last got (PATH/.depc-requirements.txt) and REQFN's, for
+# depc_step to print; nothing when they are the same text (the interpreter
+# or the options changed).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_venv_check_diff() {
+  local old oldsha newsha
+  if ! "$2" >"$depc_tmp/new" 2>"$depc_tmp/err"; then
+    depc_fail "cannot produce the requirements of $1" "$depc_tmp/err"
+    return 1
+  fi
+  old=$1/.depc-requirements.txt
+  oldsha='(none)'
+  if [ -f "$old" ] && [ -r "$old" ]; then
+    depc_sha256_of "$old" || return 1
+    oldsha=$depc_digest
+  else
+    old=/dev/null
+  fi
+  depc_sha256_of "$depc_tmp/new" || return 1
+  newsha=$depc_digest
+  [ "$oldsha" != "$newsha" ] || return 0
+  depc_diff "$old" "$depc_tmp/new" "$1/.depc-requirements.txt" "$oldsha" "$newsha"
+}

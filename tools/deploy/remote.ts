@@ -1,0 +1,126 @@
+// The host side of `depc deploy`: the small sh programs that ssh runs there.
+//
+// Transport: one ssh session per host. The remote command is the constant
+// `sh -c 'IFS= read -r p; eval "$p"' depc ARGS...` (see remoteCommand); the
+// session's stdin carries the program (its first line, which `read` consumes
+// byte by byte, leaving the rest), then the bundle. So the program is never
+// parsed by the user's login shell, whatever it is (sh, bash, zsh, fish, csh).
+// The program saves exactly SIZE bytes of stdin to a private temp file, runs
+// it with `sh`, then prints the bundle's exit status and its --report on
+// stdout between marker lines that carry a per-run random nonce, so nothing
+// the bundle prints (diffs of host files included) can be taken for one.
+// It uses only POSIX sh and tools every host has (mktemp, head, wc, tr, cat,
+// kill, rm).
+
+import { shellQuote } from "../../compiler/emit/quote.js";
+
+/** Marker lines: `@@<nonce> <word> [text]`. */
+export type MarkerWord = "begin" | "fail" | "run" | "exit" | "report" | "end" | "state" | "kept" | "order" | "log" | "choose";
+
+// Shared pieces. `m` prints a marker line; `c` cleans up (and stops a bundle
+// still running); signals end the program through the EXIT trap.
+const PRELUDE = [
+  `m() { printf "@@%s %s\\n" "$n" "$*"; }`,
+  `c() { [ -z "$p" ] || kill -TERM "$p" 2>/dev/null; [ -z "$d" ] || rm -rf "$d"; }`,
+  `d=`,
+  `p=`,
+  `trap c EXIT`,
+  `trap "exit 129" HUP`,
+  `trap "exit 130" INT`,
+  `trap "exit 143" TERM`,
+  // The directory is private (0700); the umask is left alone: the bundle inherits it.
+  `t=\${TMPDIR:-/tmp}`,
+  `d=$(mktemp -d "$t/depc-run.XXXXXX" 2>/dev/null) || { d=$t/depc-run.$$; mkdir -m 700 "$d" 2>/dev/null || { d=; m fail tmp cannot create a private directory in "$t"; exit 71; }; }`,
+];
+
+// Runs "$d/b.sh" with the remaining arguments and --report, then hands back
+// exit status and report. depc keeps the session's stdin open until it has
+// read the end marker: a watcher waits for its EOF (depc stopped, Ctrl-C, the
+// connection dropped) and then stops the bundle with TERM, so no run goes on
+// unattended. The bundle runs in the background for that (its stdin is
+// /dev/null); the watcher is stopped before the end marker.
+const RUN = [
+  `m run`,
+  `exec 3<&0`,
+  `sh "$d/b.sh" "$@" --report "$d/r" </dev/null 3<&- &`,
+  `p=$!`,
+  `(cat <&3 >/dev/null 2>&1; kill -TERM "$p" 2>/dev/null) >/dev/null 2>&1 &`,
+  `w=$!`,
+  `exec 3<&-`,
+  `wait "$p"`,
+  `s=$?`,
+  `p=`,
+  `kill "$w" 2>/dev/null`,
+  `m exit "$s"`,
+  `if [ -f "$d/r" ]; then m report; cat "$d/r"; fi`,
+  `m end`,
+  `exit "$s"`,
+];
+
+/** One line: statements joined with "; " (none after a background "&"). */
+const oneLine = (statements: readonly string[]) => statements.map((st, i) => (i === statements.length - 1 ? st : st.endsWith("&") ? `${st} ` : `${st}; `)).join("");
+
+/**
+ * Deploy/plan: `sh -c PROGRAM depc NONCE SIZE [BUNDLE ARGS...]` with the
+ * bundle on stdin.
+ */
+export const RUN_PROGRAM = oneLine([
+  `n=$1`,
+  `z=$2`,
+  `shift 2`,
+  ...PRELUDE,
+  `m begin`,
+  // Exactly SIZE bytes (stdin stays open, see RUN); head's message goes through a pipe: a file beside the upload may not fit either (disk full).
+  `if e=$(head -c "$z" 2>&1 >"$d/b.sh"); then :; else m fail upload "$(printf %s "$e" | tr "\\n" " ")"; exit 72; fi`,
+  `k=$(wc -c <"$d/b.sh" | tr -d " ")`,
+  `if [ "$k" = "$z" ]; then :; else m fail truncated "$k" of "$z" bytes arrived; exit 72; fi`,
+  ...RUN,
+]);
+
+/**
+ * Rollback: `sh -c PROGRAM depc NONCE ENV STATE_DIR [BUNDLE ARGS...]` (STATE_DIR
+ * may be empty: the runtime's default).
+ * Lists the kept bundles (newest first), bundles/.order and the tail of runs.log, asks for a
+ * digest on stdin (an empty line: none), copies that kept bundle to a temp
+ * file and runs it like a deploy.
+ */
+export const ROLLBACK_PROGRAM = oneLine([
+  `n=$1`,
+  `e=$2`,
+  `s=$3`,
+  `shift 3`,
+  ...PRELUDE,
+  `m begin`,
+  // The runtime's rule (runtime/state.sh): --state-dir, DEPC_STATE_DIR, /var/lib/depc/ENV as root, else the XDG state home.
+  `if [ -z "$s" ]; then s=\${DEPC_STATE_DIR:-}; fi`,
+  `if [ -z "$s" ]; then if [ "$(id -u)" = 0 ]; then s=/var/lib/depc/$e; else s=\${XDG_STATE_HOME:-$HOME/.local/state}/depc/$e; fi; fi`,
+  `m state "$s"`,
+  `m kept`,
+  `if [ -d "$s/bundles" ]; then (cd "$s/bundles" && ls -t); fi`,
+  `m order`,
+  `if [ -f "$s/bundles/.order" ]; then cat "$s/bundles/.order"; fi`,
+  `m log`,
+  `if [ -f "$s/runs.log" ]; then tail -n 100 "$s/runs.log"; fi`,
+  `m choose`,
+  `x=`,
+  `read -r x`,
+  `if [ -z "$x" ]; then m end; exit 0; fi`,
+  `if [ -n "$(printf %s "$x" | tr -d 0-9a-f)" ]; then m fail choice bad digest; exit 73; fi`,
+  `if [ -f "$s/bundles/$x.sh" ]; then :; else m fail missing "$s/bundles/$x.sh"; exit 73; fi`,
+  `if e=$(cp "$s/bundles/$x.sh" "$d/b.sh" 2>&1); then :; else m fail upload "$(printf %s "$e" | tr "\\n" " ")"; exit 72; fi`,
+  ...RUN,
+]);
+
+/** What the user's login shell runs: reads the program from stdin's first line. */
+export const BOOTSTRAP = `sh -c 'IFS= read -r p; eval "$p"'`;
+
+/** The command line ssh sends: `[sudo -n --] sh -c '...' depc ARGS...`. */
+export function remoteCommand(args: readonly string[], sudo: boolean): string {
+  return [...(sudo ? ["sudo", "-n", "--"] : []), BOOTSTRAP, "depc", ...args.map(shellQuote)].join(" ");
+}
+
+/** The first line of stdin: the program. */
+export function programLine(program: string): string {
+  if (program.includes("\n")) throw new Error("a remote program is one line");
+  return `${program}\n`;
+}

@@ -1,0 +1,403 @@
+// Runs a deploy, plan or rollback over a set of hosts: scheduling, live
+// output, the final table, the --json report and the exit code.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { depcVersion } from "../../compiler/package-info.js";
+import type { Cause } from "./classify.js";
+import { hostDependencies, schedule } from "./deps.js";
+import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
+import { collectResources, OutputCollector, type HostResult, type HostStatus, type Mode } from "./results.js";
+import { chooseRollback } from "./rollback.js";
+import type { DeployHost, DeploySource } from "./source.js";
+import { runSsh, type RunHandle, type SshSettings } from "./ssh.js";
+import { Printer, seconds, type PrinterIo } from "./ui.js";
+
+export type Command = "deploy" | "plan" | "rollback" | "decommission";
+
+export interface RunOptions {
+  readonly command: Command;
+  readonly jobs: number;
+  readonly limit: readonly string[];
+  readonly skip: readonly string[];
+  /** Overrides the manifest's ssh user of every host. */
+  readonly user?: string;
+  readonly sudo: boolean;
+  readonly ssh: SshSettings;
+  /** Passed to the bundle as --state-dir (a path on the host). */
+  readonly stateDir?: string;
+  /** Rollback target (digest or prefix). */
+  readonly to?: string;
+  readonly json?: string;
+  readonly cwd: string;
+}
+
+/** Exit codes of deploy/plan/rollback. */
+export const DEPLOY_EXIT = { ok: 0, failed: 1, pending: 2, interrupted: 130 } as const;
+
+const hostWord = (n: number) => `${n} host${n === 1 ? "" : "s"}`;
+
+/** Checks --limit/--skip against the manifest; returns the hosts to run, in manifest order. */
+export function selectHosts(hosts: readonly DeployHost[], limit: readonly string[], skip: readonly string[]): { ok: true; names: string[] } | { ok: false; message: string } {
+  const known = new Set(hosts.map((h) => h.name));
+  const unknown = [...limit, ...skip].filter((h) => !known.has(h));
+  if (unknown.length > 0) {
+    return { ok: false, message: `unknown host${unknown.length === 1 ? "" : "s"} ${unknown.map((h) => JSON.stringify(h)).join(", ")}; the hosts are: ${[...known].join(", ")}` };
+  }
+  const names = hosts.map((h) => h.name).filter((h) => (limit.length === 0 || limit.includes(h)) && !skip.includes(h));
+  if (names.length === 0) return { ok: false, message: "no host left to run after --limit/--skip" };
+  return { ok: true, names };
+}
+
+export async function runHosts(source: DeploySource, options: RunOptions, io: PrinterIo): Promise<number> {
+  const started = performance.now();
+  const startedAt = new Date();
+  const { manifest } = source;
+  const mode: Mode = options.command === "plan" ? "check" : "apply";
+  const selected = selectHosts(manifest.hosts, options.limit, options.skip);
+  if (!selected.ok) {
+    io.stderr(`depc: ${selected.message}\n`);
+    return DEPLOY_EXIT.failed;
+  }
+  const byName = new Map(manifest.hosts.map((h) => [h.name, h]));
+  const order = selected.names;
+  const { deps, source: depSource } = hostDependencies(manifest.hosts, manifest.waves);
+  // A plan changes nothing: hosts need not wait for each other.
+  const effectiveDeps = options.command === "plan" ? new Map<string, string[]>() : deps;
+  const printer = new Printer(io, Math.max(...order.map((h) => h.length)));
+  const verb = { deploy: "deploying", plan: "planning", rollback: "rolling back", decommission: "decommissioning" }[options.command];
+  printer.out(
+    `depc: ${verb} ${manifest.environment}: ${hostWord(order.length)}${order.length < manifest.hosts.length ? ` of ${manifest.hosts.length}` : ""}` +
+      ` from ${source.buildDir}${options.sudo ? ", with sudo" : ""}\n`,
+  );
+  // Hosts of earlier builds that the model no longer has: never touched by a deploy.
+  if (options.command !== "decommission") {
+    for (const h of manifest.left ?? []) {
+      printer.out(
+        `depc: host ${h.name} left environment ${manifest.environment}: it is left alone (what depc put there stays; remove it with 'depc decommission ${manifest.environment} --host ${h.name} --yes')\n`,
+      );
+    }
+  }
+
+  let interrupted = false;
+  const handles = new Set<RunHandle>();
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    printer.err("depc: interrupted: stopping the running hosts\n");
+    for (const h of handles) h.interrupt();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const hostStarted = new Map<string, number>();
+  const ticker = io.tty ? setInterval(() => progress(), 250) : undefined;
+  ticker?.unref();
+  let progressState = { done: 0, running: [] as readonly string[], waiting: order.length };
+  const progress = () => {
+    const { done, running, waiting } = progressState;
+    const now = performance.now();
+    const list = running.map((h) => `${h} ${seconds(now - (hostStarted.get(h) ?? now))}`).join(", ");
+    printer.progress(`depc: ${done}/${order.length} done, ${running.length} running${list ? ` (${list})` : ""}, ${waiting} waiting`);
+  };
+
+  const runOne = async (name: string): Promise<HostResult> => {
+    const host = byName.get(name)!;
+    const t0 = performance.now();
+    hostStarted.set(name, t0);
+    const result = await runHost(host, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
+    // Both ends rounded as offsets from the start, so a host that started after another ended never shows earlier.
+    const startedAtMs = Math.round(t0 - started);
+    return { ...result, startedAtMs, durationMs: Math.round(performance.now() - started) - startedAtMs };
+  };
+
+  let results: Map<string, HostResult>;
+  try {
+    results = await schedule(
+      order,
+      effectiveDeps,
+      Math.max(1, options.jobs),
+      {
+        run: runOne,
+        succeeded: (r) => r.status === "converged",
+        skip: (h, dep, failedItself) => {
+          const r = skipped(byName.get(h)!, { kind: "dependency", message: `skipped: waits for ${dep}, which ${failedItself ? "did not converge" : "was skipped"}` });
+          printer.hostLine(h, "skipped", r.cause!.message.replace(/^skipped: /, ""));
+          return r;
+        },
+        onChange: (state) => {
+          progressState = state;
+          progress();
+        },
+      },
+      () => interrupted,
+    );
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (ticker) clearInterval(ticker);
+    printer.stopProgress();
+  }
+  for (const h of order) {
+    if (!results.has(h)) results.set(h, skipped(byName.get(h)!, { kind: "interrupted", message: "skipped: interrupted before it started" }));
+  }
+  const list = order.map((h) => results.get(h)!);
+  printer.table(list, mode);
+
+  const count = (s: HostStatus) => list.filter((r) => r.status === s).length;
+  const changed = list.reduce((n, r) => n + (r.counts?.changed ?? 0), 0);
+  const would = list.reduce((n, r) => n + (r.counts?.wouldChange ?? 0), 0);
+  const removed = list.reduce((n, r) => n + (r.counts?.removed ?? 0), 0);
+  const wouldRemove = list.reduce((n, r) => n + (r.counts?.wouldRemove ?? 0), 0);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const bad = count("failed") + count("error") + count("skipped");
+  const exit = interrupted
+    ? DEPLOY_EXIT.interrupted
+    : bad > 0
+      ? DEPLOY_EXIT.failed
+      : options.command === "plan" && count("pending") > 0
+        ? DEPLOY_EXIT.pending
+        : DEPLOY_EXIT.ok;
+  const elapsed = seconds(performance.now() - started);
+  const parts: string[] = [];
+  if (count("pending") > 0) parts.push(`${count("pending")} with changes (${plural(would, "resource")}${wouldRemove > 0 ? `, ${plural(wouldRemove, "removal")}` : ""})`);
+  if (count("clean") > 0) parts.push(`${count("clean")} up to date`);
+  if (count("converged") > 0) parts.push(`${count("converged")} converged (${plural(changed, "resource")} changed${removed > 0 ? `, ${removed} removed` : ""})`);
+  if (count("failed") > 0) parts.push(`${count("failed")} failed`);
+  if (count("error") > 0) parts.push(`${count("error")} error${count("error") === 1 ? "" : "s"} (not run to the end)`);
+  if (count("skipped") > 0) parts.push(`${count("skipped")} skipped`);
+  const done = { deploy: "deployed", plan: "planned", rollback: "rolled back", decommission: "decommissioned" }[options.command];
+  printer.out(`depc: ${done} ${manifest.environment}: ${hostWord(list.length)}: ${parts.join(", ")} in ${elapsed}\n`);
+
+  if (options.json !== undefined) {
+    const file = resolve(options.cwd, options.json);
+    const report = {
+      depc: depcVersion,
+      command: options.command,
+      environment: manifest.environment,
+      sources: manifest.sources,
+      build: source.buildDir,
+      started: startedAt.toISOString(),
+      duration_ms: Math.round(performance.now() - started),
+      exit,
+      options: {
+        jobs: options.jobs,
+        limit: options.limit,
+        skip: options.skip,
+        user: options.user ?? null,
+        sudo: options.sudo,
+        ssh_config: options.ssh.configFile ?? null,
+        ssh_options: options.ssh.options,
+        state_dir: options.stateDir ?? null,
+        ...(options.command === "rollback" ? { to: options.to ?? null } : {}),
+      },
+      order: { source: options.command === "plan" ? "none" : depSource, waves: manifest.waves ?? [], after: Object.fromEntries(order.map((h) => [h, effectiveDeps.get(h) ?? []])) },
+      totals: {
+        hosts: list.length,
+        converged: count("converged"),
+        clean: count("clean"),
+        pending: count("pending"),
+        failed: count("failed"),
+        error: count("error"),
+        skipped: count("skipped"),
+        changed,
+        would_change: would,
+        removed,
+        would_remove: wouldRemove,
+      },
+      hosts: list.map(hostJson),
+    };
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    } catch (error) {
+      io.stderr(`depc: cannot write the JSON report to ${options.json}: ${(error as Error).message}\n`);
+      return exit === DEPLOY_EXIT.ok ? DEPLOY_EXIT.failed : exit;
+    }
+  }
+  return exit;
+}
+
+function skipped(host: DeployHost, cause: Cause): HostResult {
+  return { ...identity(host), status: "skipped", cause, resources: [] };
+}
+
+function identity(host: DeployHost): Pick<HostResult, "name" | "address" | "user" | "port" | "digest"> {
+  return {
+    name: host.name,
+    address: host.address,
+    ...(host.user !== undefined ? { user: host.user } : {}),
+    ...(host.port !== undefined ? { port: host.port } : {}),
+    digest: host.digest,
+  };
+}
+
+/** One host: start ssh, stream the bundle (or pick a kept one), print its changes, collect its result. */
+async function runHost(
+  host: DeployHost,
+  bundle: Buffer,
+  environment: string,
+  options: RunOptions,
+  mode: Mode,
+  printer: Printer,
+  handles: Set<RunHandle>,
+): Promise<HostResult> {
+  const nonce = randomBytes(12).toString("hex");
+  const bundleArgs = [...(mode === "check" ? ["--check"] : []), "--quiet", ...(options.stateDir !== undefined ? ["--state-dir", options.stateDir] : [])];
+  const rollback = options.command === "rollback";
+  const command = rollback
+    ? remoteCommand([nonce, environment, options.stateDir ?? "", ...bundleArgs], options.sudo)
+    : remoteCommand([nonce, String(bundle.length), ...bundleArgs], options.sudo);
+  const program = programLine(rollback ? ROLLBACK_PROGRAM : RUN_PROGRAM);
+  const output = new OutputCollector();
+  const warnings: string[] = [];
+  const target = {
+    address: host.address,
+    ...(options.user !== undefined ? { user: options.user } : host.user !== undefined ? { user: host.user } : {}),
+    ...(host.port !== undefined ? { port: host.port } : {}),
+  };
+  let choice: ReturnType<typeof chooseRollback> | undefined;
+  let handle!: RunHandle;
+  handle = runSsh(target, options.ssh, command, nonce, {
+    input: rollback ? program : Buffer.concat([Buffer.from(program), bundle]),
+    sudo: options.sudo,
+    events: {
+      stderrLine: (line) => {
+        // The bundle's warnings (depc: ENV/HOST: warning: ...), live.
+        const warning = /^depc: [^\s:]+: warning: (.*)$/.exec(line)?.[1];
+        if (warning !== undefined) {
+          warnings.push(warning);
+          printer.hostLine(host.name, "warning", warning);
+        }
+      },
+      output: (line) => {
+        const parsed = output.push(line);
+        if (parsed && mode === "apply" && parsed.status !== "ok") printer.hostLine(host.name, parsed.status, parsed.text);
+      },
+      marker: (word) => {
+        if (word !== "choose") return;
+        // stream.kept/log are complete at this point.
+        const { kept, log, order } = handle.stream;
+        choice = chooseRollback(kept, log, options.to, order);
+        if (choice.ok) {
+          const from = choice.current !== undefined && choice.current !== choice.digest ? ` (from ${choice.current.slice(0, 12)})` : "";
+          printer.hostLine(host.name, "rollback", `to ${choice.digest.slice(0, 12)}${from}`);
+        }
+        handle.answer(choice.ok ? choice.digest : "");
+      },
+    },
+  });
+  handles.add(handle);
+  const { outcome, stream: finished, stderr } = await handle.done;
+  handles.delete(handle);
+  const base = identity(host);
+  const rolledBackTo = rollback && choice?.ok ? { rolledBackTo: `sha256:${choice.digest}` } : {};
+
+  if (rollback && choice && !choice.ok) {
+    const state = finished.get("state");
+    printer.hostLine(host.name, "error", choice.message);
+    if (choice.listing.length > 0) printer.out(`${host.name}: kept bundles in ${state ?? "the state directory"} (newest first):\n${choice.listing.join("\n")}\n`);
+    return { ...base, status: "error", cause: { kind: "not-found", message: choice.message }, resources: [] };
+  }
+  if (!outcome.ran) {
+    printer.hostLine(host.name, "error", outcome.cause.message);
+    return { ...base, ...rolledBackTo, status: "error", cause: outcome.cause, resources: [], ...(stderr.trim() ? { stderr: tail(stderr) } : {}) };
+  }
+  const { resources, counts } = collectResources(finished.reportLines, output, mode, host.resources);
+  let status: HostStatus;
+  if (outcome.exit === 0) status = mode === "check" ? "clean" : "converged";
+  else if (outcome.exit === 2 && mode === "check") status = "pending";
+  else if (outcome.exit === 1 && (counts?.failed ?? 0) + (counts?.removalFailed ?? 0) > 0) status = "failed";
+  else status = "error";
+  if (mode === "check") printPlan(printer, host.name, output);
+  const removals = counts
+    ? [
+        counts.removed ? `, ${counts.removed} removed` : "",
+        counts.wouldRemove ? `, ${counts.wouldRemove} would remove` : "",
+        counts.notRemoved ? `, ${counts.notRemoved} not removed (report-only)` : "",
+        counts.removalFailed ? `, ${counts.removalFailed} removal failed` : "",
+      ].join("")
+    : "";
+  const summary = counts
+    ? mode === "check"
+      ? `${counts.wouldChange} would change, ${counts.ok} ok${counts.failed ? `, ${counts.failed} failed` : ""}${removals}`
+      : `${counts.changed} changed, ${counts.ok} ok${counts.failed ? `, ${counts.failed} failed` : ""}${counts.notRun ? `, ${counts.notRun} not run` : ""}${removals}`
+    : "";
+  if (status === "error") printer.hostLine(host.name, "error", outcome.cause?.message ?? `the bundle exited ${outcome.exit}`);
+  else printer.hostLine(host.name, status, summary);
+  return {
+    ...base,
+    ...rolledBackTo,
+    status,
+    ...(outcome.cause && status !== "converged" ? { cause: outcome.cause } : {}),
+    exit: outcome.exit,
+    ...(counts ? { counts } : {}),
+    resources,
+    ...(output.summary ? { summary: output.summary } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(status === "failed" || status === "error" ? { stderr: tail(stderr) } : {}),
+  };
+}
+
+/** A plan's block for one host: each pending change and its diff, every line prefixed by the host. */
+function printPlan(printer: Printer, host: string, output: OutputCollector): void {
+  let text = "";
+  for (const line of output.lines) {
+    if (line.status === "ok") continue;
+    text += printer.format(host, line.status, line.text);
+    for (const d of line.diff) {
+      const painted = d.startsWith("+") && !d.startsWith("+++ ") ? printer.paint("converged", d) : d.startsWith("-") && !d.startsWith("--- ") ? printer.paint("failed", d) : d;
+      text += printer.format(host, "", `  ${painted}`);
+    }
+  }
+  if (text !== "") printer.out(text);
+}
+
+const tail = (stderr: string) => stderr.trim().split("\n").slice(-20).join("\n");
+
+export function hostJson(r: HostResult): Record<string, unknown> {
+  return {
+    name: r.name,
+    address: r.address,
+    ...(r.user !== undefined ? { user: r.user } : {}),
+    ...(r.port !== undefined ? { port: r.port } : {}),
+    digest: r.digest,
+    ...(r.rolledBackTo !== undefined ? { rolled_back_to: r.rolledBackTo } : {}),
+    status: r.status,
+    ...(r.cause ? { cause: { kind: r.cause.kind, message: r.cause.message } } : {}),
+    ...(r.exit !== undefined ? { exit: r.exit } : {}),
+    ...(r.counts
+      ? {
+          counts: {
+            resources: r.counts.resources,
+            ok: r.counts.ok,
+            changed: r.counts.changed,
+            would_change: r.counts.wouldChange,
+            failed: r.counts.failed,
+            not_run: r.counts.notRun,
+            removed: r.counts.removed,
+            would_remove: r.counts.wouldRemove,
+            not_removed: r.counts.notRemoved,
+            removal_failed: r.counts.removalFailed,
+          },
+        }
+      : {}),
+    timings: { started_at_ms: r.startedAtMs ?? null, duration_ms: r.durationMs ?? null },
+    resources: r.resources.map((x) => ({
+      ...(x.index !== undefined ? { index: x.index } : {}),
+      ...(x.removal ? { removal: true } : {}),
+      kind: x.kind,
+      key: x.key,
+      status: x.status,
+      changes: x.changes,
+      ...(x.detail !== undefined ? { detail: x.detail } : {}),
+      ...(x.error !== undefined ? { error: x.error } : {}),
+      ...(x.diff ? { diff: { added: x.diff.added, removed: x.diff.removed, ...(x.diff.binary ? { binary: true } : {}) } } : {}),
+      ...(x.diffText !== undefined ? { diff_text: x.diffText } : {}),
+      ...(x.atMs !== undefined ? { at_ms: x.atMs } : {}),
+    })),
+    ...(r.summary ? { summary: r.summary } : {}),
+    ...(r.warnings ? { warnings: r.warnings } : {}),
+    ...(r.stderr ? { stderr: r.stderr } : {}),
+  };
+}
