@@ -158,7 +158,8 @@ depc_ledger_begin() {
   fi
   read -r depc_lg_usame depc_lg_fsame depc_lg_inplace depc_lg_nrm depc_lg_hasold <"$depc_tmp/ledger.status"
   if [ "$depc_lg_hasold" = 0 ]; then
-    if [ -f "$depc_state_dir/runs.log" ]; then
+    # An apply logged without a ledger: a depc before ledgers (or a deleted ledger).
+    if [ -f "$depc_state_dir/runs.log" ] && awk '$3 == "apply" { found = 1; exit } END { exit !found }' "$depc_state_dir/runs.log" 2>/dev/null; then
       depc_warn "no ledger in $depc_state_dir yet (its runs were made by an older depc, or it was deleted): nothing that left the model is removed by this run; from now on depc keeps track"
     elif [ "$depc_lg_inplace" -gt 0 ]; then
       # Paths that merely exist (/etc, /srv, a stock /etc/motd) say nothing;
@@ -330,9 +331,10 @@ depc_ledger_remove() {
   return 0
 }
 
-# depc_ledger_finish: apply writes the final ledger, when it differs.
+# depc_ledger_finish: apply writes the final ledger when it differs from the
+# one written at the start (only when old entries left the model).
 depc_ledger_finish() {
-  [ "$depc_mode" = apply ] && [ "${depc_lg_fsame:-1}" != 1 ] || return 0
+  [ "$depc_mode" = apply ] && [ "${depc_lg_fsame:-1}" != 1 ] && [ "${depc_lg_nrm:-0}" -gt 0 ] || return 0
   depc_ledger_put "$depc_tmp/ledger.final" || exit 1
 }
 
