@@ -1,6 +1,6 @@
 // `depc decommission <env> --host H`: remove everything depc manages on a
 // host that left the environment. The host runs a bundle with an empty
-// model: its ledger (runtime-sh/ledger.sh) names everything earlier runs put
+// model: its ledger (runtime/ledger.sh) names everything earlier runs put
 // there, and none of it is declared any more, so all of it is removed
 // (except what said `keep: true`).
 import { createHash } from "node:crypto";
