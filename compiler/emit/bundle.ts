@@ -101,7 +101,7 @@ export function emitBundle(input: BundleInput): string {
     [index, fact.type, fact.path, fact.mode === undefined ? "-" : fact.mode.toString(8), fact.owner ?? "-", fact.group ?? "-", fact.sha256 ?? "-"].join("\t"),
   );
 
-  // The host's ledger of this bundle (runtime-sh/ledger.sh). Every bundle can
+  // The host's ledger of this bundle (runtime/ledger.sh). Every bundle can
   // remove every kind: the host's old ledger may name kinds this one lacks.
   const ledger = resources.map(ledgerLine);
   for (const f of runtimeFunctions()) if (/^depc_[a-z0-9_]+_remove$/.test(f.name)) roots.add(f.name);

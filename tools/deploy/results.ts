@@ -7,7 +7,7 @@ export type Mode = "apply" | "check";
 
 export type ResourceStatus = "ok" | "changed" | "would change" | "failed" | RemovalStatus;
 
-/** What happened to something that left the model (runtime-sh/ledger.sh). */
+/** What happened to something that left the model (runtime/ledger.sh). */
 export type RemovalStatus = "removed" | "would remove" | "not removed" | "left" | "kept";
 
 export interface DiffStat {
