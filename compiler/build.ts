@@ -23,18 +23,25 @@ export interface CompileResult {
   readonly manifest?: Manifest;
   /** Whether the type-check came from the cache. */
   readonly cached?: boolean;
+  /** The deployment project's directory (nearest package.json above the environment): `build/` goes there. */
+  readonly projectRoot?: string;
 }
 
 /** Runs phases 1–5 in memory. Writing the output is the caller's (see output.ts). */
 export async function compile(
   environmentPath: string,
-  options: LoadOptions & { readonly identityFile?: string; readonly placeholderSecrets?: boolean },
+  options: LoadOptions & {
+    readonly identityFile?: string;
+    readonly placeholderSecrets?: boolean;
+    /** Time limit of evaluating the model; default $DEPC_EVAL_TIMEOUT seconds, else 60 s. */
+    readonly evalTimeoutSeconds?: number;
+  },
 ): Promise<CompileResult> {
   const loaded = await load(environmentPath, options);
   if (!loaded.ok) return { ok: false, diagnostics: sortDiagnostics(loaded.diagnostics), sources: new Map() };
   const model = loaded.model;
   const sources = model.sources;
-  const evaluated = evaluate(model);
+  const evaluated = await evaluate(model, { timeoutMs: evalTimeoutMs(options.evalTimeoutSeconds) });
   if (!evaluated.ok) return { ok: false, diagnostics: sortDiagnostics(evaluated.diagnostics), sources };
   // Secret references become values here (and only when the model uses any).
   const resolved = await resolveSecrets(evaluated.environment, {
@@ -48,7 +55,7 @@ export async function compile(
     projectRoot: model.projectRoot,
     sourcesDigest: digestSources(sources, model.projectRoot),
   });
-  return { ...emitted, diagnostics: sortDiagnostics([...loaded.warnings, ...emitted.diagnostics]), sources, cached: model.cached };
+  return { ...emitted, diagnostics: sortDiagnostics([...loaded.warnings, ...emitted.diagnostics]), sources, cached: model.cached, projectRoot: model.projectRoot };
 }
 
 export interface EmitOptions {
@@ -82,6 +89,13 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
   });
   const manifest: Manifest = { depc: depcVersion, environment: environment.name, sources: sourcesDigest, hosts, waves: ordered.waves };
   return { ok: true, diagnostics: [], sources: new Map(), environment, bundles, manifest };
+}
+
+/** The evaluation time limit in ms: the option, else $DEPC_EVAL_TIMEOUT (seconds), else the default. */
+function evalTimeoutMs(seconds: number | undefined): number | undefined {
+  const fromEnv = Number(process.env.DEPC_EVAL_TIMEOUT);
+  const chosen = seconds ?? (fromEnv > 0 ? fromEnv : undefined);
+  return chosen === undefined ? undefined : Math.max(1, Math.ceil(chosen * 1000));
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

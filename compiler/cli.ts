@@ -1,8 +1,8 @@
-import { relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import yargs, { type Argv } from "yargs";
 import type { CompileResult } from "./build.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
-import { formatDiagnostics } from "./diagnostics/format.js";
+import { formatDiagnostics, shownPath } from "./diagnostics/format.js";
 import type { GraphFormat } from "../tools/inspect/command.js";
 import { depcVersion } from "./package-info.js";
 
@@ -12,6 +12,8 @@ import { depcVersion } from "./package-info.js";
 
 /** A mistake on the command line: yargs has printed it; exit 1. */
 class UsageError extends Error {}
+
+const COMMANDS = ["build", "check", "inspect", "graph", "init", "secrets", "deploy", "plan", "rollback"];
 
 /** Exit codes of the depc command (documented in the README). */
 export const EXIT = { ok: 0, userError: 1, internalError: 70 } as const;
@@ -37,6 +39,21 @@ interface EnvArgs {
   env: string;
   cache: boolean;
   identity?: string;
+  evalTimeout?: number;
+}
+
+/** `--eval-timeout`, shared with deploy and plan: the time limit of evaluating the model. */
+export const evalTimeoutOption = {
+  type: "number",
+  describe: "Stop evaluating the model after this many seconds (an endless loop)",
+  defaultDescription: "$DEPC_EVAL_TIMEOUT, or 60",
+} as const;
+
+/** yargs check of --eval-timeout: a positive number of seconds (a string is a usage error's message). */
+export function checkEvalTimeout(args: { readonly [key: string]: unknown }): true | string {
+  const value = args["eval-timeout"];
+  if (value !== undefined && !(typeof value === "number" && value > 0)) return `--eval-timeout must be a positive number of seconds, not ${String(value)}`;
+  return true;
 }
 
 const envPositional = <T>(y: Argv<T>) =>
@@ -47,7 +64,9 @@ const envPositional = <T>(y: Argv<T>) =>
       describe: "Environment module: env/prod, env/prod.ts, or a directory with index.ts",
     })
     .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" })
-    .option("identity", { type: "string", describe: "age identity file to decrypt secrets/<env>.age with", defaultDescription: "$DEPC_AGE_KEY, $DEPC_AGE_IDENTITY, or ~/.config/depc/age.key" });
+    .option("identity", { type: "string", describe: "age identity file to decrypt secrets/<env>.age with", defaultDescription: "$DEPC_AGE_KEY, $DEPC_AGE_IDENTITY, or ~/.config/depc/age.key" })
+    .option("eval-timeout", evalTimeoutOption)
+    .check(checkEvalTimeout);
 
 /** Runs the CLI; resolves to the process exit code. Never throws. */
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
@@ -55,7 +74,10 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
   try {
     // Only the command asked for (or all of them, for help) is loaded.
     const first = argv.find((word) => !word.startsWith("-"));
-    const wants = (name: string) => (first === undefined && !argv.includes("--version")) || first === name;
+    // A word that is no command (a typo: `depc biuld`) loads them all, so
+    // that the suggestion can name any of them.
+    const known = first === undefined || COMMANDS.includes(first);
+    const wants = (name: string) => (first === undefined && !argv.includes("--version")) || first === name || !known;
     const [secrets, deploy] = await Promise.all([
       wants("secrets") ? import("../tools/secrets/command.js") : undefined,
       wants("deploy") || wants("plan") || wants("rollback") || wants("decommission") ? import("../tools/deploy/commands.js") : undefined,
@@ -65,19 +87,25 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       .scriptName("depc")
       .usage("depc — compile a typed deployment model into one POSIX shell bundle per host\n\nUsage: $0 <command> [options]")
       .command(
-        "build <env>",
-        "Type-check the model and write build/<env>/<host>.sh for every host, plus manifest.json",
-        (y) => envPositional(y).option("out", { type: "string", describe: "Output directory", defaultDescription: "build/<environment>" }),
+        "build <env..>",
+        "Type-check the model and write build/<env>/<host>.sh for every host, plus manifest.json (several environments: each in turn)",
+        (y) => envPositional(y).option("out", { type: "string", describe: "Output directory (one environment only)", defaultDescription: "build/<environment>" }),
         async (args) => {
-          exitCode = await build(args as unknown as EnvArgs & { out?: string }, io);
+          const envs = args.env as unknown as string[];
+          if (args.out !== undefined && envs.length > 1) {
+            io.stderr("depc: --out takes one environment; build several without --out (each goes to build/<environment>).\n");
+            exitCode = EXIT.userError;
+            return;
+          }
+          exitCode = await eachEnvironment(envs, (env) => build({ ...(args as unknown as EnvArgs & { out?: string }), env }, io));
         },
       )
       .command(
-        "check <env>",
-        "Type-check and validate the model; write nothing",
+        "check <env..>",
+        "Type-check and validate the model; write nothing (several environments: each in turn)",
         (y) => envPositional(y),
         async (args) => {
-          exitCode = await check(args as unknown as EnvArgs, io);
+          exitCode = await eachEnvironment(args.env as unknown as string[], (env) => check({ ...(args as unknown as EnvArgs), env }, io));
         },
       )
       .command(
@@ -120,16 +148,20 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     }
     await parser
       .demandCommand(1, "Give a command, e.g. depc build <env>; depc --help lists them all.")
+      .recommendCommands()
       .strict()
       .version(depcVersion)
       .help()
       .alias("h", "help")
-      .epilogue("Exit codes: 0 success, 1 errors in the model or usage (printed), 70 an internal error of depc.")
+      .epilogue("Exit codes: 0 success, 1 errors in the model or usage (printed), 2 plan: changes pending, 70 an internal error of depc.")
       .wrap(Math.min(100, process.stdout.columns ?? 100))
       .exitProcess(false)
       .fail((message, error) => {
-        if (error) throw error;
-        io.stderr(`depc: ${message}\nRun 'depc --help' for usage.\n`);
+        // An Error is a bug (in depc or yargs); a check's string is the user's mistake.
+        if (error && typeof error !== "string") throw error;
+        // yargs' suggestion alone ("Did you mean build?") does not say what was wrong.
+        const text = first !== undefined && message.startsWith("Did you mean ") ? `Unknown command ${JSON.stringify(first)}. ${message}` : message;
+        io.stderr(`depc: ${text}\nRun 'depc --help' for usage.\n`);
         // Throwing stops yargs from running the command's handler anyway.
         throw new UsageError(message);
       })
@@ -142,15 +174,23 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
   return exitCode;
 }
 
+/** Runs `run` for every environment, all of them even after a failure; the worst exit code. */
+async function eachEnvironment(envs: readonly string[], run: (env: string) => Promise<number>): Promise<number> {
+  let code: number = EXIT.ok;
+  for (const env of envs) code = Math.max(code, await run(env));
+  return code;
+}
+
 async function build(args: EnvArgs & { out?: string }, io: Io): Promise<number> {
   const started = performance.now();
   const result = await compileFor(args, io);
   if (!result.ok || !result.bundles || !result.manifest) return EXIT.userError;
-  const outDir = resolve(io.cwd, args.out ?? `build/${result.manifest.environment}`);
+  // build/ belongs to the project, wherever in it depc runs.
+  const outDir = args.out !== undefined ? resolve(io.cwd, args.out) : join(result.projectRoot ?? io.cwd, "build", result.manifest.environment);
   const { withLeftHosts, writeBuild } = await import("./output.js");
   const failed = writeBuild(outDir, result.bundles, withLeftHosts(outDir, result.manifest));
   if (failed) return report([failed], result, io);
-  const shown = relative(io.cwd, outDir) || ".";
+  const shown = shownPath(io.cwd, outDir);
   for (const host of result.manifest.hosts) {
     const secrets = host.secrets === true ? ", with secrets (mode 0600)" : "";
     io.stdout(`  ${shown}/${host.bundle}  ${host.resources} resource${host.resources === 1 ? "" : "s"}${secrets}\n`);
@@ -174,7 +214,12 @@ async function check(args: EnvArgs, io: Io): Promise<number> {
 
 async function compileFor(args: EnvArgs, io: Io): Promise<CompileResult> {
   const { compile } = await import("./build.js");
-  const result = await compile(args.env, { cwd: io.cwd, identityFile: args.identity, ...(args.cache ? {} : { cacheDir: false }) });
+  const result = await compile(args.env, {
+    cwd: io.cwd,
+    identityFile: args.identity,
+    ...(args.cache ? {} : { refreshCache: true }),
+    ...(args.evalTimeout !== undefined ? { evalTimeoutSeconds: args.evalTimeout } : {}),
+  });
   if (result.diagnostics.length > 0) report(result.diagnostics, result, io);
   return result;
 }

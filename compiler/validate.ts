@@ -1,5 +1,6 @@
-import { diagnostic, show, type Diagnostic } from "./diagnostics/diagnostic.js";
-import type { EnvironmentModel, HostModel } from "./model.js";
+import { diagnostic, show, type Diagnostic, type Note } from "./diagnostics/diagnostic.js";
+import { settingLocation } from "./evaluate/setting-site.js";
+import type { EnvironmentModel, HostModel, ResourceModel } from "./model.js";
 import type { CheckedResource } from "../kinds/kind.js";
 import { kindDefinition } from "../kinds/registry.js";
 
@@ -28,13 +29,34 @@ export function validate(env: EnvironmentModel): { hosts: CheckedHost[]; diagnos
     const resources: CheckedResource[] = [];
     for (const resource of host.resources) {
       const definition = kindDefinition(resource.kind);
-      const checked = definition.check(resource, report);
+      const checked = definition.check(resource, (d) => report(withSettingNotes(d, resource, host)));
       if (checked !== undefined) resources.push({ ...checked, kind: definition.kind, definition, container: definition.container });
     }
     checkPaths(host, resources, report);
     hosts.push({ host, resources });
   }
   return { hosts, diagnostics };
+}
+
+/**
+ * A resource's value is often a setting's, set far from the resource (a
+ * relative `root` in env/staging.ts): the diagnostic also points at the
+ * line that set each non-default setting whose value it quotes.
+ */
+function withSettingNotes(d: Diagnostic, resource: ResourceModel, host: HostModel): Diagnostic {
+  const owner = host.components.find((c) => c.id === resource.owner);
+  if (owner === undefined) return d;
+  const notes: Note[] = [];
+  for (const [key, setting] of Object.entries(owner.settings)) {
+    if (setting.source === "default" || setting.site === undefined) continue;
+    if (typeof setting.value !== "string" || setting.value === "" || !d.message.includes(JSON.stringify(setting.value).slice(0, -1))) continue;
+    const path = setting.source === "environment" ? ["settings", owner.component, key] : [key];
+    notes.push({
+      message: `${owner.component}.${key} is set to ${JSON.stringify(setting.value)} here (${setting.source === "environment" ? "environment settings" : `host ${host.name}`})`,
+      location: settingLocation(setting.site, path),
+    });
+  }
+  return notes.length === 0 ? d : { ...d, notes: [...d.notes, ...notes] };
 }
 
 function checkHost(host: HostModel, report: (d: Diagnostic) => void): void {

@@ -38,8 +38,25 @@ export function checkPath(kind: string, value: unknown, at: At, report: (d: Diag
     report(diagnostic("pathIsRoot", { kind: k }, at));
     return undefined;
   }
-  return `/${segments.join("/")}`;
+  // The host's limits (NAME_MAX, PATH_MAX less the NUL) count bytes, not UTF-16 units.
+  const long = segments.find((s) => utf8Length(s) > NAME_MAX);
+  if (long !== undefined) {
+    report(diagnostic("pathNameTooLong", { kind: k, name: show(`${long.slice(0, 16)}…`), bytes: utf8Length(long), max: NAME_MAX }, at));
+    return undefined;
+  }
+  const path = `/${segments.join("/")}`;
+  if (utf8Length(path) > PATH_MAX) {
+    report(diagnostic("pathTooLong", { kind: k, path: show(`${path.slice(0, 16)}…`), bytes: utf8Length(path), max: PATH_MAX }, at));
+    return undefined;
+  }
+  return path;
 }
+
+/** Longest file name and path a host takes, in bytes (Linux's NAME_MAX, and PATH_MAX less its NUL). */
+export const NAME_MAX = 255;
+export const PATH_MAX = 4095;
+
+export const utf8Length = (value: string) => Buffer.byteLength(value, "utf8");
 
 /** A mode as a number: `0o644`, `"0644"` and `"644"` are the same. */
 export function checkMode(kind: string, path: string, value: unknown, fallback: number, at: At, report: (d: Diagnostic) => void): number | undefined {

@@ -35,14 +35,27 @@ export interface RequireOptions {
   readonly optional?: boolean;
 }
 
+export interface ProvideOptions {
+  /**
+   * Fine if no component requires it: no DEPC4002 then.
+   * @default false
+   */
+  readonly optional?: boolean;
+}
+
 /** What a component's build function can ask of depc. */
 export interface BuildContext {
   readonly host: HostInfo;
   readonly environment: { readonly name: string };
   /** This instance's name (the component's name unless renamed with `named`). */
   readonly name: string;
-  /** Offers a value under `key` to components on any host of the environment. */
-  provide<T>(key: Key<T>, value: T): void;
+  /**
+   * Offers a value under `key` to components on any host of the environment.
+   * A provide nobody requires is an error (DEPC4002), unless `optional`: for
+   * a component that offers something some environments do not use (an app
+   * offering its backends to a load balancer that staging does not have).
+   */
+  provide<T>(key: Key<T>, value: T, options?: ProvideOptions): void;
   /**
    * Every value provided under `key`, in host and declaration order. The
    * providers are deployed first. No provider is an error unless `optional`.

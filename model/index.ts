@@ -9,6 +9,7 @@ export {
   type HostData,
   type HostInfo,
   type Placeable,
+  type ProvideOptions,
   type RequireOptions,
 } from "./component.js";
 export { key, type Key } from "./key.js";

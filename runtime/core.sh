@@ -307,23 +307,30 @@ depc_change() {
   depc_change_text=${depc_change_text:+$depc_change_text, }$2
 }
 
-# depc_fail MESSAGE [STDERR_FILE]: set depc_error to MESSAGE, followed by the
-# lines of STDERR_FILE (a failed command's stderr) joined with "; ".
+# depc_fail MESSAGE [OUTPUT_FILE]: a failure. depc_error is its one-line
+# form (for stderr, the run log and the report): MESSAGE and the most telling
+# line of OUTPUT_FILE (a failed command's output): the last one that says
+# what failed ("ERROR: ...", "...: error: ...", "can't ...", "No such ..."),
+# else the last mentioning an error (pip's "note: This error originates
+# from a subprocess" is no cause), else the last. The terminal gets all of the output's lines, one per
+# line below the failed line (depc_error_head, set only then, and
+# $depc_tmp/failout; see depc_step).
 # Returns 1.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+# shellcheck disable=SC2034 # sets globals read by other functions
 depc_fail() {
-  local msg line sep
-  msg=$1
-  sep=': '
+  depc_error=$1
+  depc_error_head=
   if [ $# -ge 2 ] && [ -s "$2" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      if [ -n "$line" ]; then
-        msg=$msg$sep$line
-        sep='; '
-      fi
-    done <"$2"
+    depc_error_head=$1
+    depc_error=$1$(awk -v out="$depc_tmp/failout" '
+      BEGIN { printf "" > out }
+      NF {
+        print > out; last = $0; l = tolower($0)
+        if (l ~ /^(error|fatal)|: (error|fatal)|can.t |cannot |not found|no such |denied/) strong = $0
+        else if (l ~ /error|fatal/) weak = $0
+      }
+      END { t = strong != "" ? strong : weak != "" ? weak : last; if (t != "") printf ": %s", t }' "$2")
   fi
-  depc_error=$msg
   return 1
 }
 
@@ -368,6 +375,7 @@ depc_step() {
   depc_change_names=
   depc_change_text=
   depc_error=
+  depc_error_head=
   depc_has_diff=0
   # A change owes its reactions before it is reported (see notify.sh).
   if "$@" && { [ -z "$depc_change_names" ] || depc_notifies "$depc_index"; }; then
@@ -395,7 +403,13 @@ depc_step() {
   depc_drop_inflight
   [ -n "$depc_error" ] || depc_error="failed (no reason given)"
   depc_n_failed=$((depc_n_failed + 1))
-  printf 'failed        %s %s: %s\n' "$depc_kind" "$depc_key" "$depc_error"
+  # The output as lines, once; stderr and the log get the one-line form.
+  if [ -n "$depc_error_head" ] && [ -s "$depc_tmp/failout" ] && [ "${depc_error#"$depc_error_head"}" != "$depc_error" ]; then
+    printf 'failed        %s %s: %s:\n' "$depc_kind" "$depc_key" "$depc_error_head"
+    sed 's/^/    /' "$depc_tmp/failout"
+  else
+    printf 'failed        %s %s: %s\n' "$depc_kind" "$depc_key" "$depc_error"
+  fi
   depc_err "$depc_kind $depc_key: $depc_error"
   printf '%s\t%s\t%s\tfailed\t%s\t%s\n' "$depc_index" "$depc_kind" "$depc_key" "$depc_change_names" "$depc_error" >>"$depc_tmp/log"
   if [ "$depc_mode" = apply ]; then

@@ -1,3 +1,4 @@
+import { visible } from "../visible.js";
 import { codeOf, messages, type MessageId } from "./messages.js";
 
 /** A position in a user's source file. Lines and columns are 1-based. */
@@ -25,9 +26,9 @@ export interface Diagnostic {
   readonly notes: readonly Note[];
 }
 
-/** Quotes a user value in a message so that blanks and odd characters are visible. */
+/** Quotes a user value in a message so that blanks and odd characters (bidi controls too) are visible. */
 export function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return visible(JSON.stringify(value));
   if (value === null || value === undefined) return String(value);
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (Array.isArray(value)) return "an array";

@@ -36,11 +36,19 @@ function formatOne(d: Diagnostic, options: FormatOptions): string {
   return out;
 }
 
-/** Relative to the working directory when below it (clickable), else absolute. */
 function place(location: Location, cwd: string): string {
-  const rel = relative(cwd, location.file);
-  const shown = rel === "" || rel.startsWith("..") ? location.file : rel;
-  return `${shown}:${location.line}:${location.column}`;
+  return `${shownPath(cwd, location.file)}:${location.line}:${location.column}`;
+}
+
+/**
+ * A path as depc prints it: relative to the working directory when that is
+ * shorter (`build/dev`, `../mydeploy/env/dev.ts`), else absolute (`/tmp/x`,
+ * never `../../../../tmp/x`).
+ */
+export function shownPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  if (rel === "") return ".";
+  return rel.startsWith("..") && rel.length >= path.length ? path : rel;
 }
 
 function codeFrame(

@@ -9,8 +9,22 @@
  */
 export const messages = {
   environmentNotFound: { code: 1001, text: "Cannot find environment module '{path}'. Give a path to an environment module such as env/prod or env/prod.ts." },
+  // The same mistake, with the environments that exist next to it.
+  environmentNotFoundNear: { code: 1001, text: "Cannot find environment module '{path}'. The environments in {dir} are: {known}.{suggestion}" },
   noDefaultEnvironment: { code: 1002, text: "The environment module must default-export environment({...}); its default export is {found}." },
   evaluationThrew: { code: 1003, text: "Evaluating the model threw: {message}" },
+  // A model that would end, crash or hang depc (compiler/evaluate/guard.ts).
+  modelExited: { code: 1010, text: "The model called {call} while it was evaluated; a model cannot end depc. Throw an Error to stop the build with a message." },
+  evaluationTimedOut: {
+    code: 1011,
+    text: "Evaluating the model took longer than {seconds} s, so it was stopped (an endless loop?). If it really needs longer, raise the limit: --eval-timeout SECONDS (or DEPC_EVAL_TIMEOUT).",
+  },
+  timerLeft: {
+    code: 1012,
+    text: "The model started {kind}() and left it pending: a model is evaluated once, synchronously, so its timers never run (depc cleared it). Compute the value directly instead.",
+  },
+  asyncFailure: { code: 1013, text: "The model's asynchronous code failed: {message}. A model is evaluated synchronously: a promise it starts is never awaited." },
+  nodeTypesMissing: { code: 1014, text: "Cannot find {name}: Node's type declarations are not installed. Install them with npm install --save-dev @types/node (depc uses them when the project has them; it does not read tsconfig.json)." },
 
   pathNotAbsolute: { code: 2001, text: "{kind} path must be absolute: {path}" },
   pathControlCharacter: { code: 2002, text: "{kind} path contains a control character ({char}): {path}" },
@@ -30,6 +44,9 @@ export const messages = {
   invalidTimeout: { code: 2017, text: "Command {name}: timeout {value} is not a positive whole number of seconds." },
   notWellFormed: { code: 2018, text: "{what} {value} contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8." },
   pathIsRoot: { code: 2012, text: "{kind} path must not be the root directory '/'." },
+  pathNameTooLong: { code: 2020, text: "{kind} path: the name {name} is {bytes} bytes long; a file or directory name may have at most {max} bytes (UTF-8)." },
+  modeInDecimal: { code: 2022, text: "mode {mode} is a decimal number ({octal}); write it in octal: {fix}." },
+  pathTooLong: { code: 2021, text: "{kind} path {path} is {bytes} bytes long; a path may have at most {max} bytes (UTF-8)." },
   invalidSupervisorFlavour: { code: 2150, text: "Supervisor flavour {value} is not \"system\" or \"user\"." },
   supervisorSocketTooLong: { code: 2151, text: "Supervisor control socket {socket} is {length} bytes long; a Unix socket path may have at most {max}. Choose a shorter base." },
   unrepresentableSupervisorValue: { code: 2152, text: "{what} {value} cannot be used in a supervisor config: it {problem}." },
@@ -73,14 +90,14 @@ export const messages = {
   invalidHostField: { code: 3005, text: "Host {host}: {field} {value} is not usable for ssh: it must be non-empty, without whitespace, control characters or a leading '-'." },
 
   unsatisfiedRequire: { code: 4001, text: "{requirer} requires {key}, but no component provides it{where}." },
-  unusedProvide: { code: 4002, text: "{provider} provides {key}, but no component requires it." },
+  unusedProvide: { code: 4002, text: "{provider} provides {key}, but no component requires it. Remove the provide, or make it optional (ctx.provide(key, value, { optional: true })) if only some environments use it." },
   ambiguousRequire: { code: 4003, text: "{requirer} requires exactly one {key}, but {count} components provide it: {candidates}." },
   cycleInHost: { code: 4004, text: "Dependency cycle on host {host}: {cycle}" },
   cycleAcrossHosts: { code: 4005, text: "Dependency cycle across hosts: {cycle}. Hosts are deployed in order, so each host must only wait for others." },
   duplicateInstance: { code: 4006, text: "Host {host} has two component instances named {name}; place the second with .named(\"other-name\")." },
   unsettled: { code: 4007, text: "provide/require does not settle after {rounds} rounds: the values of {keys} keep changing." },
   requireUnknownHost: { code: 4008, text: "{requirer} requires {key} from host {host}, which is not in environment {env}." },
-  unknownSetting: { code: 4009, text: "{scope} sets {setting}, which component {component} does not have. Its settings: {known}." },
+  unknownSetting: { code: 4009, text: "{scope} sets {setting}, which component {component} does not have.{suggestion} Its settings: {known}." },
   invalidReference: { code: 4010, text: "{what} refers to {target}, which is not on host {host}." },
   notPlaceable: { code: 4011, text: "The build of {component} returned {found}; return resources, components or lists of them." },
 
@@ -92,6 +109,10 @@ export const messages = {
   secretNotAllowed: { code: 5005, text: "{where}: a secret cannot be used in {field}. Secrets go into a File's content (content: secret(\"key\") or secretText`...`)." },
 
   outputNotWritable: { code: 9001, text: "Cannot write the build output to {path}: {reason}" },
+  outputNotABuild: {
+    code: 9002,
+    text: "Refusing to write the build to {path}: it {problem}. depc only replaces an empty directory or an earlier depc build. Choose another --out, or move the files away.",
+  },
 } as const satisfies Record<string, { code: number; text: string }>;
 
 export type MessageId = keyof typeof messages;

@@ -134,9 +134,8 @@ export function emitBundle(input: BundleInput): string {
     "",
     "# ---- expected state: checked for all resources in one pass before any runs ----",
     "",
-    "depc_expect() {",
-    table.length > 0 ? `  cat <<'DEPC_EOF'\n${table.join("\n")}\nDEPC_EOF` : "  :",
-    "}",
+    // Through contentFunction like file content: a path with bidi controls goes as printf escapes.
+    table.length > 0 ? contentFunction("depc_expect", new TextEncoder().encode(`${table.join("\n")}\n`)) : "depc_expect() {\n  :\n}",
     "# Reactions owed when a resource changes; recorded on the host before the change is reported.",
     "depc_notifies() {",
     notifyCases.length > 0 ? `  case $1 in\n${notifyCases.join("\n")}\n  esac` : "  :",

@@ -1,12 +1,30 @@
+import { HIDDEN, visible } from "../visible.js";
+
+const singleQuoted = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+/** Runs of hidden characters, captured so that split() keeps them at odd indices. */
+const HIDDEN_RUNS = new RegExp(`(${HIDDEN.source}+)`);
+const octalEscapes = (text: string) => [...new TextEncoder().encode(text)].map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
+
 /**
  * The one way a string becomes shell text. Single quotes keep every byte
  * but NUL literally — `$`, backquotes, `\`, newlines and all — so user data
  * is always a word and never code. A `'` closes the quote, adds an escaped
  * quote and reopens: `it's` → `'it'\''s'`.
+ *
+ * Characters a reviewer cannot see or that reorder the line (escape
+ * sequences, CR, bidi controls: see visible.ts) would sit in the bundle
+ * raw; they go as a `"$(printf '\342\200\256')"` piece of the same word
+ * instead, as file content goes as printf escapes (content.ts): the shell
+ * gets the exact bytes, the reader sees octal. (Never a newline: command
+ * substitution would drop it, and a newline is visible anyway.)
  */
 export function shellQuote(value: string): string {
   if (value.includes("\0")) throw new Error("depc: a NUL byte cannot be passed to the shell (validation should have caught it)");
-  return `'${value.replace(/'/g, `'\\''`)}'`;
+  if (!HIDDEN.test(value)) return singleQuoted(value);
+  return value
+    .split(HIDDEN_RUNS)
+    .map((part, i) => (i % 2 === 0 ? (part === "" ? "" : singleQuoted(part)) : `"$(printf '${octalEscapes(part)}')"`))
+    .join("");
 }
 
 /**
@@ -20,5 +38,6 @@ export function shellWord(value: string): string {
 
 /** Text safe to put in a `#` comment: one line, no control characters. */
 export function commentText(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f\u0080-\u009f\u2028\u2029]/g, "?");
+  // Every hidden character spelled out (`\u202e`, `\x1b`), newline and tab too.
+  return visible(value).replace(/\n/g, "\\n").replace(/\t/g, "\\t");
 }

@@ -8,6 +8,7 @@ import type { RawSite } from "../../model/private/site.js";
 import { isResource, SITES } from "../../model/resource.js";
 import { isSecret, isSecretText } from "../../model/secret.js";
 import { recordSecretSite } from "../secrets/sensitive.js";
+import { guardEvaluation } from "./guard.js";
 import { buildInstances, type HostInput } from "./instances.js";
 import { ModuleLoader } from "./module-loader.js";
 import { SiteMapper } from "./sites.js";
@@ -22,9 +23,24 @@ export type EvaluateResult =
  * functions — and turn what it declares into plain data, every object
  * carrying the source location that declared it.
  */
-export function evaluate(loaded: LoadedModel): EvaluateResult {
+export async function evaluate(loaded: LoadedModel, options: { readonly timeoutMs?: number } = {}): Promise<EvaluateResult> {
   const sites = new SiteMapper(loaded.modules, loaded.sources);
-  return withThrownSites(sites, (locateThrown) => {
+  return withThrownSites(sites, async (locateThrown) => {
+    const guarded = await guardEvaluation(() => evaluateNow(loaded, sites, locateThrown), {
+      timeoutMs: options.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS,
+      locate: locateThrown,
+    });
+    if (guarded.diagnostics.length === 0) return guarded.value!;
+    const earlier = guarded.value?.ok === false ? guarded.value.diagnostics : [];
+    return { ok: false, diagnostics: [...earlier, ...guarded.diagnostics] };
+  });
+}
+
+/** How long evaluating a model may take: generous, it is a safety net for endless loops. */
+export const DEFAULT_EVAL_TIMEOUT_MS = 60_000;
+
+function evaluateNow(loaded: LoadedModel, sites: SiteMapper, locateThrown: (thrown: unknown) => Location | undefined): EvaluateResult {
+  {
     let exported: unknown;
     try {
       exported = new ModuleLoader(loaded.modules, stdlib).load(loaded.entry);
@@ -40,7 +56,7 @@ export function evaluate(loaded: LoadedModel): EvaluateResult {
     const result = modelOf(value, { sites, sources: loaded.sources, defaultName: loaded.defaultName, locateThrown });
     if (result.ok) recordSecretSites(result.environment, sites);
     return result;
-  });
+  }
 }
 
 /** Locates every secret() reference the resources hold, for diagnostics about missing keys. */
@@ -118,7 +134,7 @@ export function modelOf(value: Environment, context: ModelContext): EvaluateResu
  * anything thrown, so that an exception from the model is reported at the
  * user's line — not as a stack trace.
  */
-function withThrownSites<T>(sites: SiteMapper, body: (locateThrown: (thrown: unknown) => Location | undefined) => T): T {
+async function withThrownSites<T>(sites: SiteMapper, body: (locateThrown: (thrown: unknown) => Location | undefined) => Promise<T>): Promise<T> {
   const frames = new WeakMap<object, NodeJS.CallSite[]>();
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
@@ -136,7 +152,7 @@ function withThrownSites<T>(sites: SiteMapper, body: (locateThrown: (thrown: unk
     );
   };
   try {
-    return body(locateThrown);
+    return await body(locateThrown);
   } finally {
     Error.prepareStackTrace = savedPrepare;
     Error.stackTraceLimit = savedLimit;

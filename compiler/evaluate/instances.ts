@@ -1,3 +1,4 @@
+import { nearest } from "../diagnostics/nearest.js";
 import { diagnostic, show, type Diagnostic, type Location } from "../diagnostics/diagnostic.js";
 import type { ComponentModel, RequireModel, ResourceModel, SettingValue } from "../model.js";
 import {
@@ -47,6 +48,8 @@ const DEFER = Symbol("depc.defer");
 interface Provide {
   readonly key: string;
   readonly value: unknown;
+  /** `provide(key, value, { optional: true })`: nobody requiring it is fine. */
+  readonly optional: boolean;
   readonly site: Location | undefined;
   readonly provider: Instance;
 }
@@ -168,7 +171,9 @@ function makeInstance(
     for (const [k, value] of Object.entries(layer ?? {})) {
       if (!(k in settings)) {
         const known = Object.keys(definition.defaults).join(", ") || "none";
-        diagnostics.push(diagnostic("unknownSetting", { scope, setting: JSON.stringify(k), component: JSON.stringify(definition.name), known }, at));
+        const near = nearest(k, Object.keys(definition.defaults));
+        const suggestion = near === undefined ? "" : ` Did you mean ${JSON.stringify(near)}?`;
+        diagnostics.push(diagnostic("unknownSetting", { scope, setting: JSON.stringify(k), component: JSON.stringify(definition.name), suggestion, known }, at));
         continue;
       }
       settings[k] = { value, source, site: at };
@@ -208,8 +213,9 @@ function runTree(instance: Instance, provided: ReadonlyMap<string, Provide[]>, c
     host: Object.freeze({ name: instance.host.name, address: instance.host.address, data: instance.host.data }),
     environment: Object.freeze({ name: context.environment }),
     name: instance.name,
-    provide(key, value) {
-      instance.provides.push({ key: keyName(key as Key<unknown>), value, site: context.locate(captureSites()), provider: instance });
+    provide(key, value, options) {
+      const optional = options?.optional === true;
+      instance.provides.push({ key: keyName(key as Key<unknown>), value, optional, site: context.locate(captureSites()), provider: instance });
     },
     require(key, options) {
       return Object.freeze(lookup(key as Key<unknown>, options, false).providers.map((p) => p.value)) as never;
@@ -342,6 +348,7 @@ function checkWiring(
   for (const [key, provides] of provided) {
     if (required.has(key)) continue;
     for (const p of provides) {
+      if (p.optional) continue;
       diagnostics.push(diagnostic("unusedProvide", { provider: JSON.stringify(p.provider.id), key: JSON.stringify(key) }, p.site));
     }
   }

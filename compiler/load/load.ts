@@ -1,17 +1,20 @@
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { depcVersion, typescriptVersion } from "../package-info.js";
 import { cacheFile, readCache, sha256, writeCache } from "./cache.js";
-import { locateEnvironment, type LocatedEnvironment } from "./locate.js";
+import { environmentsNear, locateEnvironment, type LocatedEnvironment } from "./locate.js";
 import type { TranspiledModule } from "./transpile.js";
 
-/** Bump when what the cache holds changes meaning (e.g. the transpile transformers). */
-const CACHE_FORMAT = 2;
+/** Bump when what the cache holds changes meaning (e.g. the transpile transformers, or a new check: 3 = decimal modes). */
+const CACHE_FORMAT = 3;
 
 export interface LoadOptions {
   readonly cwd: string;
   /** Where to keep the type-check cache; `false` disables it. */
   readonly cacheDir?: string | false;
+  /** Type-check afresh and store the result (`--no-cache`): the cache is refreshed, not bypassed. */
+  readonly refreshCache?: boolean;
 }
 
 export interface LoadedModel extends LocatedEnvironment {
@@ -34,15 +37,29 @@ export type LoadResult =
 export async function load(environmentPath: string, options: LoadOptions): Promise<LoadResult> {
   const located = locateEnvironment(environmentPath, options.cwd);
   if (located === undefined) {
-    return { ok: false, diagnostics: [diagnostic("environmentNotFound", { path: environmentPath })] };
+    const near = environmentsNear(environmentPath, options.cwd);
+    return {
+      ok: false,
+      diagnostics: [
+        near === undefined
+          ? diagnostic("environmentNotFound", { path: environmentPath })
+          : diagnostic("environmentNotFoundNear", {
+              path: environmentPath,
+              dir: near.dir,
+              known: near.known.join(", "),
+              suggestion: near.suggestion === undefined ? "" : ` Did you mean ${near.suggestion}?`,
+            }),
+      ],
+    };
   }
   const cacheDir = options.cacheDir ?? join(located.projectRoot, "node_modules", ".cache", "depc");
+  const withNodeTypes = hasNodeTypes(located.projectRoot);
   const entryFile =
     cacheDir === false
       ? undefined
-      : cacheFile(cacheDir, JSON.stringify({ format: CACHE_FORMAT, depcVersion, typescriptVersion, entry: located.entry }));
+      : cacheFile(cacheDir, JSON.stringify({ format: CACHE_FORMAT, depcVersion, typescriptVersion, entry: located.entry, withNodeTypes }));
 
-  if (entryFile !== undefined) {
+  if (entryFile !== undefined && options.refreshCache !== true) {
     const hit = readCache(entryFile);
     if (hit !== undefined) {
       const modules = new Map(Object.entries(hit.entry.modules));
@@ -54,7 +71,7 @@ export async function load(environmentPath: string, options: LoadOptions): Promi
   // Loaded on demand: a cached build never pays for loading TypeScript.
   const { typeCheck } = await import("./typecheck.js");
   const { transpile } = await import("./transpile.js");
-  const checked = typeCheck(located.entry);
+  const checked = typeCheck(located.entry, located.projectRoot, withNodeTypes);
   const errors = checked.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) return { ok: false, diagnostics: checked.diagnostics };
 
@@ -70,4 +87,14 @@ export async function load(environmentPath: string, options: LoadOptions): Promi
     warnings: checked.diagnostics,
     model: { ...located, modules, sources: checked.userFiles, cached: false },
   };
+}
+
+/** Whether `@types/node` resolves from the project, as `tsc` run there would find it. */
+function hasNodeTypes(projectRoot: string): boolean {
+  try {
+    createRequire(join(projectRoot, "package.json")).resolve("@types/node/package.json");
+    return true;
+  } catch {
+    return false;
+  }
 }

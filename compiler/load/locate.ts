@@ -1,5 +1,6 @@
-import { existsSync, statSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { nearest } from "../diagnostics/nearest.js";
 
 export interface LocatedEnvironment {
   /** Absolute path of the environment module. */
@@ -31,4 +32,25 @@ function findProjectRoot(start: string): string {
     if (existsSync(join(dir, "package.json"))) return dir;
     if (dirname(dir) === dir) return start;
   }
+}
+
+/**
+ * For an environment that was not found: the environment modules in the
+ * directory it names (`env/prd` → `env/`), and the one nearest to it.
+ */
+export function environmentsNear(argument: string, cwd: string): { dir: string; known: string[]; suggestion: string | undefined } | undefined {
+  const base = resolve(cwd, argument);
+  const dir = dirname(base);
+  let known: string[];
+  try {
+    known = readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isFile() && /\.m?ts$/.test(e.name) && !e.name.endsWith(".d.ts") ? [e.name.replace(/\.m?ts$/, "")] : e.isDirectory() && isFile(join(dir, e.name, "index.ts")) ? [e.name] : []))
+      .sort();
+  } catch {
+    return undefined;
+  }
+  if (known.length === 0) return undefined;
+  const near = nearest(basename(base).replace(/\.m?ts$/, ""), known);
+  const shownDir = `${relative(cwd, dir) || "."}/`;
+  return { dir: shownDir, known, suggestion: near === undefined ? undefined : `${shownDir === "./" ? "" : shownDir}${near}` };
 }

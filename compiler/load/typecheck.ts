@@ -4,28 +4,22 @@ import type * as TS from "typescript";
 // Loaded as CommonJS: importing the 9 MB typescript.js from ESM makes Node
 // lex all of it for named exports first, which costs about half a second.
 const ts = createRequire(import.meta.url)("typescript") as typeof TS;
-import type { Diagnostic, Note } from "../diagnostics/diagnostic.js";
+import { diagnostic, type Diagnostic, type Note } from "../diagnostics/diagnostic.js";
+import { nearest } from "../diagnostics/nearest.js";
+import { modelTsconfigOptions } from "./model-options.js";
+import { decimalModes } from "./mode-spelling.js";
 
 /**
  * Compiler options for a deployment model. They are depc's, not the
  * project's tsconfig: a model must mean the same thing on every machine,
- * and strict checking is the point of writing it in TypeScript.
+ * and strict checking is the point of writing it in TypeScript. Node's
+ * types come in when the project has them installed (see model-options.ts).
  */
-export const modelCompilerOptions: TS.CompilerOptions = {
-  strict: true,
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.Preserve,
-  moduleResolution: ts.ModuleResolutionKind.Bundler,
-  lib: ["lib.es2022.d.ts"],
-  types: [],
-  noEmit: true,
-  skipLibCheck: true,
-  allowImportingTsExtensions: true,
-  resolveJsonModule: true,
-  esModuleInterop: true,
-  isolatedModules: true,
-  forceConsistentCasingInFileNames: true,
-};
+export function modelCompilerOptions(withNodeTypes: boolean): TS.CompilerOptions {
+  const { options, errors } = ts.convertCompilerOptionsFromJson({ ...modelTsconfigOptions, types: withNodeTypes ? ["node"] : [] }, "/");
+  if (errors.length > 0) throw new Error(`depc: bad model compiler options: ${ts.flattenDiagnosticMessageText(errors[0]!.messageText, " ")}`);
+  return options;
+}
 
 export interface TypeCheckResult {
   readonly diagnostics: readonly Diagnostic[];
@@ -35,10 +29,16 @@ export interface TypeCheckResult {
   readonly inputs: ReadonlyMap<string, string>;
 }
 
-export function typeCheck(entry: string): TypeCheckResult {
-  const host = ts.createCompilerHost(modelCompilerOptions, true);
-  const program = ts.createProgram({ rootNames: [entry], options: modelCompilerOptions, host });
-  const diagnostics = ts.getPreEmitDiagnostics(program).map(convert);
+/**
+ * Type-checks the model from `entry`. Type references (`types: ["node"]`)
+ * resolve from `projectRoot`, as `tsc` run there resolves them.
+ */
+export function typeCheck(entry: string, projectRoot: string, withNodeTypes: boolean): TypeCheckResult {
+  const options = modelCompilerOptions(withNodeTypes);
+  const host = ts.createCompilerHost(options, true);
+  host.getCurrentDirectory = () => projectRoot;
+  const program = ts.createProgram({ rootNames: [entry], options, host });
+  const diagnostics: Diagnostic[] = ts.getPreEmitDiagnostics(program).map((d) => explain(d, program) ?? convert(d));
   const userFiles = new Map<string, string>();
   const inputs = new Map<string, string>();
   for (const source of program.getSourceFiles()) {
@@ -48,6 +48,7 @@ export function typeCheck(entry: string): TypeCheckResult {
       userFiles.set(source.fileName, source.text);
     }
   }
+  diagnostics.push(...decimalModes(ts, program, entry, new Set(userFiles.keys())));
   return { diagnostics, userFiles, inputs };
 }
 
@@ -69,3 +70,60 @@ function locate(d: TS.Diagnostic | TS.DiagnosticRelatedInformation): Diagnostic[
   return { file: d.file.fileName, line: line + 1, column: character + 1, length: d.length ?? 1 };
 }
 
+/**
+ * TypeScript errors a new user meets, said in depc's terms at the user's
+ * line, instead of an error about depc's declaration files or advice
+ * (tsconfig `types`) that depc does not read.
+ */
+function explain(d: TS.Diagnostic, program: TS.Program): Diagnostic | undefined {
+  const location = locate(d);
+  if (location === undefined || d.file === undefined || d.start === undefined) return undefined;
+  // TS2591/TS2580: `node:fs` or `process` without Node's declarations.
+  if (d.code === 2591 || d.code === 2580) {
+    const name = d.file.text.slice(d.start, d.start + (d.length ?? 0)).replace(/^["']|["']$/g, "");
+    return diagnostic("nodeTypesMissing", { name: JSON.stringify(name) }, location);
+  }
+  // TS2345 on Command({...}) without a guard: the union of guards in
+  // CommandOptions is reported as "Property 'always' is missing".
+  if (d.code === 2345) {
+    const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
+    if (!/parameter of type 'CommandOptions'/.test(text) || !/Property 'always' is missing/.test(text)) return undefined;
+    const node = findNode(d.file, d.start);
+    const name = node !== undefined && ts.isObjectLiteralExpression(node) ? literalName(node, d.file) : undefined;
+    return diagnostic("commandWithoutGuard", { name: name ?? "(unnamed)" }, location);
+  }
+  // TS2353: a misspelt key (`prot` for `port`) in settings or options; TS
+  // itself suggests a name only for some types.
+  if (d.code === 2353) {
+    const found = findNode(d.file, d.start);
+    const property = found !== undefined && ts.isObjectLiteralElementLike(found) ? found : found?.parent;
+    if (property === undefined || !ts.isObjectLiteralElementLike(property) || property.name === undefined || !ts.isObjectLiteralExpression(property.parent)) return undefined;
+    const type = program.getTypeChecker().getContextualType(property.parent);
+    if (type === undefined) return undefined;
+    const known = program.getTypeChecker().getPropertiesOfType(type.getNonNullableType()).map((p) => p.name);
+    const near = nearest(property.name.getText(d.file), known);
+    if (near === undefined) return undefined;
+    const converted = convert(d);
+    return { ...converted, message: `${converted.message} Did you mean '${near}'?` };
+  }
+  return undefined;
+}
+
+function findNode(file: TS.SourceFile, start: number): TS.Node | undefined {
+  let found: TS.Node | undefined;
+  const visit = (node: TS.Node): void => {
+    if (node.getStart(file) === start) found ??= node;
+    if (node.pos <= start && start < node.end) ts.forEachChild(node, visit);
+  };
+  ts.forEachChild(file, visit);
+  return found;
+}
+
+/** The `name: ...` of an object literal as a message shows it: quoted, or its source text. */
+function literalName(object: TS.ObjectLiteralExpression, file: TS.SourceFile): string | undefined {
+  for (const property of object.properties) {
+    if (!ts.isPropertyAssignment(property) || !ts.isIdentifier(property.name) || property.name.text !== "name") continue;
+    return ts.isStringLiteral(property.initializer) ? JSON.stringify(property.initializer.text) : property.initializer.getText(file);
+  }
+  return undefined;
+}

@@ -175,6 +175,13 @@ depc_supervisor_wait() {
   if [ ! -s "$depc_tmp/err" ]; then
     "$ctl" -c "$conf" tail -1600 "$name" stderr </dev/null 2>&1 | tail -n 10 >"$depc_tmp/err"
   fi
+  # No log: the program never started. supervisord's own reason is on its
+  # status line ("can't find command '/opt/app/bin/web'").
+  if [ ! -s "$depc_tmp/err" ] || grep -q 'ERROR (no log file)' "$depc_tmp/err"; then
+    awk -v n="$name" '$1 == n { $1 = ""; $2 = ""; sub(/^ +/, ""); print; exit }' "$depc_tmp/ctl" >"$depc_tmp/err"
+    depc_fail "$name is ${depc_sv_state:-unknown to supervisord}, not RUNNING; supervisord says" "$depc_tmp/err"
+    return 1
+  fi
   case $depc_sv_state in
     STARTING | BACKOFF) depc_fail "$name is $depc_sv_state, not RUNNING after ${limit}s; its last log lines" "$depc_tmp/err" ;;
     *) depc_fail "$name is ${depc_sv_state:-unknown to supervisord}, not RUNNING; its last log lines" "$depc_tmp/err" ;;

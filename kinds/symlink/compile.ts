@@ -1,5 +1,5 @@
 import { diagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import { checkPath } from "../checks.js";
+import { checkPath, PATH_MAX, utf8Length } from "../checks.js";
 import { wellFormed } from "../checks.js";
 import type { KindDefinition } from "../kind.js";
 
@@ -20,7 +20,7 @@ export const symlinkKind: KindDefinition = {
     if (typeof target !== "string" || target === "") problem = "is missing or empty";
     else if (target.includes("\0")) problem = "contains a NUL character";
     else if (!wellFormed(target)) problem = "contains a lone UTF-16 surrogate, which is not valid Unicode";
-    else if (target.length > 4095) problem = "is longer than 4095 bytes";
+    else if (utf8Length(target) > PATH_MAX) problem = `is ${utf8Length(target)} bytes long; a symlink target may have at most ${PATH_MAX} bytes (UTF-8)`;
     if (problem !== undefined) report(diagnostic("symlinkTargetInvalid", { path: JSON.stringify(path ?? props.path), problem }, site));
     if (path === undefined || problem !== undefined) return undefined;
     return {

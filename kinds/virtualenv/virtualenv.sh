@@ -164,7 +164,7 @@ depc_venv_create() {
   ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
   depc_venv_rc=$?
   if [ "$depc_venv_rc" != 0 ]; then
-    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_venv_pip_cause
     depc_fail "$1 -m venv $2 exited with status $depc_venv_rc" "$depc_tmp/err"
     return 1
   fi
@@ -194,7 +194,7 @@ depc_venv_pip() {
   if [ -z "$fresh" ]; then
     depc_venv_run_pip "$p" --dry-run "$@" -r "$req"
     if [ "$depc_venv_rc" != 0 ] && ! awk '/no such option: --dry-run/ { found = 1 } END { exit !found }' "$depc_tmp/out"; then
-      tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+      depc_venv_pip_cause
       depc_fail "pip install --dry-run exited with status $depc_venv_rc, nothing was installed" "$depc_tmp/err"
       return 1
     fi
@@ -203,11 +203,23 @@ depc_venv_pip() {
   depc_venv_run_pip "$p" "$@" -r "$req"
   cat "$depc_tmp/out" >"$p/.depc-pip.log" 2>/dev/null
   if [ "$depc_venv_rc" != 0 ]; then
-    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_venv_pip_cause
     depc_fail "pip install exited with status $depc_venv_rc (all of its output: $p/.depc-pip.log)" "$depc_tmp/err"
     return 1
   fi
   return 0
+}
+
+# depc_venv_pip_cause: pip's failed output ($depc_tmp/out) cut for the
+# failure ($depc_tmp/err): its ERROR lines (the cause; a build failure puts
+# it far above the end), then its last 10 lines, in order, each once.
+depc_venv_pip_cause() {
+  awk '{ line[NR] = $0 }
+    END {
+      start = NR > 10 ? NR - 9 : 1
+      for (i = 1; i < start; i++) if (line[i] ~ /^ *(ERROR|error)[: ]/ && n++ < 5) print line[i]
+      for (i = start; i <= NR; i++) print line[i]
+    }' "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
 }
 
 # depc_venv_run_pip PATH PIPARGS...: `PATH/bin/python -m pip install

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeProject, repoRoot } from "../support/project.js";
@@ -33,9 +34,9 @@ describe("depc CLI", () => {
     expect(depc(dir, "--version")).toMatchObject({ code: 0, stdout: `${version}\n` });
     const help = depc(dir, "--help");
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("depc build <env>");
-    expect(help.stdout).toContain("depc check <env>");
-    expect(help.stdout).toContain("Exit codes: 0 success, 1 errors in the model or usage (printed), 70 an internal error of depc.");
+    expect(help.stdout).toContain("depc build <env..>");
+    expect(help.stdout).toContain("depc check <env..>");
+    expect(help.stdout.replace(/\s+/g, " ")).toContain("Exit codes: 0 success, 1 errors in the model or usage (printed), 2 plan: changes pending, 70 an internal error of depc.");
     const buildHelp = depc(dir, "build", "--help");
     expect(buildHelp.stdout).toContain("--out");
   });
@@ -88,6 +89,56 @@ describe("depc CLI", () => {
     expect(r.stderr).toMatch(/^error DEPC9001: Cannot write the build output to .*blocker\/prod: /);
   });
 
+  // Issue 13, finding 1: --out used to delete whatever was there and exit 0.
+  describe("--out never deletes what is not a depc build", () => {
+    const refusal = (path: string, problem: string) =>
+      `error DEPC9002: Refusing to write the build to ${path}: it ${problem}. ` +
+      "depc only replaces an empty directory or an earlier depc build. Choose another --out, or move the files away.\n\nFound 1 error. No bundle was written.\n";
+    const tree = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [`${e.name}/`, ...tree(join(dir, e.name)).map((n) => `${e.name}/${n}`)] : [e.name])).sort();
+
+    it("a directory with a user's files is left alone", () => {
+      const dir = project({ "env/prod.ts": good, "notes/todo.txt": "keep me\n", "notes/plan.md": "me too\n" });
+      const r = depc(dir, "build", "env/prod", "--out", "notes");
+      expect(r).toMatchObject({ code: 1, stdout: "" });
+      expect(r.stderr).toBe(refusal(join(dir, "notes"), "holds plan.md and todo.txt but no manifest.json"));
+      expect(tree(join(dir, "notes"))).toEqual(["plan.md", "todo.txt"]);
+      expect(readFileSync(join(dir, "notes/todo.txt"), "utf8")).toBe("keep me\n");
+    });
+
+    it("--out . does not delete the project", () => {
+      const dir = project({ "env/prod.ts": good, "components/app.ts": "export {};\n" });
+      const before = tree(dir);
+      const r = depc(dir, "build", "env/prod", "--out", ".");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(refusal(dir, "holds components, env, node_modules and 1 more but no manifest.json"));
+      expect(tree(dir).filter((n) => !n.startsWith("node_modules/"))).toEqual(before.filter((n) => !n.startsWith("node_modules/")));
+    });
+
+    it("a file at --out is refused, and so is a foreign manifest.json", () => {
+      const dir = project({ "env/prod.ts": good, "out.txt": "data\n", "other/manifest.json": '{"name":"x"}' });
+      expect(depc(dir, "build", "env/prod", "--out", "out.txt").stderr).toBe(refusal(join(dir, "out.txt"), "is not a directory"));
+      expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("data\n");
+      expect(depc(dir, "build", "env/prod", "--out", "other").stderr).toBe(refusal(join(dir, "other"), "holds a manifest.json that is not a depc build's"));
+      expect(tree(join(dir, "other"))).toEqual(["manifest.json"]);
+      symlinkSync("other", join(dir, "link"));
+      expect(depc(dir, "build", "env/prod", "--out", "link").stderr).toBe(refusal(join(dir, "link"), "is a symbolic link (give the directory it points to)"));
+      expect(lstatSync(join(dir, "link")).isSymbolicLink()).toBe(true);
+    });
+
+    it("an earlier build is replaced, but not when a file was added to it", () => {
+      const dir = project({ "env/prod.ts": good, "empty/.keep": "" });
+      rmSync(join(dir, "empty/.keep"));
+      expect(depc(dir, "build", "env/prod", "--out", "empty").code).toBe(0); // an empty directory is fine
+      expect(depc(dir, "build", "env/prod", "--out", "empty").code).toBe(0); // and so is the build it now holds
+      expect(tree(join(dir, "empty"))).toEqual(["manifest.json", "web1.sh", "web2.sh"]);
+      writeFileSync(join(dir, "empty/README"), "mine\n");
+      const r = depc(dir, "build", "env/prod", "--out", "empty");
+      expect(r.stderr).toBe(refusal(join(dir, "empty"), "holds README, which is not part of the build its manifest.json describes"));
+      expect(readFileSync(join(dir, "empty/README"), "utf8")).toBe("mine\n");
+    });
+  });
+
   it("usage errors exit 1 with a hint", () => {
     const dir = project({});
     const r = depc(dir, "biuld", "env/prod");
@@ -108,6 +159,73 @@ describe("depc CLI", () => {
     const dir = project({ "env/prod.ts": bad });
     const r = spawnSync(process.execPath, [bin, "check", "env/prod"], { cwd: dir, encoding: "utf8" });
     expect(r.stderr).not.toContain("\x1b[");
+  });
+
+  it("a misspelt command names the nearest one", () => {
+    const dir = project({ "env/prod.ts": good });
+    expect(depc(dir, "biuld", "env/prod")).toMatchObject({ code: 1, stdout: "", stderr: `depc: Unknown command "biuld". Did you mean build?\nRun 'depc --help' for usage.\n` });
+    expect(depc(dir, "delpoy", "env/prod").stderr).toBe(`depc: Unknown command "delpoy". Did you mean deploy?\nRun 'depc --help' for usage.\n`);
+    expect(existsSync(join(dir, "build"))).toBe(false);
+  });
+
+  it("an environment that does not exist: the ones that do, and the nearest", () => {
+    const dir = project({ "env/prod.ts": good, "env/staging.ts": good, "env/lib.d.ts": "export {};\n", "env/eu/index.ts": good });
+    expect(depc(dir, "check", "env/prd")).toMatchObject({
+      code: 1,
+      stderr: "error DEPC1001: Cannot find environment module 'env/prd'. The environments in env/ are: eu, prod, staging. Did you mean env/prod?\n\nFound 1 error. No bundle was written.\n",
+    });
+    expect(depc(dir, "check", "env/qa").stderr).toBe("error DEPC1001: Cannot find environment module 'env/qa'. The environments in env/ are: eu, prod, staging.\n\nFound 1 error. No bundle was written.\n");
+    expect(depc(dir, "check", "nowhere/prod").stderr).toBe(
+      "error DEPC1001: Cannot find environment module 'nowhere/prod'. Give a path to an environment module such as env/prod or env/prod.ts.\n\nFound 1 error. No bundle was written.\n",
+    );
+  });
+
+  it("check and build take several environments (npm run check: env/*.ts)", () => {
+    const dir = project({ "env/prod.ts": good, "env/staging.ts": bad });
+    const checked = depc(dir, "check", "env/prod.ts", "env/staging.ts");
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toBe("depc: prod is valid: 2 hosts, 1 resource\n");
+    expect(checked.stderr).toContain("env/staging.ts:2:46 - error DEPC2001: File path must be absolute: \"etc/motd\"");
+    writeFileSync(join(dir, "env/staging.ts"), good);
+    const built = depc(dir, "build", "env/prod", "env/staging");
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/^  build\/prod\/web1\.sh  1 resource\n.*\n  build\/staging\/web1\.sh  1 resource\n/s);
+    expect(depc(dir, "build", "env/prod", "env/staging", "--out", "x")).toMatchObject({
+      code: 1,
+      stderr: "depc: --out takes one environment; build several without --out (each goes to build/<environment>).\n",
+    });
+  });
+
+  it("build from a subdirectory writes to the project's build/, and prints paths relative when shorter", () => {
+    const dir = project({ "env/prod.ts": good, "docs/deep/er/README.md": "" });
+    const r = depc(join(dir, "docs/deep/er"), "build", "../../../env/prod");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^  \.\.\/\.\.\/\.\.\/build\/prod\/web1\.sh  1 resource\n/);
+    expect(existsSync(join(dir, "build/prod/web1.sh"))).toBe(true);
+    expect(existsSync(join(dir, "docs/deep/er/build"))).toBe(false);
+    // From far away: the absolute path, not ../../../../tmp/...
+    const far = join(dir, "a/b/c/d/e");
+    mkdirSync(far, { recursive: true });
+    const out = join(tmpdir(), `depc-out-${process.pid}`);
+    try {
+      const r2 = depc(far, "build", join(dir, "env/prod"), "--out", out);
+      expect(r2.stdout).toContain(`\n  ${out}/web2.sh  0 resources\n`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("--no-cache type-checks afresh and refreshes the cache; a declaration file that disappeared is noticed", () => {
+    const dir = project({
+      "env/prod.ts": `import { environment, File } from "depc";\nimport type { Motd } from "./motd.js";\nconst motd: Motd = "hi\\n";\nexport default environment({ hosts: { web1: [File({ path: "/etc/motd", content: motd })] } });\n`,
+      "env/motd.d.ts": "export type Motd = string;\n",
+    });
+    expect(depc(dir, "build", "env/prod", "--no-cache").stdout).not.toContain("cached");
+    expect(depc(dir, "build", "env/prod").stdout).toContain("(type-check cached)");
+    rmSync(join(dir, "env/motd.d.ts"));
+    const r = depc(dir, "check", "env/prod");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("env/prod.ts:2:27 - error TS2307: Cannot find module './motd.js' or its corresponding type declarations.");
   });
 
   it("a second build reuses the type-check when no source changed, and notices a change", () => {

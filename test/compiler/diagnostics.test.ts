@@ -45,10 +45,10 @@ describe("diagnostics", () => {
     expect(out).toContain("\n2 export default environment({ hosts: { web1: [File({ path: \"/etc/motd\", content: 42 })] } });\n");
   });
 
-  it("TS2353: a misspelt option is a type error, not silently ignored", async () => {
+  it("TS2353: a misspelt option is a type error naming the nearest option, not silently ignored", async () => {
     const out = await printed(env(`export default environment({ hosts: { web1: [Directory({ path: "/srv", mdoe: 0o700 })] } });\n`));
     expect(out).toBe(
-      "env/prod.ts:2:72 - error TS2353: Object literal may only specify known properties, and 'mdoe' does not exist in type 'DirectoryOptions'.\n" +
+      "env/prod.ts:2:72 - error TS2353: Object literal may only specify known properties, and 'mdoe' does not exist in type 'DirectoryOptions'. Did you mean 'mode'?\n" +
         '\n2 export default environment({ hosts: { web1: [Directory({ path: "/srv", mdoe: 0o700 })] } });\n' +
         `${" ".repeat(73)}~~~~\n\n`,
     );
@@ -81,6 +81,10 @@ describe("diagnostics", () => {
     ["DEPC2016", `Command({ name: "migrate", command: ["manage", "migrate"] } as any)`, 'Command "migrate" has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply.'],
     ["DEPC2017", `Command({ name: "slow", command: ["sleep", "9"], timeout: 0.5, always: true })`, 'Command "slow": timeout 0.5 is not a positive whole number of seconds.'],
     ["DEPC2018", `Directory({ path: "/srv/\\uD800" })`, 'Directory path "/srv/\\ud800" contains a lone UTF-16 surrogate: it is not valid Unicode and cannot be written as UTF-8.'],
+    // Issue 13, finding 9: limits counted in UTF-8 bytes, as the host counts them.
+    ["DEPC2020", `Directory({ path: "/srv/${"é".repeat(128)}" })`, `Directory path: the name "${"é".repeat(16)}…" is 256 bytes long; a file or directory name may have at most 255 bytes (UTF-8).`],
+    ["DEPC2021", `File({ path: "${("/" + "a".repeat(200)).repeat(21)}", content: "x" })`, `File path "/${"a".repeat(15)}…" is 4221 bytes long; a path may have at most 4095 bytes (UTF-8).`],
+    ["DEPC2009", `Symlink({ path: "/srv/l", target: "${"é".repeat(2048)}" })`, 'Symlink "/srv/l": the target is 4096 bytes long; a symlink target may have at most 4095 bytes (UTF-8).'],
   ];
   for (const [code, call, message] of resourceCases) {
     it(`${code}: ${message}`, async () => {
@@ -89,9 +93,69 @@ describe("diagnostics", () => {
     });
   }
 
-  it("a command without any guard is a type error before it is a DEPC2016", async () => {
+  // Issue 13, finding 9: `mode: 644` is the number 644 = 0o1204, a valid mode nobody means.
+  it("DEPC2022: a mode written in decimal, at the literal; octal, hex, strings and 0 pass", async () => {
+    const out = await printed(
+      env(
+        `export default environment({ hosts: { web1: [\n  File({ path: "/a", content: "x", mode: 644 }),\n  Directory({ path: "/b", mode: 493 }),\n` +
+          `  File({ path: "/c", content: "x", mode: 0o644 }),\n  File({ path: "/d", content: "x", mode: "0644" }),\n  Directory({ path: "/e", mode: 0x1ed }),\n  Directory({ path: "/f", mode: 0 }),\n] } });\n` +
+          `export const notAMode = { mode: 644 };\n`,
+      ),
+    );
+    expect(out).toBe(
+      "env/prod.ts:3:42 - error DEPC2022: mode 644 is a decimal number (0o1204); write it in octal: 0o644.\n" +
+        '\n3   File({ path: "/a", content: "x", mode: 644 }),\n                                           ~~~\n\n' +
+        "env/prod.ts:4:33 - error DEPC2022: mode 493 is a decimal number (0o755); write it in octal: 0o755.\n" +
+        '\n4   Directory({ path: "/b", mode: 493 }),\n                                  ~~~\n\n',
+    );
+  });
+
+  it("a mode above 0o7777 is refused with its octal spelling", async () => {
+    const out = await printed(env(`const m = 4644;\nexport default environment({ hosts: { web1: [\n  Directory({ path: "/srv", mode: m }),\n] } });\n`));
+    expect(out).toContain('error DEPC2004: Directory "/srv": mode 4644 (0o11044) is not an octal mode between 0000 and 7777.\n');
+  });
+
+  it("DEPC2016 from the type-check: a command without any guard names the guards at the user's line, not in depc's .d.ts", async () => {
     const out = await printed(env(`export default environment({ hosts: { web1: [\n  Command({ name: "migrate", command: ["manage", "migrate"] }),\n] } });\n`));
-    expect(out).toMatch(/^env\/prod\.ts:3:11 - error TS2345: Argument of type '\{ name: string; command: \[string, string\]; \}' is not assignable to parameter of type 'CommandOptions'\./);
+    expect(out).toBe(
+      'env/prod.ts:3:11 - error DEPC2016: Command "migrate" has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply.\n' +
+        '\n3   Command({ name: "migrate", command: ["manage", "migrate"] }),\n            ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n\n',
+    );
+    // A name that is not a literal is shown as written.
+    const computed = await printed(env(`const app = "web";\nexport default environment({ hosts: { web1: [\n  Command({ name: \`\${app}-migrate\`, command: "true" }),\n] } });\n`));
+    expect(computed).toContain("env/prod.ts:4:11 - error DEPC2016: Command `${app}-migrate` has no guard: give creates, unless, onlyIf or whenChanged, or always: true to run it on every apply.\n");
+  });
+
+  it("DEPC1014: a node: import without Node's declarations says how to get them (tsconfig's types would not help)", async () => {
+    const out = await printed({ "env/prod.ts": `import { readFileSync } from "node:fs";\n` + header + `export default environment({ hosts: { web1: [File({ path: "/etc/motd", content: readFileSync("/etc/hostname", "utf8") })] } });\n` });
+    expect(out).toBe(
+      `env/prod.ts:1:30 - error DEPC1014: Cannot find "node:fs": Node's type declarations are not installed. Install them with npm install --save-dev @types/node (depc uses them when the project has them; it does not read tsconfig.json).\n` +
+        '\n1 import { readFileSync } from "node:fs";\n                               ~~~~~~~~~\n\n',
+    );
+  });
+
+  it("a setting that fails validation also points at the line that set it", async () => {
+    const components = `import { component, Directory, File } from "depc";\nexport const app = component({\n  name: "app",\n  settings: { root: "/srv/app", port: 80 },\n  build(s) {\n    Directory({ path: s.root });\n    File({ path: \`\${s.root}/app.ini\`, content: \`port = \${s.port}\\n\` });\n  },\n});\n`;
+    const staging = `import { environment } from "depc";\nimport { app } from "../components.ts";\n\nexport default environment({\n  hosts: { web1: [app], web2: [app.with({\n    root: "srv/two",\n  })] },\n  settings: {\n    app: { root: "srv/app", port: 8080 },\n  },\n});\n`;
+    const out = await printed({ "components.ts": components, "env/staging.ts": staging }, "env/staging");
+    expect(out).toBe(
+      'components.ts:6:5 - error DEPC2001: Directory path must be absolute: "srv/app"\n' +
+        "\n6     Directory({ path: s.root });\n      ~~~~~~~~~\n\n" +
+        '  env/staging.ts:9:12 - app.root is set to "srv/app" here (environment settings)\n' +
+        '\n  9     app: { root: "srv/app", port: 8080 },\n               ~~~~~~~~~~~~~~~\n\n' +
+        'components.ts:6:5 - error DEPC2001: Directory path must be absolute: "srv/two"\n' +
+        "\n6     Directory({ path: s.root });\n      ~~~~~~~~~\n\n" +
+        '  env/staging.ts:6:5 - app.root is set to "srv/two" here (host web2)\n' +
+        '\n  6     root: "srv/two",\n        ~~~~~~~~~~~~~~~\n\n' +
+        'components.ts:7:5 - error DEPC2001: File path must be absolute: "srv/app/app.ini"\n' +
+        "\n7     File({ path: `${s.root}/app.ini`, content: `port = ${s.port}\\n` });\n      ~~~~\n\n" +
+        '  env/staging.ts:9:12 - app.root is set to "srv/app" here (environment settings)\n' +
+        '\n  9     app: { root: "srv/app", port: 8080 },\n               ~~~~~~~~~~~~~~~\n\n' +
+        'components.ts:7:5 - error DEPC2001: File path must be absolute: "srv/two/app.ini"\n' +
+        "\n7     File({ path: `${s.root}/app.ini`, content: `port = ${s.port}\\n` });\n      ~~~~\n\n" +
+        '  env/staging.ts:6:5 - app.root is set to "srv/two" here (host web2)\n' +
+        '\n  6     root: "srv/two",\n        ~~~~~~~~~~~~~~~\n\n',
+    );
   });
 
   it("DEPC2005: one path declared twice on a host names both sites", async () => {

@@ -14,8 +14,13 @@ describe("shellQuote", () => {
   it("refuses NUL, which no shell word can hold", () => {
     expect(() => shellQuote("a\0b")).toThrow(/NUL/);
   });
-  it("comments get one line without control characters", () => {
-    expect(commentText("a\nb\u001b[2Jc\u2028")).toBe("a?b?[2Jc?");
+  it("comments get one line, hidden characters spelled out", () => {
+    expect(commentText("a\nb\u001b[2Jc\u2028\td\u202e\r")).toBe("a\\nb\\x1b[2Jc\\u2028\\td\\u202e\\r");
+  });
+  it("escape sequences, CR and bidi controls become printf pieces of the same word", () => {
+    expect(shellQuote("a\u202eb")).toBe(`'a'"$(printf '\\342\\200\\256')"'b'`);
+    expect(shellQuote("\u001b[2J\r")).toBe(`"$(printf '\\033')"'[2J'"$(printf '\\015')"`);
+    expect(shellQuote("it's\n\u200f")).toBe(`'it'\\''s\n'"$(printf '\\342\\200\\217')"`);
   });
 });
 

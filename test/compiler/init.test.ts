@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main, type Io } from "../../compiler/cli.js";
 import { projectName } from "../../tools/init/init.js";
+import { modelTsconfigOptions } from "../../compiler/load/model-options.js";
 import { repoRoot } from "../support/project.js";
 
 // `depc init`, then the project it made, used as a user would: check, build,
@@ -13,7 +14,8 @@ import { repoRoot } from "../support/project.js";
 // node_modules/depc is a link to this repository (what npm makes of a
 // `file:` dependency), which is faster and works offline.
 
-const version = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version as string;
+const ownPackage = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
+const version = ownPackage.version as string;
 const files = [".gitignore", "README.md", "components/app.ts", "env/dev.ts", "package.json", "tsconfig.json"];
 
 const cleanups: (() => void)[] = [];
@@ -25,6 +27,13 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "depc-init-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** What npm install would give the project: depc (this repository) and Node's declarations. */
+function linkModules(dir: string): void {
+  mkdirSync(join(dir, "node_modules", "@types"), { recursive: true });
+  symlinkSync(repoRoot, join(dir, "node_modules", "depc"));
+  symlinkSync(join(repoRoot, "node_modules", "@types", "node"), join(dir, "node_modules", "@types", "node"));
 }
 
 async function depc(cwd: string, ...args: string[]) {
@@ -55,7 +64,7 @@ describe("depc init", () => {
     expect(init.stdout).toBe(
       `depc: created ${name} in ${name}\n` +
         "  package.json\n  tsconfig.json\n  .gitignore\n  README.md\n  components/app.ts\n  env/dev.ts\n" +
-        `\nNext:\n  cd ${name}\n  npm install\n  npx depc build env/dev\n  sh build/dev/localhost.sh --check\n`,
+        `\nNext:\n  cd ${name}\n  npm install\n  npx depc build env/dev\n  npx tsc --noEmit\n  npm run check\n  sh build/dev/localhost.sh --check\n`,
     );
     const dir = join(parent, name);
     expect(listFiles(dir)).toEqual(files);
@@ -68,8 +77,7 @@ describe("depc init", () => {
     expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe("build/\nnode_modules/\n");
     expect(readFileSync(join(dir, "env/dev.ts"), "utf8")).toContain(`root: "${root}"`);
 
-    mkdirSync(join(dir, "node_modules"));
-    symlinkSync(repoRoot, join(dir, "node_modules", "depc"));
+    linkModules(dir);
 
     expect(await depc(dir, "check", "env/dev")).toMatchObject({ code: 0, stderr: "", stdout: "depc: dev is valid: 1 host, 3 resources\n" });
     const build = await depc(dir, "build", "env/dev");
@@ -91,26 +99,72 @@ describe("depc init", () => {
     expect(again.status).toBe(0);
   });
 
-  it("writes a tsconfig.json that editors (tsc) accept as written", async () => {
+  it("writes a tsconfig.json with depc's own compiler options: tsc --noEmit and depc check agree", async () => {
     const dir = tempDir();
     expect((await depc(dir, "init", "--depc-spec", `file:${repoRoot}`)).code).toBe(0);
-    mkdirSync(join(dir, "node_modules"));
-    symlinkSync(repoRoot, join(dir, "node_modules", "depc"));
+    expect(JSON.parse(readFileSync(join(dir, "tsconfig.json"), "utf8")).compilerOptions).toEqual(modelTsconfigOptions);
+    linkModules(dir);
     const tsc = createRequire(join(repoRoot, "package.json")).resolve("typescript/bin/tsc");
-    const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: dir, encoding: "utf8" });
+    const typeCheck = () => spawnSync(process.execPath, [tsc, "--noEmit"], { cwd: dir, encoding: "utf8" });
+    const r = typeCheck();
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
+
+    // Node's modules in a model (the docs' VirtualEnv example reads a file with node:fs): both accept them.
+    const reader = `import { hostname } from "node:os";\nimport { component, File } from "depc";\nexport const motd = component({\n  name: "motd",\n  build() {\n    File({ path: "/tmp/motd", content: \`built on \${hostname()}\\n\` });\n  },\n});\n`;
+    writeFileSync(join(dir, "components/motd.ts"), reader);
+    writeFileSync(join(dir, "env/dev.ts"), readFileSync(join(dir, "env/dev.ts"), "utf8").replace('import { app } from "../components/app.ts";', 'import { app } from "../components/app.ts";\nimport { motd } from "../components/motd.ts";').replace("localhost: [app]", "localhost: [app, motd]"));
+    expect(typeCheck().stdout).toBe("");
+    expect(await depc(dir, "check", "env/dev")).toMatchObject({ code: 0, stdout: "depc: dev is valid: 1 host, 4 resources\n" });
+
+    // A mistake: both reject it, at the same line.
+    writeFileSync(join(dir, "components/motd.ts"), reader.replace('path: "/tmp/motd"', "path: 42"));
+    const bad = typeCheck();
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toContain("components/motd.ts(6,12): error TS2322: Type 'number' is not assignable to type 'string'.");
+    const checked = await depc(dir, "check", "env/dev");
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toContain("components/motd.ts:6:12 - error TS2322: Type 'number' is not assignable to type 'string'.");
   });
 
-  it("depends on this version of depc unless told otherwise, and names the package after the directory", async () => {
+  it("vendors depc unless told otherwise (it is on no registry yet), and names the package after the directory", async () => {
     const parent = tempDir();
     const r = await depc(parent, "init", "My Deploy!");
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("  cd 'My Deploy!'\n");
+    expect(r.stdout).toContain(`  env/dev.ts\n  vendor/depc-${version}.tgz\n\nNext:\n  cd 'My Deploy!'\n`);
     const pkg = JSON.parse(readFileSync(join(parent, "My Deploy!", "package.json"), "utf8"));
-    expect(pkg).toMatchObject({ name: "my-deploy", dependencies: { depc: `^${version}` } });
+    expect(pkg).toMatchObject({
+      name: "my-deploy",
+      dependencies: { depc: `file:vendor/depc-${version}.tgz` },
+      devDependencies: { typescript: ownPackage.dependencies.typescript, "@types/node": ownPackage.devDependencies["@types/node"] },
+      scripts: { check: "depc check env/*.ts", build: "depc build env/*.ts" },
+    });
+    // The package file holds what a build needs: the compiler, the runtime, the stdlib's types.
+    const listed = spawnSync("tar", ["-tzf", join(parent, "My Deploy!", `vendor/depc-${version}.tgz`)], { encoding: "utf8" }).stdout.split("\n");
+    for (const file of ["package/package.json", "package/bin/depc.js", "package/dist/compiler/cli.js", "package/dist/model/index.d.ts", "package/runtime/README.md", "package/kinds/file/file.sh"]) {
+      expect(listed).toContain(file);
+    }
+    expect(listed.filter((f) => f.startsWith("package/runtime/") && f.endsWith(".sh")).length).toBeGreaterThan(3);
+    // Existing vendored file: nothing is overwritten.
+    const again = await depc(join(parent, "My Deploy!"), "init", ".", "--name", "other");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`vendor/depc-${version}.tgz; init overwrites nothing.`);
     expect(projectName("__Foo.Bar__")).toBe("foo.bar__");
     expect(projectName("!!!")).toBe("deployment");
+  });
+
+  it("without npm to pack depc: says so, writes nothing, and names the way out", () => {
+    const parent = tempDir();
+    const env: NodeJS.ProcessEnv = { PATH: "/nonexistent", HOME: parent };
+    const r = spawnSync(process.execPath, [join(repoRoot, "bin/depc.js"), "init", "my-x"], { cwd: parent, env, encoding: "utf8" });
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "depc: cannot put depc into my-x/vendor: cannot run npm pack: ENOENT\n" +
+        "Nothing else was written. Give --depc-spec to depend on depc another way (e.g. file:/path/to/a/clone).\n",
+    );
+    expect(r.status).toBe(1);
+    expect(readdirSync(join(parent, "my-x"))).toEqual([]);
   });
 
   it("--name: the package name, checked", async () => {
@@ -143,7 +197,7 @@ describe("depc init", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "notes.txt"), "keep\n");
     expect((await depc(dir, "init", ".")).code).toBe(0);
-    expect(listFiles(dir)).toEqual([...files, "notes.txt"].sort());
+    expect(listFiles(dir)).toEqual([...files, "notes.txt", `vendor/depc-${version}.tgz`].sort());
     const blocked = await depc(dir, "init", "notes.txt");
     expect(blocked).toMatchObject({ code: 1, stderr: "depc: notes.txt exists and is not a directory. Nothing was written.\n" });
     expect(existsSync(join(dir, "notes.txt", "package.json"))).toBe(false);

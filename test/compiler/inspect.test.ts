@@ -238,6 +238,30 @@ export default environment({ hosts: { h1: [a, b] } });
     expect(r.stdout).toContain("  - file /b");
   });
 
+  it("a Program's supervisor by its base, a secret file's content by its key (decrypting nothing)", async () => {
+    const files = {
+      "env/prod.ts": `import { environment, File, Supervisor, Program, secret, secretText } from "depc";
+const sup = Supervisor({ flavour: "user", base: "/srv/sv" });
+export default environment({ hosts: { web1: [
+  sup,
+  Program({ supervisor: sup, name: "web", command: ["/bin/sleep", "100"] }),
+  File({ path: "/etc/pw", content: secret("db.password"), mode: 0o600 }),
+  File({ path: "/etc/app.ini", content: secretText\`password = \${secret("db.password")}\\n\` }),
+] } });
+`,
+    };
+    const r = await depc(files, "inspect", "env/prod");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  #2 program /srv/sv/conf.d/web.conf (supervisor "[supervisor /srv/sv]", name "web", command ["/bin/sleep","100"])  env/prod.ts:5:3\n');
+    expect(r.stdout).toContain('  #3 file /etc/pw (content {"key":"db.password"}, mode 0600)  env/prod.ts:6:3\n');
+    expect(r.stdout).toContain('  #4 file /etc/app.ini (content {"secretText":["password = ",{"key":"db.password"},"\\n"]})  env/prod.ts:7:3\n');
+    const json = await depc(files, "inspect", "env/prod", "--json");
+    const resources = JSON.parse(json.stdout).hosts[0].resources;
+    expect(resources[1].props.supervisor).toBe("[supervisor /srv/sv]");
+    expect(resources[2].props.content).toEqual({ key: "db.password" });
+  });
+
   it("a model that does not type-check: diagnostics only, exit 1", async () => {
     const r = await depc({ "env/prod.ts": `import { environment } from "depc";\nexport default environment({ hosts: { h1: [42] } });\n` }, "inspect", "env/prod");
     expect(r.code).toBe(1);

@@ -62,9 +62,11 @@ describe("settings", () => {
     });
   });
 
-  it("TS2353: a misspelt override key fails the type-check at the user's line", async () => {
+  it("TS2353: a misspelt override key fails the type-check at the user's line, naming the nearest key", async () => {
     const r = await compileFiles(project(envHeader + `export default environment({\n  hosts: { a1: [app], db: [postgres], lb: [lb] },\n  settings: { app: { prot: 1 } },\n});\n`));
-    expect(r.printed).toContain("env/prod.ts:5:22 - error TS2353: Object literal may only specify known properties, and 'prot' does not exist in type 'Partial<{ port: number; workers: number; root: string; }>'.\n");
+    expect(r.printed).toContain(
+      "env/prod.ts:5:22 - error TS2353: Object literal may only specify known properties, and 'prot' does not exist in type 'Partial<{ port: number; workers: number; root: string; }>'. Did you mean 'port'?\n",
+    );
   });
 
   it("TS2322: an override of the wrong type fails the type-check", async () => {
@@ -75,6 +77,11 @@ describe("settings", () => {
   it("TS2353: overrides for a component that is not placed are a type error", async () => {
     const r = await compileFiles(project(envHeader + `export default environment({\n  hosts: { db: [postgres] },\n  settings: { app: { port: 1 } },\n});\n`));
     expect(r.printed).toMatch(/env\/prod\.ts:5:15 - error TS2353: Object literal may only specify known properties, and 'app' does not exist in type/);
+  });
+
+  it("DEPC4009: a misspelt setting that got past the types names the nearest one", async () => {
+    const r = await compileFiles(project(envHeader + `export default environment({\n  hosts: { a1: [app.with({ wokers: 4 } as any)], db: [postgres], lb: [lb] },\n});\n`));
+    expect(r.printed).toContain('env/prod.ts:4:17 - error DEPC4009: "app" on host "a1" sets "wokers", which component "app" does not have. Did you mean "workers"? Its settings: port, workers, root.\n');
   });
 
   it("DEPC4009: an unknown setting that got past the types (any) is still caught", async () => {
@@ -143,7 +150,7 @@ describe("provide and require", () => {
   it("DEPC4002: a provided key that nobody requires", async () => {
     const r = await compileFiles(project(envHeader + `export default environment({ hosts: { db: [postgres] } });\n`));
     expect(r.printed).toBe(
-      'components.ts:8:9 - error DEPC4002: "db/postgres" provides "database", but no component requires it.\n' +
+      'components.ts:8:9 - error DEPC4002: "db/postgres" provides "database", but no component requires it. Remove the provide, or make it optional (ctx.provide(key, value, { optional: true })) if only some environments use it.\n' +
         "\n8     ctx.provide(database, { url: `pg://${ctx.host.address}:${s.port}` });\n          ~~~~~~~\n\n",
     );
   });
@@ -190,6 +197,23 @@ export default environment({ hosts: { a1: [app] } });
       'env/prod.ts:6:20 - error DEPC4008: "a1/app" requires "database" from host "db9", which is not in environment "prod".\n' +
         '\n6     const db = ctx.requireOne(database, { host: "db9" });\n                     ~~~~~~~~~~\n\n',
     );
+  });
+
+  it("an optional provide: a staging without the load balancer (or ignoring it) builds; without optional it is DEPC4002", async () => {
+    const optional = components.replace("ctx.provide(backend, { host: ctx.host.name, port: s.port });", "ctx.provide(backend, { host: ctx.host.name, port: s.port }, { optional: true });");
+    const withoutLb = envHeader + `export default environment({ hosts: { a1: [app], db: [postgres] } });\n`;
+    const ignoringLb = envHeader + `export default environment({ hosts: { a1: [app], db: [postgres], lb: [lb, File({ path: "/etc/motd", content: "lb\\n" })] }, ignore: ["lb"] });\n`;
+    for (const env of [withoutLb, ignoringLb]) {
+      const strict = await compileFiles(project(env));
+      expect(strict.printed).toContain('components.ts:17:9 - error DEPC4002: "a1/app" provides "backend", but no component requires it. Remove the provide');
+      const r = await compileFiles({ ...project(env), "components.ts": optional });
+      expect(r.printed).toBe("");
+      expect(r.ok).toBe(true);
+    }
+    // With a load balancer, the optional provide is wired as any other.
+    const r = await compileFiles({ ...project(envHeader + `export default environment({ hosts: { lb: [lb], a1: [app], db: [postgres] } });\n`), "components.ts": optional });
+    expect(r.printed).toBe("");
+    expect(content(r, "lb", "/etc/lb.cfg")).toBe("a1:8080\n");
   });
 
   it("DEPC4006: the same component twice on a host, unless renamed", async () => {

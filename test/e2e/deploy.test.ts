@@ -376,7 +376,9 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
     const denied = await depc("deploy", "--limit", "app1", "--user", "deployer");
     expect(denied.code).toBe(1);
     expect(host(denied, "app1").status).toBe("failed");
-    expect(denied.stdout).toMatch(/^app1 +failed +file \/srv\/webapp\/releases\/2026\.11\.1\/app\.ini: .*Permission denied/m);
+    // The failed line, then the failing tool's output under it; the table's cause is the telling line.
+    expect(denied.stdout).toMatch(/^app1 +failed +file \/srv\/webapp\/releases\/2026\.11\.1\/app\.ini: .*:\n(app1 {16,}.*\n)*app1 {16,}.*Permission denied\n/m);
+    expect(host(denied, "app1").cause?.message ?? JSON.stringify(host(denied, "app1"))).toMatch(/Permission denied/);
     expect((await depc("deploy", "--limit", "app1")).code).toBe(0);
   });
 

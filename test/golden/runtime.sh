@@ -484,24 +484,31 @@ depc_change() {
   depc_change_text=${depc_change_text:+$depc_change_text, }$2
 }
 
-#@@ depc_fail sha256:3c7cd3e612779f220025dde7b7e128138086aac58b8ce9828c7d742f311c63a2
-# depc_fail MESSAGE [STDERR_FILE]: set depc_error to MESSAGE, followed by the
-# lines of STDERR_FILE (a failed command's stderr) joined with "; ".
+#@@ depc_fail sha256:e85325b0bf8607bfe996546f9acde9fa9748a4258a3b1c0543e8be2bb65af4ce
+# depc_fail MESSAGE [OUTPUT_FILE]: a failure. depc_error is its one-line
+# form (for stderr, the run log and the report): MESSAGE and the most telling
+# line of OUTPUT_FILE (a failed command's output): the last one that says
+# what failed ("ERROR: ...", "...: error: ...", "can't ...", "No such ..."),
+# else the last mentioning an error (pip's "note: This error originates
+# from a subprocess" is no cause), else the last. The terminal gets all of the output's lines, one per
+# line below the failed line (depc_error_head, set only then, and
+# $depc_tmp/failout; see depc_step).
 # Returns 1.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+# shellcheck disable=SC2034 # sets globals read by other functions
 depc_fail() {
-  local msg line sep
-  msg=$1
-  sep=': '
+  depc_error=$1
+  depc_error_head=
   if [ $# -ge 2 ] && [ -s "$2" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      if [ -n "$line" ]; then
-        msg=$msg$sep$line
-        sep='; '
-      fi
-    done <"$2"
+    depc_error_head=$1
+    depc_error=$1$(awk -v out="$depc_tmp/failout" '
+      BEGIN { printf "" > out }
+      NF {
+        print > out; last = $0; l = tolower($0)
+        if (l ~ /^(error|fatal)|: (error|fatal)|can.t |cannot |not found|no such |denied/) strong = $0
+        else if (l ~ /error|fatal/) weak = $0
+      }
+      END { t = strong != "" ? strong : weak != "" ? weak : last; if (t != "") printf ": %s", t }' "$2")
   fi
-  depc_error=$msg
   return 1
 }
 
@@ -519,7 +526,7 @@ depc_try() {
   depc_fail "$msg" "$depc_tmp/err"
 }
 
-#@@ depc_step sha256:9e6a037a1979f09d81390122b8209579a2f1cbea5013df765badad0bf869fe82
+#@@ depc_step sha256:89fb0b61afbf0c28b269341c1e50922248a1a98295e03618fb90ad9c8c2fa708
 # depc_step INDEX KIND KEY FUNC [ARGS...]: run one resource. When the
 # preflight verified INDEX and the facts are still valid, print the ok line
 # with builtins only. Otherwise run FUNC ARGS (which may call depc_change and
@@ -548,6 +555,7 @@ depc_step() {
   depc_change_names=
   depc_change_text=
   depc_error=
+  depc_error_head=
   depc_has_diff=0
   # A change owes its reactions before it is reported (see notify.sh).
   if "$@" && { [ -z "$depc_change_names" ] || depc_notifies "$depc_index"; }; then
@@ -575,7 +583,13 @@ depc_step() {
   depc_drop_inflight
   [ -n "$depc_error" ] || depc_error="failed (no reason given)"
   depc_n_failed=$((depc_n_failed + 1))
-  printf 'failed        %s %s: %s\n' "$depc_kind" "$depc_key" "$depc_error"
+  # The output as lines, once; stderr and the log get the one-line form.
+  if [ -n "$depc_error_head" ] && [ -s "$depc_tmp/failout" ] && [ "${depc_error#"$depc_error_head"}" != "$depc_error" ]; then
+    printf 'failed        %s %s: %s:\n' "$depc_kind" "$depc_key" "$depc_error_head"
+    sed 's/^/    /' "$depc_tmp/failout"
+  else
+    printf 'failed        %s %s: %s\n' "$depc_kind" "$depc_key" "$depc_error"
+  fi
   depc_err "$depc_kind $depc_key: $depc_error"
   printf '%s\t%s\t%s\tfailed\t%s\t%s\n' "$depc_index" "$depc_kind" "$depc_key" "$depc_change_names" "$depc_error" >>"$depc_tmp/log"
   if [ "$depc_mode" = apply ]; then
@@ -2473,7 +2487,7 @@ depc_supervisor_pid() {
   esac
 }
 
-#@@ depc_supervisor_wait sha256:bb838b41b393cae2195ab8e82ee048e23b5c798453fcd3cce08202972fca0348
+#@@ depc_supervisor_wait sha256:0b9acfe71b1193bcbc32ff7bad8a08a351db7f7185f486ba12f0a2f5b245183e
 # depc_supervisor_wait CTL CONF NAME SECONDS: wait until NAME is RUNNING;
 # fail at FATAL or after SECONDS with the state and the program's last log
 # lines (supervisorctl tail).
@@ -2495,6 +2509,13 @@ depc_supervisor_wait() {
   "$ctl" -c "$conf" tail -1600 "$name" </dev/null 2>&1 | tail -n 10 >"$depc_tmp/err"
   if [ ! -s "$depc_tmp/err" ]; then
     "$ctl" -c "$conf" tail -1600 "$name" stderr </dev/null 2>&1 | tail -n 10 >"$depc_tmp/err"
+  fi
+  # No log: the program never started. supervisord's own reason is on its
+  # status line ("can't find command '/opt/app/bin/web'").
+  if [ ! -s "$depc_tmp/err" ] || grep -q 'ERROR (no log file)' "$depc_tmp/err"; then
+    awk -v n="$name" '$1 == n { $1 = ""; $2 = ""; sub(/^ +/, ""); print; exit }' "$depc_tmp/ctl" >"$depc_tmp/err"
+    depc_fail "$name is ${depc_sv_state:-unknown to supervisord}, not RUNNING; supervisord says" "$depc_tmp/err"
+    return 1
   fi
   case $depc_sv_state in
     STARTING | BACKOFF) depc_fail "$name is $depc_sv_state, not RUNNING after ${limit}s; its last log lines" "$depc_tmp/err" ;;
@@ -2862,7 +2883,7 @@ depc_venv_dir_empty() {
   return 0
 }
 
-#@@ depc_venv_create sha256:860f7cf544f77ea5673c633a255cf9085e61a3adc09a8927006ce1639e2bc537
+#@@ depc_venv_create sha256:f9b95e1e29fee0d49b958eace1f34a2937ba366ce9d1e5c8c9bfb63095b99667
 # depc_venv_create PY PATH REMAKE IDENT SYSTEM: `PY -m venv [--clear]
 # [--system-site-packages] PATH` (--clear when REMAKE is set: the old venv's
 # content goes, the directory stays), then record IDENT in
@@ -2881,7 +2902,7 @@ depc_venv_create() {
   ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
   depc_venv_rc=$?
   if [ "$depc_venv_rc" != 0 ]; then
-    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_venv_pip_cause
     depc_fail "$1 -m venv $2 exited with status $depc_venv_rc" "$depc_tmp/err"
     return 1
   fi
@@ -2892,7 +2913,7 @@ depc_venv_create() {
   return 0
 }
 
-#@@ depc_venv_pip sha256:ddb81210cd6dda155adbf09359ed82e5db4b4dff8fc2213cdf3136f4e80e5141
+#@@ depc_venv_pip sha256:c8098317917960e678c5c161ce1a21b3bb45b8270fd3444044377c74416b9be7
 # depc_venv_pip PATH REQFN FRESH [PIPOPT...]: write REQFN's output to
 # PATH/.depc-requirements.txt and install it with PATH's pip, in PATH. Unless
 # FRESH (the venv was just made, there is nothing to protect), a
@@ -2912,7 +2933,7 @@ depc_venv_pip() {
   if [ -z "$fresh" ]; then
     depc_venv_run_pip "$p" --dry-run "$@" -r "$req"
     if [ "$depc_venv_rc" != 0 ] && ! awk '/no such option: --dry-run/ { found = 1 } END { exit !found }' "$depc_tmp/out"; then
-      tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+      depc_venv_pip_cause
       depc_fail "pip install --dry-run exited with status $depc_venv_rc, nothing was installed" "$depc_tmp/err"
       return 1
     fi
@@ -2921,11 +2942,24 @@ depc_venv_pip() {
   depc_venv_run_pip "$p" "$@" -r "$req"
   cat "$depc_tmp/out" >"$p/.depc-pip.log" 2>/dev/null
   if [ "$depc_venv_rc" != 0 ]; then
-    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_venv_pip_cause
     depc_fail "pip install exited with status $depc_venv_rc (all of its output: $p/.depc-pip.log)" "$depc_tmp/err"
     return 1
   fi
   return 0
+}
+
+#@@ depc_venv_pip_cause sha256:1d38655c57cdf3ef85536e5ec9b2fbf30e1bbb7e0d5cffd35cd3dcc22834746a
+# depc_venv_pip_cause: pip's failed output ($depc_tmp/out) cut for the
+# failure ($depc_tmp/err): its ERROR lines (the cause; a build failure puts
+# it far above the end), then its last 10 lines, in order, each once.
+depc_venv_pip_cause() {
+  awk '{ line[NR] = $0 }
+    END {
+      start = NR > 10 ? NR - 9 : 1
+      for (i = 1; i < start; i++) if (line[i] ~ /^ *(ERROR|error)[: ]/ && n++ < 5) print line[i]
+      for (i = start; i <= NR; i++) print line[i]
+    }' "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
 }
 
 #@@ depc_venv_run_pip sha256:476bcf8bc5ad391f385b3709440dba24439288f9eb4524eb368007d71f6d3029

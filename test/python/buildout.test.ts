@@ -106,7 +106,7 @@ describe.skipIf(unavailable !== undefined).each(shells.map((s) => [s.name, s] as
     const failed = await h.run();
     expect(failed.status).toBe(1);
     expect(failed.stdout).toMatch(
-      new RegExp(`failed        buildout ${key}: ${executable} -c buildout.cfg exited with status 1: .*RuntimeError: recipe failed on purpose: boom\\n`),
+      new RegExp(`failed        buildout ${key}: ${executable} -c buildout.cfg exited with status 1:\\n(    .*\\n)*    .*RuntimeError: recipe failed on purpose: boom\\n`),
     );
     expect(existsSync(join(h.dir, ".depc-buildout"))).toBe(false);
     // The config is written; the run did not complete, so it is still pending.

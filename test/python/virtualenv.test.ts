@@ -118,9 +118,12 @@ describe.skipIf(unavailable !== undefined).each(shells.map((s) => [s.name, s] as
     const broken = await h.run();
     expect(broken.status).toBe(1);
     expect(broken.stdout).toMatch(
-      new RegExp(`failed        virtualenv ${h.venv}: pip install --dry-run exited with status 1, nothing was installed: .*ERROR: No matching distribution found for depc-hello==9\\.9\\n`),
+      new RegExp(`failed        virtualenv ${h.venv}: pip install --dry-run exited with status 1, nothing was installed:\\n(    .*\\n)*    ERROR: No matching distribution found for depc-hello==9\\.9\\n`),
     );
-    expect(broken.stderr).toContain(`depc: test/h: virtualenv ${h.venv}: pip install --dry-run exited with status 1`);
+    // The one line for stderr (and deploy's table) is the one with the cause.
+    expect(broken.stderr).toContain(
+      `depc: test/h: virtualenv ${h.venv}: pip install --dry-run exited with status 1, nothing was installed: ERROR: No matching distribution found for depc-hello==9.9\n`,
+    );
     expect(h.hello()).toBe("2.0");
     expect(readFileSync(join(h.venv, ".depc-installed"), "utf8")).toBe(installed);
     expect(h.pipCalls()).toHaveLength(3);

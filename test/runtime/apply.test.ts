@@ -6,9 +6,11 @@ import { chmodSync, lstatSync, unlinkSync, mkdirSync, readFileSync, readdirSync,
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { availableShells } from "../support/shells.js";
+import { Command, environment } from "../../model/index.js";
+import { compileValue } from "../support/inmemory.js";
+import { availableShells, runScript } from "../support/shells.js";
 import type { Resource } from "./bundle.js";
-import { hostRoot, leftoverTemps, statusLines, writeBundle } from "./helpers.js";
+import { hostRoot, leftoverTemps, stateDir, statusLines, writeBundle } from "./helpers.js";
 
 const isRoot = process.getuid?.() === 0;
 const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -346,9 +348,27 @@ describe.each(availableShells())("runtime under $name", (shell) => {
     });
     const run = bundle.run(shell);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/failed {8}file \S+\/f: cannot change owner of \S+\/\.depc\.\w+ to no-such-user-depc: .*no-such-user-depc/);
+    expect(run.stdout).toMatch(/failed {8}file \S+\/f: cannot change owner of \S+\/\.depc\.\w+ to no-such-user-depc:\n {4}.*no-such-user-depc.*\n/);
     expect(leftoverTemps(root)).toEqual([]);
     expect(() => lstatSync(`${root}/f`)).toThrow();
+  });
+
+  it("a failing command's output: as lines below the failed line, once; stderr and the report get the telling line", () => {
+    const root = hostRoot(shell.name);
+    const script = "echo starting; echo error: no database >&2; echo bye; exit 3";
+    const text = compileValue(environment({ hosts: { h: [Command({ name: "boom", command: ["sh", "-c", script], always: true })] } })).bundles!.get("h")!;
+    const path = `${root}-command.sh`;
+    writeFileSync(path, text, { mode: 0o700 });
+    const report = join(root, "report.jsonl");
+    const run = runScript(shell, path, ["--report", report], { env: { DEPC_STATE_DIR: stateDir() } });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe(
+      `failed        command boom: sh -c "${script}" exited with status 3:\n    starting\n    error: no database\n    bye\n` +
+        "depc: test/h: 1 resources: 0 changed, 0 ok, 1 failed\n",
+    );
+    expect(run.stderr).toBe(`depc: test/h: command boom: sh -c "${script}" exited with status 3: error: no database\n`);
+    const failed = readFileSync(report, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)).find((r) => r.status === "failed");
+    expect(failed.error).toBe(`sh -c "${script}" exited with status 3: error: no database`);
   });
 
   it("writes a JSON-lines --report", () => {

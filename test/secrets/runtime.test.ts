@@ -193,7 +193,8 @@ export default environment({
       const applied = run(["--report", join(dir, "apply.json")]);
       expect(applied.status).toBe(1);
       expect(readFileSync(out, "utf8")).toBe("pw-OLD-1234|tok-OLD-5678");
-      expect(applied.stdout).toContain("exited with status 3: failing with *** and ***");
+      expect(applied.stdout).toContain("exited with status 3:\n    failing with *** and ***\n");
+      expect(applied.stderr).toContain("exited with status 3: failing with *** and ***\n");
       const outputs = [checked.stdout, checked.stderr, applied.stdout, applied.stderr, readFileSync(join(dir, "check.json"), "utf8"), readFileSync(join(dir, "apply.json"), "utf8")].join("\n");
       expect([shell.name, leaks(outputs, OLD)]).toEqual([shell.name, []]);
     }

@@ -247,10 +247,22 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
     ]);
     const run = apply(SHELLS[0], "app", script);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/failed        program \/home\/app\/sv-fail\/conf\.d\/crash\.conf: crash is FATAL, not RUNNING; its last log lines: boom: no database\n/);
+    expect(run.stdout).toMatch(/failed        program \/home\/app\/sv-fail\/conf\.d\/crash\.conf: crash is FATAL, not RUNNING; its last log lines:\n    boom: no database\n/);
     expect(session.read("/home/app/.local/state/depc/test/owed")).toContain(`program:${base}/conf.d/crash.conf`);
     const check = apply(SHELLS[0], "app", script, "--check");
     expect(check.stdout).toContain(`would change  program ${base}/conf.d/crash.conf (restart (notified))`);
+  });
+
+  it("a program whose command does not exist fails with supervisord's own reason, not 'ERROR (no log file)'", async () => {
+    const base = "/home/app/sv-nocmd";
+    pidfiles.push(`${base}/supervisord.pid`);
+    const sup = Supervisor({ flavour: "user", base, bin: "/usr/bin" });
+    const script = bundle([sup, Program({ supervisor: sup, name: "ghost", command: ["/opt/none/bin/ghost", "--serve"], options: { startretries: 0 } })]);
+    const run = apply(SHELLS[0], "app", script);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain(`failed        program ${base}/conf.d/ghost.conf: ghost is FATAL, not RUNNING; supervisord says:\n    can't find command '/opt/none/bin/ghost'\n`);
+    expect(run.stderr).toContain(`program ${base}/conf.d/ghost.conf: ghost is FATAL, not RUNNING; supervisord says: can't find command '/opt/none/bin/ghost'\n`);
+    expect(run.stdout + run.stderr).not.toContain("no log file");
   });
 
   // The rest of the shell matrix: converge, then nothing to do.

@@ -30,6 +30,7 @@ interface DeployArgs {
   sshConfig?: string;
   stateDir?: string;
   timeout?: number;
+  evalTimeout?: number;
   json?: string;
   to?: string;
   host?: string;
@@ -60,6 +61,7 @@ function options<T>(y: Argv<T>, command: Command) {
     .option("ssh-config", { alias: "F", type: "string", describe: "ssh config file (ssh -F)" })
     .option("state-dir", { type: "string", describe: "State directory on the hosts (passed to the bundle)", defaultDescription: "/var/lib/depc/<env>, or ~/.local/state/depc/<env> when not root" })
     .option("timeout", { type: "number", describe: "Give up on a host after this many seconds" })
+    .option("eval-timeout", { type: "number", describe: "Stop evaluating the model after this many seconds (an endless loop)", defaultDescription: "$DEPC_EVAL_TIMEOUT, or 60" })
     .option("json", { type: "string", describe: "Write the whole run as JSON to this file" });
   if (command === "rollback") built = built.option("to", { type: "string", describe: "Digest (or unique prefix) of the kept bundle to run; default: the one before the current" });
   if (command === "decommission") {
@@ -96,11 +98,15 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
     io.stderr("depc: --timeout must be a positive number of seconds\n");
     return DEPLOY_EXIT.failed;
   }
+  if (args.evalTimeout !== undefined && !(args.evalTimeout > 0)) {
+    io.stderr("depc: --eval-timeout must be a positive number of seconds\n");
+    return DEPLOY_EXIT.failed;
+  }
   if (args.user !== undefined && !/^[^\s\-\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*$/.test(args.user)) {
     io.stderr(`depc: --user ${JSON.stringify(args.user)} is not a user name ssh can take\n`);
     return DEPLOY_EXIT.failed;
   }
-  const got = await buildSource({ ...(args.env !== undefined ? { env: args.env } : {}), ...(args.from !== undefined ? { from: args.from } : {}), ...(args.out !== undefined ? { out: args.out } : {}), ...(args.identity !== undefined ? { identity: args.identity } : {}), cache: args.cache }, io);
+  const got = await buildSource({ ...(args.env !== undefined ? { env: args.env } : {}), ...(args.from !== undefined ? { from: args.from } : {}), ...(args.out !== undefined ? { out: args.out } : {}), ...(args.identity !== undefined ? { identity: args.identity } : {}), ...(args.evalTimeout !== undefined ? { evalTimeout: args.evalTimeout } : {}), cache: args.cache }, io);
   if (!got.ok) {
     if (got.message) io.stderr(`depc: ${got.message}\n`);
     return DEPLOY_EXIT.failed;

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { depcVersion } from "../../compiler/package-info.js";
+import { visible } from "../../compiler/visible.js";
 import type { Cause } from "./classify.js";
 import { hostDependencies, schedule } from "./deps.js";
 import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
@@ -271,8 +272,11 @@ async function runHost(
         }
       },
       output: (line) => {
+        const under = output.lines.at(-1);
         const parsed = output.push(line);
         if (parsed && mode === "apply" && parsed.status !== "ok") printer.hostLine(host.name, parsed.status, parsed.text);
+        // A failure's output, indented under its failed line by the bundle: under it here too.
+        else if (!parsed && mode === "apply" && under?.status === "failed" && output.summary === undefined && line.startsWith("    ")) printer.hostLine(host.name, "", line);
       },
       marker: (word) => {
         if (word !== "choose") return;
@@ -296,7 +300,7 @@ async function runHost(
   if (rollback && choice && !choice.ok) {
     const state = finished.get("state");
     printer.hostLine(host.name, "error", choice.message);
-    if (choice.listing.length > 0) printer.out(`${host.name}: kept bundles in ${state ?? "the state directory"} (newest first):\n${choice.listing.join("\n")}\n`);
+    if (choice.listing.length > 0) printer.out(visible(`${host.name}: kept bundles in ${state ?? "the state directory"} (newest first):\n${choice.listing.join("\n")}\n`));
     return { ...base, status: "error", cause: { kind: "not-found", message: choice.message }, resources: [] };
   }
   if (!outcome.ran) {
@@ -346,8 +350,8 @@ function printPlan(printer: Printer, host: string, output: OutputCollector): voi
     if (line.status === "ok") continue;
     text += printer.format(host, line.status, line.text);
     for (const d of line.diff) {
-      const painted = d.startsWith("+") && !d.startsWith("+++ ") ? printer.paint("converged", d) : d.startsWith("-") && !d.startsWith("--- ") ? printer.paint("failed", d) : d;
-      text += printer.format(host, "", `  ${painted}`);
+      const paintAs = d.startsWith("+") && !d.startsWith("+++ ") ? "converged" : d.startsWith("-") && !d.startsWith("--- ") ? "failed" : undefined;
+      text += printer.format(host, "", `  ${d}`, paintAs);
     }
   }
   if (text !== "") printer.out(text);

@@ -24,12 +24,17 @@ export interface SourceIo {
 
 export type SourceResult = { ok: true; source: DeploySource } | { ok: false; message?: string };
 
-export async function buildSource(args: { env?: string; from?: string; out?: string; identity?: string; cache: boolean }, io: SourceIo): Promise<SourceResult> {
+export async function buildSource(args: { env?: string; from?: string; out?: string; identity?: string; evalTimeout?: number; cache: boolean }, io: SourceIo): Promise<SourceResult> {
   if (args.from !== undefined) return readBuild(resolve(io.cwd, args.from), io.cwd);
   if (args.env === undefined) return { ok: false, message: "give an environment (depc deploy env/prod) or an existing build (--from build/prod)" };
   // Loaded here, not at the top: a deploy --from never loads the compiler.
-  const [{ compile }, { formatDiagnostics }, { withLeftHosts, writeBuild }] = await Promise.all([import("../../compiler/build.js"), import("../../compiler/diagnostics/format.js"), import("../../compiler/output.js")]);
-  const result = await compile(args.env, { cwd: io.cwd, ...(args.identity !== undefined ? { identityFile: args.identity } : {}), ...(args.cache ? {} : { cacheDir: false }) });
+  const [{ compile }, { formatDiagnostics, shownPath }, { withLeftHosts, writeBuild }] = await Promise.all([import("../../compiler/build.js"), import("../../compiler/diagnostics/format.js"), import("../../compiler/output.js")]);
+  const result = await compile(args.env, {
+    cwd: io.cwd,
+    ...(args.identity !== undefined ? { identityFile: args.identity } : {}),
+    ...(args.cache ? {} : { refreshCache: true }),
+    ...(args.evalTimeout !== undefined ? { evalTimeoutSeconds: args.evalTimeout } : {}),
+  });
   if (result.diagnostics.length > 0) {
     io.stderr(formatDiagnostics(result.diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));
   }
@@ -38,7 +43,7 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
     io.stderr(`\nFound ${errors} error${errors === 1 ? "" : "s"}. Nothing was deployed.\n`);
     return { ok: false };
   }
-  const outDir = resolve(io.cwd, args.out ?? `build/${result.manifest.environment}`);
+  const outDir = args.out !== undefined ? resolve(io.cwd, args.out) : join(result.projectRoot ?? io.cwd, "build", result.manifest.environment);
   const manifest = withLeftHosts(outDir, result.manifest);
   const failed = writeBuild(outDir, result.bundles, manifest);
   if (failed) {
@@ -49,7 +54,7 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
   for (const [host, text] of result.bundles) bundles.set(host, Buffer.from(text, "utf8"));
   return {
     ok: true,
-    source: { manifest, bundles, buildDir: relative(io.cwd, outDir) || "." },
+    source: { manifest, bundles, buildDir: shownPath(io.cwd, outDir) },
   };
 }
 

@@ -1,5 +1,6 @@
 // What a deploy prints: one line per host per change (prefixed by the host
 // name), a progress line on terminals, and the final table.
+import { visible } from "../../compiler/visible.js";
 import type { HostResult, Mode } from "./results.js";
 
 export interface PrinterIo {
@@ -42,8 +43,14 @@ export class Printer {
     this.out(this.format(host, status, text));
   }
 
-  format(host: string, status: string, text: string): string {
-    return `${host.padEnd(this.hostWidth)}  ${this.paint(status, status.padEnd(12))} ${text}\n`;
+  /**
+   * One line. `text` may hold bytes from the host (paths, diffs, stderr):
+   * escape sequences, CR and bidi controls in it are shown escaped, never
+   * sent to the terminal; `paintAs` colours it after that.
+   */
+  format(host: string, status: string, text: string, paintAs?: string): string {
+    const shown = visible(text);
+    return `${host.padEnd(this.hostWidth)}  ${this.paint(status, status.padEnd(12))} ${paintAs === undefined ? shown : this.paint(paintAs, shown)}\n`;
   }
 
   /** Lines printed as they are (plan's per-host blocks). */
@@ -97,7 +104,7 @@ export class Printer {
         num(mode === "check" ? c?.wouldChange : c?.changed),
         num(c?.failed),
         r.durationMs === undefined ? "-" : `${(r.durationMs / 1000).toFixed(2)}s`,
-        r.cause?.message ?? "",
+        visible(r.cause?.message ?? ""),
       ];
     });
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

@@ -1,3 +1,5 @@
+import { modelTsconfigOptions } from "../../compiler/load/model-options.js";
+
 /**
  * The files `depc init` writes. They live here as strings, not as template
  * files, so that they ship inside `dist/` with the compiler and nothing
@@ -7,8 +9,10 @@
 export interface TemplateOptions {
   /** The project's package name: `[a-z0-9][a-z0-9._-]*`, so safe in paths and string literals. */
   readonly name: string;
-  /** The `depc` dependency's version range or spec (`^0.1.0`, `file:../depc`). */
+  /** The `depc` dependency's version range or spec (`^0.1.0`, `file:vendor/depc-0.1.0.tgz`). */
   readonly depcSpec: string;
+  /** Version ranges of the project's dev dependencies: `typescript` (the one depc checks with) and `@types/node`. */
+  readonly devDependencies: Readonly<Record<string, string>>;
 }
 
 /** Project-relative path → content, in the order they are written and listed. */
@@ -26,7 +30,9 @@ export function templateFiles(options: TemplateOptions): ReadonlyMap<string, str
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
-const packageJson = ({ name, depcSpec }: TemplateOptions) =>
+// The scripts cover every environment (env/*.ts), also those added later;
+// the shell that runs npm scripts expands the pattern.
+const packageJson = ({ name, depcSpec, devDependencies }: TemplateOptions) =>
   json({
     name,
     version: "0.0.0",
@@ -34,27 +40,19 @@ const packageJson = ({ name, depcSpec }: TemplateOptions) =>
     description: "A deployment described with depc",
     type: "module",
     scripts: {
-      check: "depc check env/dev",
-      build: "depc build env/dev",
+      check: "depc check env/*.ts",
+      build: "depc build env/*.ts",
     },
     dependencies: { depc: depcSpec },
+    devDependencies,
   });
 
-// For editors only: depc type-checks a model with its own fixed options,
-// whatever this file says. These match them closely.
+// For editors and `tsc --noEmit`: exactly the options depc type-checks a
+// model with (depc itself does not read this file).
 const tsconfig = json({
-  compilerOptions: {
-    target: "ES2022",
-    lib: ["ES2022"],
-    module: "ESNext",
-    moduleResolution: "bundler",
-    allowImportingTsExtensions: true,
-    noEmit: true,
-    strict: true,
-    skipLibCheck: true,
-    forceConsistentCasingInFileNames: true,
-  },
-  include: ["components/**/*.ts", "env/**/*.ts"],
+  compilerOptions: modelTsconfigOptions,
+  include: ["**/*.ts"],
+  exclude: ["node_modules", "build"],
 });
 
 const app = (name: string) => `// A component: a unit of deployment with typed settings. Its settings'
@@ -107,8 +105,8 @@ export default environment({
 
 const readme = (name: string) => `# ${name}
 
-A deployment described with [depc](https://www.npmjs.com/package/depc): a typed
-TypeScript model compiled into one POSIX shell script per host.
+A deployment described with depc: a typed TypeScript model compiled into
+one POSIX shell script per host.
 
 ## Layout
 
@@ -117,12 +115,16 @@ TypeScript model compiled into one POSIX shell script per host.
   that differ there. \`env/dev.ts\` has one host, \`localhost\`, deploying below
   \`/tmp/depc-${name}\`.
 - \`build/\` — what \`depc build\` writes (ignored by git).
+- \`vendor/\` — depc itself, as a package file, when \`depc init\` put it there:
+  \`npm install\` installs it from there. Commit it with the project.
 
 ## Use
 
 \`\`\`sh
-npm install                      # installs depc
-npx depc check env/dev           # type-check and validate; writes nothing
+npm install                      # installs depc, TypeScript and Node's type declarations
+npm run check                    # type-check and validate every environment (env/*.ts); writes nothing
+npx tsc --noEmit                 # the same type-check as depc's, as your editor sees it
+npx depc check env/dev           # one environment
 npx depc build env/dev           # writes build/dev/localhost.sh and build/dev/manifest.json
 npx depc inspect env/dev         # hosts, components, settings and where each came from
 sh build/dev/localhost.sh --check   # what would change here, with diffs; changes nothing

@@ -1,5 +1,5 @@
-import { relative } from "node:path";
 import type { Location } from "../../compiler/diagnostics/diagnostic.js";
+import { shownPath } from "../../compiler/diagnostics/format.js";
 import type { ComponentModel, EnvironmentModel, HostModel, ResourceModel } from "../../compiler/model.js";
 import { orderEnvironment } from "../../compiler/order.js";
 import type { CheckedResource } from "../../kinds/kind.js";
@@ -34,11 +34,10 @@ export function analyze(environment: EnvironmentModel): Analysis {
   return { environment, checked, runIndex, waves: ordered.waves };
 }
 
-/** `file:line:col`, relative to `cwd` when below it (as diagnostics print them), else absolute. */
+/** `file:line:col`, as diagnostics print it (see shownPath). */
 export function place(site: Location | undefined, cwd: string): string | null {
   if (site === undefined) return null;
-  const rel = relative(cwd, site.file);
-  const shown = rel === "" || rel.startsWith("..") ? site.file : rel.split("\\").join("/");
+  const shown = shownPath(cwd, site.file).split("\\").join("/");
   return `${shown}:${site.line}:${site.column}`;
 }
 

@@ -1,16 +1,18 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { compile, type CompileResult } from "../../compiler/build.js";
-import { formatDiagnostics } from "../../compiler/diagnostics/format.js";
+import { formatDiagnostics, shownPath } from "../../compiler/diagnostics/format.js";
 import type { Io } from "../../compiler/cli.js";
 import { analyze, type Analysis } from "./analyze.js";
 import { buildGraph, renderDot, renderMermaid } from "./graph.js";
 import { inspectView, renderInspect } from "./inspect.js";
+import { visible } from "../../compiler/visible.js";
 
 /** The CLI side of `depc inspect` and `depc graph`. */
 export interface ModelArgs {
   readonly env: string;
   readonly cache: boolean;
+  readonly evalTimeout?: number;
 }
 
 /**
@@ -19,7 +21,12 @@ export interface ModelArgs {
  * still described (that is when a picture helps most), with exit code 1.
  */
 async function load(args: ModelArgs, io: Io): Promise<{ analysis?: Analysis; code: number }> {
-  const result: CompileResult = await compile(args.env, { cwd: io.cwd, placeholderSecrets: true, ...(args.cache ? {} : { cacheDir: false }) });
+  const result: CompileResult = await compile(args.env, {
+    cwd: io.cwd,
+    placeholderSecrets: true,
+    ...(args.cache ? {} : { refreshCache: true }),
+    ...(args.evalTimeout !== undefined ? { evalTimeoutSeconds: args.evalTimeout } : {}),
+  });
   const errors = result.diagnostics.filter((d) => d.severity === "error").length;
   if (result.diagnostics.length > 0) {
     io.stderr(formatDiagnostics(result.diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));
@@ -34,7 +41,8 @@ export async function inspectCommand(args: ModelArgs & { readonly json: boolean 
   const { analysis, code } = await load(args, io);
   if (analysis === undefined) return code;
   const view = inspectView(analysis, io.cwd);
-  io.stdout(args.json ? `${JSON.stringify(view, null, 2)}\n` : renderInspect(view));
+  // Text is for people: paths with escape sequences or bidi controls are shown escaped.
+  io.stdout(args.json ? `${JSON.stringify(view, null, 2)}\n` : visible(renderInspect(view)));
   return code;
 }
 
@@ -62,6 +70,6 @@ export async function graphCommand(args: ModelArgs & { readonly format: GraphFor
     io.stderr(`depc: cannot write ${args.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
     return 1;
   }
-  io.stdout(`depc: wrote ${relative(io.cwd, file) || file} (${args.format}, ${graph.clusters.length} host${graph.clusters.length === 1 ? "" : "s"}, ${graph.edges.length} edge${graph.edges.length === 1 ? "" : "s"})\n`);
+  io.stdout(`depc: wrote ${shownPath(io.cwd, file)} (${args.format}, ${graph.clusters.length} host${graph.clusters.length === 1 ? "" : "s"}, ${graph.edges.length} edge${graph.edges.length === 1 ? "" : "s"})\n`);
   return code;
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { ComponentModel, EnvironmentModel, HostModel, ResourceModel, SettingSource } from "../../compiler/model.js";
 import { place, relations, resolveReference, resourceKey, resourceLabel, type Analysis } from "./analyze.js";
 import { isComponent, isComponentUse } from "../../model/component.js";
+import { isSecret, isSecretText } from "../../model/secret.js";
 import { isResource } from "../../model/resource.js";
 
 /**
@@ -113,7 +114,7 @@ function hostView(analysis: Analysis, host: HostModel, wave: number | null, cwd:
         order: analysis.runIndex.get(r.origin) ?? null,
         after: after.map(label),
         before: before.map(label),
-        props: resourceProps(r),
+        props: resourceProps(r, (resource) => analysis.checked.get(resource)?.key),
       };
     }),
   };
@@ -156,20 +157,30 @@ function referenceLabel(analysis: Analysis, host: HostModel, target: unknown): s
   return JSON.stringify(plain(target)) ?? "undefined";
 }
 
-function resourceProps(r: ResourceModel): Record<string, unknown> {
+function resourceProps(r: ResourceModel, keyOf: (resource: object) => string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  // As declared, before secrets were resolved (inspect resolves them to placeholders).
+  const declared = (r.origin as { props?: Record<string, unknown> }).props ?? {};
   for (const [name, value] of Object.entries(r.props)) {
     if (name === "after" || name === "before" || value === undefined) continue;
-    if (name === "content" && (typeof value === "string" || value instanceof Uint8Array)) {
+    if (holdsSecret(declared[name])) {
+      out[name] = plain(declared[name], new Set(), keyOf);
+    } else if (name === "content" && (typeof value === "string" || value instanceof Uint8Array)) {
       const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
       out.content = { bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
-    } else out[name] = plain(value);
+    } else out[name] = plain(value, new Set(), keyOf);
   }
   return out;
 }
 
+function holdsSecret(value: unknown, depth = 0): boolean {
+  if (isSecret(value) || isSecretText(value)) return true;
+  if (depth > 3 || value === null || typeof value !== "object" || isResource(value)) return false;
+  return Object.values(value).some((v) => holdsSecret(v, depth + 1));
+}
+
 /** Any model value as JSON-safe data, deterministically (object keys in their own order). */
-export function plain(value: unknown, seen: Set<object> = new Set()): unknown {
+export function plain(value: unknown, seen: Set<object> = new Set(), keyOf: (resource: object) => string | undefined = () => undefined): unknown {
   if (value === null || typeof value === "string" || typeof value === "boolean") return value;
   if (value === undefined) return null;
   if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
@@ -177,15 +188,23 @@ export function plain(value: unknown, seen: Set<object> = new Set()): unknown {
   if (typeof value === "function") return `[function${value.name ? ` ${value.name}` : ""}]`;
   if (typeof value === "symbol") return value.toString();
   if (value instanceof Uint8Array) return { bytes: value.length };
-  if (isResource(value)) return `[${value.kind} ${String((value.props as { path?: unknown }).path ?? "")}]`;
+  if (isResource(value)) {
+    // Its key on the host (a Supervisor has no path: its base or config directory).
+    const { path, name, base, confDir } = value.props as { path?: unknown; name?: unknown; base?: unknown; confDir?: unknown };
+    const key = keyOf(value) ?? [path, name, base, confDir].find((v) => typeof v === "string");
+    return `[${value.kind} ${String(key ?? "")}]`;
+  }
   if (isComponentUse(value)) return `[component ${value.instanceName}]`;
   if (isComponent(value)) return `[component ${value.name}]`;
+  // A secret reference shows its key, as documented in docs/secrets.md; never a value.
+  if (isSecret(value)) return { key: value.key };
+  if (isSecretText(value)) return { secretText: value.parts.map((p) => (typeof p === "string" ? p : { key: p.key })) };
   if (seen.has(value as object)) return "[circular]";
   seen.add(value as object);
   try {
-    if (Array.isArray(value)) return value.map((v) => plain(v, seen));
+    if (Array.isArray(value)) return value.map((v) => plain(v, seen, keyOf));
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as object)) out[k] = plain(v, seen);
+    for (const [k, v] of Object.entries(value as object)) out[k] = plain(v, seen, keyOf);
     return out;
   } finally {
     seen.delete(value as object);

@@ -245,6 +245,7 @@ DEPC_EOF
 #@ depc_venv_dir_empty
 #@ depc_venv_create
 #@ depc_venv_pip
+#@ depc_venv_pip_cause
 #@ depc_venv_run_pip
 #@ depc_venv_check_diff
 #@ depc_virtualenv_remove
