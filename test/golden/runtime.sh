@@ -1184,7 +1184,7 @@ depc_file_remove() {
   depc_try "cannot remove $1" rm -f "$1"
 }
 
-#@@ depc_ledger_begin sha256:a2a41c2b3a118502a3057a64a9c0ec23c8faf6863ceede724993cbcd945723e3
+#@@ depc_ledger_begin sha256:c0ff923d4f5082fcac8f854a24c6338e21a11ba23749023d6bb2deb9f2a7ec45
 # depc_ledger_begin: read STATE/ledger, compare it with the bundle's
 # declared entries and prepare the removals (files in the private temp dir).
 # Apply writes the union of both first. Returns 1 (message printed) when the
@@ -1318,7 +1318,8 @@ depc_ledger_begin() {
   fi
   read -r depc_lg_usame depc_lg_fsame depc_lg_inplace depc_lg_nrm depc_lg_hasold <"$depc_tmp/ledger.status"
   if [ "$depc_lg_hasold" = 0 ]; then
-    if [ -f "$depc_state_dir/runs.log" ]; then
+    # An apply logged without a ledger: a depc before ledgers (or a deleted ledger).
+    if [ -f "$depc_state_dir/runs.log" ] && awk '$3 == "apply" { found = 1; exit } END { exit !found }' "$depc_state_dir/runs.log" 2>/dev/null; then
       depc_warn "no ledger in $depc_state_dir yet (its runs were made by an older depc, or it was deleted): nothing that left the model is removed by this run; from now on depc keeps track"
     elif [ "$depc_lg_inplace" -gt 0 ]; then
       # Paths that merely exist (/etc, /srv, a stock /etc/motd) say nothing;
@@ -1494,10 +1495,11 @@ depc_ledger_remove() {
   return 0
 }
 
-#@@ depc_ledger_finish sha256:4fdaea766ed8dccc75096fd4bcd9e0ca4bf2d9d466b91834bf9194a4cfd3b889
-# depc_ledger_finish: apply writes the final ledger, when it differs.
+#@@ depc_ledger_finish sha256:5851585c21d60d9473b006612bf23ff96ebfa5fa09afb64f3225014f9f1e2b1a
+# depc_ledger_finish: apply writes the final ledger when it differs from the
+# one written at the start (only when old entries left the model).
 depc_ledger_finish() {
-  [ "$depc_mode" = apply ] && [ "${depc_lg_fsame:-1}" != 1 ] || return 0
+  [ "$depc_mode" = apply ] && [ "${depc_lg_fsame:-1}" != 1 ] && [ "${depc_lg_nrm:-0}" -gt 0 ] || return 0
   depc_ledger_put "$depc_tmp/ledger.final" || exit 1
 }
 
