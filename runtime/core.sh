@@ -5,7 +5,7 @@
 # depc runtime: entry point, step dispatch, messages and cleanup.
 # Dialect: POSIX sh plus `local` (dash, bash --posix, busybox sh, mksh,
 # yash, posh). This file holds function definitions and comments only: the
-# compiler copies the functions a bundle calls (see runtime-sh/README.md).
+# compiler copies the functions a bundle calls (see runtime/README.md).
 
 # Entry point: depc_main "$@". Parses options, prepares the private temp
 # dir, collects facts, runs the preflight, runs every resource, prints the
@@ -90,6 +90,9 @@ depc_main() {
   trap 'depc_on_signal 129' HUP
   trap 'depc_on_signal 130' INT
   trap 'depc_on_signal 143' TERM
+  # A write to a pipe nobody reads any more (the connection went away): by
+  # default the shell would die on the spot, without releasing the lock.
+  trap 'depc_on_signal 141' PIPE
   depc_tmp_init || exit 1
   depc_state_init || exit 1
   depc_lock_acquire
@@ -280,8 +283,11 @@ depc_cleanup() {
   fi
 }
 
-# depc_on_signal STATUS: HUP/INT/TERM trap: clean up and exit with STATUS.
+# depc_on_signal STATUS: HUP/INT/TERM/PIPE trap: clean up and exit with
+# STATUS. Further signals are ignored: a second one (the TERM that follows a
+# HUP, the PIPE of the message below) must not cut the cleanup short.
 depc_on_signal() {
+  trap '' HUP INT TERM PIPE
   depc_drop_inflight
   depc_log_run interrupted "$((DEPC_COUNT - depc_n_ok - depc_n_changed - depc_n_would - depc_n_failed))"
   depc_cleanup

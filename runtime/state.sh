@@ -4,7 +4,7 @@
 #
 # depc runtime: the host's state directory: the lock against concurrent
 # runs, the kept bundles, the run log (and the owed reactions, notify.sh).
-# Layout (runtime-sh/README.md, "The state directory"):
+# Layout (runtime/README.md, "The state directory"):
 #   lock            symlink; its target describes the holder
 #   lock.break      symlink; held for a moment while a stale lock is taken over
 #   bundles/HEX.sh  the last applied bundles (mode 0600), bundles/.order

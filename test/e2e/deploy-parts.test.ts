@@ -5,14 +5,14 @@
 // ssh's argv. The whole thing over real ssh is in deploy.test.ts.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../compiler/build.js";
 import { classify, classifySsh } from "../../tools/deploy/classify.js";
 import { hostDependencies, schedule } from "../../tools/deploy/deps.js";
-import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "../../tools/deploy/remote.js";
+import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, STOP_GRACE_SECONDS } from "../../tools/deploy/remote.js";
 import { shellQuote, shellWord } from "../../compiler/emit/quote.js";
 import { collectResources, diffStat, OutputCollector } from "../../tools/deploy/results.js";
 import { chooseRollback, normalizeDigest } from "../../tools/deploy/rollback.js";
@@ -22,6 +22,7 @@ import { sshArgv } from "../../tools/deploy/ssh.js";
 import { MarkerStream } from "../../tools/deploy/stream.js";
 import { exampleEnvironments } from "../support/golden.js";
 import { repoRoot } from "../support/project.js";
+import { availableShells, requireTool } from "../support/shells.js";
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 /** Login shells sshd may run the remote command with (`SHELL -c COMMAND`). */
@@ -71,6 +72,15 @@ describe("remote programs", () => {
     expect(BOOTSTRAP).toBe(`sh -c 'IFS= read -r p; eval "$p"'`);
     for (const p of [RUN_PROGRAM, ROLLBACK_PROGRAM]) expect(p).not.toContain("\n");
     expect(() => programLine("a\nb")).toThrow();
+  });
+
+  it("the programs are shellcheck-clean (SC2317: the cleanup function runs from a trap)", () => {
+    if (!requireTool("shellcheck")) return;
+    for (const program of [RUN_PROGRAM, ROLLBACK_PROGRAM]) {
+      const r = spawnSync("shellcheck", ["-s", "sh", "-e", "SC2317", "-"], { input: `${program}\n`, encoding: "utf8" });
+      expect(r.stdout + r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    }
   });
 
   it("the remote command's words (shellQuote, and shellWord for messages) survive sh", () => {
@@ -182,6 +192,139 @@ describe("remote programs", () => {
   });
 });
 
+/**
+ * The remote program under each shell of the matrix as the host's `sh` (the
+ * program runs under whatever `sh` is on the host's PATH), started in a
+ * session of its own as sshd starts it. `gone()` does what sshd does when the
+ * connection goes away: EOF on stdin, stdout and stderr closed.
+ */
+function hostSh(shell: { name: string; argv: readonly string[]; env?: Readonly<Record<string, string>> }): { path: string; env: Record<string, string> } {
+  if (shell.env?.PATH !== undefined) return { path: join(shell.env.PATH, "sh"), env: { PATH: shell.env.PATH } };
+  const dir = join(scratch, `sh-${shell.name.replace(/\W+/g, "-")}`);
+  if (!existsSync(dir)) {
+    mkdirSync(dir);
+    // bash started as "sh" runs in POSIX mode.
+    symlinkSync(shell.argv[0]!, join(dir, "sh"));
+  }
+  return { path: join(dir, "sh"), env: { PATH: `${dir}:${process.env.PATH}` } };
+}
+
+function startRemote(shell: Parameters<typeof hostSh>[0], bundle: string, tmp: string) {
+  const sh = hostSh(shell);
+  const nonce = "00112233445566778899aabb";
+  const command = remoteCommand([nonce, String(Buffer.byteLength(bundle)), "--quiet"], false);
+  const child = spawn(sh.path, ["-c", command], { env: { ...process.env, ...sh.env, TMPDIR: tmp }, stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const stream = new MarkerStream(nonce);
+  child.stdout.setEncoding("utf8").on("data", (c: string) => stream.push(c));
+  child.stderr.resume();
+  child.stdin.on("error", () => {});
+  child.stdin.write(programLine(RUN_PROGRAM) + bundle);
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (code, signal) => resolve([code, signal])));
+  return {
+    child,
+    stream,
+    exited,
+    gone() {
+      child.stdin.end();
+      child.stdout.destroy();
+      child.stderr.destroy();
+    },
+  };
+}
+
+const until = async (what: string, check: () => boolean, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+/** Processes whose command line contains `text` (Linux /proc). */
+const running = (text: string) =>
+  readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(text);
+      } catch {
+        return false;
+      }
+    });
+
+describe.each(availableShells())("remote program when depc goes away (host sh: $name)", (shell) => {
+  const id = shell.name.replace(/\W+/g, "-");
+
+  it("the connection closes mid-run: the bundle and its long command stop at once, the upload with its secret is gone", async () => {
+    const dir = mkdtempSync(join(scratch, `gone-${id}-`));
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    // The bundle's "long command": a script of its own, so the test can see it running.
+    writeFileSync(join(dir, "slow.sh"), `sleep 30\n: >'${dir}/slow-finished'\n`);
+    // Traps like the runtime's: TERM, and PIPE (the shell's own "Terminated" line to a closed stderr).
+    const bundle = `# SECRET-hd-1234\ntrap 'trap "" TERM PIPE; echo stopped >"${dir}/trapped"; exit 143' TERM PIPE\n: >'${dir}/started'\nsh '${dir}/slow.sh'\necho finished >'${dir}/trapped'\n`;
+    const run = startRemote(shell, bundle, tmp);
+    await until("the bundle to start", () => existsSync(join(dir, "started")) && running(`${dir}/slow.sh`).length > 0);
+    expect(readdirSync(tmp)).toHaveLength(1);
+    const t0 = Date.now();
+    run.gone();
+    await run.exited;
+    if (shell.name === "posh") {
+      // No builtin kill: the program signals the bundle alone (never a group through an
+      // external kill), whose trap waits for the command; KILL after the grace time.
+      expect(Date.now() - t0).toBeLessThan((STOP_GRACE_SECONDS + 3) * 1000);
+      for (const pid of running(`${dir}/slow.sh`)) process.kill(Number(pid), "SIGKILL");
+    } else {
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(readFileSync(join(dir, "trapped"), "utf8")).toBe("stopped\n");
+      expect(running(`${dir}/slow.sh`)).toEqual([]);
+    }
+    expect(existsSync(join(dir, "slow-finished"))).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
+  }, 30_000);
+
+  it("stdout gone when the bundle ends (stdin still open): the marker's SIGPIPE still cleans up", async () => {
+    const dir = mkdtempSync(join(scratch, `pipe-${id}-`));
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    const bundle = `# SECRET-hd-1234\n: >'${dir}/started'\nwhile [ ! -e '${dir}/go' ]; do sleep 0.05; done\n`;
+    const run = startRemote(shell, bundle, tmp);
+    await until("the bundle to start", () => existsSync(join(dir, "started")));
+    run.child.stdout.destroy();
+    writeFileSync(join(dir, "go"), "");
+    // mksh and posh have no printf builtin: the external printf takes the SIGPIPE, the program ends normally.
+    expect(await run.exited).toEqual([["mksh", "posh"].includes(shell.name) ? 0 : 141, null]);
+    expect(readdirSync(tmp)).toEqual([]);
+    run.child.stdin.end();
+  });
+
+  it("a run removes the upload dirs of earlier runs whose program is gone (SIGKILL), not those of live ones, and day-old ones of older depc versions", async () => {
+    const tmp = mkdtempSync(join(scratch, `sweep-${id}-`));
+    const dead = spawnSync("true").pid;
+    // The last two: names from before the pid was in them, a fresh one (a run may be using it) and one two days old.
+    for (const name of [`depc-run.${dead}.a1b2c3`, `depc-run.${process.pid}.d4e5f6`, "depc-runner", "depc-run.XyZ123", "depc-run.AbC456"]) {
+      mkdirSync(join(tmp, name), { mode: 0o700 });
+      writeFileSync(join(tmp, name, "b.sh"), "# SECRET-hd-1234\n");
+    }
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(join(tmp, "depc-run.AbC456"), old, old);
+    // Another user's (nobody's) dead run: not this user's to delete.
+    if (process.getuid?.() === 0) {
+      mkdirSync(join(tmp, `depc-run.${dead}.nobody`), { mode: 0o700 });
+      chownSync(join(tmp, `depc-run.${dead}.nobody`), 65534, 65534);
+    }
+    const run = startRemote(shell, "exit 0\n", tmp);
+    run.child.stdout.on("data", () => {
+      if (run.stream.has("end")) run.child.stdin.end();
+    });
+    expect(await run.exited).toEqual([0, null]);
+    const kept = [`depc-run.${dead}.nobody`, `depc-run.${process.pid}.d4e5f6`, "depc-run.XyZ123", "depc-runner"];
+    // posh has no `test -O`: it leaves them all.
+    const left = shell.name === "posh" ? [...kept, `depc-run.${dead}.a1b2c3`, "depc-run.AbC456"] : process.getuid?.() === 0 ? kept : kept.filter((f) => !f.endsWith("nobody"));
+    expect(readdirSync(tmp).sort()).toEqual(left.sort());
+  });
+});
+
 describe("marker stream", () => {
   it("splits chunks at any byte, finds markers mid-line, ignores other nonces", () => {
     const text = "pre\n@@N1 begin\n@@N1 run\nline one\npartial@@N1 exit 1\n@@N1 report\n{}\n@@N1 end\n";
@@ -241,6 +384,51 @@ describe("failure causes", () => {
     expect(classify({ code: 255, signal: null, stderr: "Connection to db1 closed by remote host.\n", stream: lost, sudo: false }).cause?.message).toMatch(
       /^connection lost .* while the bundle ran/,
     );
+  });
+
+  it("who went away while the bundle ran, and what to do: exact texts", () => {
+    const ended = (markers: string, over: { code?: number | null; signal?: NodeJS.Signals | null; stderr?: string; timedOutAfter?: number; interrupted?: boolean }) => {
+      const s = new MarkerStream("n");
+      s.push(markers);
+      return classify({ code: null, signal: null, stderr: "", stream: s, sudo: false, ...over }).cause;
+    };
+    const running = "@@n begin\n@@n run\n";
+    const stops = "the host stops the bundle within 10s";
+    expect(ended(running, { signal: "SIGKILL" })).toEqual({
+      kind: "connection-lost",
+      message: `the local ssh client was killed (SIGKILL) while the bundle ran; ${stops}: run 'depc deploy' again, it converges`,
+    });
+    expect(ended("@@n begin\n", { signal: "SIGKILL" })).toEqual({ kind: "connection-lost", message: "the local ssh client was killed (SIGKILL) while uploading the bundle" });
+    expect(ended(running, { code: 255, stderr: "Connection to db1 closed by remote host.\r\n" })).toEqual({
+      kind: "connection-lost",
+      message: `connection lost (Connection to db1 closed by remote host.) while the bundle ran; ${stops}: run 'depc deploy' again, it converges`,
+    });
+    // The network, not the host: the host may not know yet.
+    expect(ended(running, { code: 255, stderr: "Timeout, server db1 not responding.\r\n" })).toEqual({
+      kind: "connection-lost",
+      message: "connection lost (Timeout, server db1 not responding.) while the bundle ran; the host may finish the bundle on its own: run 'depc deploy' again, it converges",
+    });
+    // OpenSSH says nothing when the remote command died of a signal, nor a ControlMaster's client when the master's connection closed.
+    expect(ended(running, { code: 255 })).toEqual({
+      kind: "connection-lost",
+      message: "ssh ended without a message (exit 255: the connection closed, or the remote program was killed on the host) while the bundle ran; run 'depc deploy' again, it converges",
+    });
+    expect(ended(running, { code: 129 })).toEqual({ kind: "connection-lost", message: "the remote side ended (exit 129) while the bundle ran; run 'depc deploy' again, it converges" });
+    expect(ended(running, { signal: "SIGTERM", timedOutAfter: 30 })).toEqual({ kind: "timeout", message: `timed out after 30s while the bundle ran; ${stops}` });
+    expect(ended("@@n begin\n", { signal: "SIGTERM", timedOutAfter: 30 })).toEqual({ kind: "timeout", message: "timed out after 30s" });
+    // depc's own stop (--timeout, Ctrl-C) reported back by the host before ssh ended: still depc's stop.
+    expect(ended(`${running}@@n exit 143\n@@n end\n`, { code: 143, timedOutAfter: 30 })).toEqual({ kind: "timeout", message: `timed out after 30s while the bundle ran; ${stops}` });
+    expect(ended(`${running}@@n exit 143\n@@n end\n`, { code: 143, interrupted: true })).toEqual({ kind: "interrupted", message: "interrupted" });
+    // A bundle that ended on its own just before the timeout keeps its result.
+    const converged = new MarkerStream("n");
+    converged.push(`${running}@@n exit 0\n@@n end\n`);
+    expect(classify({ code: 0, signal: null, stderr: "", stream: converged, sudo: false, timedOutAfter: 30 })).toEqual({ ran: true, exit: 0 });
+    // The remote program reported the bundle's status: ended by a signal on the host.
+    expect(ended(`${running}@@n exit 137\n@@n end\n`, { code: 137 })).toEqual({ kind: "interrupted", message: "the bundle was killed on the host (SIGKILL, exit 137)" });
+    expect(ended(`${running}@@n exit 143\n@@n end\n`, { code: 143, stderr: "depc: prod/h1: interrupted\n" })).toEqual({
+      kind: "interrupted",
+      message: "the bundle was interrupted (exit 143, SIGTERM): interrupted",
+    });
   });
 
   it("classifySsh falls back to ssh's last line", () => {

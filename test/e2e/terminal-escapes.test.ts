@@ -66,8 +66,8 @@ describe.skipIf(!pre.ok)("host bytes on the operator's terminal", () => {
     const run = depc("deploy");
     expect(run.code, run.all).toBe(1);
     expect(RAW.exec(run.stdout + run.stderr), run.all).toBeNull();
-    // The resource's line, then the table's cause column.
-    expect(run.stdout).toContain("exited with status 3: bad \\x1b]0;pwned\\x07\\x1b[2J\\u202etxt.exe\\r\n");
+    // The resource's line with the output as lines below it, then the table's cause column.
+    expect(run.stdout).toContain(`exited with status 3:\nweb1${" ".repeat(19)}bad \\x1b]0;pwned\\x07\\x1b[2J\\u202etxt.exe\\r\n`);
     expect(run.stdout).toMatch(/ {2}command boom: .* exited with status 3: bad \\x1b\]0;pwned\\x07\\x1b\[2J\\u202etxt\.exe(\\r)?\n/);
   });
 });

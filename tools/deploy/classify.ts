@@ -1,5 +1,6 @@
 // Turns how an ssh run ended (exit status, stderr, the markers the remote
 // program printed) into one host outcome with a one-line cause.
+import { STOP_GRACE_SECONDS } from "./remote.js";
 import type { MarkerStream } from "./stream.js";
 
 export type CauseKind =
@@ -97,23 +98,40 @@ export function classify(ended: Ended): Outcome {
   const fail = stream.markers.find((m) => m.word === "fail");
   if (fail) return { ran: false, cause: remoteFailure(fail.text) };
   const exit = stream.get("exit");
-  if (exit !== undefined) {
+  // depc stopping a run (Ctrl-C, --timeout) closes stdin first: the host may stop the bundle and
+  // report its status (128+N) before ssh ends. That status is depc's stop, not the bundle's doing.
+  const stopped = ended.interrupted === true || ended.timedOutAfter !== undefined;
+  if (exit !== undefined && !(stopped && Number.parseInt(exit, 10) >= 128)) {
     const code = Number.parseInt(exit, 10);
     return { ran: true, exit: code, ...(bundleCause(code, stderr) ? { cause: bundleCause(code, stderr)! } : {}) };
   }
   if (ended.interrupted) return { ran: false, cause: { kind: "interrupted", message: "interrupted" } };
+  // depc went away from the host: its remote program stops the bundle (remote.ts).
+  const stops = `the host stops the bundle within ${STOP_GRACE_SECONDS}s`;
   if (ended.timedOutAfter !== undefined) {
-    return { ran: false, cause: { kind: "timeout", message: `timed out after ${ended.timedOutAfter}s${stream.has("run") ? " while the bundle ran" : ""}` } };
+    return { ran: false, cause: { kind: "timeout", message: `timed out after ${ended.timedOutAfter}s${stream.has("run") ? ` while the bundle ran; ${stops}` : ""}` } };
   }
-  const lost = () => {
+  // Who went away. ssh ending by a signal that depc did not send: the local client was killed.
+  // ssh's 255 with a message: the connection (closed by the remote side, reset, no reply...).
+  const lost = (): { what: string; hostStops: boolean | "maybe" } => {
+    if (ended.signal !== null) return { what: `the local ssh client was killed (${ended.signal})`, hostStops: true };
     if (ended.code === 255) {
       const last = meaningful(stderr).at(-1);
-      return `connection lost (${last === undefined ? "ssh exited 255" : oneLine(last)})`;
+      // Silent 255: OpenSSH says nothing when the remote command died of a signal, nor (a
+      // ControlMaster's client) when the shared connection closed. Name both.
+      if (last === undefined) return { what: "ssh ended without a message (exit 255: the connection closed, or the remote program was killed on the host)", hostStops: false };
+      // Closed or reset by the host's side: the host knows. A timeout or a failed write: maybe not.
+      const closed = /closed by remote host|Connection closed by|Connection reset/i.test(last);
+      return { what: `connection lost (${oneLine(last)})`, hostStops: closed ? true : "maybe" };
     }
-    return `the remote side ended (${ended.signal ?? `exit ${ended.code}`})${lastLine(stderr)}`;
+    return { what: `the remote side ended (exit ${ended.code})${lastLine(stderr)}`, hostStops: false };
   };
-  if (stream.has("run")) return { ran: false, cause: { kind: "connection-lost", message: `${lost()} while the bundle ran; run 'depc deploy' again: it converges` } };
-  if (stream.has("begin")) return { ran: false, cause: { kind: "connection-lost", message: `${lost()} while uploading the bundle` } };
+  if (stream.has("run")) {
+    const { what, hostStops } = lost();
+    const then = hostStops === true ? `${stops}: ` : hostStops === "maybe" ? "the host may finish the bundle on its own: " : "";
+    return { ran: false, cause: { kind: "connection-lost", message: `${what} while the bundle ran; ${then}run 'depc deploy' again, it converges` } };
+  }
+  if (stream.has("begin")) return { ran: false, cause: { kind: "connection-lost", message: `${lost().what} while uploading the bundle` } };
   if (ended.code === 255) return { ran: false, cause: classifySsh(stderr) };
   const text = meaningful(stderr).join("\n");
   if (ended.sudo) {
@@ -157,6 +175,8 @@ function remoteFailure(text: string): Cause {
   }
 }
 
+const SIGNALS: Record<number, string> = { 1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 13: "SIGPIPE", 15: "SIGTERM" };
+
 /** A bundle that ran but did not converge: why, in one line. */
 function bundleCause(code: number, stderr: string): Cause | undefined {
   if (code === 0 || code === 2) return undefined;
@@ -166,6 +186,11 @@ function bundleCause(code: number, stderr: string): Cause | undefined {
   if (code === 1) return { kind: "bundle-error", message: oneLine(last ?? "the bundle failed (exit 1)") };
   if (code === 3) return { kind: "locked", message: oneLine(last ?? "another run holds the host's lock (exit 3)") };
   if (code === 64) return { kind: "bundle-error", message: `the bundle rejected its options (exit 64): ${oneLine(msgs.find((l) => /depc:/.test(l)) ?? last ?? "")}` };
-  if (code >= 128) return { kind: "interrupted", message: `the bundle was interrupted (exit ${code})${last ? `: ${oneLine(last)}` : ""}` };
+  if (code >= 128) {
+    // 128+N: the shell's status of a bundle ended by signal N.
+    const signal = SIGNALS[code - 128];
+    const how = code === 137 ? "was killed on the host (SIGKILL, exit 137)" : `was interrupted (exit ${code}${signal ? `, ${signal}` : ""})`;
+    return { kind: "interrupted", message: `the bundle ${how}${last ? `: ${oneLine(last)}` : ""}` };
+  }
   return { kind: "bundle-error", message: `the bundle exited ${code}${last ? `: ${oneLine(last)}` : ""}` };
 }

@@ -5,46 +5,78 @@
 // session's stdin carries the program (its first line, which `read` consumes
 // byte by byte, leaving the rest), then the bundle. So the program is never
 // parsed by the user's login shell, whatever it is (sh, bash, zsh, fish, csh).
-// The program saves exactly SIZE bytes of stdin to a private temp file, runs
+// The program saves exactly SIZE bytes of stdin to a private temp dir, runs
 // it with `sh`, then prints the bundle's exit status and its --report on
 // stdout between marker lines that carry a per-run random nonce, so nothing
 // the bundle prints (diffs of host files included) can be taken for one.
 // It uses only POSIX sh and tools every host has (mktemp, head, wc, tr, cat,
-// kill, rm).
+// kill, rm, sleep, find), plus `setsid` where there is one (Linux, busybox)
+// and `test -O` (posh has none: it then leaves earlier runs' dirs).
+//
+// The upload holds the whole bundle, secrets included: it must not outlive
+// the run, however the run ends (issue 13, finding 3).
+// - Its directory, $TMPDIR/depc-run.PID.XXXXXX (0700), is removed by the
+//   EXIT trap; HUP, INT, TERM and PIPE (a marker written after the
+//   connection went away) end the program through it.
+// - What a SIGKILL leaves is removed by the next run: at its start, every
+//   depc-run.PID.* of this user whose PID is gone (and a day-old
+//   depc-run.XXXXXX, the name before the PID was in it).
+// - When depc goes away (stdin's EOF: depc stopped, --timeout, the ssh
+//   client or the sshd session killed, the connection closed), the bundle is
+//   stopped at once: TERM to its process group (its own, through setsid), so
+//   a long command of the bundle ends too and the runtime's trap releases
+//   the lock; KILL after STOP_GRACE_SECONDS if it is still there.
 
 import { shellQuote } from "../../compiler/emit/quote.js";
 
 /** Marker lines: `@@<nonce> <word> [text]`. */
 export type MarkerWord = "begin" | "fail" | "run" | "exit" | "report" | "end" | "state" | "kept" | "order" | "log" | "choose";
 
-// Shared pieces. `m` prints a marker line; `c` cleans up (and stops a bundle
-// still running); signals end the program through the EXIT trap.
+/** How long a bundle has to stop after TERM once depc is gone, before KILL. depc's messages quote it. */
+export const STOP_GRACE_SECONDS = 10;
+
+// Shared pieces. `m` prints a marker line; `c` cleans up: signals are ignored
+// from then on (nothing interrupts it), a bundle still running is stopped
+// and waited for, then the upload directory goes.
 const PRELUDE = [
   `m() { printf "@@%s %s\\n" "$n" "$*"; }`,
-  `c() { [ -z "$p" ] || kill -TERM "$p" 2>/dev/null; [ -z "$d" ] || rm -rf "$d"; }`,
+  `c() { trap "" HUP INT TERM PIPE; if [ -n "$p" ]; then kill -TERM "$q" 2>/dev/null; kill -TERM "$p" 2>/dev/null; wait "$p"; fi; [ -z "$d" ] || rm -rf "$d"; }`,
   `d=`,
   `p=`,
+  `q=`,
   `trap c EXIT`,
   `trap "exit 129" HUP`,
   `trap "exit 130" INT`,
   `trap "exit 143" TERM`,
+  // Trapped, not ignored: a trap does not pass to the bundle, and the default would end the program without its EXIT trap.
+  `trap "exit 141" PIPE`,
   // The directory is private (0700); the umask is left alone: the bundle inherits it.
   `t=\${TMPDIR:-/tmp}`,
-  `d=$(mktemp -d "$t/depc-run.XXXXXX" 2>/dev/null) || { d=$t/depc-run.$$; mkdir -m 700 "$d" 2>/dev/null || { d=; m fail tmp cannot create a private directory in "$t"; exit 71; }; }`,
+  // Leftovers of earlier runs: depc-run.PID.XXXXXX whose PID is gone (SIGKILL), and a day-old
+  // upload of depc versions before the PID was in the name (depc-run.XXXXXX holding b.sh).
+  // Only this user's (-O): root must not delete a tree that another user can change under it.
+  `for x in "$t"/depc-run.*; do if [ -d "$x" ] && [ ! -L "$x" ] && [ -O "$x" ]; then y=\${x#"$t"/depc-run.}; case $y in [0-9]*.*) y=\${y%%.*}; case $y in *[!0-9]*) ;; *) kill -0 "$y" 2>/dev/null || rm -rf "$x" 2>/dev/null ;; esac ;; ??????) if [ -f "$x/b.sh" ] && [ -n "$(find "$x" -prune -mtime +0 2>/dev/null)" ]; then rm -rf "$x" 2>/dev/null; fi ;; esac; fi; done`,
+  `d=$(mktemp -d "$t/depc-run.$$.XXXXXX" 2>/dev/null) || { d=$t/depc-run.$$.0; mkdir -m 700 "$d" 2>/dev/null || { d=; m fail tmp cannot create a private directory in "$t"; exit 71; }; }`,
 ];
 
 // Runs "$d/b.sh" with the remaining arguments and --report, then hands back
 // exit status and report. depc keeps the session's stdin open until it has
 // read the end marker: a watcher waits for its EOF (depc stopped, Ctrl-C, the
-// connection dropped) and then stops the bundle with TERM, so no run goes on
-// unattended. The bundle runs in the background for that (its stdin is
-// /dev/null); the watcher is stopped before the end marker.
+// connection dropped) and then stops the bundle (TERM to its process group,
+// KILL STOP_GRACE_SECONDS later), so no run goes on unattended. The bundle
+// runs in the background for that (its stdin is /dev/null), in a session of
+// its own where setsid exists (q: the group, else the bundle alone). A
+// process group is only ever signalled by a shell's builtin kill: an external
+// one may misread "-PID" (procps' kill takes "-84" for kill(-8), "-1234" for
+// kill(-1): every process). The bundle's pid is signalled too: the group
+// does not exist until setsid has run. `(exec ...) &`: $! is then the
+// bundle itself in every shell (yash keeps a wrapper process around a plain
+// `cmd &`). The watcher is stopped once the bundle has ended.
 const RUN = [
   `m run`,
   `exec 3<&0`,
-  `sh "$d/b.sh" "$@" --report "$d/r" </dev/null 3<&- &`,
-  `p=$!`,
-  `(cat <&3 >/dev/null 2>&1; kill -TERM "$p" 2>/dev/null) >/dev/null 2>&1 &`,
+  `if command -v setsid >/dev/null 2>&1 && [ "$(command -v kill)" = kill ]; then (exec setsid sh "$d/b.sh" "$@" --report "$d/r" </dev/null 3<&-) & p=$!; q=-$p; else (exec sh "$d/b.sh" "$@" --report "$d/r" </dev/null 3<&-) & p=$!; q=$p; fi`,
+  `(cat <&3 >/dev/null 2>&1; kill -TERM "$q" 2>/dev/null; kill -TERM "$p" 2>/dev/null; sleep ${STOP_GRACE_SECONDS}; kill -KILL "$q" 2>/dev/null; kill -KILL "$p" 2>/dev/null) >/dev/null 2>&1 &`,
   `w=$!`,
   `exec 3<&-`,
   `wait "$p"`,
