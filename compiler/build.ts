@@ -83,7 +83,7 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
   const hosts = validated.hosts.map((checked) => {
     const resources = ordered.hosts.get(checked.host.name)!;
     const notifications = ordered.notifications.get(checked.host.name)!;
-    const text = emitBundle({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, sourcesDigest, siteOf });
+    const text = emitBundle({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, sourcesDigest, siteOf, removal: environment.removal });
     bundles.set(checked.host.name, text);
     return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length, ordered.after.get(checked.host.name) ?? []);
   });

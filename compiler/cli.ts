@@ -80,7 +80,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     const wants = (name: string) => (first === undefined && !argv.includes("--version")) || first === name || !known;
     const [secrets, deploy] = await Promise.all([
       wants("secrets") ? import("../tools/secrets/command.js") : undefined,
-      wants("deploy") || wants("plan") || wants("rollback") ? import("../tools/deploy/commands.js") : undefined,
+      wants("deploy") || wants("plan") || wants("rollback") || wants("decommission") ? import("../tools/deploy/commands.js") : undefined,
     ]);
     const setExit = (code: number) => (exitCode = code);
     let parser = yargs([...argv])
@@ -144,7 +144,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       )
     if (secrets) parser = parser.command(secrets.secretsCommand(io, setExit));
     if (deploy) {
-      for (const name of ["deploy", "plan", "rollback"] as const) parser = parser.command(deploy.deployCommand(name, io, setExit));
+      for (const name of ["deploy", "plan", "rollback", "decommission"] as const) parser = parser.command(deploy.deployCommand(name, io, setExit));
     }
     await parser
       .demandCommand(1, "Give a command, e.g. depc build <env>; depc --help lists them all.")
@@ -187,8 +187,8 @@ async function build(args: EnvArgs & { out?: string }, io: Io): Promise<number> 
   if (!result.ok || !result.bundles || !result.manifest) return EXIT.userError;
   // build/ belongs to the project, wherever in it depc runs.
   const outDir = args.out !== undefined ? resolve(io.cwd, args.out) : join(result.projectRoot ?? io.cwd, "build", result.manifest.environment);
-  const { writeBuild } = await import("./output.js");
-  const failed = writeBuild(outDir, result.bundles, result.manifest);
+  const { withLeftHosts, writeBuild } = await import("./output.js");
+  const failed = writeBuild(outDir, result.bundles, withLeftHosts(outDir, result.manifest));
   if (failed) return report([failed], result, io);
   const shown = shownPath(io.cwd, outDir);
   for (const host of result.manifest.hosts) {

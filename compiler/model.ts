@@ -10,6 +10,8 @@ export interface EnvironmentModel {
   readonly site: Location | undefined;
   /** Every resolved provide/require, across hosts. */
   readonly wiring: readonly RequireModel[];
+  /** What a deploy does with what left the model (EnvironmentOptions.removal). */
+  readonly removal?: "remove" | "report";
 }
 
 export interface HostModel {

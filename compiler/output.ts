@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { diagnostic, type Diagnostic } from "./diagnostics/diagnostic.js";
-import { renderManifest, type Manifest } from "./emit/manifest.js";
+import { renderManifest, type LeftHost, type Manifest } from "./emit/manifest.js";
 
 /**
  * Writes a build so that the output directory always holds one whole
@@ -77,3 +77,28 @@ function notReplaceable(dir: string): string | undefined {
 }
 
 const listed = (names: readonly string[]) => (names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`);
+
+/**
+ * The manifest to write to `outDir`, with `left`: the hosts of earlier
+ * builds in this directory (their `hosts` and `left`) that this build no
+ * longer has. `depc deploy` leaves them alone and says so; `depc
+ * decommission` removes what depc put there. A host back in the model is no
+ * longer "left". Another environment's or an unreadable manifest counts as
+ * no earlier build.
+ */
+export function withLeftHosts(outDir: string, manifest: Manifest): Manifest {
+  let previous: Partial<Manifest> | undefined;
+  try {
+    previous = JSON.parse(readFileSync(join(outDir, "manifest.json"), "utf8")) as Partial<Manifest>;
+  } catch {
+    return manifest;
+  }
+  if (previous?.environment !== manifest.environment) return manifest;
+  const current = new Set(manifest.hosts.map((h) => h.name));
+  const left = new Map<string, LeftHost>();
+  for (const h of [...(Array.isArray(previous.left) ? previous.left : []), ...(Array.isArray(previous.hosts) ? previous.hosts : [])]) {
+    if (typeof h?.name !== "string" || typeof h.address !== "string" || current.has(h.name)) continue;
+    left.set(h.name, { name: h.name, address: h.address, ...(h.user !== undefined ? { user: h.user } : {}), ...(h.port !== undefined ? { port: h.port } : {}) });
+  }
+  return left.size > 0 ? { ...manifest, left: [...left.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) } : manifest;
+}

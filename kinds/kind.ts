@@ -70,6 +70,25 @@ export interface CheckedResource {
   /** What this resource reacts to (its runs are owed when one of them changes); only for kinds that react. */
   readonly notifiedBy?: readonly unknown[];
   readonly lowered: Lowered;
+  /**
+   * Its entry in the host's ledger (runtime/ledger.sh): the path it occupies
+   * (another current resource claiming it keeps it) and the arguments of its
+   * kind's `remove` call, named by `remove.params`. No `args`: nothing to
+   * remove (a Command without `undo`, the system's supervisord).
+   */
+  readonly removal?: { readonly claim?: string; readonly args?: Readonly<Record<string, string | readonly string[]>> };
+}
+
+/**
+ * How a kind's resources are removed when they leave the model: a shell
+ * function in its `.sh` file with named parameters, like `runtime.calls`.
+ * The arguments travel as data in the host's ledger, never as shell code.
+ */
+export interface RemoveCall extends RuntimeCall {
+  /** Removed before the resources run: a process that could hold what its successor needs (a port). */
+  readonly early?: boolean;
+  /** Removed only when depc created it: the runtime records whether the path existed before the run. */
+  readonly ifNew?: boolean;
 }
 
 /** What `check` returns: a checked resource but for what the definition supplies. */
@@ -95,6 +114,8 @@ export interface KindDefinition {
   readonly runtime: { readonly file: string; readonly calls: readonly RuntimeCall[] };
   /** Whether it can be notified (`whenChanged`): a change of what it reacts to owes its run. */
   readonly reacts: boolean;
+  /** How a resource that left the model is removed from the host (see runtime/ledger.sh). */
+  readonly remove?: RemoveCall;
   /**
    * Which props may hold `secret(...)` values, and whether its reports and
    * program output must show `***` for them (a command line is printed; a
@@ -141,4 +162,11 @@ export function positionalArguments(definition: KindDefinition, lowered: Lowered
     }
   }
   return out;
+}
+
+/** A removal's arguments in call order, by its kind's `remove.params` (a mismatch is a bug in the kind, exit 70). */
+export function removeArguments(definition: KindDefinition, args: Readonly<Record<string, string | readonly string[]>>): string[] {
+  const remove = definition.remove;
+  if (remove === undefined) throw new Error(`kind ${JSON.stringify(definition.kind)} has removal arguments but no remove call`);
+  return positionalArguments({ ...definition, runtime: { ...definition.runtime, calls: [remove] } }, { call: remove.fn, args }) as string[];
 }

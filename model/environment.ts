@@ -73,6 +73,15 @@ export interface EnvironmentOptions<Hosts extends Readonly<Record<string, HostSp
    * @default []
    */
   readonly ignore?: readonly NoInfer<ComponentNames<Hosts>>[];
+  /**
+   * What a deploy does with what left the model (a resource deleted from
+   * it since the host's last deploy): `"remove"` removes it (a file is
+   * deleted, a program stopped, …; see `keep` for single resources);
+   * `"report"` only reports it, as `not removed` lines, and keeps track of
+   * it until removal is switched on.
+   * @default "remove"
+   */
+  readonly removal?: "remove" | "report";
 }
 
 export interface Environment {

@@ -45,8 +45,15 @@ export function defineResource<Kind extends string, Props>(kind: Kind, props: Pr
 /** What a resource can be ordered against: another resource, or a component's instances on the same host. */
 export type Dependency = Resource | AnyComponent | AnyComponentUse;
 
-/** Ordering options every resource accepts. */
+/** Options every resource accepts: ordering, and what happens when it leaves the model. */
 export interface Relations {
+  /**
+   * Leave it on the host when it is deleted from the model. By default depc
+   * removes what left the model (a file is deleted, a program stopped, …);
+   * with `keep: true` the next deploy forgets it and leaves it in place.
+   * @default false
+   */
+  readonly keep?: boolean;
   /**
    * Resources or components (their instances on the same host) to converge before this one.
    * @default []

@@ -117,7 +117,13 @@ depc_main() {
     depc_facts_valid=0
   fi
   depc_todo=" $depc_todo "
+  # What left the model (ledger.sh): processes stopped before the resources
+  # run (a renamed program takes over its port), the rest removed after.
+  depc_ledger_begin || exit 1
+  depc_ledger_remove removals.early
   depc_resources
+  depc_ledger_remove removals
+  depc_ledger_finish
   depc_finish
 }
 
@@ -493,12 +499,13 @@ depc_finish() {
   if [ "$not_run" -gt 0 ]; then
     tail=", $not_run not run"
   fi
+  tail=$tail${depc_rm_tail:-}
   if [ "$depc_mode" = check ]; then
-    if [ "$depc_n_failed" -gt 0 ]; then
+    if [ "$depc_n_failed" -gt 0 ] || [ "${depc_n_rm_failed:-0}" -gt 0 ]; then
       rc=1
       result=failed
       tail=", $depc_n_failed failed$tail"
-    elif [ "$depc_n_would" -gt 0 ]; then
+    elif [ "$depc_n_would" -gt 0 ] || [ "${depc_n_would_remove:-0}" -gt 0 ]; then
       rc=2
       result=pending
     else
@@ -508,7 +515,7 @@ depc_finish() {
     printf 'depc: %s/%s (check): %s resources: %s would change, %s ok%s\n' \
       "$DEPC_ENV" "$DEPC_HOST" "$DEPC_COUNT" "$depc_n_would" "$depc_n_ok" "$tail"
   else
-    if [ "$depc_n_failed" -gt 0 ]; then
+    if [ "$depc_n_failed" -gt 0 ] || [ "${depc_n_rm_failed:-0}" -gt 0 ]; then
       rc=1
       result=failed
     else

@@ -6,14 +6,16 @@
 
 # depc_report_write EXIT_STATUS NOT_RUN: turn the step log (TSV: index, kind,
 # key, status, change names joined by ",", error) into JSON lines in
-# $depc_report_file with one awk pass: one object per resource that ran, then
-# {"summary":{...}}. Returns 1 (with a message) when the file can't be written.
+# $depc_report_file with one awk pass: one object per resource that ran and
+# per removal ("removal":true instead of an index), then {"summary":{...}}.
+# Returns 1 (with a message) when the file cannot be written.
 depc_report_write() {
   printf '%s\n%s\n%s\n%s\n' "$DEPC_HOST" "$DEPC_ENV" "$DEPC_VERSION" "$DEPC_SOURCES" >"$depc_tmp/meta"
   if ! awk -F '\t' \
     -v rc="$1" -v not_run="$2" -v n_ok="$depc_n_ok" -v n_changed="$depc_n_changed" \
     -v n_would="$depc_n_would" -v n_failed="$depc_n_failed" -v count="$DEPC_COUNT" \
-    -v mode="$depc_mode" '
+    -v mode="$depc_mode" -v n_removed="${depc_n_removed:-0}" -v n_would_remove="${depc_n_would_remove:-0}" \
+    -v n_not_removed="${depc_n_not_removed:-0}" -v n_rm_failed="${depc_n_rm_failed:-0}" '
     function esc(s,   r, i, c, n) {
       r = ""
       n = length(s)
@@ -31,7 +33,8 @@ depc_report_write() {
     }
     FILENAME == ARGV[1] { m[FNR] = $0; next }
     {
-      line = "{\"index\":" ($1 + 0) ",\"kind\":" esc($2) ",\"key\":" esc($3) ",\"status\":" esc($4) ",\"changes\":["
+      # "-": a removal (ledger.sh), not a resource of this bundle.
+      line = ($1 == "-" ? "{\"removal\":true" : "{\"index\":" ($1 + 0)) ",\"kind\":" esc($2) ",\"key\":" esc($3) ",\"status\":" esc($4) ",\"changes\":["
       k = split($5, ch, ",")
       for (i = 1; i <= k; i++) line = line (i > 1 ? "," : "") esc(ch[i])
       line = line "]"
@@ -44,7 +47,8 @@ depc_report_write() {
     }
     END {
       printf "{\"summary\":{\"host\":%s,\"env\":%s,\"mode\":%s,\"version\":%s,\"sources\":%s,", esc(m[1]), esc(m[2]), esc(mode), esc(m[3]), esc(m[4])
-      printf "\"resources\":%d,\"ok\":%d,\"changed\":%d,\"would_change\":%d,\"failed\":%d,\"not_run\":%d,\"exit\":%d}}\n", count, n_ok, n_changed, n_would, n_failed, not_run, rc
+      printf "\"resources\":%d,\"ok\":%d,\"changed\":%d,\"would_change\":%d,\"failed\":%d,\"not_run\":%d,", count, n_ok, n_changed, n_would, n_failed, not_run
+      printf "\"removed\":%d,\"would_remove\":%d,\"not_removed\":%d,\"removal_failed\":%d,\"exit\":%d}}\n", n_removed, n_would_remove, n_not_removed, n_rm_failed, rc
     }
   ' "$depc_tmp/meta" "$depc_tmp/log" >"$depc_report_file" 2>"$depc_tmp/err"; then
     depc_fail "cannot write the report to $depc_report_file" "$depc_tmp/err"

@@ -90,6 +90,7 @@ export const messages = {
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   noHosts: { code: 3003, text: "Environment {name} has no hosts: there is nothing to build." },
   invalidPort: { code: 3004, text: "Host {host}: port {port} is not a TCP port (1-65535)." },
+  invalidRemoval: { code: 3040, text: "Environment option removal is {value}; it must be \"remove\" (remove what left the model) or \"report\" (only report it)." },
   invalidHostField: { code: 3005, text: "Host {host}: {field} {value} is not usable for ssh: it must be non-empty, without whitespace, control characters or a leading '-'." },
 
   unsatisfiedRequire: { code: 4001, text: "{requirer} requires {key}, but no component provides it{where}." },

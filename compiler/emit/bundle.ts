@@ -1,9 +1,9 @@
 import type { HostModel } from "../model.js";
-import { positionalArguments, type CheckedResource, type Fact } from "../../kinds/kind.js";
+import { positionalArguments, removeArguments, type CheckedResource, type Fact } from "../../kinds/kind.js";
 import { contentFunction, needsTextNonl } from "./content.js";
 import { commentText, shellQuote } from "./quote.js";
 import type { RunSpec } from "../../kinds/kind.js";
-import { selectRuntime } from "./runtime.js";
+import { runtimeFunctions, selectRuntime } from "./runtime.js";
 import { sensitivityOf } from "../secrets/sensitive.js";
 
 export interface BundleInput {
@@ -18,6 +18,8 @@ export interface BundleInput {
   readonly sourcesDigest: string;
   /** A resource's declaration site for its comment, e.g. `env/prod.ts:9:5`. */
   readonly siteOf: (resource: CheckedResource) => string;
+  /** What the host does with what left the model; default "remove". */
+  readonly removal?: "remove" | "report";
   /**
    * The runtime text for the functions the bundle calls (`roots`) and what
    * they call. Default: {@link selectRuntime} over the runtime files. The runtime
@@ -109,6 +111,11 @@ export function emitBundle(input: BundleInput): string {
     [index, fact.type, fact.path, fact.mode === undefined ? "-" : fact.mode.toString(8), fact.owner ?? "-", fact.group ?? "-", fact.sha256 ?? "-"].join("\t"),
   );
 
+  // The host's ledger of this bundle (runtime/ledger.sh). Every bundle can
+  // remove every kind: the host's old ledger may name kinds this one lacks.
+  const ledger = resources.map(ledgerLine);
+  for (const f of runtimeFunctions()) if (/^depc_[a-z0-9_]+_remove$/.test(f.name)) roots.add(f.name);
+
   const count = resources.length;
   return [
     "#!/bin/sh",
@@ -130,6 +137,7 @@ export function emitBundle(input: BundleInput): string {
     `DEPC_VERSION=${shellQuote(input.depcVersion)}`,
     `DEPC_SOURCES=${shellQuote(input.sourcesDigest)}`,
     `DEPC_COUNT=${count}`,
+    `DEPC_REMOVALS=${input.removal ?? "remove"}`,
     "",
     "# ---- resources, in order (the runtime that runs them is at the end) ----",
     "",
@@ -148,6 +156,10 @@ export function emitBundle(input: BundleInput): string {
     "depc_facts() {",
     factCalls.length > 0 ? factCalls.join("\n") : "  :",
     "}",
+    "# The host's ledger after this run: what depc manages here and how each is removed once it leaves the model.",
+    "depc_ledger() {",
+    ledger.length > 0 ? `  cat <<'DEPC_EOF'\n${ledger.join("\n")}\nDEPC_EOF` : "  :",
+    "}",
     ...(contents.length > 0 ? ["", "# ---- file contents and commands ----", "", contents.join("\n")] : []),
     "",
     "# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----",
@@ -159,6 +171,24 @@ export function emitBundle(input: BundleInput): string {
     "}",
     "",
   ].join("\n");
+}
+
+/**
+ * One ledger entry: KIND KEY CLAIM FLAGS FN PARAM..., TAB-separated, each
+ * field escaped (backslash, tab, newline) so an entry is one line of data.
+ */
+function ledgerLine(resource: CheckedResource): string {
+  const { definition } = resource;
+  const { claim, args } = resource.removal ?? {};
+  const remove = args === undefined ? undefined : definition.remove;
+  const flags = [resource.model.props.keep === true && "keep", remove?.early === true && "early", remove?.ifNew === true && "ifnew"].filter((f) => f !== false);
+  const call = remove === undefined || args === undefined ? ["-"] : [remove.fn, ...removeArguments(definition, args)];
+  return [resource.kind, resource.key, claim ?? "-", flags.length > 0 ? flags.join(",") : "-", ...call].map(ledgerField).join("\t");
+}
+
+/** A ledger field: `\\`, `\t`, `\n` for backslash, tab and newline; nothing else changes. */
+export function ledgerField(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n");
 }
 
 /**

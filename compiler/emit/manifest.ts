@@ -31,6 +31,20 @@ export interface Manifest {
    * before requirers); hosts within a wave are independent.
    */
   readonly waves: readonly (readonly string[])[];
+  /**
+   * Hosts of earlier builds of this environment (in the same build
+   * directory) that this one no longer has: `depc deploy` leaves them alone,
+   * `depc decommission` removes what depc put there. Absent when none.
+   */
+  readonly left?: readonly LeftHost[];
+}
+
+/** A host that left the environment: how to reach it. */
+export interface LeftHost {
+  readonly name: string;
+  readonly address: string;
+  readonly user?: string;
+  readonly port?: number;
 }
 
 export function manifestHost(host: HostModel, digest: string, resources: number, after: readonly string[]): ManifestHost {

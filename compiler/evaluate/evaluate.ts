@@ -122,7 +122,11 @@ export function modelOf(value: Environment, context: ModelContext): EvaluateResu
     components: built.hosts.get(input.name)!.components,
     site: input.site,
   }));
-  return { ok: true, environment: { name, hosts, site: envSite, wiring: built.wiring } };
+  const removal = value.options.removal;
+  if (removal !== undefined && removal !== "remove" && removal !== "report") {
+    return { ok: false, diagnostics: [diagnostic("invalidRemoval", { value: describe(removal) }, envSite)] };
+  }
+  return { ok: true, environment: { name, hosts, site: envSite, wiring: built.wiring, ...(removal === "report" ? { removal } : {}) } };
 }
 
 /**

@@ -143,3 +143,20 @@ depc_buildout_run() {
   ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
   depc_buildout_rc=$?
 }
+
+# depc_buildout_remove DIR: rm -rf DIR (ledger.sh; never follows links
+# inside) unless it holds a path the bundle declares.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_buildout_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -d "$1" ] || return 0
+  depc_remove_guard "$1" || return 0
+  depc_remove_tree_ok "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_try "cannot remove the buildout $1" rm -rf "$1"
+}

@@ -26,6 +26,7 @@ export const buildoutKind: KindDefinition = {
     calls: [{ fn: "depc_buildout", params: ["owe", "dir", "executable", "offline", "timeout", "notified", "digest", "files..."] }],
   },
   reacts: true,
+  remove: { fn: "depc_buildout_remove", params: ["dir"] },
   diagnostics: ["buildoutConfig", "buildoutExtraFile", "buildoutExecutable", "buildoutTimeout"],
   check(model, report) {
     const { props, site } = model;
@@ -110,6 +111,8 @@ export const buildoutKind: KindDefinition = {
           files: contents,
         },
       },
+      // The directory: a Directory that stays in the model keeps it.
+      removal: { claim: dir, args: { dir } },
     };
   },
 };

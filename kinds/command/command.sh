@@ -56,3 +56,42 @@ depc_command() {
   depc_change run "ran $display"
   depc_settle "$owe"
 }
+
+# depc_command_remove DISPLAY CWD NENV WORDS...: runs a command's undo
+# (ledger.sh): cd CWD, export the first NENV WORDS (NAME=VALUE), exec the rest.
+# shellcheck disable=SC3043,SC2034,SC2163 # local is a deliberate extension; sets globals read by other functions; exports the NAME=VALUE word itself
+depc_command_remove() {
+  local display cwd n rc
+  display=$1 cwd=$2 n=$3
+  shift 3
+  case $n in
+    '' | *[!0-9]*)
+      depc_error="undo of $display: '$n' is not a count of variables (damaged ledger?)"
+      return 1
+      ;;
+  esac
+  if [ "$depc_mode" = check ]; then
+    depc_change undo "runs $display"
+    return 0
+  fi
+  depc_invalidate_facts
+  (
+    cd -- "$cwd" || exit 1
+    while [ "$n" -gt 0 ]; do
+      case $1 in
+        [A-Za-z_]*=*) export "$1" ;;
+        *) exit 1 ;;
+      esac
+      shift
+      n=$((n - 1))
+    done
+    exec "$@"
+  ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
+  rc=$?
+  if [ "$rc" != 0 ]; then
+    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_fail "$display exited with status $rc" "$depc_tmp/err"
+    return 1
+  fi
+  depc_change undo "ran $display"
+}

@@ -33,6 +33,15 @@ interface CommandCommonOptions extends Relations {
    * @default no limit
    */
   readonly timeout?: number;
+  /**
+   * What to run when the command leaves the model (it is deleted from it):
+   * the command that undoes its effect, run once, in `cwd` with `env`, by
+   * the first deploy that no longer declares it. Without it, removing a
+   * command from the model does nothing on the host. It is kept on the host
+   * (in the state directory's ledger) until then.
+   * @default nothing is run
+   */
+  readonly undo?: Argv;
 }
 
 /**

@@ -16,6 +16,8 @@ export const commandKind: KindDefinition = {
     calls: [{ fn: "depc_command", params: ["owe", "display", "creates", "timeout", "notified", "always", "runfn", "unlessfn", "onlyiffn"] }],
   },
   reacts: true,
+  // Only with `undo`: its argv travels as data in the ledger (the bundle that runs it no longer declares it).
+  remove: { fn: "depc_command_remove", params: ["display", "cwd", "nenv", "words..."] },
   // Its argv and environment: reports show the command line, so secrets in it are masked.
   secrets: { fields: ["command", "env"], masked: true, argvFields: ["command"] },
   diagnostics: ["invalidCommandName", "invalidCommand", "invalidCommandEnv", "commandWithoutGuard", "invalidTimeout"],
@@ -38,6 +40,7 @@ export const commandKind: KindDefinition = {
     const unless = props.unless === undefined ? undefined : argvOf(shown, "unless", props.unless, site, fail);
     const onlyIf = props.onlyIf === undefined ? undefined : argvOf(shown, "onlyIf", props.onlyIf, site, fail);
     const creates = props.creates === undefined ? undefined : checkPath("command creates", props.creates, site, fail);
+    const undo = props.undo === undefined ? undefined : argvOf(shown, "undo", props.undo, site, fail);
     const timeout = props.timeout;
     if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) > 0)) {
       fail(diagnostic("invalidTimeout", { name: shown, value: show(timeout) }, site));
@@ -67,6 +70,11 @@ export const commandKind: KindDefinition = {
           onlyiffn: onlyIf === undefined ? undefined : { run: spec(onlyIf) },
         },
       },
+      // Its undo travels as data in the host's ledger: the bundle that runs it no longer declares it.
+      removal:
+        undo === undefined
+          ? {}
+          : { args: { display: display(undo), cwd, nenv: String(Object.keys(env).length), words: [...Object.keys(env).sort().map((k) => `${k}=${env[k]}`), ...undo] } },
     };
   },
 };

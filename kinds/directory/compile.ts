@@ -8,6 +8,7 @@ export const directoryKind: KindDefinition = {
   container: true,
   runtime: { file: "directory.sh", calls: [{ fn: "depc_directory", params: ["path", "mode", "owner", "group"] }] },
   reacts: false,
+  remove: { fn: "depc_directory_remove", params: ["path"], ifNew: true },
   diagnostics: [],
   check(model, report) {
     const { props, site } = model;
@@ -26,6 +27,7 @@ export const directoryKind: KindDefinition = {
         args: { path, mode: octal4(mode), owner: owner ?? "", group: group ?? "" },
         fact: { type: "d", path, mode, owner, group },
       },
+      removal: { claim: path, args: { path } },
     };
   },
 };

@@ -37,3 +37,36 @@ depc_directory() {
   [ "$depc_mode" = apply ] || return 0
   depc_attrs_apply "$1" "$2" "$3" "$4"
 }
+
+# depc_directory_remove PATH: rmdir (ledger.sh) when depc created it (flag
+# "created") and it is empty; else left, naming what is inside.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_directory_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -d "$1" ] || return 0
+  case ,$depc_rm_flags, in
+    *,created,*) ;;
+    *)
+      depc_left="it existed before depc managed it"
+      return 0
+      ;;
+  esac
+  depc_remove_guard "$1" || return 0
+  depc_remove_contents "$1"
+  if [ "$depc_rm_count" -gt 0 ]; then
+    depc_left="not empty: $depc_rm_names"
+    depc_left_warn=1
+    return 0
+  fi
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_need_cmd rmdir || {
+    depc_error="cannot remove directory $1: no 'rmdir' on host $DEPC_HOST"
+    return 1
+  }
+  depc_try "cannot remove directory $1" rmdir "$1"
+}

@@ -12,6 +12,7 @@ export const fileKind: KindDefinition = {
   container: false,
   runtime: { file: "file.sh", calls: [{ fn: "depc_file", params: ["path", "mode", "owner", "group", "sha256", "contentfn", "[salt]"] }] },
   reacts: false,
+  remove: { fn: "depc_file_remove", params: ["path", "secret"] },
   // Its content only: it travels in a content function, never in a report.
   secrets: { fields: ["content"], masked: false },
   diagnostics: ["fileContentMissing"],
@@ -42,6 +43,7 @@ export const fileKind: KindDefinition = {
         args: { path, mode: octal4(mode), owner: owner ?? "", group: group ?? "", sha256, contentfn: { content }, salt: secret?.salt },
         fact: { type: "f", path, mode, owner, group, sha256 },
       },
+      removal: { claim: path, args: { path, secret: secret ? "1" : "0" } },
     };
   },
 };

@@ -237,3 +237,28 @@ depc_file_attrs() {
 depc_text_nonl() {
   awk 'NR > 1 { printf "\n" } { printf "%s", $0 }'
 }
+
+# depc_file_remove PATH SECRET: removed (ledger.sh) if still a regular file;
+# --check diffs the content going away (SECRET=1: one line, no content).
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_file_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; then
+    depc_left="it is no longer a regular file"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -f "$1" ] || return 0
+  depc_remove_guard "$1" || return 0
+  depc_change removed ''
+  if [ "$depc_mode" = check ]; then
+    if [ "$2" = 1 ]; then
+      printf 'Secret content removed\n' >"$depc_tmp/diff"
+      depc_has_diff=1
+      return 0
+    fi
+    depc_sha256_of "$1" || return 1
+    depc_diff "$1" /dev/null "$1" "$depc_digest" '(none)'
+    return 0
+  fi
+  depc_try "cannot remove $1" rm -f "$1"
+}

@@ -37,6 +37,8 @@ export const serviceKind: KindDefinition = {
     calls: [{ fn: "depc_service", params: ["owe", "name", "sha256", "contentfn", "enabled", "running", "reload"] }],
   },
   reacts: true,
+  // Stopped before the resources run: its successor may need its port.
+  remove: { fn: "depc_service_remove", params: ["name"], early: true },
   diagnostics: [
     "invalidServiceName",
     "serviceNeedsUnit",
@@ -103,6 +105,8 @@ export const serviceKind: KindDefinition = {
           reload: reload ? "1" : "0",
         },
       },
+      // Stopped before the resources run: its successor may need its port.
+      removal: { claim: `/etc/systemd/system/${unit}`, args: { name: unit } },
     };
   },
 };

@@ -220,3 +220,25 @@ depc_service_do() {
   fi
   depc_fail "systemctl $1 $2 failed" "$depc_tmp/err"
 }
+
+# depc_service_remove NAME: (ledger.sh, before the resources run) stopped,
+# disabled, /etc/systemd/system/NAME removed, one daemon-reload.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_service_remove() {
+  local p
+  p=/etc/systemd/system/$1
+  [ -f "$p" ] || [ -L "$p" ] || return 0
+  if [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then
+    depc_change removed 'unit removed'
+    [ "$depc_mode" = apply ] || return 0
+    depc_try "cannot remove $p" rm -f "$p"
+    return
+  fi
+  depc_change removed 'stopped, disabled, unit removed'
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  depc_service_do stop "$1" || return 1
+  depc_try "systemctl disable $1 failed" systemctl --no-reload disable "$1" || return 1
+  depc_try "cannot remove $p" rm -f "$p" || return 1
+  depc_try "systemctl daemon-reload failed" systemctl daemon-reload
+}

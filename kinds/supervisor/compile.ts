@@ -143,6 +143,8 @@ export const supervisorKind: KindDefinition = {
     ],
   },
   reacts: false,
+  // The user flavour only: the system's supervisord is not depc's.
+  remove: { fn: "depc_supervisor_user_remove", params: ["base", "ctl"] },
   diagnostics: ["invalidSupervisorFlavour", "supervisorSocketTooLong", "unrepresentableSupervisorValue"],
   check(model, report) {
     const target = supervisorTarget(model.props, model.site, report);
@@ -152,6 +154,8 @@ export const supervisorKind: KindDefinition = {
         model,
         key: target.key,
         lowered: { call: "depc_supervisor_system", args: { ctl: target.supervisorctl, conf: target.config } },
+        // The system's supervisord is not depc's: nothing to remove.
+        removal: {},
       };
     }
     const content = new TextEncoder().encode(userConfig(target.key));
@@ -162,6 +166,7 @@ export const supervisorKind: KindDefinition = {
         call: "depc_supervisor_user",
         args: { base: target.key, supervisord: target.supervisord, ctl: target.supervisorctl, sha256: sha256(content), contentfn: { content } },
       },
+      removal: { claim: target.key, args: { base: target.key, ctl: target.supervisorctl } },
     };
   },
 };
@@ -177,6 +182,8 @@ export const programKind: KindDefinition = {
     calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait"] }],
   },
   reacts: true,
+  // Stopped before the resources run, so that a renamed program can take over its port.
+  remove: { fn: "depc_supervisor_program_remove", params: ["name", "confpath", "ctl", "conf"], early: true },
   diagnostics: [
     "invalidProgramName",
     "programWithoutSupervisor",
@@ -261,6 +268,8 @@ export const programKind: KindDefinition = {
           wait: String((startsecs as number) + WAIT_MARGIN),
         },
       },
+      // Stopped before the resources run, so that a renamed program can take over its port.
+      removal: { claim: confPath, args: { name, confpath: confPath, ctl: target.supervisorctl, conf: target.config } },
     };
   },
 };

@@ -276,3 +276,49 @@ depc_supervisor_program() {
   fi
   depc_settle "$owe"
 }
+
+# depc_supervisor_program_remove NAME CONFPATH CTL CONF: (ledger.sh, before
+# the resources run: a renamed program takes over the port) stopped, config
+# removed, `update NAME`; a supervisord that does not answer: config only.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_supervisor_program_remove() {
+  local answers
+  [ -f "$2" ] || [ -L "$2" ] || return 0
+  depc_remove_guard "$2" || return 0
+  answers=0
+  ! depc_supervisor_answers "$3" "$4" || answers=1
+  if [ "$answers" = 1 ]; then
+    depc_change removed 'stopped, config removed'
+  else
+    depc_change removed 'config removed'
+  fi
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  if [ "$answers" = 1 ]; then
+    depc_supervisor_state "$3" "$4" "$1"
+    case $depc_sv_state in
+      '' | STOPPED | EXITED | FATAL) ;;
+      *) depc_supervisor_ctl "cannot stop program $1" "$3" "$4" stop "$1" || return 1 ;;
+    esac
+  fi
+  depc_try "cannot remove $2" rm -f "$2" || return 1
+  [ "$answers" = 1 ] || return 0
+  depc_supervisor_ctl "supervisorctl reread failed" "$3" "$4" reread || return 1
+  depc_supervisor_ctl "supervisorctl update $1 failed" "$3" "$4" update "$1"
+}
+
+# depc_supervisor_user_remove BASE CTL: (ledger.sh) supervisord shut down,
+# BASE removed, unless it holds a path the bundle declares.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_supervisor_user_remove() {
+  [ -d "$1" ] && [ ! -L "$1" ] || return 0
+  depc_remove_guard "$1" || return 0
+  depc_remove_tree_ok "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  if depc_supervisor_answers "$2" "$1/supervisord.conf"; then
+    depc_supervisor_ctl "cannot shut down the supervisord of $1" "$2" "$1/supervisord.conf" shutdown || return 1
+  fi
+  depc_try "cannot remove $1" rm -rf "$1"
+}

@@ -10,6 +10,7 @@ export const symlinkKind: KindDefinition = {
   container: false,
   runtime: { file: "symlink.sh", calls: [{ fn: "depc_symlink", params: ["path", "target"] }] },
   reacts: false,
+  remove: { fn: "depc_symlink_remove", params: ["path"] },
   diagnostics: ["symlinkTargetInvalid"],
   check(model, report) {
     const { props, site } = model;
@@ -26,6 +27,7 @@ export const symlinkKind: KindDefinition = {
       model,
       key: path,
       lowered: { call: "depc_symlink", args: { path, target: target as string }, fact: { type: "l", path } },
+      removal: { claim: path, args: { path } },
     };
   },
 };

@@ -70,3 +70,20 @@ depc_readlink() {
   depc_link=${depc_link%?}
   return 0
 }
+
+# depc_symlink_remove PATH: the link itself removed (ledger.sh), if still one.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_symlink_remove() {
+  if [ ! -L "$1" ]; then
+    if [ -e "$1" ]; then
+      depc_left="it is no longer a symbolic link"
+      depc_left_warn=1
+    fi
+    return 0
+  fi
+  depc_remove_guard "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  depc_try "cannot remove the link $1" rm -f "$1"
+}

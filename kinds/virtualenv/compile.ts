@@ -19,6 +19,7 @@ export const virtualenvKind: KindDefinition = {
   container: true,
   runtime: { file: "virtualenv.sh", calls: [{ fn: "depc_virtualenv", params: ["path", "python", "system", "digest", "reqfn", "pipopt..."] }] },
   reacts: false,
+  remove: { fn: "depc_virtualenv_remove", params: ["path"] },
   diagnostics: ["virtualenvPython", "virtualenvNotAList", "virtualenvRequirement", "virtualenvPipOption"],
   check(model, report) {
     const { props, site } = model;
@@ -58,6 +59,7 @@ export const virtualenvKind: KindDefinition = {
           pipopt: pipOptions,
         },
       },
+      removal: { claim: path, args: { path } },
     };
   },
 };

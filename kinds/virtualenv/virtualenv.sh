@@ -282,3 +282,25 @@ depc_venv_check_diff() {
   [ "$oldsha" != "$newsha" ] || return 0
   depc_diff "$old" "$depc_tmp/new" "$1/.depc-requirements.txt" "$oldsha" "$newsha"
 }
+
+# depc_virtualenv_remove PATH: rm -rf (ledger.sh; never follows links inside)
+# if it has pyvenv.cfg and holds no path the bundle declares.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_virtualenv_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -d "$1" ] || return 0
+  if [ ! -f "$1/pyvenv.cfg" ]; then
+    depc_left="it has no pyvenv.cfg, so it is not a virtualenv any more"
+    depc_left_warn=1
+    return 0
+  fi
+  depc_remove_guard "$1" || return 0
+  depc_remove_tree_ok "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_try "cannot remove the virtualenv $1" rm -rf "$1"
+}

@@ -219,6 +219,14 @@ describe("diagnostics", () => {
     );
   });
 
+  it("DEPC3040: an environment's removal option that is neither remove nor report", async () => {
+    const out = await printed(env(`export default environment({ removal: "delete" as any, hosts: { web1: [] } });\n`));
+    expect(out).toBe(
+      'env/prod.ts:2:16 - error DEPC3040: Environment option removal is "delete"; it must be "remove" (remove what left the model) or "report" (only report it).\n' +
+        '\n2 export default environment({ removal: "delete" as any, hosts: { web1: [] } });\n                 ~~~~~~~~~~~\n\n',
+    );
+  });
+
   it("collects problems from all hosts and resources in one run", async () => {
     const out = await printed(
       env(

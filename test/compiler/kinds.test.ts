@@ -37,6 +37,13 @@ describe("kind definitions", () => {
         expect(words, `${kind.kind}: the header comment of ${call.fn}`).toEqual(shown);
         seen.push(call.fn);
       }
+      // Its remove call (runtime/ledger.sh runs it with the ledger's data), headed the same way.
+      if (kind.remove !== undefined) {
+        const { fn, params } = kind.remove;
+        expect(text, `${kind.kind}: ${fn} is defined in ${kind.runtime.file}`).toMatch(new RegExp(`^${fn}\\(\\) \\{`, "m"));
+        expect(headerWords(text, fn), `${kind.kind}: the header comment of ${fn}`).toEqual(params.map((p) => (p.endsWith("...") ? `${paramName(p).toUpperCase()}...` : p.toUpperCase())));
+        seen.push(fn);
+      }
     }
     expect(new Set(seen).size).toBe(seen.length);
   });

@@ -570,10 +570,41 @@ describe("results", () => {
       `{"summary":{"resources":2,"ok":1,"changed":0,"would_change":1,"failed":0,"not_run":0,"exit":2}}`,
     ];
     const { resources, counts } = collectResources(report, out, "check", 2);
-    expect(counts).toEqual({ resources: 2, ok: 1, changed: 0, wouldChange: 1, failed: 0, notRun: 0 });
+    expect(counts).toEqual({ resources: 2, ok: 1, changed: 0, wouldChange: 1, failed: 0, notRun: 0, removed: 0, wouldRemove: 0, notRemoved: 0, removalFailed: 0 });
     expect(resources[1]).toMatchObject({ key: "/srv/a.ini", detail: "content, mode 0600 -> 0644", diff: { added: 2, removed: 1 } });
     expect(resources[1]!.diffText).toContain("+more");
     expect(diffStat(["Binary content differs (sha256 a -> b)"])).toEqual({ added: 0, removed: 0, binary: true });
+  });
+
+  it("removals: their lines, the diff of a file's content going away, and their counts", () => {
+    const out = new OutputCollector();
+    for (const l of [
+      "would remove  program /etc/supervisor/conf.d/old.conf (stopped, config removed)",
+      "ok            file /srv/a.ini",
+      "would remove  file /srv/old.ini",
+      "--- /srv/old.ini",
+      "+++ /srv/old.ini (depc)",
+      "@@ -1,2 +0,0 @@",
+      "-one",
+      "-two",
+      "kept          file /srv/audit.log (keep: true)",
+      "depc: prod/h1 (check): 1 resources: 0 would change, 1 ok, 2 would remove",
+    ])
+      out.push(l);
+    const report = [
+      `{"removal":true,"kind":"program","key":"/etc/supervisor/conf.d/old.conf","status":"would remove","changes":["removed"]}`,
+      `{"index":1,"kind":"file","key":"/srv/a.ini","status":"ok","changes":[]}`,
+      `{"removal":true,"kind":"file","key":"/srv/old.ini","status":"would remove","changes":["removed"]}`,
+      `{"removal":true,"kind":"file","key":"/srv/audit.log","status":"kept","changes":[]}`,
+      `{"summary":{"resources":1,"ok":1,"changed":0,"would_change":0,"failed":0,"not_run":0,"removed":0,"would_remove":2,"not_removed":0,"removal_failed":0,"exit":2}}`,
+    ];
+    const { resources, counts } = collectResources(report, out, "check", 1);
+    expect(counts).toEqual({ resources: 1, ok: 1, changed: 0, wouldChange: 0, failed: 0, notRun: 0, removed: 0, wouldRemove: 2, notRemoved: 0, removalFailed: 0 });
+    expect(resources[0]).toMatchObject({ removal: true, kind: "program", status: "would remove", detail: "stopped, config removed" });
+    expect(resources[2]).toMatchObject({ removal: true, key: "/srv/old.ini", diff: { added: 0, removed: 2 } });
+    expect(resources[3]).toMatchObject({ removal: true, status: "kept", detail: "keep: true" });
+    // Without a report (a run cut short): from the printed lines alone.
+    expect(collectResources([], out, "check", 1).counts).toMatchObject({ ok: 1, wouldRemove: 2, notRun: 0 });
   });
 });
 
@@ -618,5 +649,12 @@ describe("ssh argv", () => {
       expect(r.stdout).toContain("--limit");
     }
     expect(readFileSync(bin, "utf8")).toContain("main");
+    const decommission = spawnSync(process.execPath, [bin, "decommission", "--help"], { encoding: "utf8" });
+    expect(decommission.status).toBe(0);
+    expect(decommission.stdout).toContain("--host");
+    expect(decommission.stdout).toContain("--yes");
+    const noHost = spawnSync(process.execPath, [bin, "decommission", "env/prod"], { encoding: "utf8" });
+    expect(noHost.status).toBe(1);
+    expect(noHost.stderr).toContain("Missing required argument: host");
   });
 });

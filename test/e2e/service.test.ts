@@ -315,6 +315,30 @@ describe.skipIf(!pre.ok)("Service on a real systemd host: whole unit files, relo
     expect(await daemonReloads()).toBe(reloads + 2);
   });
 
+  it("a service that leaves the model (renamed): stopped, disabled, its unit removed with one daemon-reload, before its successor starts", async () => {
+    const build = (name: string) =>
+      compileValue(environment({ hosts: { sd: [Service({ name, execStart: ["/bin/sleep", "1000"], wantedBy: "multi-user.target" })] } }), "svc-rm").bundles!.get("sd")!;
+    expect((await run("sd", "sh", build("old-name"))).code).toBe(0);
+    expect(await value("systemctl is-active old-name.service")).toBe("active");
+    const check = await run("sd", "busybox sh", build("new-name"), "--check");
+    expect(check.code, check.stdout + check.stderr).toBe(2);
+    expect(check.stdout).toContain("would remove  service old-name.service (stopped, disabled, unit removed)\n");
+    expect(await value("systemctl is-active old-name.service")).toBe("active");
+    const reloads = await daemonReloads();
+    const r = await run("sd", "busybox sh", build("new-name"));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout.startsWith("removed       service old-name.service (stopped, disabled, unit removed)\n")).toBe(true);
+    expect(r.stdout).toContain("changed       service new-name.service (unit created, enable, daemon-reload, start)\n");
+    expect(await value("systemctl is-active old-name.service")).not.toBe("active");
+    expect((await sh("sd", "test -e /etc/systemd/system/old-name.service")).code).toBe(1);
+    expect((await sh("sd", "test -e /etc/systemd/system/multi-user.target.wants/old-name.service")).code).toBe(1);
+    expect(await value("systemctl is-active new-name.service")).toBe("active");
+    // One for the removal, one for the new unit.
+    expect(await daemonReloads()).toBe(reloads + 2);
+    const again = await run("sd", "sh", build("new-name"));
+    expect(again.stdout).toContain(" 0 changed, 1 ok, 0 failed\n");
+  });
+
   it("a service that cannot start fails the run with systemctl's message and the unit's journal", async () => {
     const bundle = compileValue(environment({ hosts: { sd: [Service({ name: "broken", execStart: ["/nonexistent/program", "--flag"] })] } }), "svc-broken").bundles!.get("sd")!;
     const r = await run("sd", "sh", bundle);

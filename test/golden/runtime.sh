@@ -58,6 +58,24 @@ depc_attrs_apply() {
   return 0
 }
 
+#@@ depc_buildout_remove sha256:fc682e582cc24dc304ecbcc536ef02ab7ca55a1e05873b1f061037e457e32dff
+# depc_buildout_remove DIR: rm -rf DIR (ledger.sh; never follows links
+# inside) unless it holds a path the bundle declares.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_buildout_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -d "$1" ] || return 0
+  depc_remove_guard "$1" || return 0
+  depc_remove_tree_ok "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_try "cannot remove the buildout $1" rm -rf "$1"
+}
+
 #@@ depc_command sha256:a65961057255439248c85487652af5445653c8734ad7a68bbbf337722db58fd6
 # depc_command OWE DISPLAY CREATES TIMEOUT NOTIFIED ALWAYS RUNFN UNLESSFN ONLYIFFN
 # Runs RUNFN when the guards agree: NOTIFIED=1 needs the reaction OWE to be
@@ -112,7 +130,47 @@ depc_command() {
   depc_settle "$owe"
 }
 
-#@@ depc_main sha256:e769af9409bf11bbc0131daef6faf9ab40584b02ff5a54818fcf4188fe83632e
+#@@ depc_command_remove sha256:267c1af79fd0a63fb5a666882d75fbce4d97d0f863a5b5409bff735fb2ed6c6c
+# depc_command_remove DISPLAY CWD NENV WORDS...: runs a command's undo
+# (ledger.sh): cd CWD, export the first NENV WORDS (NAME=VALUE), exec the rest.
+# shellcheck disable=SC3043,SC2034,SC2163 # local is a deliberate extension; sets globals read by other functions; exports the NAME=VALUE word itself
+depc_command_remove() {
+  local display cwd n rc
+  display=$1 cwd=$2 n=$3
+  shift 3
+  case $n in
+    '' | *[!0-9]*)
+      depc_error="undo of $display: '$n' is not a count of variables (damaged ledger?)"
+      return 1
+      ;;
+  esac
+  if [ "$depc_mode" = check ]; then
+    depc_change undo "runs $display"
+    return 0
+  fi
+  depc_invalidate_facts
+  (
+    cd -- "$cwd" || exit 1
+    while [ "$n" -gt 0 ]; do
+      case $1 in
+        [A-Za-z_]*=*) export "$1" ;;
+        *) exit 1 ;;
+      esac
+      shift
+      n=$((n - 1))
+    done
+    exec "$@"
+  ) </dev/null >"$depc_tmp/out" 2>&1 9>&-
+  rc=$?
+  if [ "$rc" != 0 ]; then
+    tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
+    depc_fail "$display exited with status $rc" "$depc_tmp/err"
+    return 1
+  fi
+  depc_change undo "ran $display"
+}
+
+#@@ depc_main sha256:9ef7db57c036cd7b0281badcda152b50b1e9119ea5bf0d89f2369133d2879a3b
 # Entry point: depc_main "$@". Parses options, prepares the private temp
 # dir, collects facts, runs the preflight, runs every resource, prints the
 # summary and exits (0 converged / nothing to do, 1 failure, 2 changes
@@ -223,7 +281,13 @@ depc_main() {
     depc_facts_valid=0
   fi
   depc_todo=" $depc_todo "
+  # What left the model (ledger.sh): processes stopped before the resources
+  # run (a renamed program takes over its port), the rest removed after.
+  depc_ledger_begin || exit 1
+  depc_ledger_remove removals.early
   depc_resources
+  depc_ledger_remove removals
+  depc_ledger_finish
   depc_finish
 }
 
@@ -605,7 +669,7 @@ depc_step() {
   return 1
 }
 
-#@@ depc_finish sha256:747aa1de502e56caf3316fe9272126a24b5cb7466ec21019ffbdb287c1dde408
+#@@ depc_finish sha256:d561589269693a4cefced1179ed3214cf8b3f2ae5989b69dcaf24cc691397547
 # Print the summary line, write the --report file and exit with the run's
 # status: apply 0/1; check 0 (nothing to do), 2 (changes pending), 1 (error).
 # shellcheck disable=SC3043 # local is a deliberate extension
@@ -618,12 +682,13 @@ depc_finish() {
   if [ "$not_run" -gt 0 ]; then
     tail=", $not_run not run"
   fi
+  tail=$tail${depc_rm_tail:-}
   if [ "$depc_mode" = check ]; then
-    if [ "$depc_n_failed" -gt 0 ]; then
+    if [ "$depc_n_failed" -gt 0 ] || [ "${depc_n_rm_failed:-0}" -gt 0 ]; then
       rc=1
       result=failed
       tail=", $depc_n_failed failed$tail"
-    elif [ "$depc_n_would" -gt 0 ]; then
+    elif [ "$depc_n_would" -gt 0 ] || [ "${depc_n_would_remove:-0}" -gt 0 ]; then
       rc=2
       result=pending
     else
@@ -633,7 +698,7 @@ depc_finish() {
     printf 'depc: %s/%s (check): %s resources: %s would change, %s ok%s\n' \
       "$DEPC_ENV" "$DEPC_HOST" "$DEPC_COUNT" "$depc_n_would" "$depc_n_ok" "$tail"
   else
-    if [ "$depc_n_failed" -gt 0 ]; then
+    if [ "$depc_n_failed" -gt 0 ] || [ "${depc_n_rm_failed:-0}" -gt 0 ]; then
       rc=1
       result=failed
     else
@@ -732,6 +797,40 @@ depc_directory() {
   fi
   [ "$depc_mode" = apply ] || return 0
   depc_attrs_apply "$1" "$2" "$3" "$4"
+}
+
+#@@ depc_directory_remove sha256:7f0d9accbbb8d5087cdda83b5c75050f0473acc0e835e80f46e22f8102ef4d53
+# depc_directory_remove PATH: rmdir (ledger.sh) when depc created it (flag
+# "created") and it is empty; else left, naming what is inside.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_directory_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -d "$1" ] || return 0
+  case ,$depc_rm_flags, in
+    *,created,*) ;;
+    *)
+      depc_left="it existed before depc managed it"
+      return 0
+      ;;
+  esac
+  depc_remove_guard "$1" || return 0
+  depc_remove_contents "$1"
+  if [ "$depc_rm_count" -gt 0 ]; then
+    depc_left="not empty: $depc_rm_names"
+    depc_left_warn=1
+    return 0
+  fi
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_need_cmd rmdir || {
+    depc_error="cannot remove directory $1: no 'rmdir' on host $DEPC_HOST"
+    return 1
+  }
+  depc_try "cannot remove directory $1" rmdir "$1"
 }
 
 #@@ depc_fact_stat sha256:3d2b3261b4aa210fc86fb4719225f2035ebfbdb25c7884753f3065c7062866e9
@@ -1170,6 +1269,412 @@ depc_file_attrs() {
   depc_try "cannot change mode of $1 to $2" chmod "$2" "$1" || return 1
 }
 
+#@@ depc_file_remove sha256:fac663f863b39fad9110a6dd3e8fa38fc1b5a066e1cf7bf11f5ea8f6d27ab79f
+# depc_file_remove PATH SECRET: removed (ledger.sh) if still a regular file;
+# --check diffs the content going away (SECRET=1: one line, no content).
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_file_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; then
+    depc_left="it is no longer a regular file"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -f "$1" ] || return 0
+  depc_remove_guard "$1" || return 0
+  depc_change removed ''
+  if [ "$depc_mode" = check ]; then
+    if [ "$2" = 1 ]; then
+      printf 'Secret content removed\n' >"$depc_tmp/diff"
+      depc_has_diff=1
+      return 0
+    fi
+    depc_sha256_of "$1" || return 1
+    depc_diff "$1" /dev/null "$1" "$depc_digest" '(none)'
+    return 0
+  fi
+  depc_try "cannot remove $1" rm -f "$1"
+}
+
+#@@ depc_ledger_begin sha256:c0ff923d4f5082fcac8f854a24c6338e21a11ba23749023d6bb2deb9f2a7ec45
+# depc_ledger_begin: read STATE/ledger, compare it with the bundle's
+# declared entries and prepare the removals (files in the private temp dir).
+# Apply writes the union of both first. Returns 1 (message printed) when the
+# ledger is from another depc version, damaged, or cannot be written.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_ledger_begin() {
+  local old rc bad
+  depc_lg_file=$depc_state_dir/ledger
+  depc_lg_nrm=0
+  depc_lg_fsame=1
+  depc_lg_usame=1
+  depc_lg_inplace=0
+  depc_lg_hasold=0
+  depc_n_removed=0
+  depc_n_would_remove=0
+  depc_n_not_removed=0
+  depc_n_rm_failed=0
+  depc_rm_gone=$depc_nl
+  command -v depc_ledger >/dev/null 2>&1 || return 0
+  old=/dev/null
+  [ ! -f "$depc_lg_file" ] || old=$depc_lg_file
+  if [ -e "$depc_lg_file" ] && [ ! -f "$depc_lg_file" ]; then
+    depc_err "the ledger $depc_lg_file is not a regular file; nothing was changed (move it away to deploy without removing anything)"
+    return 1
+  fi
+  depc_ledger >"$depc_tmp/ledger.decl"
+  awk -F '\t' -v tmp="$depc_tmp" -v report="${DEPC_REMOVALS:-remove}" '
+    function unesc(s,   r, i, c, k) {
+      r = ""
+      k = length(s)
+      for (i = 1; i <= k; i++) {
+        c = substr(s, i, 1)
+        if (c == "\\" && i < k) {
+          c = substr(s, ++i, 1)
+          if (c == "t") c = "\t"
+          else if (c == "n") c = "\n"
+        }
+        r = r c
+      }
+      return r
+    }
+    function flagged(flags, f) { return index("," flags ",", "," f ",") > 0 }
+    function withflags(line, flags,   n, a, i, r) {
+      n = split(line, a, "\t")
+      r = a[1] "\t" a[2] "\t" a[3] "\t" flags
+      for (i = 5; i <= n; i++) r = r "\t" a[i]
+      return r
+    }
+    FILENAME == ARGV[1] {
+      if (NF >= 5) { p = $5; for (i = 6; i <= NF; i++) p = p "\t" $i; exists[p] = 1 }
+      next
+    }
+    FILENAME == ARGV[2] {
+      nd++; d[nd] = $0; did[nd] = $1 "\t" $2; dclaim[nd] = $3; dflags[nd] = $4
+      if ($3 != "-") claims[$3] = 1
+      declared[$1 "\t" $2] = nd
+      next
+    }
+    {
+      if (FNR == 1) {
+        if ($0 == "depc-ledger 1") { hasold = 1; next }
+        bad = ($0 ~ /^depc-ledger [0-9]/) ? "version\t" $0 : "damaged\tline 1 is not \"depc-ledger 1\""
+        exit 3
+      }
+      if (ended) { bad = "damaged\tline " FNR " follows its end line"; exit 3 }
+      if ($0 ~ /^depc-ledger-end [0-9]+$/) { ended = 1; endn = substr($0, 17) + 0; next }
+      if (NF < 5 || $1 !~ /^[a-z][a-z0-9_]*$/ || $2 == "" || $3 == "" || $4 == "" || ($5 != "-" && $5 !~ /^depc_[a-z0-9_]+_remove$/)) {
+        bad = "damaged\tline " FNR " is not a ledger entry"
+        exit 3
+      }
+      no++; o[no] = $0; oid[no] = $1 "\t" $2; oclaim[no] = $3; oflags[no] = $4
+      oldat[$1 "\t" $2] = no
+    }
+    END {
+      if (bad != "") { print bad > (tmp "/ledger.bad"); exit 3 }
+      if (hasold && !ended) { print "damaged\tit has no end line (cut short?)" > (tmp "/ledger.bad"); exit 3 }
+      if (hasold && endn != no) { print "damaged\tits end line counts " endn " entries, it holds " no > (tmp "/ledger.bad"); exit 3 }
+      inplace = 0
+      for (i = 1; i <= nd; i++) {
+        c = unesc(dclaim[i])
+        if (dclaim[i] != "-" && (c in exists)) inplace++
+        if (dclaim[i] != "-") print c > (tmp "/claims")
+        f = ""
+        nfl = split(dflags[i], fl, ",")
+        for (j = 1; j <= nfl; j++) if (fl[j] != "ifnew" && fl[j] != "-" && fl[j] != "created") f = f (f == "" ? "" : ",") fl[j]
+        if (flagged(dflags[i], "ifnew")) {
+          k = oldat[did[i]]
+          if (k ? flagged(oflags[k], "created") : !(c in exists)) f = f (f == "" ? "" : ",") "created"
+        }
+        u[++nu] = withflags(d[i], f == "" ? "-" : f)
+      }
+      nf = nu
+      for (i = 1; i <= nf; i++) fin[i] = u[i]
+      # Old entries the bundle does not declare, newest last; removed in reverse.
+      for (i = 1; i <= no; i++) {
+        if (oid[i] in declared) continue
+        u[++nu] = o[i]
+        if (flagged(oflags[i], "keep")) a = "keep"
+        else if (oclaim[i] != "-" && (oclaim[i] in claims)) a = "claimed"
+        else { a = "remove"; if (report == "report") fin[++nf] = o[i] }
+        rm[++nrm] = a "\t" o[i]
+        early[nrm] = flagged(oflags[i], "early")
+      }
+      printf "" > (tmp "/removals.early")
+      printf "" > (tmp "/removals")
+      for (i = nrm; i >= 1; i--) print rm[i] > (tmp (early[i] ? "/removals.early" : "/removals"))
+      usame = (hasold && nu == no)
+      for (i = 1; usame && i <= nu; i++) if (u[i] != o[i]) usame = 0
+      fsame = (hasold && nf == no)
+      for (i = 1; fsame && i <= nf; i++) if (fin[i] != o[i]) fsame = 0
+      print "depc-ledger 1" > (tmp "/ledger.union")
+      for (i = 1; i <= nu; i++) print u[i] > (tmp "/ledger.union")
+      print "depc-ledger-end " (nu + 0) > (tmp "/ledger.union")
+      print "depc-ledger 1" > (tmp "/ledger.final")
+      for (i = 1; i <= nf; i++) print fin[i] > (tmp "/ledger.final")
+      print "depc-ledger-end " (nf + 0) > (tmp "/ledger.final")
+      print usame + 0, fsame + 0, inplace + 0, nrm + 0, hasold + 0 > (tmp "/ledger.status")
+    }
+  ' "$depc_tmp/facts.stat" "$depc_tmp/ledger.decl" "$old" 2>"$depc_tmp/err"
+  rc=$?
+  if [ "$rc" = 3 ] && IFS= read -r bad <"$depc_tmp/ledger.bad"; then
+    case $bad in
+      version*) depc_err "the ledger $depc_lg_file was written by another depc version (it starts with '${bad#*"$depc_tab"}'); nothing was changed (deploy with that version, or move the file away to deploy without removing anything)" ;;
+      *) depc_err "the ledger $depc_lg_file is damaged (${bad#*"$depc_tab"}); nothing was changed (move it away to deploy without removing anything)" ;;
+    esac
+    return 1
+  elif [ "$rc" != 0 ]; then
+    depc_fail "cannot read the ledger $depc_lg_file" "$depc_tmp/err"
+    depc_err "$depc_error"
+    return 1
+  fi
+  read -r depc_lg_usame depc_lg_fsame depc_lg_inplace depc_lg_nrm depc_lg_hasold <"$depc_tmp/ledger.status"
+  if [ "$depc_lg_hasold" = 0 ]; then
+    # An apply logged without a ledger: a depc before ledgers (or a deleted ledger).
+    if [ -f "$depc_state_dir/runs.log" ] && awk '$3 == "apply" { found = 1; exit } END { exit !found }' "$depc_state_dir/runs.log" 2>/dev/null; then
+      depc_warn "no ledger in $depc_state_dir yet (its runs were made by an older depc, or it was deleted): nothing that left the model is removed by this run; from now on depc keeps track"
+    elif [ "$depc_lg_inplace" -gt 0 ]; then
+      # Paths that merely exist (/etc, /srv, a stock /etc/motd) say nothing;
+      # files already holding exactly this bundle's content say depc was here.
+      depc_lg_inplace=$(depc_expect | awk -F '\t' -v todo="$depc_todo" '$2 == "f" && index(todo, " " $1 " ") == 0 { n++ } END { print n + 0 }')
+      if [ "${depc_lg_inplace:-0}" -gt 0 ]; then
+        depc_warn "the state directory $depc_state_dir is new, but $depc_lg_inplace of this bundle's files are already in place with their exact content: if it was lost, what earlier runs put on this host and the model no longer declares is not removed (depc does not guess); from now on depc keeps track"
+      fi
+    fi
+  fi
+  if [ "$depc_mode" = apply ] && [ "$depc_lg_usame" != 1 ]; then
+    depc_ledger_put "$depc_tmp/ledger.union" || return 1
+  fi
+  return 0
+}
+
+#@@ depc_ledger_put sha256:a941480363196d0e7399b6aca56c3d9f725ffe8a2d73ae7bda106543b85499be
+# depc_ledger_put FILE: FILE becomes the ledger (copy, rename).
+depc_ledger_put() {
+  if ! cat "$1" 2>"$depc_tmp/err" >"$depc_lg_file.new" ||
+    ! mv -f "$depc_lg_file.new" "$depc_lg_file" 2>>"$depc_tmp/err"; then
+    depc_fail "cannot write the ledger $depc_lg_file" "$depc_tmp/err"
+    depc_err "$depc_error"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_ledger_drop sha256:baadc73ced5776b34aff8cd1db0b19d3ae17545fe840747e6cc4a75b26b2b0ba
+# depc_ledger_drop ENTRY: the line ENTRY leaves the ledger (awk, rename).
+depc_ledger_drop() {
+  printf '%s\n' "$1" >"$depc_tmp/drop"
+  if ! awk '
+    FILENAME == ARGV[1] { drop = $0; next }
+    FNR == 1 { print; next }
+    /^depc-ledger-end / { print "depc-ledger-end " (n + 0); next }
+    $0 == drop && !done { done = 1; next }
+    { n++; print }
+  ' "$depc_tmp/drop" "$depc_lg_file" 2>"$depc_tmp/err" >"$depc_lg_file.new" ||
+    ! mv -f "$depc_lg_file.new" "$depc_lg_file" 2>>"$depc_tmp/err"; then
+    depc_fail "cannot update the ledger $depc_lg_file" "$depc_tmp/err"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_ledger_unescape sha256:2bc54f1cd4bd0a632fd8c9a74c36e4702ff7f1a74fc350c234203c0779b30472
+# depc_ledger_unescape FIELD: its value into depc_dec. Builtins only.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_ledger_unescape() {
+  local s out c
+  s=$1
+  case $s in
+    *\\*) ;;
+    *)
+      depc_dec=$s
+      return 0
+      ;;
+  esac
+  out=
+  while :; do
+    case $s in
+      *\\*) ;;
+      *) break ;;
+    esac
+    out=$out${s%%\\*}
+    s=${s#*\\}
+    c=${s%"${s#?}"}
+    s=${s#?}
+    case $c in
+      t) out=$out$depc_tab ;;
+      n) out=$out$depc_nl ;;
+      *) out=$out$c ;;
+    esac
+  done
+  depc_dec=$out$s
+}
+
+#@@ depc_ledger_remove sha256:6cb6baab57f82a5a43c3b2e74049cba8f7e9a66050848059d88ca7c90feb1c72
+# depc_ledger_remove LIST: run the removals of LIST (removals.early: before
+# the resources; removals: after them), each line "ACTION<TAB>ENTRY". One
+# line per removal: removed / would remove (with the diff of a file's
+# content) / not removed (report-only) / left (with the reason, a warning
+# when something is in the way) / kept (keep: true). Apply drops each entry
+# from the ledger after it is done; a failed removal fails the run and stays
+# in the ledger, so the next run tries again.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_ledger_remove() {
+  local line entry rest field action claim fn saved status
+  [ "${depc_lg_nrm:-0}" -gt 0 ] && [ -s "$depc_tmp/$1" ] || return 0
+  while IFS= read -r line; do
+    action=${line%%"$depc_tab"*}
+    entry=${line#*"$depc_tab"}
+    rest=$entry
+    set --
+    while :; do
+      # (assigned first: posh misreads nested quotes inside "${...}")
+      field=${rest%%"$depc_tab"*}
+      depc_ledger_unescape "$field"
+      set -- "$@" "$depc_dec"
+      case $rest in
+        *"$depc_tab"*) rest=${rest#*"$depc_tab"} ;;
+        *) break ;;
+      esac
+    done
+    depc_kind=$1 depc_key=$2 claim=$3 depc_rm_flags=$4 fn=$5
+    shift 5
+    case $action in
+      keep)
+        printf 'kept          %s %s (keep: true)\n' "$depc_kind" "$depc_key"
+        printf '%s\t%s\t%s\tkept\t\t\n' - "$depc_kind" "$depc_key" >>"$depc_tmp/log"
+        continue
+        ;;
+      claimed) continue ;;
+    esac
+    [ "$fn" != - ] || continue
+    if ! command -v "$fn" >/dev/null 2>&1; then
+      depc_error="this bundle cannot remove it: no function $fn (a ledger from another depc?)"
+      fn=false
+    fi
+    depc_change_names=
+    depc_change_text=
+    depc_error=
+    depc_has_diff=0
+    depc_left=
+    depc_left_warn=0
+    saved=$depc_mode
+    [ "${DEPC_REMOVALS:-remove}" != report ] || depc_mode=check
+    "$fn" "$@" </dev/null
+    status=$?
+    depc_mode=$saved
+    if [ "$status" != 0 ]; then
+      depc_drop_inflight
+      [ -n "$depc_error" ] || depc_error="failed (no reason given)"
+      depc_n_rm_failed=$((depc_n_rm_failed + 1))
+      depc_ledger_tail
+      printf 'failed        %s %s: %s\n' "$depc_kind" "$depc_key" "$depc_error"
+      depc_err "$depc_kind $depc_key: $depc_error"
+      printf '%s\t%s\t%s\tfailed\tremove\t%s\n' - "$depc_kind" "$depc_key" "$depc_error" >>"$depc_tmp/log"
+      [ "$depc_mode" != apply ] || depc_finish
+      continue
+    fi
+    if [ -n "$depc_left" ]; then
+      status=left
+      printf 'left          %s %s (%s)\n' "$depc_kind" "$depc_key" "$depc_left"
+      [ "$depc_left_warn" = 0 ] || depc_warn "$depc_kind $depc_key left in place: $depc_left"
+    elif [ -z "$depc_change_names" ]; then
+      status=
+    elif [ "${DEPC_REMOVALS:-remove}" = report ]; then
+      status='not removed'
+      depc_n_not_removed=$((depc_n_not_removed + 1))
+      printf 'not removed   %s %s (left the model; removal is report-only in environment %s)\n' "$depc_kind" "$depc_key" "$DEPC_ENV"
+    elif [ "$depc_mode" = check ]; then
+      status='would remove'
+      depc_n_would_remove=$((depc_n_would_remove + 1))
+      printf 'would remove  %s %s%s\n' "$depc_kind" "$depc_key" "${depc_change_text:+ ($depc_change_text)}"
+      [ "$depc_has_diff" = 0 ] || cat "$depc_tmp/diff"
+    else
+      status=removed
+      depc_n_removed=$((depc_n_removed + 1))
+      printf 'removed       %s %s%s\n' "$depc_kind" "$depc_key" "${depc_change_text:+ ($depc_change_text)}"
+    fi
+    [ "$claim" = - ] || depc_rm_gone=$depc_rm_gone$claim$depc_nl
+    [ -z "$status" ] || printf '%s\t%s\t%s\t%s\t%s\t\n' - "$depc_kind" "$depc_key" "$status" "$depc_change_names" >>"$depc_tmp/log"
+    depc_ledger_tail
+    if [ "$depc_mode" = apply ] && [ "${DEPC_REMOVALS:-remove}" != report ] && ! depc_ledger_drop "$entry"; then
+      depc_n_rm_failed=$((depc_n_rm_failed + 1))
+      depc_ledger_tail
+      depc_err "$depc_error"
+      depc_finish
+    fi
+  done <"$depc_tmp/$1"
+  return 0
+}
+
+#@@ depc_ledger_finish sha256:5851585c21d60d9473b006612bf23ff96ebfa5fa09afb64f3225014f9f1e2b1a
+# depc_ledger_finish: apply writes the final ledger when it differs from the
+# one written at the start (only when old entries left the model).
+depc_ledger_finish() {
+  [ "$depc_mode" = apply ] && [ "${depc_lg_fsame:-1}" != 1 ] && [ "${depc_lg_nrm:-0}" -gt 0 ] || return 0
+  depc_ledger_put "$depc_tmp/ledger.final" || exit 1
+}
+
+#@@ depc_ledger_tail sha256:e222fe69f5227e21ee9d767cea15d38a63cd949f114d33c3cd6a6f997b9a18de
+# depc_ledger_tail: depc_rm_tail, the summary's removal counts.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_ledger_tail() {
+  depc_rm_tail=
+  [ "$depc_n_removed" = 0 ] || depc_rm_tail="$depc_rm_tail, $depc_n_removed removed"
+  [ "$depc_n_would_remove" = 0 ] || depc_rm_tail="$depc_rm_tail, $depc_n_would_remove would remove"
+  [ "$depc_n_not_removed" = 0 ] || depc_rm_tail="$depc_rm_tail, $depc_n_not_removed not removed (report-only)"
+  [ "$depc_n_rm_failed" = 0 ] || depc_rm_tail="$depc_rm_tail, $depc_n_rm_failed removal failed"
+}
+
+#@@ depc_remove_guard sha256:8130e7cb51c860c3fff1fdd2caa6c02113fa55a9f8d1c4d2617529a4191161d2
+# depc_remove_guard PATH: fails (depc_left set) when a link is on the way to
+# PATH: a removal never follows one out of the managed path.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_remove_guard() {
+  local dir phys
+  dir=${1%/*}
+  [ -n "$dir" ] || dir=/
+  phys=$(cd -P -- "$dir" 2>/dev/null && pwd -P) || return 1
+  [ "$phys" != "$dir" ] || return 0
+  depc_left="a symbolic link is on the way: $dir is $phys"
+  depc_left_warn=1
+  return 1
+}
+
+#@@ depc_remove_tree_ok sha256:b29273553567fba2a03703a448458068e54a687ca803bb1c1ef282a17b19a3a2
+# depc_remove_tree_ok PATH: fails (depc_left set) when the bundle declares PATH
+# or a path below it.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_remove_tree_ok() {
+  local inside
+  [ -f "$depc_tmp/claims" ] || return 0
+  # The path travels in a file: awk -v would interpret backslashes in it.
+  printf '%s\n' "$1" >"$depc_tmp/under"
+  inside=$(awk 'FILENAME == ARGV[1] { p = $0; next } $0 == p || index($0, p "/") == 1 { print; exit }' "$depc_tmp/under" "$depc_tmp/claims")
+  [ -n "$inside" ] || return 0
+  depc_left="the model declares $inside"
+  depc_left_warn=1
+  return 1
+}
+
+#@@ depc_remove_contents sha256:224c1d0061874af6e5995460561d723f799177d0802abc5adfd9865d4a8a8a4c
+# depc_remove_contents DIR: depc_rm_count entries, up to 5 names in
+# depc_rm_names; what this run removed (--check: would) does not count.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_remove_contents() {
+  local f
+  depc_rm_names=
+  depc_rm_count=0
+  for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    case $depc_rm_gone in
+      *"$depc_nl$f$depc_nl"*) continue ;;
+    esac
+    depc_rm_count=$((depc_rm_count + 1))
+    [ "$depc_rm_count" -gt 5 ] || depc_rm_names=${depc_rm_names:+$depc_rm_names, }${f##*/}
+  done
+  [ "$depc_rm_count" -le 5 ] || depc_rm_names="$depc_rm_names, ... ($depc_rm_count entries)"
+}
+
 #@@ depc_owed_load sha256:35704fad049070db0a38cacd67caeb0a88deae882f862c3fac1aeaa980176866
 # Read the reactions owed by earlier runs from the state directory.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
@@ -1259,17 +1764,19 @@ depc_unowe() {
   depc_error=
 }
 
-#@@ depc_report_write sha256:842eb69499efc76b3a9c834d7fea52a149d8b6a7a813e1dd700804aff02a833d
+#@@ depc_report_write sha256:aa7d6f1e4626db44a9d70457c93b2c4f0e2947e88171ed9b1e91e01f6202eaf3
 # depc_report_write EXIT_STATUS NOT_RUN: turn the step log (TSV: index, kind,
 # key, status, change names joined by ",", error) into JSON lines in
-# $depc_report_file with one awk pass: one object per resource that ran, then
-# {"summary":{...}}. Returns 1 (with a message) when the file can't be written.
+# $depc_report_file with one awk pass: one object per resource that ran and
+# per removal ("removal":true instead of an index), then {"summary":{...}}.
+# Returns 1 (with a message) when the file cannot be written.
 depc_report_write() {
   printf '%s\n%s\n%s\n%s\n' "$DEPC_HOST" "$DEPC_ENV" "$DEPC_VERSION" "$DEPC_SOURCES" >"$depc_tmp/meta"
   if ! awk -F '\t' \
     -v rc="$1" -v not_run="$2" -v n_ok="$depc_n_ok" -v n_changed="$depc_n_changed" \
     -v n_would="$depc_n_would" -v n_failed="$depc_n_failed" -v count="$DEPC_COUNT" \
-    -v mode="$depc_mode" '
+    -v mode="$depc_mode" -v n_removed="${depc_n_removed:-0}" -v n_would_remove="${depc_n_would_remove:-0}" \
+    -v n_not_removed="${depc_n_not_removed:-0}" -v n_rm_failed="${depc_n_rm_failed:-0}" '
     function esc(s,   r, i, c, n) {
       r = ""
       n = length(s)
@@ -1287,7 +1794,8 @@ depc_report_write() {
     }
     FILENAME == ARGV[1] { m[FNR] = $0; next }
     {
-      line = "{\"index\":" ($1 + 0) ",\"kind\":" esc($2) ",\"key\":" esc($3) ",\"status\":" esc($4) ",\"changes\":["
+      # "-": a removal (ledger.sh), not a resource of this bundle.
+      line = ($1 == "-" ? "{\"removal\":true" : "{\"index\":" ($1 + 0)) ",\"kind\":" esc($2) ",\"key\":" esc($3) ",\"status\":" esc($4) ",\"changes\":["
       k = split($5, ch, ",")
       for (i = 1; i <= k; i++) line = line (i > 1 ? "," : "") esc(ch[i])
       line = line "]"
@@ -1300,7 +1808,8 @@ depc_report_write() {
     }
     END {
       printf "{\"summary\":{\"host\":%s,\"env\":%s,\"mode\":%s,\"version\":%s,\"sources\":%s,", esc(m[1]), esc(m[2]), esc(mode), esc(m[3]), esc(m[4])
-      printf "\"resources\":%d,\"ok\":%d,\"changed\":%d,\"would_change\":%d,\"failed\":%d,\"not_run\":%d,\"exit\":%d}}\n", count, n_ok, n_changed, n_would, n_failed, not_run, rc
+      printf "\"resources\":%d,\"ok\":%d,\"changed\":%d,\"would_change\":%d,\"failed\":%d,\"not_run\":%d,", count, n_ok, n_changed, n_would, n_failed, not_run
+      printf "\"removed\":%d,\"would_remove\":%d,\"not_removed\":%d,\"removal_failed\":%d,\"exit\":%d}}\n", n_removed, n_would_remove, n_not_removed, n_rm_failed, rc
     }
   ' "$depc_tmp/meta" "$depc_tmp/log" >"$depc_report_file" 2>"$depc_tmp/err"; then
     depc_fail "cannot write the report to $depc_report_file" "$depc_tmp/err"
@@ -1526,6 +2035,29 @@ depc_service_do() {
     journalctl -q --no-pager -o cat -n 5 -u "$2" >>"$depc_tmp/err" 2>/dev/null
   fi
   depc_fail "systemctl $1 $2 failed" "$depc_tmp/err"
+}
+
+#@@ depc_service_remove sha256:623df301d51a5e06618b7d64c6c9129a88e898f006e10a62a21989eaff341976
+# depc_service_remove NAME: (ledger.sh, before the resources run) stopped,
+# disabled, /etc/systemd/system/NAME removed, one daemon-reload.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_service_remove() {
+  local p
+  p=/etc/systemd/system/$1
+  [ -f "$p" ] || [ -L "$p" ] || return 0
+  if [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then
+    depc_change removed 'unit removed'
+    [ "$depc_mode" = apply ] || return 0
+    depc_try "cannot remove $p" rm -f "$p"
+    return
+  fi
+  depc_change removed 'stopped, disabled, unit removed'
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  depc_service_do stop "$1" || return 1
+  depc_try "systemctl disable $1 failed" systemctl --no-reload disable "$1" || return 1
+  depc_try "cannot remove $p" rm -f "$p" || return 1
+  depc_try "systemctl daemon-reload failed" systemctl daemon-reload
 }
 
 #@@ depc_state_init sha256:349265a23eb031cf9fa8787a09935fcfe28a47aa2abfe6735009ed5d872c3d5c
@@ -2235,6 +2767,54 @@ depc_supervisor_program() {
   depc_settle "$owe"
 }
 
+#@@ depc_supervisor_program_remove sha256:60d6a40ea6a727a4006ccad902f0e48e0cd030737fe22a34bc90b35acc32d91b
+# depc_supervisor_program_remove NAME CONFPATH CTL CONF: (ledger.sh, before
+# the resources run: a renamed program takes over the port) stopped, config
+# removed, `update NAME`; a supervisord that does not answer: config only.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_supervisor_program_remove() {
+  local answers
+  [ -f "$2" ] || [ -L "$2" ] || return 0
+  depc_remove_guard "$2" || return 0
+  answers=0
+  ! depc_supervisor_answers "$3" "$4" || answers=1
+  if [ "$answers" = 1 ]; then
+    depc_change removed 'stopped, config removed'
+  else
+    depc_change removed 'config removed'
+  fi
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  if [ "$answers" = 1 ]; then
+    depc_supervisor_state "$3" "$4" "$1"
+    case $depc_sv_state in
+      '' | STOPPED | EXITED | FATAL) ;;
+      *) depc_supervisor_ctl "cannot stop program $1" "$3" "$4" stop "$1" || return 1 ;;
+    esac
+  fi
+  depc_try "cannot remove $2" rm -f "$2" || return 1
+  [ "$answers" = 1 ] || return 0
+  depc_supervisor_ctl "supervisorctl reread failed" "$3" "$4" reread || return 1
+  depc_supervisor_ctl "supervisorctl update $1 failed" "$3" "$4" update "$1"
+}
+
+#@@ depc_supervisor_user_remove sha256:247ff07fe4f0bfa3dba47b85c2616b834989c9d06eb8adfd3b6aadf34b64d591
+# depc_supervisor_user_remove BASE CTL: (ledger.sh) supervisord shut down,
+# BASE removed, unless it holds a path the bundle declares.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_supervisor_user_remove() {
+  [ -d "$1" ] && [ ! -L "$1" ] || return 0
+  depc_remove_guard "$1" || return 0
+  depc_remove_tree_ok "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  if depc_supervisor_answers "$2" "$1/supervisord.conf"; then
+    depc_supervisor_ctl "cannot shut down the supervisord of $1" "$2" "$1/supervisord.conf" shutdown || return 1
+  fi
+  depc_try "cannot remove $1" rm -rf "$1"
+}
+
 #@@ depc_symlink sha256:89e073be90ea3330e743c489c65127fbddbd2ea481c3fa8d60656172848ad518
 # depc_symlink PATH TARGET: PATH is a symbolic link whose target is exactly
 # TARGET (any non-NUL bytes, trailing newlines included). A wrong link is
@@ -2302,6 +2882,24 @@ depc_readlink() {
   depc_link=${depc_link%x}
   depc_link=${depc_link%?}
   return 0
+}
+
+#@@ depc_symlink_remove sha256:6b4e53e7c2a05ab1c8ec78410f048829c8d1516849169e492145e4e5c8bcfc44
+# depc_symlink_remove PATH: the link itself removed (ledger.sh), if still one.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_symlink_remove() {
+  if [ ! -L "$1" ]; then
+    if [ -e "$1" ]; then
+      depc_left="it is no longer a symbolic link"
+      depc_left_warn=1
+    fi
+    return 0
+  fi
+  depc_remove_guard "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  depc_try "cannot remove the link $1" rm -f "$1"
 }
 
 #@@ depc_virtualenv sha256:3848a94c59e84303cd3dca79dcd0c5216a23abdee84ee8754c3986f5758557b5
@@ -2574,4 +3172,27 @@ depc_venv_check_diff() {
   newsha=$depc_digest
   [ "$oldsha" != "$newsha" ] || return 0
   depc_diff "$old" "$depc_tmp/new" "$1/.depc-requirements.txt" "$oldsha" "$newsha"
+}
+
+#@@ depc_virtualenv_remove sha256:e40aba89aa3c2df544d59948897428594e5abed144fed0ca50bc19d6237334bb
+# depc_virtualenv_remove PATH: rm -rf (ledger.sh; never follows links inside)
+# if it has pyvenv.cfg and holds no path the bundle declares.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_virtualenv_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -d "$1" ] || return 0
+  if [ ! -f "$1/pyvenv.cfg" ]; then
+    depc_left="it has no pyvenv.cfg, so it is not a virtualenv any more"
+    depc_left_warn=1
+    return 0
+  fi
+  depc_remove_guard "$1" || return 0
+  depc_remove_tree_ok "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_try "cannot remove the virtualenv $1" rm -rf "$1"
 }

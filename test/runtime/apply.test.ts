@@ -411,6 +411,10 @@ describe.each(availableShells())("runtime under $name", (shell) => {
           would_change: 0,
           failed: 1,
           not_run: 0,
+          removed: 0,
+          would_remove: 0,
+          not_removed: 0,
+          removal_failed: 0,
           exit: 1,
         },
       },
@@ -459,13 +463,15 @@ describe.each(availableShells())("runtime under $name", (shell) => {
       { kind: "file", path: `${root}/d/a b`, content: "x\n", mode: "0640", owner, group },
       { kind: "file", path: `${root}/d/back\\slash`, content: ALL_BYTES },
     ];
-    expect(writeBundle(root, { resources }, "converge.sh").run(shell).status).toBe(0);
+    const converge = writeBundle(root, { resources }, "converge.sh");
+    expect(converge.run(shell).status).toBe(0);
     // The first resource shadows every tool a full check would run; the facts
     // were collected before it ran, so verified resources must not notice.
     const trap = ["stat", "sha256sum", "readlink", "mktemp", "chmod", "chown", "chgrp", "mv", "cat", "awk"]
       .map((t) => `  ${t}() { printf 'UNEXPECTED ${t}\\n' >&2; return 1; }`)
       .join("\n");
-    const bundle = writeBundle(root, { resources: [{ kind: "custom", key: "shadow", body: trap }, ...resources] }, "shadow.sh");
+    // The same state directory: a new one would (rightly) warn that files are in place without a ledger.
+    const bundle = writeBundle(root, { resources: [{ kind: "custom", key: "shadow", body: trap }, ...resources] }, "shadow.sh", { state: converge.state });
     const run = bundle.run(shell);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);

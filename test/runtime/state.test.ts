@@ -400,7 +400,7 @@ describe.each(availableShells())("state directory under $name", (shell) => {
     bundle.run(shell, ["--check"]);
     now = logLines(bundle.state);
     expect(now).toHaveLength(1001);
-    expect(readdirSync(bundle.state).sort()).toEqual(["bundles", "runs.log"]);
+    expect(readdirSync(bundle.state).sort()).toEqual(["bundles", "ledger", "runs.log"]);
   });
 });
 

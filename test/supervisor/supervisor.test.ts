@@ -162,6 +162,40 @@ describe.runIf(ready)("Supervisor on a real supervisord", () => {
       expect(restarted.stdout).toContain(`changed       program ${base}/conf.d/web.conf (started)`);
       expect(await httpGet(port)).toBe("hello again\n");
     });
+
+    it("a renamed program takes over the port: the old one is stopped and removed first, no 'Address already in use'", async () => {
+      const old = pidOf(conf, "web");
+      const sup = Supervisor({ flavour: "user", base, bin: "/usr/bin" });
+      const dir = Directory({ path: www });
+      const index = File({ path: `${www}/index.html`, content: "renamed\n" });
+      const web2 = Program({ supervisor: sup, name: "web2", command: serve(port), directory: www, whenChanged: [index] });
+      const script = bundle([sup, dir, index, web2]);
+      const check = apply(shell, "app", script, "--check");
+      expect(check.status, check.stdout + check.stderr).toBe(2);
+      expect(check.stdout).toContain(`would remove  program ${base}/conf.d/web.conf (stopped, config removed)\n`);
+      expect(pidOf(conf, "web")).toBe(old);
+      const applied = apply(shell, "app", script);
+      expect(applied.status, applied.stdout + applied.stderr).toBe(0);
+      // Removed before the resources run, so its port is free for web2.
+      expect(applied.stdout.indexOf(`removed       program ${base}/conf.d/web.conf (stopped, config removed)`)).toBe(0);
+      expect(applied.stdout).toContain(`changed       program ${base}/conf.d/web2.conf (config created, started)`);
+      expect(await httpGet(port)).toBe("renamed\n");
+      expect(session.exec(["test", "-e", `${base}/conf.d/web.conf`]).status).toBe(1);
+      expect(ctl(conf, "status", "web").stdout).toMatch(/no such process/);
+      expect(session.read(`${base}/logs/web2.log`) ?? "").not.toMatch(/Address already in use/);
+      const again = apply(shell, "app", script);
+      expect(again.stdout).toContain("0 changed, 4 ok, 0 failed\n");
+    });
+
+    it("the whole supervisor leaving the model: its programs stopped, supervisord shut down, its base removed", async () => {
+      const script = bundle([Directory({ path: www }), File({ path: `${www}/index.html`, content: "renamed\n" })]);
+      const applied = apply(shell, "app", script);
+      expect(applied.status, applied.stdout + applied.stderr).toBe(0);
+      expect(applied.stdout).toContain(`removed       program ${base}/conf.d/web2.conf (stopped, config removed)\n`);
+      expect(applied.stdout).toContain(`removed       supervisor ${base}\n`);
+      expect(session.exec(["test", "-e", base]).status).toBe(1);
+      expect(await httpGet(port)).toBeUndefined();
+    });
   });
 
   it("a stopped deployment-owned supervisord is started again, with its programs", async () => {

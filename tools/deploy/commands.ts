@@ -1,6 +1,7 @@
 // The CLI commands `depc deploy`, `depc plan` and `depc rollback`: options,
 // then build (or --from), then runHosts. Registered in compiler/cli.ts with
 // one `.command(...)` each.
+import { resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { Command } from "./run.js";
 
@@ -32,12 +33,16 @@ interface DeployArgs {
   evalTimeout?: number;
   json?: string;
   to?: string;
+  host?: string;
+  address?: string;
+  yes?: boolean;
 }
 
 const DESCRIBE: Record<Command, string> = {
   deploy: "Build, then copy and run each host's bundle over ssh, providers before requirers",
   plan: "Build, then run each host's bundle with --check over ssh: what would change, with diffs (exit 2 when anything would)",
   rollback: "Run again the bundle applied before the current one (or --to DIGEST), as kept on each host",
+  decommission: "Remove everything depc manages on a host that left the environment (--host H; --yes to do it, else only show it)",
 };
 
 function options<T>(y: Argv<T>, command: Command) {
@@ -59,8 +64,16 @@ function options<T>(y: Argv<T>, command: Command) {
     .option("eval-timeout", { type: "number", describe: "Stop evaluating the model after this many seconds (an endless loop)", defaultDescription: "$DEPC_EVAL_TIMEOUT, or 60" })
     .option("json", { type: "string", describe: "Write the whole run as JSON to this file" });
   if (command === "rollback") built = built.option("to", { type: "string", describe: "Digest (or unique prefix) of the kept bundle to run; default: the one before the current" });
+  if (command === "decommission") {
+    built = built
+      .option("host", { type: "string", demandOption: true, describe: "The host that left the environment" })
+      .option("address", { type: "string", describe: "Address or ssh alias of the host, when the build does not know it (an earlier build's manifest.json lists it)" })
+      .option("yes", { type: "boolean", default: false, describe: "Remove it; without --yes, only show what would be removed" });
+  }
   return built.epilogue(
-    command === "plan"
+    command === "decommission"
+      ? "Exit codes: 0 removed (without --yes: nothing to remove), 2 without --yes: removals pending, 1 an error, 130 interrupted."
+      : command === "plan"
       ? "Exit codes: 0 nothing would change, 2 changes pending, 1 an error (model, ssh, a host), 130 interrupted."
       : "Exit codes: 0 every host converged, 1 a host failed, was unreachable or skipped (or the model has errors), 130 interrupted.",
   );
@@ -98,10 +111,21 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
     if (got.message) io.stderr(`depc: ${got.message}\n`);
     return DEPLOY_EXIT.failed;
   }
-  return runHosts(
-    got.source,
+  let source = got.source;
+  const decommissioning = command === "decommission" && args.yes === true;
+  if (command === "decommission") {
+    const { decommissionSource } = await import("./decommission.js");
+    const made = decommissionSource(source, args.host ?? "", args.address);
+    if (!made.ok) {
+      io.stderr(`depc: ${made.message}\n`);
+      return DEPLOY_EXIT.failed;
+    }
+    source = made.source;
+  }
+  const exit = await runHosts(
+    source,
     {
-      command,
+      command: command === "decommission" && args.yes !== true ? "plan" : command,
       jobs: args.jobs,
       limit: split(args.limit),
       skip: split(args.skip),
@@ -125,6 +149,12 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
       columns: process.stderr.columns || 80,
     },
   );
+  if (decommissioning && exit === DEPLOY_EXIT.ok) {
+    // Done: later deploys no longer name it as a host that left.
+    const { forgetLeftHost } = await import("./decommission.js");
+    forgetLeftHost(resolve(io.cwd, source.buildDir), args.host ?? "");
+  }
+  return exit;
 }
 
 /** `depc deploy|plan|rollback [env]` for yargs; `setExit` receives the exit code. */

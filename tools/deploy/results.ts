@@ -5,7 +5,10 @@ import type { Cause } from "./classify.js";
 
 export type Mode = "apply" | "check";
 
-export type ResourceStatus = "ok" | "changed" | "would change" | "failed";
+export type ResourceStatus = "ok" | "changed" | "would change" | "failed" | RemovalStatus;
+
+/** What happened to something that left the model (runtime/ledger.sh). */
+export type RemovalStatus = "removed" | "would remove" | "not removed" | "left" | "kept";
 
 export interface DiffStat {
   readonly added: number;
@@ -15,6 +18,8 @@ export interface DiffStat {
 
 export interface ResourceResult {
   readonly index?: number;
+  /** Not a resource of the bundle: something that left the model (its removal). */
+  readonly removal?: true;
   readonly kind: string;
   readonly key: string;
   readonly status: ResourceStatus;
@@ -44,6 +49,11 @@ export interface Counts {
   readonly wouldChange: number;
   readonly failed: number;
   readonly notRun: number;
+  /** Removals of what left the model (0 from an older bundle). */
+  readonly removed: number;
+  readonly wouldRemove: number;
+  readonly notRemoved: number;
+  readonly removalFailed: number;
 }
 
 export interface HostResult {
@@ -85,6 +95,11 @@ const STATUS_PREFIX: readonly [string, ResourceStatus][] = [
   ["changed       ", "changed"],
   ["would change  ", "would change"],
   ["failed        ", "failed"],
+  ["removed       ", "removed"],
+  ["would remove  ", "would remove"],
+  ["not removed   ", "not removed"],
+  ["left          ", "left"],
+  ["kept          ", "kept"],
 ];
 
 /** Collects a bundle's printed lines: resource lines, the diffs under them, the summary. */
@@ -112,7 +127,8 @@ export class OutputCollector {
     // binary content, a secret's fingerprint); under a "changed" line (should a bundle
     // print diffs on apply), what looks like a unified diff.
     const diffLike = /^(--- |\+\+\+ |@@ |[ +\\-]|Binary content differs|Secret content changed|\(no diff)/.test(line);
-    if (last !== undefined && this.summary === undefined && (last.status === "would change" || (last.status === "changed" && diffLike))) last.diff.push(line);
+    const diffs = last !== undefined && (last.status === "would change" || last.status === "would remove");
+    if (last !== undefined && this.summary === undefined && (diffs || (last.status === "changed" && diffLike))) last.diff.push(line);
     else this.other.push(line);
     return undefined;
   }
@@ -120,7 +136,7 @@ export class OutputCollector {
 
 export function diffStat(diff: readonly string[]): DiffStat | undefined {
   if (diff.length === 0) return undefined;
-  if (diff.length === 1 && /^Binary content differs/.test(diff[0]!)) return { added: 0, removed: 0, binary: true };
+  if (diff.length === 1 && /^(Binary content differs|Secret content removed)/.test(diff[0]!)) return { added: 0, removed: 0, binary: true };
   let added = 0;
   let removed = 0;
   // The first two lines are the "--- PATH" / "+++ PATH (depc)" headers.
@@ -134,6 +150,7 @@ export function diffStat(diff: readonly string[]): DiffStat | undefined {
 
 interface ReportLine {
   index?: number;
+  removal?: boolean;
   kind?: string;
   key?: string;
   status?: string;
@@ -172,7 +189,8 @@ export function collectResources(
     for (const e of entries) {
       const status = e.status as ResourceStatus;
       const line = status !== "ok" && printed[next]?.status === status ? printed[next++] : undefined;
-      resources.push(resource(e.index, e.kind!, e.key!, status, e.changes ?? [], e.error, line, mode));
+      const r = resource(e.index, e.kind!, e.key!, status, e.changes ?? [], e.error, line, mode);
+      resources.push(e.removal === true ? { removal: true, ...r } : r);
     }
   } else {
     for (const l of output.lines) {
@@ -189,6 +207,10 @@ export function collectResources(
         wouldChange: num(summary.would_change),
         failed: num(summary.failed),
         notRun: num(summary.not_run),
+        removed: num(summary.removed),
+        wouldRemove: num(summary.would_remove),
+        notRemoved: num(summary.not_removed),
+        removalFailed: num(summary.removal_failed),
       }
     : resources.length > 0 || output.summary !== undefined
       ? countOf(resources, resourceCount)
@@ -198,7 +220,19 @@ export function collectResources(
 
 function countOf(resources: readonly ResourceResult[], total: number): Counts {
   const n = (s: ResourceStatus) => resources.filter((r) => r.status === s).length;
-  return { resources: total, ok: n("ok"), changed: n("changed"), wouldChange: n("would change"), failed: n("failed"), notRun: Math.max(0, total - resources.length) };
+  const removals = n("removed") + n("would remove") + n("not removed") + n("left") + n("kept");
+  return {
+    resources: total,
+    ok: n("ok"),
+    changed: n("changed"),
+    wouldChange: n("would change"),
+    failed: n("failed"),
+    notRun: Math.max(0, total - (resources.length - removals)),
+    removed: n("removed"),
+    wouldRemove: n("would remove"),
+    notRemoved: n("not removed"),
+    removalFailed: 0,
+  };
 }
 
 function resource(

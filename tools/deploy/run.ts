@@ -14,7 +14,7 @@ import type { DeployHost, DeploySource } from "./source.js";
 import { runSsh, type RunHandle, type SshSettings } from "./ssh.js";
 import { Printer, seconds, type PrinterIo } from "./ui.js";
 
-export type Command = "deploy" | "plan" | "rollback";
+export type Command = "deploy" | "plan" | "rollback" | "decommission";
 
 export interface RunOptions {
   readonly command: Command;
@@ -66,11 +66,19 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
   // A plan changes nothing: hosts need not wait for each other.
   const effectiveDeps = options.command === "plan" ? new Map<string, string[]>() : deps;
   const printer = new Printer(io, Math.max(...order.map((h) => h.length)));
-  const verb = options.command === "deploy" ? "deploying" : options.command === "plan" ? "planning" : "rolling back";
+  const verb = { deploy: "deploying", plan: "planning", rollback: "rolling back", decommission: "decommissioning" }[options.command];
   printer.out(
     `depc: ${verb} ${manifest.environment}: ${hostWord(order.length)}${order.length < manifest.hosts.length ? ` of ${manifest.hosts.length}` : ""}` +
       ` from ${source.buildDir}${options.sudo ? ", with sudo" : ""}\n`,
   );
+  // Hosts of earlier builds that the model no longer has: never touched by a deploy.
+  if (options.command !== "decommission") {
+    for (const h of manifest.left ?? []) {
+      printer.out(
+        `depc: host ${h.name} left environment ${manifest.environment}: it is left alone (what depc put there stays; remove it with 'depc decommission ${manifest.environment} --host ${h.name} --yes')\n`,
+      );
+    }
+  }
 
   let interrupted = false;
   const handles = new Set<RunHandle>();
@@ -140,6 +148,9 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
   const count = (s: HostStatus) => list.filter((r) => r.status === s).length;
   const changed = list.reduce((n, r) => n + (r.counts?.changed ?? 0), 0);
   const would = list.reduce((n, r) => n + (r.counts?.wouldChange ?? 0), 0);
+  const removed = list.reduce((n, r) => n + (r.counts?.removed ?? 0), 0);
+  const wouldRemove = list.reduce((n, r) => n + (r.counts?.wouldRemove ?? 0), 0);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const bad = count("failed") + count("error") + count("skipped");
   const exit = interrupted
     ? DEPLOY_EXIT.interrupted
@@ -150,13 +161,13 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
         : DEPLOY_EXIT.ok;
   const elapsed = seconds(performance.now() - started);
   const parts: string[] = [];
-  if (count("pending") > 0) parts.push(`${count("pending")} with changes (${would} resource${would === 1 ? "" : "s"})`);
+  if (count("pending") > 0) parts.push(`${count("pending")} with changes (${plural(would, "resource")}${wouldRemove > 0 ? `, ${plural(wouldRemove, "removal")}` : ""})`);
   if (count("clean") > 0) parts.push(`${count("clean")} up to date`);
-  if (count("converged") > 0) parts.push(`${count("converged")} converged (${changed} resource${changed === 1 ? "" : "s"} changed)`);
+  if (count("converged") > 0) parts.push(`${count("converged")} converged (${plural(changed, "resource")} changed${removed > 0 ? `, ${removed} removed` : ""})`);
   if (count("failed") > 0) parts.push(`${count("failed")} failed`);
   if (count("error") > 0) parts.push(`${count("error")} error${count("error") === 1 ? "" : "s"} (not run to the end)`);
   if (count("skipped") > 0) parts.push(`${count("skipped")} skipped`);
-  const done = options.command === "deploy" ? "deployed" : options.command === "plan" ? "planned" : "rolled back";
+  const done = { deploy: "deployed", plan: "planned", rollback: "rolled back", decommission: "decommissioned" }[options.command];
   printer.out(`depc: ${done} ${manifest.environment}: ${hostWord(list.length)}: ${parts.join(", ")} in ${elapsed}\n`);
 
   if (options.json !== undefined) {
@@ -192,6 +203,8 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
         skipped: count("skipped"),
         changed,
         would_change: would,
+        removed,
+        would_remove: wouldRemove,
       },
       hosts: list.map(hostJson),
     };
@@ -261,7 +274,7 @@ async function runHost(
       output: (line) => {
         const under = output.lines.at(-1);
         const parsed = output.push(line);
-        if (parsed && mode === "apply" && (parsed.status === "changed" || parsed.status === "failed")) printer.hostLine(host.name, parsed.status, parsed.text);
+        if (parsed && mode === "apply" && parsed.status !== "ok") printer.hostLine(host.name, parsed.status, parsed.text);
         // A failure's output, indented under its failed line by the bundle: under it here too.
         else if (!parsed && mode === "apply" && under?.status === "failed" && output.summary === undefined && line.startsWith("    ")) printer.hostLine(host.name, "", line);
       },
@@ -298,13 +311,21 @@ async function runHost(
   let status: HostStatus;
   if (outcome.exit === 0) status = mode === "check" ? "clean" : "converged";
   else if (outcome.exit === 2 && mode === "check") status = "pending";
-  else if (outcome.exit === 1 && (counts?.failed ?? 0) > 0) status = "failed";
+  else if (outcome.exit === 1 && (counts?.failed ?? 0) + (counts?.removalFailed ?? 0) > 0) status = "failed";
   else status = "error";
   if (mode === "check") printPlan(printer, host.name, output);
+  const removals = counts
+    ? [
+        counts.removed ? `, ${counts.removed} removed` : "",
+        counts.wouldRemove ? `, ${counts.wouldRemove} would remove` : "",
+        counts.notRemoved ? `, ${counts.notRemoved} not removed (report-only)` : "",
+        counts.removalFailed ? `, ${counts.removalFailed} removal failed` : "",
+      ].join("")
+    : "";
   const summary = counts
     ? mode === "check"
-      ? `${counts.wouldChange} would change, ${counts.ok} ok${counts.failed ? `, ${counts.failed} failed` : ""}`
-      : `${counts.changed} changed, ${counts.ok} ok${counts.failed ? `, ${counts.failed} failed` : ""}${counts.notRun ? `, ${counts.notRun} not run` : ""}`
+      ? `${counts.wouldChange} would change, ${counts.ok} ok${counts.failed ? `, ${counts.failed} failed` : ""}${removals}`
+      : `${counts.changed} changed, ${counts.ok} ok${counts.failed ? `, ${counts.failed} failed` : ""}${counts.notRun ? `, ${counts.notRun} not run` : ""}${removals}`
     : "";
   if (status === "error") printer.hostLine(host.name, "error", outcome.cause?.message ?? `the bundle exited ${outcome.exit}`);
   else printer.hostLine(host.name, status, summary);
@@ -358,12 +379,17 @@ export function hostJson(r: HostResult): Record<string, unknown> {
             would_change: r.counts.wouldChange,
             failed: r.counts.failed,
             not_run: r.counts.notRun,
+            removed: r.counts.removed,
+            would_remove: r.counts.wouldRemove,
+            not_removed: r.counts.notRemoved,
+            removal_failed: r.counts.removalFailed,
           },
         }
       : {}),
     timings: { started_at_ms: r.startedAtMs ?? null, duration_ms: r.durationMs ?? null },
     resources: r.resources.map((x) => ({
       ...(x.index !== undefined ? { index: x.index } : {}),
+      ...(x.removal ? { removal: true } : {}),
       kind: x.kind,
       key: x.key,
       status: x.status,

@@ -28,7 +28,7 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
   if (args.from !== undefined) return readBuild(resolve(io.cwd, args.from), io.cwd);
   if (args.env === undefined) return { ok: false, message: "give an environment (depc deploy env/prod) or an existing build (--from build/prod)" };
   // Loaded here, not at the top: a deploy --from never loads the compiler.
-  const [{ compile }, { formatDiagnostics, shownPath }, { writeBuild }] = await Promise.all([import("../../compiler/build.js"), import("../../compiler/diagnostics/format.js"), import("../../compiler/output.js")]);
+  const [{ compile }, { formatDiagnostics, shownPath }, { withLeftHosts, writeBuild }] = await Promise.all([import("../../compiler/build.js"), import("../../compiler/diagnostics/format.js"), import("../../compiler/output.js")]);
   const result = await compile(args.env, {
     cwd: io.cwd,
     ...(args.identity !== undefined ? { identityFile: args.identity } : {}),
@@ -44,7 +44,8 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
     return { ok: false };
   }
   const outDir = args.out !== undefined ? resolve(io.cwd, args.out) : join(result.projectRoot ?? io.cwd, "build", result.manifest.environment);
-  const failed = writeBuild(outDir, result.bundles, result.manifest);
+  const manifest = withLeftHosts(outDir, result.manifest);
+  const failed = writeBuild(outDir, result.bundles, manifest);
   if (failed) {
     io.stderr(formatDiagnostics([failed], { color: io.color, cwd: io.cwd, sources: result.sources }));
     return { ok: false };
@@ -53,7 +54,7 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
   for (const [host, text] of result.bundles) bundles.set(host, Buffer.from(text, "utf8"));
   return {
     ok: true,
-    source: { manifest: result.manifest, bundles, buildDir: shownPath(io.cwd, outDir) },
+    source: { manifest, bundles, buildDir: shownPath(io.cwd, outDir) },
   };
 }
 
@@ -109,5 +110,14 @@ function manifestProblem(m: unknown): string | undefined {
     if (h.after !== undefined && (!Array.isArray(h.after) || h.after.some((a) => typeof a !== "string"))) return `host ${h.name}: invalid after`;
   }
   if (o.waves !== undefined && (!Array.isArray(o.waves) || o.waves.some((w) => !Array.isArray(w)))) return "invalid waves";
+  if (o.left !== undefined) {
+    if (!Array.isArray(o.left)) return "invalid left";
+    for (const h of o.left as Record<string, unknown>[]) {
+      if (typeof h?.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(h.name) || names.has(h.name)) return `a left host has an invalid name ${JSON.stringify(h?.name)}`;
+      if (typeof h.address !== "string" || !SAFE.test(h.address)) return `left host ${h.name}: invalid address ${JSON.stringify(h.address)}`;
+      if (h.user !== undefined && (typeof h.user !== "string" || !SAFE.test(h.user))) return `left host ${h.name}: invalid user ${JSON.stringify(h.user)}`;
+      if (h.port !== undefined && (!Number.isInteger(h.port) || (h.port as number) < 1 || (h.port as number) > 65535)) return `left host ${h.name}: invalid port`;
+    }
+  }
   return undefined;
 }

@@ -17,6 +17,7 @@ DEPC_HOST='localhost'
 DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:a764f87e800fa3fc540a91e8bf73597faa88848edfa369a19e908d501d01dc09'
 DEPC_COUNT=7
+DEPC_REMOVALS=remove
 
 # ---- resources, in order (the runtime that runs them is at the end) ----
 
@@ -56,6 +57,18 @@ depc_notifies() {
 depc_facts() {
   depc_fact_stat '/tmp/depc-django-hello' '/tmp/depc-django-hello/src' '/tmp/depc-django-hello/src/hello_wsgi.py' '/tmp/depc-django-hello/hello.ini'
   depc_fact_sha256 '/tmp/depc-django-hello/src/hello_wsgi.py' '/tmp/depc-django-hello/hello.ini'
+}
+# The host's ledger after this run: what depc manages here and how each is removed once it leaves the model.
+depc_ledger() {
+  cat <<'DEPC_EOF'
+directory	/tmp/depc-django-hello	/tmp/depc-django-hello	ifnew	depc_directory_remove	/tmp/depc-django-hello
+directory	/tmp/depc-django-hello/src	/tmp/depc-django-hello/src	ifnew	depc_directory_remove	/tmp/depc-django-hello/src
+file	/tmp/depc-django-hello/src/hello_wsgi.py	/tmp/depc-django-hello/src/hello_wsgi.py	-	depc_file_remove	/tmp/depc-django-hello/src/hello_wsgi.py	0
+file	/tmp/depc-django-hello/hello.ini	/tmp/depc-django-hello/hello.ini	-	depc_file_remove	/tmp/depc-django-hello/hello.ini	0
+virtualenv	/tmp/depc-django-hello/venv	/tmp/depc-django-hello/venv	-	depc_virtualenv_remove	/tmp/depc-django-hello/venv
+supervisor	/tmp/depc-django-hello/supervisor	/tmp/depc-django-hello/supervisor	-	depc_supervisor_user_remove	/tmp/depc-django-hello/supervisor	supervisorctl
+program	/tmp/depc-django-hello/supervisor/conf.d/hello.conf	/tmp/depc-django-hello/supervisor/conf.d/hello.conf	early	depc_supervisor_program_remove	hello	/tmp/depc-django-hello/supervisor/conf.d/hello.conf	supervisorctl	/tmp/depc-django-hello/supervisor/supervisord.conf
+DEPC_EOF
 }
 
 # ---- file contents and commands ----
@@ -150,6 +163,8 @@ DEPC_EOF
 #@golden runtime functions, kept once in test/golden/runtime.sh:
 #@ depc_attrs_compare
 #@ depc_attrs_apply
+#@ depc_buildout_remove
+#@ depc_command_remove
 #@ depc_main
 #@ depc_usage
 #@ depc_usage_error
@@ -173,6 +188,7 @@ DEPC_EOF
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
+#@ depc_directory_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -187,12 +203,25 @@ DEPC_EOF
 #@ depc_write_content
 #@ depc_write_cause
 #@ depc_file_attrs
+#@ depc_file_remove
+#@ depc_ledger_begin
+#@ depc_ledger_put
+#@ depc_ledger_drop
+#@ depc_ledger_unescape
+#@ depc_ledger_remove
+#@ depc_ledger_finish
+#@ depc_ledger_tail
+#@ depc_remove_guard
+#@ depc_remove_tree_ok
+#@ depc_remove_contents
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
 #@ depc_report_write
+#@ depc_service_do
+#@ depc_service_remove
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -216,6 +245,9 @@ DEPC_EOF
 #@ depc_supervisor_pid
 #@ depc_supervisor_wait
 #@ depc_supervisor_program
+#@ depc_supervisor_program_remove
+#@ depc_supervisor_user_remove
+#@ depc_symlink_remove
 #@ depc_virtualenv
 #@ depc_venv_probe
 #@ depc_venv_dir_empty
@@ -224,6 +256,7 @@ DEPC_EOF
 #@ depc_venv_pip_cause
 #@ depc_venv_run_pip
 #@ depc_venv_check_diff
+#@ depc_virtualenv_remove
 #@golden end
 
 depc_main "$@"

@@ -17,6 +17,7 @@ DEPC_HOST='web2'
 DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:2e179e40ae65b601a3da42154ba56d08307317446e4dfab758660c738452ca4e'
 DEPC_COUNT=6
+DEPC_REMOVALS=remove
 
 # ---- resources, in order (the runtime that runs them is at the end) ----
 
@@ -54,6 +55,17 @@ depc_notifies() {
 depc_facts() {
   depc_fact_stat '/srv/hello' '/srv/hello/src' '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
   depc_fact_sha256 '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
+}
+# The host's ledger after this run: what depc manages here and how each is removed once it leaves the model.
+depc_ledger() {
+  cat <<'DEPC_EOF'
+directory	/srv/hello	/srv/hello	ifnew	depc_directory_remove	/srv/hello
+directory	/srv/hello/src	/srv/hello/src	ifnew	depc_directory_remove	/srv/hello/src
+file	/srv/hello/src/hello_wsgi.py	/srv/hello/src/hello_wsgi.py	-	depc_file_remove	/srv/hello/src/hello_wsgi.py	0
+file	/srv/hello/hello.ini	/srv/hello/hello.ini	-	depc_file_remove	/srv/hello/hello.ini	0
+virtualenv	/srv/hello/venv	/srv/hello/venv	-	depc_virtualenv_remove	/srv/hello/venv
+service	hello.service	/etc/systemd/system/hello.service	early	depc_service_remove	hello.service
+DEPC_EOF
 }
 
 # ---- file contents and commands ----
@@ -127,6 +139,8 @@ DEPC_EOF
 #@golden runtime functions, kept once in test/golden/runtime.sh:
 #@ depc_attrs_compare
 #@ depc_attrs_apply
+#@ depc_buildout_remove
+#@ depc_command_remove
 #@ depc_main
 #@ depc_usage
 #@ depc_usage_error
@@ -150,6 +164,7 @@ DEPC_EOF
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
+#@ depc_directory_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -164,6 +179,17 @@ DEPC_EOF
 #@ depc_write_content
 #@ depc_write_cause
 #@ depc_file_attrs
+#@ depc_file_remove
+#@ depc_ledger_begin
+#@ depc_ledger_put
+#@ depc_ledger_drop
+#@ depc_ledger_unescape
+#@ depc_ledger_remove
+#@ depc_ledger_finish
+#@ depc_ledger_tail
+#@ depc_remove_guard
+#@ depc_remove_tree_ok
+#@ depc_remove_contents
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
@@ -175,6 +201,7 @@ DEPC_EOF
 #@ depc_service_install_section
 #@ depc_service_enablement
 #@ depc_service_do
+#@ depc_service_remove
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -187,6 +214,12 @@ DEPC_EOF
 #@ depc_is_bundle_file
 #@ depc_bundle_digest_of_self
 #@ depc_log_run
+#@ depc_supervisor_answers
+#@ depc_supervisor_ctl
+#@ depc_supervisor_state
+#@ depc_supervisor_program_remove
+#@ depc_supervisor_user_remove
+#@ depc_symlink_remove
 #@ depc_virtualenv
 #@ depc_venv_probe
 #@ depc_venv_dir_empty
@@ -195,6 +228,7 @@ DEPC_EOF
 #@ depc_venv_pip_cause
 #@ depc_venv_run_pip
 #@ depc_venv_check_diff
+#@ depc_virtualenv_remove
 #@golden end
 
 depc_main "$@"

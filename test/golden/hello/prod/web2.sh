@@ -17,6 +17,7 @@ DEPC_HOST='web2'
 DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:ffe583621b876b4dffbc07a054865886e60d7e69e5e0bfcaf2167979be81f082'
 DEPC_COUNT=6
+DEPC_REMOVALS=remove
 
 # ---- resources, in order (the runtime that runs them is at the end) ----
 
@@ -56,6 +57,17 @@ depc_facts() {
   depc_fact_stat '/srv/hello' '/srv/hello/releases/1' '/srv/hello/releases/1/index.html' '/srv/hello/server.ini' '/srv/hello/current'
   depc_fact_sha256 '/srv/hello/releases/1/index.html' '/srv/hello/server.ini'
 }
+# The host's ledger after this run: what depc manages here and how each is removed once it leaves the model.
+depc_ledger() {
+  cat <<'DEPC_EOF'
+directory	/srv/hello	/srv/hello	ifnew	depc_directory_remove	/srv/hello
+directory	/srv/hello/releases/1	/srv/hello/releases/1	ifnew	depc_directory_remove	/srv/hello/releases/1
+file	/srv/hello/releases/1/index.html	/srv/hello/releases/1/index.html	-	depc_file_remove	/srv/hello/releases/1/index.html	0
+file	/srv/hello/server.ini	/srv/hello/server.ini	-	depc_file_remove	/srv/hello/server.ini	0
+symlink	/srv/hello/current	/srv/hello/current	-	depc_symlink_remove	/srv/hello/current
+command	record-release	-	-	-
+DEPC_EOF
+}
 
 # ---- file contents and commands ----
 
@@ -81,7 +93,9 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@golden runtime functions, kept once in test/golden/runtime.sh:
 #@ depc_attrs_compare
 #@ depc_attrs_apply
+#@ depc_buildout_remove
 #@ depc_command
+#@ depc_command_remove
 #@ depc_main
 #@ depc_usage
 #@ depc_usage_error
@@ -105,6 +119,7 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
+#@ depc_directory_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -119,12 +134,25 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_write_content
 #@ depc_write_cause
 #@ depc_file_attrs
+#@ depc_file_remove
+#@ depc_ledger_begin
+#@ depc_ledger_put
+#@ depc_ledger_drop
+#@ depc_ledger_unescape
+#@ depc_ledger_remove
+#@ depc_ledger_finish
+#@ depc_ledger_tail
+#@ depc_remove_guard
+#@ depc_remove_tree_ok
+#@ depc_remove_contents
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
 #@ depc_report_write
+#@ depc_service_do
+#@ depc_service_remove
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -137,8 +165,15 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_is_bundle_file
 #@ depc_bundle_digest_of_self
 #@ depc_log_run
+#@ depc_supervisor_answers
+#@ depc_supervisor_ctl
+#@ depc_supervisor_state
+#@ depc_supervisor_program_remove
+#@ depc_supervisor_user_remove
 #@ depc_symlink
 #@ depc_readlink
+#@ depc_symlink_remove
+#@ depc_virtualenv_remove
 #@golden end
 
 depc_main "$@"

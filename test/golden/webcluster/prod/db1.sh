@@ -17,6 +17,7 @@ DEPC_HOST='db1'
 DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:d6619059b15184f46fef6e50a39ab437d611b1d47a2cbe0ad5cbf45e25d49ec1'
 DEPC_COUNT=2
+DEPC_REMOVALS=remove
 
 # ---- resources, in order (the runtime that runs them is at the end) ----
 
@@ -43,6 +44,13 @@ depc_facts() {
   depc_fact_stat '/etc/postgresql/15/main/conf.d' '/etc/postgresql/15/main/conf.d/depc.conf'
   depc_fact_sha256 '/etc/postgresql/15/main/conf.d/depc.conf'
 }
+# The host's ledger after this run: what depc manages here and how each is removed once it leaves the model.
+depc_ledger() {
+  cat <<'DEPC_EOF'
+directory	/etc/postgresql/15/main/conf.d	/etc/postgresql/15/main/conf.d	ifnew	depc_directory_remove	/etc/postgresql/15/main/conf.d
+file	/etc/postgresql/15/main/conf.d/depc.conf	/etc/postgresql/15/main/conf.d/depc.conf	-	depc_file_remove	/etc/postgresql/15/main/conf.d/depc.conf	0
+DEPC_EOF
+}
 
 # ---- file contents and commands ----
 
@@ -60,6 +68,8 @@ DEPC_EOF
 #@golden runtime functions, kept once in test/golden/runtime.sh:
 #@ depc_attrs_compare
 #@ depc_attrs_apply
+#@ depc_buildout_remove
+#@ depc_command_remove
 #@ depc_main
 #@ depc_usage
 #@ depc_usage_error
@@ -74,6 +84,7 @@ DEPC_EOF
 #@ depc_drop_inflight
 #@ depc_cleanup
 #@ depc_on_signal
+#@ depc_invalidate_facts
 #@ depc_change
 #@ depc_fail
 #@ depc_try
@@ -82,6 +93,7 @@ DEPC_EOF
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
+#@ depc_directory_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -96,11 +108,24 @@ DEPC_EOF
 #@ depc_write_content
 #@ depc_write_cause
 #@ depc_file_attrs
+#@ depc_file_remove
+#@ depc_ledger_begin
+#@ depc_ledger_put
+#@ depc_ledger_drop
+#@ depc_ledger_unescape
+#@ depc_ledger_remove
+#@ depc_ledger_finish
+#@ depc_ledger_tail
+#@ depc_remove_guard
+#@ depc_remove_tree_ok
+#@ depc_remove_contents
 #@ depc_owed_load
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
 #@ depc_report_write
+#@ depc_service_do
+#@ depc_service_remove
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -113,6 +138,13 @@ DEPC_EOF
 #@ depc_is_bundle_file
 #@ depc_bundle_digest_of_self
 #@ depc_log_run
+#@ depc_supervisor_answers
+#@ depc_supervisor_ctl
+#@ depc_supervisor_state
+#@ depc_supervisor_program_remove
+#@ depc_supervisor_user_remove
+#@ depc_symlink_remove
+#@ depc_virtualenv_remove
 #@golden end
 
 depc_main "$@"

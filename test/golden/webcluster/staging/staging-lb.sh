@@ -17,6 +17,7 @@ DEPC_HOST='staging-lb'
 DEPC_VERSION='0.1.0'
 DEPC_SOURCES='sha256:90ffadf421af8b2b49d40d3cdd6d26a0e7f1a617a9f8a990b96aad6128f99135'
 DEPC_COUNT=2
+DEPC_REMOVALS=remove
 
 # ---- resources, in order (the runtime that runs them is at the end) ----
 
@@ -43,6 +44,13 @@ depc_facts() {
   depc_fact_stat '/etc/haproxy' '/etc/haproxy/haproxy.cfg'
   depc_fact_sha256 '/etc/haproxy/haproxy.cfg'
 }
+# The host's ledger after this run: what depc manages here and how each is removed once it leaves the model.
+depc_ledger() {
+  cat <<'DEPC_EOF'
+directory	/etc/haproxy	/etc/haproxy	ifnew	depc_directory_remove	/etc/haproxy
+file	/etc/haproxy/haproxy.cfg	/etc/haproxy/haproxy.cfg	-	depc_file_remove	/etc/haproxy/haproxy.cfg	0
+DEPC_EOF
+}
 
 # ---- file contents and commands ----
 
@@ -67,6 +75,8 @@ DEPC_EOF
 #@golden runtime functions, kept once in test/golden/runtime.sh:
 #@ depc_attrs_compare
 #@ depc_attrs_apply
+#@ depc_buildout_remove
+#@ depc_command_remove
 #@ depc_main
 #@ depc_usage
 #@ depc_usage_error
@@ -81,6 +91,7 @@ DEPC_EOF
 #@ depc_drop_inflight
 #@ depc_cleanup
 #@ depc_on_signal
+#@ depc_invalidate_facts
 #@ depc_change
 #@ depc_fail
 #@ depc_try
@@ -89,6 +100,7 @@ DEPC_EOF
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
+#@ depc_directory_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -103,11 +115,24 @@ DEPC_EOF
 #@ depc_write_content
 #@ depc_write_cause
 #@ depc_file_attrs
+#@ depc_file_remove
+#@ depc_ledger_begin
+#@ depc_ledger_put
+#@ depc_ledger_drop
+#@ depc_ledger_unescape
+#@ depc_ledger_remove
+#@ depc_ledger_finish
+#@ depc_ledger_tail
+#@ depc_remove_guard
+#@ depc_remove_tree_ok
+#@ depc_remove_contents
 #@ depc_owed_load
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
 #@ depc_report_write
+#@ depc_service_do
+#@ depc_service_remove
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -120,6 +145,13 @@ DEPC_EOF
 #@ depc_is_bundle_file
 #@ depc_bundle_digest_of_self
 #@ depc_log_run
+#@ depc_supervisor_answers
+#@ depc_supervisor_ctl
+#@ depc_supervisor_state
+#@ depc_supervisor_program_remove
+#@ depc_supervisor_user_remove
+#@ depc_symlink_remove
+#@ depc_virtualenv_remove
 #@golden end
 
 depc_main "$@"
