@@ -343,7 +343,8 @@ describe.skipIf(!pre.ok)("Service on a real systemd host: whole unit files, relo
     const bundle = compileValue(environment({ hosts: { sd: [Service({ name: "broken", execStart: ["/nonexistent/program", "--flag"] })] } }), "svc-broken").bundles!.get("sd")!;
     const r = await run("sd", "sh", bundle);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^failed {8}service broken\.service: systemctl start broken\.service failed: Job for broken\.service failed/m);
+    // systemctl's message as lines under the failed line (then the unit's journal).
+    expect(r.stdout).toMatch(/^failed {8}service broken\.service: systemctl start broken\.service failed:\n {4}Job for broken\.service failed/m);
     expect(r.stdout).toMatch(/\/nonexistent\/program/);
     expect(r.stderr).toContain("depc: svc-broken/sd: service broken.service: systemctl start broken.service failed");
   });
