@@ -157,9 +157,8 @@ export function emitBundle(input: BundleInput): string {
     factCalls.length > 0 ? factCalls.join("\n") : "  :",
     "}",
     "# The host's ledger after this run: what depc manages here and how each is removed once it leaves the model.",
-    "depc_ledger() {",
-    ledger.length > 0 ? `  cat <<'DEPC_EOF'\n${ledger.join("\n")}\nDEPC_EOF` : "  :",
-    "}",
+    // Through contentFunction like depc_expect: a path with bidi controls goes as printf escapes.
+    ledger.length > 0 ? contentFunction("depc_ledger", new TextEncoder().encode(`${ledger.join("\n")}\n`)) : "depc_ledger() {\n  :\n}",
     ...(contents.length > 0 ? ["", "# ---- file contents and commands ----", "", contents.join("\n")] : []),
     "",
     "# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----",
