@@ -322,7 +322,8 @@ describe.each(availableShells().map((s) => [s.name, s] as const))("kill -9 durin
       }
       await exited;
       const entries = Number(/depc-ledger-end (\d+)/.exec(h.ledger())?.[1] ?? "-1");
-      if (entries > 1 && entries < 52 && readdirSync(`${r}/many`).length < 50) midRemoval++;
+      // The kill may land after `many` itself went and before the ledger says so.
+      if (entries > 1 && entries < 52 && (!existsSync(`${r}/many`) || readdirSync(`${r}/many`).length < 50)) midRemoval++;
       const rerun = runScript(shell, path, [], { env: { DEPC_STATE_DIR: h.state } });
       expect(rerun.status, rerun.stdout + rerun.stderr).toBe(0);
       // A kill inside stay.txt's own write can leave its temp file (.depc.*): the
