@@ -43,6 +43,11 @@ depc_ledger_begin() {
   depc_n_not_removed=0
   depc_n_rm_failed=0
   depc_rm_gone=$depc_nl
+  # A run killed while it wrote the ledger leaves the temp copy (the ledger
+  # itself is whole: it is renamed into place); the next apply removes it.
+  if [ "$depc_mode" = apply ] && [ "$depc_lock_held" = 1 ]; then
+    rm -f "$depc_lg_file.new"
+  fi
   command -v depc_ledger >/dev/null 2>&1 || return 0
   old=/dev/null
   [ ! -f "$depc_lg_file" ] || old=$depc_lg_file

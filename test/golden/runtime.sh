@@ -1295,7 +1295,7 @@ depc_file_remove() {
   depc_try "cannot remove $1" rm -f "$1"
 }
 
-#@@ depc_ledger_begin sha256:c0ff923d4f5082fcac8f854a24c6338e21a11ba23749023d6bb2deb9f2a7ec45
+#@@ depc_ledger_begin sha256:22b65c7a43fd8e0b00b1dd7d3d45e74d65ad790426a577ea2ce5e25b1d356b8d
 # depc_ledger_begin: read STATE/ledger, compare it with the bundle's
 # declared entries and prepare the removals (files in the private temp dir).
 # Apply writes the union of both first. Returns 1 (message printed) when the
@@ -1314,6 +1314,11 @@ depc_ledger_begin() {
   depc_n_not_removed=0
   depc_n_rm_failed=0
   depc_rm_gone=$depc_nl
+  # A run killed while it wrote the ledger leaves the temp copy (the ledger
+  # itself is whole: it is renamed into place); the next apply removes it.
+  if [ "$depc_mode" = apply ] && [ "$depc_lock_held" = 1 ]; then
+    rm -f "$depc_lg_file.new"
+  fi
   command -v depc_ledger >/dev/null 2>&1 || return 0
   old=/dev/null
   [ ! -f "$depc_lg_file" ] || old=$depc_lg_file
