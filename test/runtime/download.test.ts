@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Directory, Download } from "../../model/index.js";
-import { availableShells, requireTool } from "../support/shells.js";
+import { availableShells, requireTool, type Shell } from "../support/shells.js";
 import { fileServer, host, lines, toolPath, type FileServer } from "./fetch-support.js";
 import { leftoverTemps } from "./helpers.js";
 
@@ -33,14 +33,15 @@ afterAll(async () => {
 });
 
 const tools = requireTool("curl") && requireTool("wget");
-const matrix = availableShells().flatMap((shell) =>
-  shell.env?.PATH ? [{ shell, tool: "busybox wget", path: undefined }] : (["curl", "wget"] as const).map((tool) => ({ shell, tool: tool as string, path: tool })),
+type Case = { shell: Shell; tool: string; only: "curl" | "wget" | undefined };
+const matrix = availableShells().flatMap((shell): Case[] =>
+  shell.env?.PATH ? [{ shell, tool: "busybox wget", only: undefined }] : (["curl", "wget"] as const).map((tool) => ({ shell, tool: tool as string, only: tool })),
 );
 
-describe.skipIf(!tools).each(matrix)("Download under $shell.name with $tool", ({ shell, tool, path: only }) => {
+describe.skipIf(!tools).each(matrix)("Download under $shell.name with $tool", ({ shell, tool, only }) => {
   const label = `${shell.name}-${tool}`.replace(/\W+/g, "-");
   const dir = () => mkdtempSync(join(base, `${label}-`));
-  const pathFor = (d: string) => (only === undefined ? undefined : toolPath(base, only as "curl" | "wget"));
+  const pathFor = (_d: string) => (only === undefined ? undefined : toolPath(base, only));
 
   it("fetches once, verifies, sets the mode, fetches again only when the file differs, and removes it when it leaves the model", async () => {
     const d = dir();
