@@ -245,7 +245,7 @@ const normalPath = (path: string) => `/${path.split("/").filter((s) => s !== "" 
 
 /** What names a resource that is not on the host (so it has no checked key): its path, name or base. */
 function identity(props: Record<string, unknown>): string {
-  for (const field of ["path", "name", "base", "confDir", "directory"]) if (typeof props[field] === "string") return props[field] as string;
+  for (const field of ["path", "name", "base", "confDir", "directory", "to"]) if (typeof props[field] === "string") return props[field] as string;
   return "";
 }
 
