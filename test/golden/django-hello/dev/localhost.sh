@@ -257,6 +257,7 @@ DEPC_EOF
 #@ depc_principal_created
 #@ depc_principal_forget
 #@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv
 #@ depc_venv_probe
 #@ depc_venv_dir_empty

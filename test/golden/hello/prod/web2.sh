@@ -182,6 +182,7 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_principal_created
 #@ depc_principal_forget
 #@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 

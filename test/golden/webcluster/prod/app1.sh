@@ -166,6 +166,7 @@ DEPC_EOF
 #@ depc_principal_created
 #@ depc_principal_forget
 #@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 
