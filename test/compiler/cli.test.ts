@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -51,6 +51,47 @@ describe("depc CLI", () => {
     const manifest = JSON.parse(readFileSync(join(dir, "build/prod/manifest.json"), "utf8"));
     expect(manifest.hosts.map((h: { name: string; resources: number }) => [h.name, h.resources])).toEqual([["web1", 1], ["web2", 0]]);
     expect(manifest.hosts[0].digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it("a rebuild rewrites no unchanged file: nothing when nothing changed, only what differs otherwise", () => {
+    const dir = project({ "env/prod.ts": good });
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    const out = join(dir, "build/prod");
+    // The same file with the same bytes: inode and mtime (a hard link changes ctime, not mtime).
+    const identity = (name: string) => {
+      const s = statSync(join(out, name), { bigint: true });
+      return `${s.ino}:${s.mtimeNs}`;
+    };
+    const names = ["web1.sh", "web2.sh", "manifest.json"];
+    const before = Object.fromEntries(names.map((n) => [n, identity(n)]));
+    const dirBefore = identity(".");
+    const web1 = readFileSync(join(out, "web1.sh"), "utf8");
+    // Nothing changed: not a byte written, not even the directory swapped.
+    const again = depc(dir, "build", "env/prod");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("2 hosts, 1 resource");
+    expect(Object.fromEntries(names.map((n) => [n, identity(n)]))).toEqual(before);
+    expect(identity(".")).toBe(dirBefore);
+    // A bundle changed by hand is written anew (the build is what the model says); the others stay the same files.
+    writeFileSync(join(out, "web1.sh"), "tampered\n");
+    const tampered = identity("web1.sh");
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    expect(readFileSync(join(out, "web1.sh"), "utf8")).toBe(web1);
+    expect(identity("web1.sh")).not.toBe(tampered);
+    expect(statSync(join(out, "web1.sh")).mode & 0o777).toBe(0o700);
+    expect(identity("web2.sh")).toBe(before["web2.sh"]);
+    expect(identity("manifest.json")).toBe(before["manifest.json"]);
+    // So is one whose mode was changed.
+    chmodSync(join(out, "web2.sh"), 0o755);
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    expect(statSync(join(out, "web2.sh")).mode & 0o777).toBe(0o700);
+    // A source change changes every bundle (each carries the sources' digest): all are new.
+    const settled = Object.fromEntries(names.map((n) => [n, identity(n)]));
+    writeFileSync(join(dir, "env/prod.ts"), good.replace('"hi\\n"', '"hello\\n"'));
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    for (const n of names) expect(identity(n)).not.toBe(settled[n]);
+    expect(readdirSync(out).sort()).toEqual(["manifest.json", "web1.sh", "web2.sh"]);
+    expect(readdirSync(join(dir, "build"))).toEqual(["prod"]);
   });
 
   it("accepts env/prod, env/prod.ts and a directory with index.ts", () => {
