@@ -43,7 +43,7 @@ function evaluateNow(loaded: LoadedModel, sites: SiteMapper, locateThrown: (thro
   {
     let exported: unknown;
     try {
-      exported = new ModuleLoader(loaded.modules, stdlib).load(loaded.entry);
+      exported = new ModuleLoader(loaded.modules, stdlib, loaded.cacheDir).load(loaded.entry);
     } catch (thrown) {
       const at = locateThrown(thrown) ?? { file: loaded.entry, line: 1, column: 1 };
       return { ok: false, diagnostics: [thrownDiagnostic(thrown, at)] };
