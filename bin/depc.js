@@ -14,5 +14,12 @@ if (argv.length === 1 && argv[0] === "--version") {
   module.enableCompileCache?.();
   const bundled = new URL("../dist/cli/depc.js", import.meta.url);
   const { main } = await import(existsSync(bundled) ? bundled.href : "../dist/compiler/cli.js");
-  process.exitCode = await main(argv);
+  const code = await main(argv);
+  // Everything is done when main() resolves: exit now rather than wait for
+  // Node's teardown (and for a ControlMaster to let go of ssh's pipes),
+  // once what was written to stdout and stderr has gone out.
+  let pending = 2;
+  const done = () => --pending === 0 && process.exit(code);
+  process.stdout.write("", done);
+  process.stderr.write("", done);
 }
