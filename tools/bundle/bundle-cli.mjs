@@ -13,7 +13,6 @@
 // on the first call instead (esbuild runs a bundled module at its first require()).
 // The bundle lives in dist/cli/: model/private/site.ts skips stack frames under
 // the directory above its own module (dist/), which holds the bundle too.
-import { build } from "esbuild";
 import { rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +20,15 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const outdir = join(root, "dist", "cli");
 rmSync(outdir, { recursive: true, force: true });
+// esbuild is a dev dependency: an install without them (--omit=dev) builds no
+// bundle, and bin/depc.js runs dist/compiler/cli.js instead (slower to start).
+let build;
+try {
+  ({ build } = await import("esbuild"));
+} catch (error) {
+  process.stderr.write(`depc: no CLI bundle (esbuild cannot be loaded: ${error.code ?? error.message}); depc starts from dist/compiler/ instead.\n`);
+  process.exit(0);
+}
 /** @type {import("esbuild").Plugin} */
 const lazyStringWidth = {
   name: "lazy-string-width",
