@@ -12,10 +12,12 @@
 //     every bundle are compared before and after).
 // BENCH_BASELINE=/path/to/another/depc (a built checkout) measures every figure with that
 // depc too, side by side: before/after figures from one run on one machine.
+// With GNU time (/usr/bin/time), each figure also has its median CPU time (user + system):
+// on a loaded machine the wall clock is mostly waiting for a core.
 // Each figure: one warm-up, then BENCH_RUNS (default 5; the 1,000-host build 3) timed runs,
 // medians. Writes build/bench/speed.json. Exits 0 whatever the figures, 1 when something errored.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,15 +29,25 @@ const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE
 
 class BenchError extends Error {}
 
+// GNU time, when there is one, adds the CPU time (user + system) of each run: on a
+// loaded machine the wall clock is mostly waiting for a core, the CPU time is the work.
+const GNU_TIME = existsSync("/usr/bin/time") && spawnSync("/usr/bin/time", ["-f", "%U", "true"], { encoding: "utf8" }).status === 0 ? "/usr/bin/time" : undefined;
+const CPU_MARK = "@@depc-bench-cpu";
+
 function exec(argv, { cwd } = {}) {
-  const [command, ...args] = argv;
+  const [command, ...args] = GNU_TIME ? [GNU_TIME, "-f", `${CPU_MARK} %U %S`, ...argv] : argv;
   const start = process.hrtime.bigint();
   const r = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 256 * 1024 * 1024 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.error) throw new BenchError(`${argv.join(" ")}: ${r.error.message}`);
   if (r.status !== 0) throw new BenchError(`${argv.join(" ")} (in ${cwd}) exited ${r.status ?? r.signal}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+  const cpu = r.stderr.match(new RegExp(`^${CPU_MARK} ([0-9.]+) ([0-9.]+)$`, "m"));
+  lastCpu = cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined;
   return { seconds, stdout: r.stdout };
 }
+
+/** CPU seconds of the last exec (GNU time's 10 ms resolution), if known. */
+let lastCpu;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,16 +61,19 @@ const median = (xs) => {
  */
 function measureSideBySide(variants, runs) {
   const samples = variants.map(() => []);
+  const cpus = variants.map(() => []);
   for (let i = 0; i <= runs; i++) {
     variants.forEach((v, k) => {
       v.prepare?.();
       const seconds = v.run();
       if (i > 0) samples[k].push(seconds);
+      if (i > 0 && lastCpu !== undefined) cpus[k].push(lastCpu);
     });
   }
   return variants.map((v, k) => {
-    const figure = { id: v.id, label: v.label, runs: runs, median: median(samples[k]), min: Math.min(...samples[k]), max: Math.max(...samples[k]), samples: samples[k] };
-    process.stderr.write(`  ${v.label}: median ${figure.median.toFixed(3)} s\n`);
+    const cpu = cpus[k].length === samples[k].length ? median(cpus[k]) : undefined;
+    const figure = { id: v.id, label: v.label, runs: runs, median: median(samples[k]), min: Math.min(...samples[k]), max: Math.max(...samples[k]), cpu, samples: samples[k] };
+    process.stderr.write(`  ${v.label}: median ${figure.median.toFixed(3)} s${cpu === undefined ? "" : ` (CPU ${cpu.toFixed(2)} s)`}\n`);
     return figure;
   });
 }
@@ -164,7 +179,7 @@ function main() {
       writeProject(dir, d.dir, text);
       const suffix = d.tag ? ` [${d.name}]` : "";
       const first = exec(["node", bin, "build", "env/bench"], { cwd: dir });
-      figures.push({ id: `big-first${d.tag}`, label: `build 1,000 hosts × 100 files, first (type-check)${suffix}`, runs: 1, median: first.seconds, min: first.seconds, max: first.seconds, samples: [first.seconds] });
+      figures.push({ id: `big-first${d.tag}`, label: `build 1,000 hosts × 100 files, first (type-check)${suffix}`, runs: 1, median: first.seconds, min: first.seconds, max: first.seconds, cpu: lastCpu, samples: [first.seconds] });
       process.stderr.write(`  build 1,000 × 100 first${suffix}: ${first.seconds.toFixed(3)} s\n`);
       const out = join(dir, "build", "bench");
       let rewritten = 0;
@@ -202,18 +217,21 @@ function main() {
     const suffix = d.tag ? ` [${d.name}]` : "";
     for (const id of ["version", "build-cached"]) {
       const f = get(`${id}${d.tag}`);
-      if (f && floor !== undefined) targets.push({ id: f.id, text: `${f.label} ≤ node -e 0 + 0.1 s: ${f.median.toFixed(3)} s = floor ${floor.toFixed(3)} s + ${(f.median - floor).toFixed(3)} s`, verdict: verdict(f.median <= floor + 0.1) });
+      const floorCpu = get("node")?.cpu;
+      const cpuText = f?.cpu !== undefined && floorCpu !== undefined ? ` (CPU: ${f.cpu.toFixed(2)} s = floor ${floorCpu.toFixed(2)} s + ${(f.cpu - floorCpu).toFixed(2)} s)` : "";
+      if (f && floor !== undefined) targets.push({ id: f.id, text: `${f.label} ≤ node -e 0 + 0.1 s: ${f.median.toFixed(3)} s = floor ${floor.toFixed(3)} s + ${(f.median - floor).toFixed(3)} s${cpuText}`, verdict: verdict(f.median <= floor + 0.1) });
     }
     const changed = get(`build-changed${d.tag}`);
     const cached = get(`build-cached${d.tag}`);
-    if (changed && cached) targets.push({ id: changed.id, text: `type-check of a changed model${suffix}: ${changed.median.toFixed(3)} s = cached build ${cached.median.toFixed(3)} s + ${(changed.median - cached.median).toFixed(3)} s`, verdict: "info" });
+    const changedCpu = changed?.cpu !== undefined && cached?.cpu !== undefined ? ` (CPU: ${changed.cpu.toFixed(2)} s = ${cached.cpu.toFixed(2)} s + ${(changed.cpu - cached.cpu).toFixed(2)} s)` : "";
+    if (changed && cached) targets.push({ id: changed.id, text: `type-check of a changed model${suffix}: ${changed.median.toFixed(3)} s = cached build ${cached.median.toFixed(3)} s + ${(changed.median - cached.median).toFixed(3)} s${changedCpu}`, verdict: "info" });
     const big = get(`big-cached${d.tag}`);
-    if (big) targets.push({ id: big.id, text: `build of 1,000 hosts × 100 files, cached, ≤ 4 s${suffix}: ${big.median.toFixed(3)} s (first build ${get(`big-first${d.tag}`).median.toFixed(3)} s)`, verdict: verdict(big.median <= 4) });
+    if (big) targets.push({ id: big.id, text: `build of 1,000 hosts × 100 files, cached, ≤ 4 s${suffix}: ${big.median.toFixed(3)} s${big.cpu === undefined ? "" : ` (CPU ${big.cpu.toFixed(2)} s)`} (first build ${get(`big-first${d.tag}`).median.toFixed(3)} s)`, verdict: verdict(big.median <= 4) });
     const rewritten = get(`big-rewritten${d.tag}`);
     if (rewritten) targets.push({ id: rewritten.id, text: `a rebuild with nothing changed rewrites no bundle${suffix}: ${rewritten.count} rewritten`, verdict: verdict(rewritten.count === 0) });
   }
-  const rows = figures.filter((f) => f.median !== undefined).map((f) => [f.label, f.min.toFixed(3), f.median.toFixed(3), f.max.toFixed(3)]);
-  const head = ["measurement", "min s", "median s", "max s"];
+  const rows = figures.filter((f) => f.median !== undefined).map((f) => [f.label, f.min.toFixed(3), f.median.toFixed(3), f.max.toFixed(3), f.cpu === undefined ? "-" : f.cpu.toFixed(2)]);
+  const head = ["measurement", "min s", "median s", "max s", "CPU s (median)"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
   const out = [
