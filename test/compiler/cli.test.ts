@@ -94,6 +94,31 @@ describe("depc CLI", () => {
     expect(readdirSync(join(dir, "build"))).toEqual(["prod"]);
   });
 
+  it("a large module's code cache is used only for exactly its source: an edit of the same length is seen", () => {
+    // Over 64 KiB of JavaScript: evaluation keeps V8's code cache of it in the build cache.
+    const model = (letter: string) =>
+      `import { environment, File } from "depc";\n` +
+      `const pad = ${JSON.stringify("x".repeat(70_000))};\n` +
+      `export default environment({ hosts: { web1: [File({ path: "/etc/motd", content: "${letter}" + pad.length + "\\n" })] } });\n`;
+    const dir = project({ "env/prod.ts": model("a") });
+    mkdirSync(join(dir, "node_modules", ".cache"), { recursive: true });
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    const cache = join(dir, "node_modules/.cache/depc");
+    expect(readdirSync(cache).filter((n) => /^code-[0-9a-f]{32}\.bin$/.test(n))).toHaveLength(1);
+    const bundle = () => readFileSync(join(dir, "build/prod/web1.sh"), "utf8");
+    expect(bundle()).toContain("a70000");
+    // The same length, another letter: V8 alone would take the old code (it checks only the length).
+    writeFileSync(join(dir, "env/prod.ts"), model("b"));
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    expect(bundle()).toContain("b70000");
+    expect(bundle()).not.toContain("a70000");
+    // Cached type-check and code cache: the same bundle again, and still one code cache file.
+    const again = depc(dir, "build", "env/prod");
+    expect(again.stdout).toContain("(type-check cached)");
+    expect(bundle()).toContain("b70000");
+    expect(readdirSync(cache).filter((n) => n.startsWith("code-"))).toHaveLength(1);
+  });
+
   it("accepts env/prod, env/prod.ts and a directory with index.ts", () => {
     const dir = project({ "env/prod.ts": good, "env/staging/index.ts": good });
     expect(depc(dir, "check", "env/prod.ts").code).toBe(0);
@@ -273,6 +298,8 @@ describe("depc CLI", () => {
     const dir = project({ "env/prod.ts": good, "lib.ts": "export const motd = 'a';\n" });
     mkdirSync(join(dir, "node_modules", ".cache"), { recursive: true });
     expect(depc(dir, "build", "env/prod").stdout).not.toContain("cached");
+    // The check left V8's code cache of TypeScript beside its result; the check below loads TypeScript through it.
+    expect(readdirSync(join(dir, "node_modules/.cache/depc")).filter((n) => /^typescript-.*\.code$/.test(n))).toHaveLength(1);
     expect(depc(dir, "build", "env/prod").stdout).toContain("(type-check cached)");
     writeFileSync(join(dir, "env/prod.ts"), good.replace('"hi\\n"', "1"));
     const r = depc(dir, "build", "env/prod");
