@@ -36,8 +36,9 @@ export interface TypeCheckResult {
  * Node's declarations are 2.3 MB, four times TypeScript's own library, and
  * parsing them was most of a check. Most models use nothing of Node, so a
  * project that has them is first checked without them: when that check is
- * clean, it is the answer (declarations a model does not use cannot make
- * it wrong: more declarations only add names and members). On any error
+ * clean, it is the answer (Node's declarations only add names and members;
+ * a model clean without them and wrong with them would have to clash with
+ * them, e.g. declare a global `process` of its own). On any error
  * the model is checked again with Node's declarations, exactly as before,
  * reusing every file already parsed, and that result is reported.
  */
