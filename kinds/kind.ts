@@ -145,7 +145,13 @@ export interface KindDefinition {
 export type At = Location | undefined;
 
 /** A parameter's name without its `[optional]` or `rest...` marks. */
-export const paramName = (param: Param) => param.replace(/^\[(.*)\]$/, "$1").replace(/\.\.\.$/, "");
+export const paramName = (param: Param): string => {
+  // Memoized: emitting asks for every parameter of every resource (102,000 resources in a large build).
+  let name = paramNames.get(param);
+  if (name === undefined) paramNames.set(param, (name = param.replace(/^\[(.*)\]$/, "$1").replace(/\.\.\.$/, "")));
+  return name;
+};
+const paramNames = new Map<Param, string>();
 
 /**
  * A lowered resource's arguments in call order, by its call's named
