@@ -11,6 +11,7 @@ import { supervisorKind, programKind } from "./supervisor/compile.js";
 import { virtualenvKind } from "./virtualenv/compile.js";
 import { buildoutKind } from "./buildout/compile.js";
 import { serviceKind } from "./service/compile.js";
+import { timerKind } from "./timer/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -19,6 +20,7 @@ export const kinds: readonly KindDefinition[] = [
   symlinkKind,
   commandKind,
   serviceKind,
+  timerKind,
   supervisorKind,
   programKind,
   virtualenvKind,

@@ -86,6 +86,15 @@ export const messages = {
   serviceExtraKey: { code: 2210, text: "Service {name}: extra {setting} {problem}." },
   serviceOption: { code: 2211, text: "Service {name}: {field} must be {expected}, not {value}." },
 
+  // sched: Timer, CronJob, Logrotate (and Program's cold mode): DEPC2420–2469.
+  invalidTimerName: { code: 2420, text: "Timer name {name} cannot be used: {problem}." },
+  timerOnCalendar: { code: 2421, text: "Timer {name}: onCalendar {value} {problem}." },
+  timerCommand: { code: 2422, text: "Timer {name}: command {problem}." },
+  timerFieldValue: { code: 2423, text: "Timer {name}: {field} {value} {problem}." },
+  timerEnvironment: { code: 2424, text: "Timer {name}: environment variable {variable} {problem}." },
+  timerSeconds: { code: 2425, text: "Timer {name}: {field} {value} is not a whole number of seconds from {min} to {max}." },
+  timerOption: { code: 2426, text: "Timer {name}: {field} must be {expected}, not {value}." },
+
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   noHosts: { code: 3003, text: "Environment {name} has no hosts: there is nothing to build." },
