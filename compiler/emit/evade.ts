@@ -17,6 +17,8 @@ import { shellQuote } from "./quote.js";
  *   are on the host (they always run before it).
  *
  * A resource placed on the host outside any component has only the second.
+ * Members of collected kinds (KindDefinition.collect: Packages, cron lines)
+ * are never precursors: their group's call runs before their own steps.
  * Whether a precursor will change is found out on the host, right before it
  * runs (runtime/evade.sh: its function in check mode first), so a run in
  * which nothing changes stops nothing.
@@ -52,6 +54,8 @@ export function evasions(host: HostModel, resources: readonly CheckedResource[],
     const root = rootOf(resource.model.owner);
     for (let i = 0; i < j; i++) {
       const other = resources[i]!;
+      // A collected kind's members replay a call that already ran (runtime/collect.sh): too late to stop anything first.
+      if (other.definition.collect !== undefined) continue;
       const sameRoot = root !== undefined && rootOf(other.model.owner) === root;
       if (sameRoot || (notifications.get(other) ?? []).includes(reaction)) evaders.set(i + 1, [...(evaders.get(i + 1) ?? []), j + 1]);
     }
