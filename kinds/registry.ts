@@ -12,6 +12,7 @@ import { virtualenvKind } from "./virtualenv/compile.js";
 import { buildoutKind } from "./buildout/compile.js";
 import { serviceKind } from "./service/compile.js";
 import { timerKind } from "./timer/compile.js";
+import { cronjobKind } from "./cron/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -21,6 +22,7 @@ export const kinds: readonly KindDefinition[] = [
   commandKind,
   serviceKind,
   timerKind,
+  cronjobKind,
   supervisorKind,
   programKind,
   virtualenvKind,

@@ -94,6 +94,10 @@ export const messages = {
   timerEnvironment: { code: 2424, text: "Timer {name}: environment variable {variable} {problem}." },
   timerSeconds: { code: 2425, text: "Timer {name}: {field} {value} is not a whole number of seconds from {min} to {max}." },
   timerOption: { code: 2426, text: "Timer {name}: {field} must be {expected}, not {value}." },
+  invalidCronJobName: { code: 2430, text: "CronJob name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]* (it labels the job's line in the crontab)." },
+  cronJobSchedule: { code: 2431, text: "CronJob {name}: schedule {value} {problem}." },
+  cronJobCommand: { code: 2432, text: "CronJob {name}: command {problem}." },
+  cronJobUser: { code: 2433, text: "CronJob {name}: user {value} is not a user name (like www-data; crontab -u takes names, not ids)." },
 
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },

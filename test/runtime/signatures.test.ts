@@ -12,7 +12,7 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, Directory, environment, File, Program, Service, Supervisor, Symlink, Timer, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, CronJob, Directory, environment, File, Program, Service, Supervisor, Symlink, Timer, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
@@ -43,6 +43,7 @@ function everyKind() {
         Program({ supervisor: system, name: "worker", command: ["/bin/sleep", "100"] }),
         Service({ name: "web", execStart: ["/bin/true"], whenChanged: [conf] }),
         Timer({ name: "backup", onCalendar: "daily", command: ["/bin/true"] }),
+        CronJob({ name: "sweep", schedule: "@daily", command: "true" }),
       ],
     },
   });
