@@ -13,6 +13,7 @@ import { buildoutKind } from "./buildout/compile.js";
 import { serviceKind } from "./service/compile.js";
 import { timerKind } from "./timer/compile.js";
 import { cronjobKind } from "./cron/compile.js";
+import { logrotateKind } from "./logrotate/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -23,6 +24,7 @@ export const kinds: readonly KindDefinition[] = [
   serviceKind,
   timerKind,
   cronjobKind,
+  logrotateKind,
   supervisorKind,
   programKind,
   virtualenvKind,

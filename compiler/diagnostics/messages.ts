@@ -97,6 +97,10 @@ export const messages = {
   invalidCronJobName: { code: 2430, text: "CronJob name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]* (it labels the job's line in the crontab)." },
   cronJobSchedule: { code: 2431, text: "CronJob {name}: schedule {value} {problem}." },
   cronJobCommand: { code: 2432, text: "CronJob {name}: command {problem}." },
+  invalidLogrotateName: { code: 2440, text: "Logrotate name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]* (it labels the entry in /etc/logrotate.d)." },
+  logrotatePath: { code: 2441, text: "Logrotate {name}: path {path} {problem}." },
+  logrotateOption: { code: 2442, text: "Logrotate {name}: {field} must be {expected}, not {value}." },
+  logrotatePostrotate: { code: 2443, text: "Logrotate {name}: postrotate {problem}." },
   cronJobUser: { code: 2433, text: "CronJob {name}: user {value} is not a user name (like www-data; crontab -u takes names, not ids)." },
 
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },

@@ -12,7 +12,7 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, CronJob, Directory, environment, File, Program, Service, Supervisor, Symlink, Timer, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, CronJob, Directory, environment, File, Logrotate, Program, Service, Supervisor, Symlink, Timer, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
@@ -44,6 +44,7 @@ function everyKind() {
         Service({ name: "web", execStart: ["/bin/true"], whenChanged: [conf] }),
         Timer({ name: "backup", onCalendar: "daily", command: ["/bin/true"] }),
         CronJob({ name: "sweep", schedule: "@daily", command: "true" }),
+        Logrotate({ name: "app", paths: ["/var/log/app.log"] }),
       ],
     },
   });
