@@ -54,6 +54,10 @@ depc_notifies() {
     3 | 4 | 5) depc_owe 'program:/srv/hello/supervisor/conf.d/hello.conf' ;;
   esac
 }
+# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).
+depc_evasions() {
+  :
+}
 depc_facts() {
   depc_fact_stat '/srv/hello' '/srv/hello/src' '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
   depc_fact_sha256 '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
@@ -185,6 +189,11 @@ DEPC_EOF
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_cron_ctl
+#@ depc_cron_read
+#@ depc_cron_merge
+#@ depc_cron_install
+#@ depc_cronjob_remove
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
@@ -214,6 +223,11 @@ DEPC_EOF
 #@ depc_remove_guard
 #@ depc_remove_tree_ok
 #@ depc_remove_contents
+#@ depc_logrotate_read
+#@ depc_logrotate_merge
+#@ depc_logrotate_write
+#@ depc_logrotate_content
+#@ depc_logrotate_remove
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
@@ -245,9 +259,13 @@ DEPC_EOF
 #@ depc_supervisor_pid
 #@ depc_supervisor_wait
 #@ depc_supervisor_program
+#@ depc_supervisor_cold_report
+#@ depc_supervisor_program_evade
+#@ depc_supervisor_cold_start
 #@ depc_supervisor_program_remove
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove
+#@ depc_timer_remove
 #@ depc_virtualenv
 #@ depc_venv_probe
 #@ depc_venv_dir_empty
