@@ -2912,8 +2912,8 @@ depc_supervisor_wait() {
   esac
 }
 
-#@@ depc_supervisor_program sha256:81c8fc55331f0961aa27a71a3d459fb791e4f819f276e73c621cc43175a4bec0
-# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT [COLD]
+#@@ depc_supervisor_program sha256:0100882aebcbb60c391540c5f973610f0891d61bda905224ca98dbf43325f622
+# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT COLD
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
 # first (recorded on the host, so a run that fails before the update leaves
@@ -2922,7 +2922,7 @@ depc_supervisor_wait() {
 # already did (its pid changed). AUTOSTART=1: a program that is not running
 # is started. After any (re)start: wait up to WAIT seconds for RUNNING.
 # Without changes only `status NAME` runs. --check runs only `status`.
-# COLD (cold: true) is the key of the start owed by its cold stop
+# COLD ('' unless cold: true) is the key of the start owed by its cold stop
 # (depc_supervisor_program_evade): see depc_supervisor_cold_start.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program() {

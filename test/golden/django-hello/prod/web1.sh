@@ -35,7 +35,7 @@ depc_resources() {
   # [6] supervisor /srv/hello/supervisor (examples/django-hello/components/hello.ts:45:27)
   depc_step 6 supervisor '/srv/hello/supervisor' depc_supervisor_user '/srv/hello/supervisor' 'supervisord' 'supervisorctl' '1b69b8afef5e3ebd54de339e77f0e02b06d81b9973d28502f5390bbe190c292b' depc_content_6
   # [7] program /srv/hello/supervisor/conf.d/hello.conf (examples/django-hello/components/hello.ts:46:7)
-  depc_step 7 program '/srv/hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/srv/hello/supervisor/conf.d/hello.conf' 'hello' '/srv/hello/supervisor/conf.d/hello.conf' '2f538a4f53c902d4f4a0df6136fc63cffff4624851478d1429a5d748d173aa76' depc_content_7 'supervisorctl' '/srv/hello/supervisor/supervisord.conf' '1' '16'
+  depc_step 7 program '/srv/hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/srv/hello/supervisor/conf.d/hello.conf' 'hello' '/srv/hello/supervisor/conf.d/hello.conf' '2f538a4f53c902d4f4a0df6136fc63cffff4624851478d1429a5d748d173aa76' depc_content_7 'supervisorctl' '/srv/hello/supervisor/supervisord.conf' '1' '16' ''
 }
 
 # ---- expected state: checked for all resources in one pass before any runs ----
