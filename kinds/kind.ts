@@ -55,7 +55,7 @@ export interface Lowered {
  * "web.service" (a command name) do not collide. Path claims also nest:
  * nothing may live below a path claimed by a non-container.
  */
-export type KeyNamespace = "path" | "systemd-unit" | "command" | "user" | "group";
+export type KeyNamespace = "path" | "systemd-unit" | "command" | "user" | "group" | "cron-job" | "logrotate-entry";
 
 /** A resource after validation: its identity on the host and its lowering. */
 export interface CheckedResource {
@@ -65,6 +65,12 @@ export interface CheckedResource {
   readonly definition: KindDefinition;
   /** Identity on the host within `definition.claims` (a normalized path, a unit name, ...); two resources may not share one. */
   readonly key: string;
+  /**
+   * More keys it claims in the same namespace besides `key`, checked like
+   * `key` (DEPC2005): a Timer "backup" claims "backup.timer" and also
+   * "backup.service", which a Service "backup" would write too.
+   */
+  readonly alsoClaims?: readonly string[];
   /** Whether other resources may live below `key` (a path claim only: directories). */
   readonly container: boolean;
   /** What this resource reacts to (its runs are owed when one of them changes); only for kinds that react. */
@@ -77,6 +83,14 @@ export interface CheckedResource {
    * remove (a Command without `undo`, the system's supervisord).
    */
   readonly removal?: { readonly claim?: string; readonly args?: Readonly<Record<string, string | readonly string[]>> };
+  /**
+   * Cold deployment (batou's `deployment = "cold"`): the arguments of its
+   * kind's `evade` call, which stops it before a resource it depends on
+   * changes; `owe` is the owed key (`kind-cold:key`) that says it must be
+   * started again (its own step does that, or the next run's after a kill).
+   * What it depends on: see compiler/emit/evade.ts.
+   */
+  readonly evasion?: { readonly owe: string; readonly args: Readonly<Record<string, string>> };
 }
 
 /**
@@ -98,6 +112,28 @@ export type MessageId = keyof typeof messages;
 
 /** What an option of a resource may name on its host (see `KindDefinition.references`). */
 export type Reference = "path" | "user" | "group";
+
+/**
+ * A kind whose resources of one host are applied together, by one runtime
+ * call per group: all Packages of a host (one query, one install), all
+ * cron lines of a user (one crontab block), all logrotate entries of a
+ * host (one file). Each member stays its own resource: its key, its
+ * diagnostics, its own ok/changed/failed line, its ledger entry and its
+ * removal. See compiler/ARCHITECTURE.md, "Collected kinds".
+ */
+export interface Collect {
+  /** The group a checked resource joins on its host; resources of this kind with equal results are one group. */
+  by(resource: CheckedResource): string;
+  /**
+   * The group's one runtime call (one of `runtime.calls`), its members in
+   * run order. The call reports each member's outcome by its ordinal in
+   * `members` (1-based): `depc_member_change ORDINAL NAME DETAIL`,
+   * `depc_member_fail ORDINAL MESSAGE [OUTPUT_FILE]` (runtime/collect.sh).
+   * `check()` of a collected kind returns as `lowered` its own group of one
+   * (what `lower([it])` gives), which `lower` may read from each member.
+   */
+  lower(members: readonly CheckedResource[]): Lowered;
+}
 
 /**
  * The compiler's view of one resource kind: everything the phases need to
@@ -136,8 +172,17 @@ export interface KindDefinition {
   readonly references?: Readonly<Record<string, Reference>>;
   /** What its resources make, named by their key (User: "user", Group: "group"), for `references`. */
   readonly provides?: Exclude<Reference, "path">;
+  /**
+   * How a resource of this kind that asks for a cold deployment (its
+   * `evasion`) is stopped before what it depends on changes: a shell function
+   * of its `.sh` whose first parameter is `owe` (the owed start it records
+   * before stopping). Called at most once per run.
+   */
+  readonly evade?: RuntimeCall;
   /** Its diagnostics (besides the shared path, mode and owner checks). */
   readonly diagnostics: readonly MessageId[];
+  /** Its resources of a host are applied by one call per group (see {@link Collect}); default: one call each. */
+  readonly collect?: Collect;
   /** Validates the props and lowers the resource; reports problems and returns undefined on any. */
   check(model: ResourceModel, report: (d: Diagnostic) => void): Checked | undefined;
 }

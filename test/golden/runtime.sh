@@ -591,7 +591,7 @@ depc_try() {
   depc_fail "$msg" "$depc_tmp/err"
 }
 
-#@@ depc_step sha256:4ef5ba6a04596e2a8e856e552cd478fcb66f1a4e3d66e4f9ef6750bdf23bfc08
+#@@ depc_step sha256:36c817915df18042a9a8125575c19733b9f722bffeab0a43db859b9e8b0bf713
 # depc_step INDEX KIND KEY FUNC [ARGS...]: run one resource. When the
 # preflight verified INDEX and the facts are still valid, print the ok line
 # with builtins only. Otherwise run FUNC ARGS (which may call depc_change and
@@ -626,7 +626,8 @@ depc_step() {
   # anything (a kill -9 right after the change must not lose them), and
   # withdrawn when it changed nothing (see notify.sh).
   depc_owe_new=$depc_nl
-  if depc_notifies "$depc_index" && "$@"; then
+  # depc_evasions: cold resources are stopped first when this step would change something (evade.sh).
+  if depc_notifies "$depc_index" && depc_evasions "$depc_index" "$@" && "$@"; then
     if [ -z "$depc_change_names" ] && [ "$depc_owe_new" != "$depc_nl" ]; then
       depc_unowe
     fi
@@ -715,6 +716,135 @@ depc_finish() {
   fi
   depc_log_run "$result" "$not_run"
   exit "$rc"
+}
+
+#@@ depc_cron_ctl sha256:29e733e1204416da86bd90691d7229460adad2003eca0773fc0a7e8c6135fecd
+# depc_cron_ctl USER ARGS...: `crontab ARGS...` for USER's crontab: with
+# `-u USER` unless the run's own user is USER.
+depc_cron_ctl() {
+  if [ -z "${depc_cron_me-}" ]; then
+    depc_cron_me=$(id -un 2>/dev/null) || depc_cron_me=-
+  fi
+  if [ "$1" = "$depc_cron_me" ]; then
+    shift
+    crontab "$@"
+  else
+    crontab -u "$@"
+  fi
+}
+
+#@@ depc_cron_read sha256:0c760a9c945d40f1ac101829c37b4b012bd403db7453c4a8b5b942618095438f
+# depc_cron_read USER: USER's crontab into $depc_tmp/cron.old (empty when
+# the user has none). Returns 1 with depc_error when crontab -l fails
+# otherwise (an unknown user, no permission).
+depc_cron_read() {
+  if depc_cron_ctl "$1" -l </dev/null >"$depc_tmp/cron.old" 2>"$depc_tmp/err"; then
+    return 0
+  fi
+  # "no crontab for USER" (Debian), "can't open 'USER'" (busybox).
+  if grep -q -i -e 'no crontab' -e "can't open" "$depc_tmp/err"; then
+    : >"$depc_tmp/cron.old"
+    return 0
+  fi
+  depc_fail "cannot read the crontab of $1 (crontab -l)" "$depc_tmp/err"
+}
+
+#@@ depc_cron_merge sha256:6127c687c15c0601cb964b914d63ff504e016b42fb8c2b6f055596c65f2ae83a
+# depc_cron_merge USER DROP: one awk over $depc_tmp/cron.want (NAME<TAB>LINE
+# lines) and cron.old into cron.new: the old block's entries in place
+# (rewritten when wanted, DROP's left out), new ones appended, the block
+# gone when it has no entry, everything outside it as it was. cron.status
+# gets a line per wanted entry (created, content, ok), then "foreign" when
+# the block held lines that are not entries, "dropped" when DROP was there.
+# A BEGIN line without its END fails (the block cannot be found safely).
+depc_cron_merge() {
+  awk -v begin="# BEGIN depc $DEPC_ENV (managed by depc: edits up to the END line are overwritten)" \
+    -v end="# END depc $DEPC_ENV" -v drop="$2" -v status="$depc_tmp/cron.status" '
+    FILENAME == ARGV[1] {
+      if ($0 == "") next
+      t = index($0, "\t")
+      nm = substr($0, 1, t - 1)
+      n++; wname[n] = nm; wline[nm] = substr($0, t + 1)
+      next
+    }
+    { old[++m] = $0 }
+    END {
+      b = 0; e = 0
+      for (i = 1; i <= m; i++) if (old[i] == begin) { b = i; break }
+      if (b) {
+        for (i = b + 1; i <= m; i++) if (old[i] == end) { e = i; break }
+        if (!e) exit 3
+      }
+      k = 0; foreign = 0; dropped = 0
+      if (b) for (i = b + 1; i < e; i++) {
+        if (substr(old[i], 1, 15) == "# depc cronjob " && i + 1 < e) {
+          nm = substr(old[i], 16); k++; oname[k] = nm; oline[nm] = old[i + 1]; i++
+        } else foreign = 1
+      }
+      c = 0
+      for (j = 1; j <= k; j++) {
+        nm = oname[j]
+        if (nm == drop) { dropped = 1; continue }
+        c++; nname[c] = nm; nline[c] = (nm in wline) ? wline[nm] : oline[nm]
+      }
+      for (j = 1; j <= n; j++) if (!(wname[j] in oline)) { c++; nname[c] = wname[j]; nline[c] = wline[wname[j]] }
+      printf "" > status
+      for (j = 1; j <= n; j++) {
+        nm = wname[j]
+        print (!(nm in oline) ? "created" : oline[nm] == wline[nm] ? "ok" : "content") > status
+      }
+      if (foreign) print "foreign" > status
+      if (dropped) print "dropped" > status
+      last = b ? b - 1 : m
+      for (i = 1; i <= last; i++) print old[i]
+      if (c > 0) {
+        print begin
+        for (j = 1; j <= c; j++) { print "# depc cronjob " nname[j]; print nline[j] }
+        print end
+      }
+      if (b) for (i = e + 1; i <= m; i++) print old[i]
+    }' "$depc_tmp/cron.want" "$depc_tmp/cron.old" >"$depc_tmp/cron.new" 2>"$depc_tmp/err"
+  case $? in
+    0) return 0 ;;
+    3) depc_error="the crontab of $1 has the line '# BEGIN depc $DEPC_ENV ...' but no '# END depc $DEPC_ENV' after it; fix it by hand (crontab -e -u $1)" ;;
+    *) depc_fail "cannot merge the crontab of $1 (awk)" "$depc_tmp/err" ;;
+  esac
+  return 1
+}
+
+#@@ depc_cron_install sha256:bae54e043409fe3b47236567b00ca561ba8d98d37e9051887216828d6b5f887f
+# depc_cron_install USER: (apply) $depc_tmp/cron.new becomes USER's crontab;
+# an empty one removes the crontab (crontab -r).
+depc_cron_install() {
+  if [ -s "$depc_tmp/cron.new" ]; then
+    depc_cron_ctl "$1" "$depc_tmp/cron.new" </dev/null >"$depc_tmp/err" 2>&1 && return 0
+    depc_fail "crontab refused the new crontab of $1" "$depc_tmp/err"
+    return 1
+  fi
+  depc_cron_ctl "$1" -r </dev/null >"$depc_tmp/err" 2>&1 && return 0
+  depc_fail "cannot remove the crontab of $1 (crontab -r)" "$depc_tmp/err"
+}
+
+#@@ depc_cronjob_remove sha256:754634c105adfc7f3384bfdd64fa99108a01bcb65d4b45d64d0af7832a46226a
+# depc_cronjob_remove USER NAME: (ledger.sh) the entry NAME leaves USER's
+# block; the block goes with its last entry, the crontab with its last line.
+# --check shows the crontab's diff. Without crontab on the host: left.
+depc_cronjob_remove() {
+  if ! command -v crontab >/dev/null 2>&1; then
+    depc_left="'crontab' is not on host $DEPC_HOST any more"
+    depc_left_warn=1
+    return 0
+  fi
+  depc_cron_read "$1" || return 1
+  : >"$depc_tmp/cron.want"
+  depc_cron_merge "$1" "$2" || return 1
+  grep -q '^dropped$' "$depc_tmp/cron.status" || return 0
+  depc_change removed "removed from the crontab of $1"
+  if [ "$depc_mode" = check ]; then
+    depc_diff "$depc_tmp/cron.old" "$depc_tmp/cron.new" "crontab of $1" - -
+    return 0
+  fi
+  depc_cron_install "$1"
 }
 
 #@@ depc_diff sha256:fe09db817156d7505ab141449aee39119d9e44b5230a12b8a7ff0a9fa9fb5545
@@ -1768,6 +1898,106 @@ depc_remove_contents() {
   [ "$depc_rm_count" -le 5 ] || depc_rm_names="$depc_rm_names, ... ($depc_rm_count entries)"
 }
 
+#@@ depc_logrotate_read sha256:e0572043b6adb8b2bcdb340ea82908dc6836434aecd728e7bc48bf26f62ee8c2
+# depc_logrotate_read FILE: FILE into $depc_tmp/lr.old (empty when missing).
+# Something else than a regular file there fails.
+depc_logrotate_read() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; then
+    depc_error="$1 exists and is not a regular file"
+    return 1
+  fi
+  if [ ! -f "$1" ]; then
+    : >"$depc_tmp/lr.old"
+    return 0
+  fi
+  depc_try "cannot read $1" cat "$1" >"$depc_tmp/lr.old"
+}
+
+#@@ depc_logrotate_merge sha256:0141f9bb5b001a1a2f01b41c8ac7ec559c586e582ab888d5b23c1fdddd805980
+# depc_logrotate_merge DROP: one awk over $depc_tmp/lr.want and lr.old (both
+# made of entries, each from its "# depc logrotate NAME" line to the next)
+# into lr.new: a header line, the old entries in place (rewritten when
+# wanted, DROP's left out), new ones appended; empty when no entry is left.
+# lr.status: a line per wanted entry (created, content, ok), then "dropped"
+# when DROP was there.
+depc_logrotate_merge() {
+  awk -v env="$DEPC_ENV" -v drop="$1" -v status="$depc_tmp/lr.status" '
+    function add(kind, name, text) {
+      if (kind == "w") { if (!(name in want)) { nw++; wname[nw] = name }; want[name] = text }
+      else { if (!(name in old)) { no++; oname[no] = name }; old[name] = text }
+    }
+    FNR == 1 { if (cur != "") add(kind, cur, text); cur = ""; text = ""; kind = (FILENAME == ARGV[1]) ? "w" : "o" }
+    /^# depc logrotate / {
+      if (cur != "") add(kind, cur, text)
+      cur = substr($0, 18); text = ""
+      next
+    }
+    cur != "" { text = text $0 "\n" }
+    END {
+      if (cur != "") add(kind, cur, text)
+      printf "" > status
+      for (j = 1; j <= nw; j++) {
+        nm = wname[j]
+        print (!(nm in old) ? "created" : old[nm] == want[nm] ? "ok" : "content") > status
+      }
+      c = 0
+      for (j = 1; j <= no; j++) {
+        nm = oname[j]
+        if (nm == drop) { print "dropped" > status; continue }
+        c++; nname[c] = nm; ntext[c] = (nm in want) ? want[nm] : old[nm]
+      }
+      for (j = 1; j <= nw; j++) if (!(wname[j] in old)) { c++; nname[c] = wname[j]; ntext[c] = want[wname[j]] }
+      if (c == 0) exit 0
+      print "# Written by depc for environment " env ": one entry per Logrotate of the model. Edits are overwritten."
+      for (j = 1; j <= c; j++) printf "# depc logrotate %s\n%s", nname[j], ntext[j]
+    }' "$depc_tmp/lr.want" "$depc_tmp/lr.old" >"$depc_tmp/lr.new" 2>"$depc_tmp/err" && return 0
+  depc_fail "cannot merge the logrotate entries (awk)" "$depc_tmp/err"
+}
+
+#@@ depc_logrotate_write sha256:9d358f0a2f0374b1c015ada593fcccd37c5839fa722b76568cee1fbd277fe1ba
+# depc_logrotate_write FILE: (apply) $depc_tmp/lr.new becomes FILE, like a
+# File (0644, root, temp file and rename); an empty one removes FILE. The
+# caller's recorded changes are kept as they were (depc_file records its own).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_logrotate_write() {
+  local names text
+  if [ ! -s "$depc_tmp/lr.new" ]; then
+    depc_try "cannot remove $1" rm -f "$1"
+    return
+  fi
+  depc_sha256_of "$depc_tmp/lr.new" || return 1
+  names=$depc_change_names text=$depc_change_text
+  depc_file "$1" 0644 0 0 "$depc_digest" depc_logrotate_content || return 1
+  depc_change_names=$names depc_change_text=$text
+  return 0
+}
+
+#@@ depc_logrotate_content sha256:fd7deb0237ecf357f8ddd651207ee5029dd9f1fd61533f5fe8032d47aa589fdf
+# depc_logrotate_content: the new file's bytes, for depc_file.
+depc_logrotate_content() {
+  cat "$depc_tmp/lr.new"
+}
+
+#@@ depc_logrotate_remove sha256:9217d3607b8f2e4fc4054d79330bdd6da6f9637791ba26486dcfb55ad250f78f
+# depc_logrotate_remove NAME: (ledger.sh) the entry NAME leaves the file;
+# the file goes with its last entry. --check shows the diff. Not there: nothing.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_logrotate_remove() {
+  local f
+  f=/etc/logrotate.d/depc-$DEPC_ENV
+  [ -f "$f" ] || return 0
+  depc_logrotate_read "$f" || return 1
+  : >"$depc_tmp/lr.want"
+  depc_logrotate_merge "$1" || return 1
+  grep -q '^dropped$' "$depc_tmp/lr.status" || return 0
+  depc_change removed "removed from $f"
+  if [ "$depc_mode" = check ]; then
+    depc_diff "$depc_tmp/lr.old" "$depc_tmp/lr.new" "$f" - -
+    return 0
+  fi
+  depc_logrotate_write "$f"
+}
+
 #@@ depc_owed_load sha256:35704fad049070db0a38cacd67caeb0a88deae882f862c3fac1aeaa980176866
 # Read the reactions owed by earlier runs from the state directory.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
@@ -2770,8 +3000,8 @@ depc_supervisor_wait() {
   esac
 }
 
-#@@ depc_supervisor_program sha256:2275c211462d9a33930dad2e55cd639f874a7e26fc13f43e7401d6a3e9e6d0a0
-# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT
+#@@ depc_supervisor_program sha256:0100882aebcbb60c391540c5f973610f0891d61bda905224ca98dbf43325f622
+# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT COLD
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
 # first (recorded on the host, so a run that fails before the update leaves
@@ -2780,15 +3010,24 @@ depc_supervisor_wait() {
 # already did (its pid changed). AUTOSTART=1: a program that is not running
 # is started. After any (re)start: wait up to WAIT seconds for RUNNING.
 # Without changes only `status NAME` runs. --check runs only `status`.
+# COLD ('' unless cold: true) is the key of the start owed by its cold stop
+# (depc_supervisor_program_evade): see depc_supervisor_cold_start.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program() {
-  local owe name p sha fn ctl conf autostart wait pid started
-  owe=$1 name=$2 p=$3 sha=$4 fn=$5 ctl=$6 conf=$7 autostart=$8 wait=$9
+  local owe name p sha fn ctl conf autostart wait pid started cold
+  owe=$1 name=$2 p=$3 sha=$4 fn=$5 ctl=$6 conf=$7 autostart=$8 wait=$9 cold=${10}
   depc_supervisor_need "$ctl" || return 1
   if [ ! -f "$p" ] || ! depc_sha256_of "$p" || [ "$depc_digest" != "$sha" ]; then
     depc_owe "$owe" || return 1
   fi
   depc_supervisor_conf "$p" "$sha" "$fn" || return 1
+  if [ -n "$cold" ] && depc_is_owed "$cold"; then
+    depc_supervisor_cold_report
+    if [ "$depc_mode" = check ]; then
+      [ "$depc_sv_conf_changed" = 0 ] || depc_change update "reread/update"
+      return 0
+    fi
+  fi
   if [ "$depc_mode" = check ]; then
     depc_supervisor_state "$ctl" "$conf" "$name"
     if depc_is_owed "$owe"; then
@@ -2857,7 +3096,64 @@ depc_supervisor_program() {
   if [ "$started" = 1 ]; then
     depc_supervisor_wait "$ctl" "$conf" "$name" "$wait" || return 1
   fi
+  if [ -n "$cold" ]; then
+    depc_supervisor_cold_start "$cold" "$ctl" "$conf" "$name" "$wait" "$started" || return 1
+  fi
   depc_settle "$owe"
+}
+
+#@@ depc_supervisor_cold_report sha256:fec0ab2e8466278aa2a56fc9daa71fc7d87bd5e82f962b8e86b05f867bd4145d
+# depc_supervisor_cold_report: the change line of a cold program that was
+# stopped for its dependencies (in --check: would be).
+depc_supervisor_cold_report() {
+  if [ "$depc_mode" = check ]; then
+    depc_change cold "stop while its dependencies change, start"
+  else
+    depc_change cold "stopped while its dependencies changed"
+  fi
+}
+
+#@@ depc_supervisor_program_evade sha256:39a142171d6a673850baa1de3386089e207f92c9c3f3d256f2d91257a9414c64
+# depc_supervisor_program_evade OWE NAME CTL CONF: (cold: true; runtime/
+# evade.sh runs it right before a resource the program depends on changes)
+# a running program is stopped. The start it is then owed (OWE) is recorded
+# first, so a run killed after the stop leaves it owed and the next run
+# starts it. A program that does not run, or a supervisord that does not
+# answer yet (the first deploy), is left alone. --check only records OWE.
+depc_supervisor_program_evade() {
+  depc_supervisor_answers "$3" "$4" || return 0
+  depc_supervisor_state "$3" "$4" "$2"
+  case $depc_sv_state in
+    RUNNING | STARTING | BACKOFF) ;;
+    *) return 0 ;;
+  esac
+  depc_owe "$1" || return 1
+  [ "$depc_mode" = apply ] || return 0
+  depc_supervisor_ctl "cannot stop $2 while its dependencies change (cold: true)" "$3" "$4" stop "$2"
+}
+
+#@@ depc_supervisor_cold_start sha256:6cc665b0acf6cf213ca487eaf623b7f7e085a778b716342346674538e912eee6
+# depc_supervisor_cold_start COLD CTL CONF NAME WAIT STARTED: (apply) when
+# COLD is owed (depc_supervisor_program_evade stopped the program, in this
+# run or in one that was killed), the program is started unless it already
+# was (STARTED=1 or running), whatever its autostart: it ran before the
+# stop. Then COLD is settled.
+depc_supervisor_cold_start() {
+  depc_is_owed "$1" || return 0
+  if [ "$6" = 0 ]; then
+    depc_supervisor_state "$2" "$3" "$4"
+    case $depc_sv_state in
+      RUNNING | STARTING) ;;
+      *)
+        depc_invalidate_facts
+        depc_supervisor_ctl "cannot start $4" "$2" "$3" start "$4" ||
+          depc_supervisor_wait "$2" "$3" "$4" 0 || return 1
+        depc_change start "started"
+        ;;
+    esac
+    depc_supervisor_wait "$2" "$3" "$4" "$5" || return 1
+  fi
+  depc_settle "$1"
 }
 
 #@@ depc_supervisor_program_remove sha256:60d6a40ea6a727a4006ccad902f0e48e0cd030737fe22a34bc90b35acc32d91b
@@ -2993,6 +3289,29 @@ depc_symlink_remove() {
   [ "$depc_mode" = apply ] || return 0
   depc_invalidate_facts
   depc_try "cannot remove the link $1" rm -f "$1"
+}
+
+#@@ depc_timer_remove sha256:c11066485a9d8949d71f72854621e5bd79ccdf0d672737de9a2d0fe9c13694ef
+# depc_timer_remove NAME: (ledger.sh) NAME.timer stopped and disabled, both
+# unit files removed, one daemon-reload. A run of NAME.service in progress
+# is left to finish (systemd keeps a running unit whose file went). Without
+# systemd: the files only.
+depc_timer_remove() {
+  [ -f "/etc/systemd/system/$1.timer" ] || [ -L "/etc/systemd/system/$1.timer" ] ||
+    [ -f "/etc/systemd/system/$1.service" ] || [ -L "/etc/systemd/system/$1.service" ] || return 0
+  if [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then
+    depc_change removed 'units removed'
+    [ "$depc_mode" = apply ] || return 0
+    depc_try "cannot remove the units of $1" rm -f "/etc/systemd/system/$1.timer" "/etc/systemd/system/$1.service"
+    return
+  fi
+  depc_change removed 'stopped, disabled, units removed'
+  [ "$depc_mode" = apply ] || return 0
+  depc_invalidate_facts
+  depc_service_do stop "$1.timer" || return 1
+  depc_try "systemctl disable $1.timer failed" systemctl --no-reload disable "$1.timer" || return 1
+  depc_try "cannot remove the units of $1" rm -f "/etc/systemd/system/$1.timer" "/etc/systemd/system/$1.service" || return 1
+  depc_try "systemctl daemon-reload failed" systemctl daemon-reload
 }
 
 #@@ depc_principals_load sha256:ba826201e58ef4eb82eba11d1f02812658e3e099b92b1316be29bbfb4ada53ec

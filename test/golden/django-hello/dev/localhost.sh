@@ -35,7 +35,7 @@ depc_resources() {
   # [6] supervisor /tmp/depc-django-hello/supervisor (examples/django-hello/components/hello.ts:45:27)
   depc_step 6 supervisor '/tmp/depc-django-hello/supervisor' depc_supervisor_user '/tmp/depc-django-hello/supervisor' 'supervisord' 'supervisorctl' 'bdd7c86315a57835c0f43ec361c4ca715d29c6c9895c9234e93456fa06d428b3' depc_content_6
   # [7] program /tmp/depc-django-hello/supervisor/conf.d/hello.conf (examples/django-hello/components/hello.ts:46:7)
-  depc_step 7 program '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' 'hello' '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' '7022d68424c8e4ed5775c3a3cbff1d3cfa3c5b38a448ec48038f95f77f52a065' depc_content_7 'supervisorctl' '/tmp/depc-django-hello/supervisor/supervisord.conf' '1' '16'
+  depc_step 7 program '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' 'hello' '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' '7022d68424c8e4ed5775c3a3cbff1d3cfa3c5b38a448ec48038f95f77f52a065' depc_content_7 'supervisorctl' '/tmp/depc-django-hello/supervisor/supervisord.conf' '1' '16' ''
 }
 
 # ---- expected state: checked for all resources in one pass before any runs ----
@@ -53,6 +53,10 @@ depc_notifies() {
   case $1 in
     3 | 4 | 5) depc_owe 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' ;;
   esac
+}
+# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).
+depc_evasions() {
+  :
 }
 depc_facts() {
   depc_fact_stat '/tmp/depc-django-hello' '/tmp/depc-django-hello/src' '/tmp/depc-django-hello/src/hello_wsgi.py' '/tmp/depc-django-hello/hello.ini'
@@ -185,6 +189,11 @@ DEPC_EOF
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_cron_ctl
+#@ depc_cron_read
+#@ depc_cron_merge
+#@ depc_cron_install
+#@ depc_cronjob_remove
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
@@ -218,6 +227,11 @@ DEPC_EOF
 #@ depc_remove_guard
 #@ depc_remove_tree_ok
 #@ depc_remove_contents
+#@ depc_logrotate_read
+#@ depc_logrotate_merge
+#@ depc_logrotate_write
+#@ depc_logrotate_content
+#@ depc_logrotate_remove
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
@@ -249,9 +263,13 @@ DEPC_EOF
 #@ depc_supervisor_pid
 #@ depc_supervisor_wait
 #@ depc_supervisor_program
+#@ depc_supervisor_cold_report
+#@ depc_supervisor_program_evade
+#@ depc_supervisor_cold_start
 #@ depc_supervisor_program_remove
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove
+#@ depc_timer_remove
 #@ depc_principals_load
 #@ depc_user_lookup
 #@ depc_principal_created

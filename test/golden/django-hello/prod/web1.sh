@@ -35,7 +35,7 @@ depc_resources() {
   # [6] supervisor /srv/hello/supervisor (examples/django-hello/components/hello.ts:45:27)
   depc_step 6 supervisor '/srv/hello/supervisor' depc_supervisor_user '/srv/hello/supervisor' 'supervisord' 'supervisorctl' '1b69b8afef5e3ebd54de339e77f0e02b06d81b9973d28502f5390bbe190c292b' depc_content_6
   # [7] program /srv/hello/supervisor/conf.d/hello.conf (examples/django-hello/components/hello.ts:46:7)
-  depc_step 7 program '/srv/hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/srv/hello/supervisor/conf.d/hello.conf' 'hello' '/srv/hello/supervisor/conf.d/hello.conf' '2f538a4f53c902d4f4a0df6136fc63cffff4624851478d1429a5d748d173aa76' depc_content_7 'supervisorctl' '/srv/hello/supervisor/supervisord.conf' '1' '16'
+  depc_step 7 program '/srv/hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/srv/hello/supervisor/conf.d/hello.conf' 'hello' '/srv/hello/supervisor/conf.d/hello.conf' '2f538a4f53c902d4f4a0df6136fc63cffff4624851478d1429a5d748d173aa76' depc_content_7 'supervisorctl' '/srv/hello/supervisor/supervisord.conf' '1' '16' ''
 }
 
 # ---- expected state: checked for all resources in one pass before any runs ----
@@ -53,6 +53,10 @@ depc_notifies() {
   case $1 in
     3 | 4 | 5) depc_owe 'program:/srv/hello/supervisor/conf.d/hello.conf' ;;
   esac
+}
+# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).
+depc_evasions() {
+  :
 }
 depc_facts() {
   depc_fact_stat '/srv/hello' '/srv/hello/src' '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
@@ -185,6 +189,11 @@ DEPC_EOF
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_cron_ctl
+#@ depc_cron_read
+#@ depc_cron_merge
+#@ depc_cron_install
+#@ depc_cronjob_remove
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
@@ -218,6 +227,11 @@ DEPC_EOF
 #@ depc_remove_guard
 #@ depc_remove_tree_ok
 #@ depc_remove_contents
+#@ depc_logrotate_read
+#@ depc_logrotate_merge
+#@ depc_logrotate_write
+#@ depc_logrotate_content
+#@ depc_logrotate_remove
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
@@ -249,9 +263,13 @@ DEPC_EOF
 #@ depc_supervisor_pid
 #@ depc_supervisor_wait
 #@ depc_supervisor_program
+#@ depc_supervisor_cold_report
+#@ depc_supervisor_program_evade
+#@ depc_supervisor_cold_start
 #@ depc_supervisor_program_remove
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove
+#@ depc_timer_remove
 #@ depc_principals_load
 #@ depc_user_lookup
 #@ depc_principal_created

@@ -52,6 +52,10 @@ depc_notifies() {
     3 | 4 | 5) depc_owe 'service:hello.service' ;;
   esac
 }
+# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).
+depc_evasions() {
+  :
+}
 depc_facts() {
   depc_fact_stat '/srv/hello' '/srv/hello/src' '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
   depc_fact_sha256 '/srv/hello/src/hello_wsgi.py' '/srv/hello/hello.ini'
@@ -161,6 +165,11 @@ DEPC_EOF
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_cron_ctl
+#@ depc_cron_read
+#@ depc_cron_merge
+#@ depc_cron_install
+#@ depc_cronjob_remove
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
@@ -194,6 +203,11 @@ DEPC_EOF
 #@ depc_remove_guard
 #@ depc_remove_tree_ok
 #@ depc_remove_contents
+#@ depc_logrotate_read
+#@ depc_logrotate_merge
+#@ depc_logrotate_write
+#@ depc_logrotate_content
+#@ depc_logrotate_remove
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
@@ -224,6 +238,7 @@ DEPC_EOF
 #@ depc_supervisor_program_remove
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove
+#@ depc_timer_remove
 #@ depc_principals_load
 #@ depc_user_lookup
 #@ depc_principal_created

@@ -53,6 +53,10 @@ depc_notifies() {
     3) depc_owe 'command:record-release' ;;
   esac
 }
+# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).
+depc_evasions() {
+  :
+}
 depc_facts() {
   depc_fact_stat '/srv/hello' '/srv/hello/releases/1' '/srv/hello/releases/1/index.html' '/srv/hello/server.ini' '/srv/hello/current'
   depc_fact_sha256 '/srv/hello/releases/1/index.html' '/srv/hello/server.ini'
@@ -116,6 +120,11 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_cron_ctl
+#@ depc_cron_read
+#@ depc_cron_merge
+#@ depc_cron_install
+#@ depc_cronjob_remove
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
@@ -149,6 +158,11 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_remove_guard
 #@ depc_remove_tree_ok
 #@ depc_remove_contents
+#@ depc_logrotate_read
+#@ depc_logrotate_merge
+#@ depc_logrotate_write
+#@ depc_logrotate_content
+#@ depc_logrotate_remove
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
@@ -177,6 +191,7 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_symlink
 #@ depc_readlink
 #@ depc_symlink_remove
+#@ depc_timer_remove
 #@ depc_principals_load
 #@ depc_user_lookup
 #@ depc_principal_created

@@ -46,6 +46,10 @@ DEPC_EOF
 depc_notifies() {
   :
 }
+# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).
+depc_evasions() {
+  :
+}
 depc_facts() {
   depc_fact_stat '/srv/webapp' '/srv/webapp/releases/2026.11.1' '/srv/webapp/releases/2026.11.1/app.ini' '/srv/webapp/current'
   depc_fact_sha256 '/srv/webapp/releases/2026.11.1/app.ini'
@@ -101,6 +105,11 @@ DEPC_EOF
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_cron_ctl
+#@ depc_cron_read
+#@ depc_cron_merge
+#@ depc_cron_install
+#@ depc_cronjob_remove
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
@@ -134,6 +143,11 @@ DEPC_EOF
 #@ depc_remove_guard
 #@ depc_remove_tree_ok
 #@ depc_remove_contents
+#@ depc_logrotate_read
+#@ depc_logrotate_merge
+#@ depc_logrotate_write
+#@ depc_logrotate_content
+#@ depc_logrotate_remove
 #@ depc_owed_load
 #@ depc_is_owed
 #@ depc_settle
@@ -161,6 +175,7 @@ DEPC_EOF
 #@ depc_symlink
 #@ depc_readlink
 #@ depc_symlink_remove
+#@ depc_timer_remove
 #@ depc_principals_load
 #@ depc_user_lookup
 #@ depc_principal_created
