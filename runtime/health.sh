@@ -154,7 +154,7 @@ depc_health_http() {
       rc=$?
       ;;
     wget)
-      wget -q -S --tries=1 --timeout="$timeout" --content-on-error -O "$depc_tmp/health.body" "$url" </dev/null 2>"$depc_tmp/health.err"
+      wget -nv -S --tries=1 --timeout="$timeout" --content-on-error -O "$depc_tmp/health.body" "$url" </dev/null 2>"$depc_tmp/health.err"
       rc=$?
       ;;
     bbwget)
@@ -171,10 +171,12 @@ depc_health_http() {
   fi
   case $code in
     '' | 000)
-      # GNU timeout exits 124, busybox's 143; curl's own limit is 28.
+      # GNU timeout exits 124, busybox's 143; curl's own limit is 28; GNU
+      # wget says "Read error (Connection timed out)" and exits 4.
+      depc_health_why="GET $url: no response"
       case $rc in
         124 | 143 | 28) depc_health_why="GET $url: no response within ${timeout}s" ;;
-        *) depc_health_why="GET $url: no response" ;;
+        *) ! awk '/timed out/ { f = 1 } END { exit !f }' "$depc_tmp/health.err" || depc_health_why="GET $url: no response within ${timeout}s" ;;
       esac
       depc_health_tail "$depc_tmp/health.err"
       return 1
@@ -182,7 +184,14 @@ depc_health_http() {
   esac
   if [ "$code" != "$want" ]; then
     depc_health_why="GET $url: status $code, expected $want"
-    depc_health_tail "$depc_tmp/health.body"
+    if [ -s "$depc_tmp/health.body" ]; then
+      depc_health_tail "$depc_tmp/health.body"
+    else
+      # No body (busybox wget keeps none of a 4xx/5xx answer): the tool's
+      # own words, without the headers -S printed (indented).
+      awk '!/^  /' "$depc_tmp/health.err" >"$depc_tmp/health.msg"
+      depc_health_tail "$depc_tmp/health.msg"
+    fi
     return 1
   fi
   [ -n "$body" ] || return 0

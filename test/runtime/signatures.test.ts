@@ -12,7 +12,7 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, Directory, environment, File, Program, Service, Supervisor, Symlink, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, Directory, environment, File, HealthCheck, Program, Service, Supervisor, Symlink, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
@@ -42,6 +42,9 @@ function everyKind() {
         system,
         Program({ supervisor: system, name: "worker", command: ["/bin/sleep", "100"] }),
         Service({ name: "web", execStart: ["/bin/true"], whenChanged: [conf] }),
+        Program({ supervisor: sup, name: "api", command: ["/bin/sleep", "100"], health: { http: { url: "http://127.0.0.1:8000/" } } }),
+        Service({ name: "api", execStart: ["/bin/true"], health: { command: ["/bin/true"] } }),
+        HealthCheck({ name: "api", tcp: { port: 8000 } }),
       ],
     },
   });
