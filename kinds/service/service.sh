@@ -177,7 +177,8 @@ depc_service_proven() {
     depc_owe "$owe"
     return 1
   fi
-  [ "$stable" -gt 0 ] || return 0
+  # A oneshot's start waits until it has finished: nothing stays up to watch.
+  [ "$stable" -gt 0 ] && [ "$depc_svc_type" != oneshot ] || return 0
   while :; do
     depc_service_process "$name" || return 1
     if [ "$depc_svc_active" != active ] || [ "$depc_svc_pid" != "$pid" ] || [ "$depc_svc_restarts" != "$restarts" ]; then
@@ -200,12 +201,13 @@ depc_service_proven() {
 }
 
 # depc_service_process NAME: depc_svc_active (ActiveState), depc_svc_pid
-# (MainPID) and depc_svc_restarts (NRestarts, 0 before systemd 235).
+# (MainPID), depc_svc_restarts (NRestarts, 0 before systemd 235) and
+# depc_svc_type (Type).
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_service_process() {
   local line
-  depc_svc_pid=0 depc_svc_restarts=0 depc_svc_active=
-  if ! systemctl show -p ActiveState -p MainPID -p NRestarts "$1" >"$depc_tmp/svc" 2>"$depc_tmp/err"; then
+  depc_svc_pid=0 depc_svc_restarts=0 depc_svc_active= depc_svc_type=
+  if ! systemctl show -p ActiveState -p MainPID -p NRestarts -p Type "$1" >"$depc_tmp/svc" 2>"$depc_tmp/err"; then
     depc_fail "systemctl show $1 failed" "$depc_tmp/err"
     return 1
   fi
@@ -214,6 +216,7 @@ depc_service_process() {
       ActiveState=*) depc_svc_active=${line#*=} ;;
       MainPID=*) depc_svc_pid=${line#*=} ;;
       NRestarts=?*) depc_svc_restarts=${line#*=} ;;
+      Type=*) depc_svc_type=${line#*=} ;;
     esac
   done <"$depc_tmp/svc"
   return 0
