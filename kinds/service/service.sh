@@ -206,7 +206,7 @@ depc_service_proven() {
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_service_process() {
   local line
-  depc_svc_pid=0 depc_svc_restarts=0 depc_svc_active= depc_svc_type=
+  depc_svc_pid=0 depc_svc_restarts=0 depc_svc_active='' depc_svc_type=''
   if ! systemctl show -p ActiveState -p MainPID -p NRestarts -p Type "$1" >"$depc_tmp/svc" 2>"$depc_tmp/err"; then
     depc_fail "systemctl show $1 failed" "$depc_tmp/err"
     return 1
