@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { environment, HealthCheck } from "../../model/index.js";
+import { Directory, environment, HealthCheck } from "../../model/index.js";
 import { collectResources, OutputCollector } from "../../tools/deploy/results.js";
 import { compileValue } from "../support/inmemory.js";
 import { requireTool } from "../support/shells.js";
@@ -33,5 +33,18 @@ describe.runIf(requireTool("dash") && requireTool("timeout"))("health results in
       { key: "down", status: "failed", health: { result: "failed", attempts: 3, seconds: true } },
     ]);
     expect(resources[1]!.error).toMatch(/^health check failed after 3 attempts in [0-9]+\.[0-9]s: false exited with status 1$/);
+  });
+
+  it("a HealthCheck that leaves the model leaves nothing to remove: no removal line, in --check or apply", () => {
+    const run = (name: string, withCheck: boolean, ...args: string[]) => {
+      const resources = [Directory({ path: join(dir, "d") }), ...(withCheck ? [HealthCheck({ name: "c", command: ["true"] })] : [])];
+      writeFileSync(join(dir, name), compileValue(environment({ hosts: { h: resources } })).bundles!.get("h")!);
+      return spawnSync("dash", [join(dir, name), "--state-dir", join(dir, "state2"), ...args], { encoding: "utf8" });
+    };
+    expect(run("with.sh", true).status).toBe(0);
+    const check = run("without.sh", false, "--check");
+    expect([check.status, check.stdout]).toEqual([0, `ok            directory ${join(dir, "d")}\ndepc: test/h (check): 1 resources: 0 would change, 1 ok\n`]);
+    const apply = run("without.sh", false);
+    expect([apply.status, apply.stdout]).toEqual([0, `ok            directory ${join(dir, "d")}\ndepc: test/h: 1 resources: 0 changed, 1 ok, 0 failed\n`]);
   });
 });
