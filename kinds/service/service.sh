@@ -133,6 +133,9 @@ depc_service() {
     acted=1
     if [ "$was_active" = 0 ]; then
       depc_change start start
+      # Owed until proven (depc_service_proven): a run killed before its
+      # check leaves the next run to restart and check it.
+      [ "$depc_mode" != apply ] || depc_owe "$owe" || return 1
       depc_service_do start "$name" || return 1
     elif [ "$unit_changed" = 1 ]; then
       depc_change restart restart

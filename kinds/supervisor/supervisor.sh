@@ -265,6 +265,9 @@ depc_supervisor_program() {
     case $depc_sv_state in
       STOPPED | EXITED | FATAL | BACKOFF)
         depc_invalidate_facts
+        # Owed until proven (depc_supervisor_proven): a run killed before
+        # its check leaves the next run to restart and check it.
+        depc_owe "$owe" || return 1
         depc_supervisor_ctl "cannot start $name" "$ctl" "$conf" start "$name" ||
           depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
         depc_change start "started"
