@@ -77,7 +77,7 @@ describe.runIf(tools && shells.length > 0)("health checks", () => {
       else if (u.pathname === "/down") res.writeHead(503).end("down for maintenance\n");
       else if (u.pathname === "/moved") res.writeHead(302, { location: "/ok" }).end();
       else if (u.pathname === "/esc") res.writeHead(500).end("bad \u001b]0;pwned\u0007 \u202etxt.exe\n");
-      else if (u.pathname === "/slow") setTimeout(() => res.writeHead(200).end("late\n"), 4000);
+      else if (u.pathname === "/slow") setTimeout(() => res.writeHead(200).end("late\n"), 8000);
       else if (u.pathname === "/flaky") {
         // Fails twice per key, then answers.
         const n = (hits.get(key) ?? 0) + 1;
@@ -96,6 +96,7 @@ describe.runIf(tools && shells.length > 0)("health checks", () => {
   });
 
   afterAll(async () => {
+    server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     rmSync(root, { recursive: true, force: true });
   });
@@ -189,7 +190,8 @@ describe.runIf(tools && shells.length > 0)("health checks", () => {
       for (const { tool, path } of shellName === "dash" ? fetch : fetch.slice(0, 1)) {
         const t0 = Date.now();
         const slow = await apply(shell, path, [{ name: "slow", http: { url: url("/slow") }, retries: 1, timeout: 1 }]);
-        expect(Date.now() - t0, tool).toBeLessThan(3500);
+        // The answer would come after 8 s; a loaded machine may take a while to start the bundle.
+        expect(Date.now() - t0, tool).toBeLessThan(6000);
         expect(timeless(slow.stdout.split("\n")[0]!), tool).toMatch(new RegExp(`^failed        healthcheck slow: health check failed after 1 attempt in Ns: GET ${url("/slow").replace(/[.?]/g, "\\$&")}: no response within 1s`));
       }
     });

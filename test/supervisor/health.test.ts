@@ -84,7 +84,8 @@ describe.runIf(ready)("Program health checks on a real supervisord", () => {
         expect(line).toMatch(/^failed        program \/home\/app\/svh-(dash|bb)\/conf\.d\/loop\.conf: loop did not stay up: it was RUNNING as pid N, then [A-Z]+( as pid N)? within 3s; its last log lines:$/);
         expect(r.stdout).toContain("    lost the database\n");
         expect(r.stdout).toMatch(/\ndepc: test\/h: 2 resources: \d changed, \d ok, 1 failed\n$/);
-        expect(ms).toBeLessThan(15_000);
+        // Far below what waiting for RUNNING could take (startsecs + 15 s), also on a loaded machine.
+        expect(ms).toBeLessThan(25_000);
         expect(session.read(`/home/app/state-${tag}/owed`)).toContain(`program:${base}/conf.d/loop.conf`);
       }
       const check = run(shell, script, "--check");
