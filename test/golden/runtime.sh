@@ -2116,7 +2116,7 @@ depc_report_write() {
   return 0
 }
 
-#@@ depc_service sha256:6d77a6918d47afb1d62fda746220d8091ac78b4eabfaa24e9f6a234458c0c462
+#@@ depc_service sha256:ad1880ee231c7cbb12a41c922a17762a588c6d54248a8e566afb52b20add1ccb
 # depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD STABLE [HEALTH...]: the unit
 # NAME ("web.service") has the file /etc/systemd/system/NAME with
 # CONTENTFN's bytes (digest SHA256, mode 0644, owned by root), is enabled
@@ -2242,6 +2242,9 @@ depc_service() {
     acted=1
     if [ "$was_active" = 0 ]; then
       depc_change start start
+      # Owed until proven (depc_service_proven): a run killed before its
+      # check leaves the next run to restart and check it.
+      [ "$depc_mode" != apply ] || depc_owe "$owe" || return 1
       depc_service_do start "$name" || return 1
     elif [ "$unit_changed" = 1 ]; then
       depc_change restart restart
@@ -3052,7 +3055,7 @@ depc_supervisor_wait() {
   esac
 }
 
-#@@ depc_supervisor_program sha256:bec078de4e048e108afd6a7ef04e50843483202497296136020c29645cba1c30
+#@@ depc_supervisor_program sha256:85638722ede6465e217251a9c749aea9945fb4b97ead0b44a89a946575c08149
 # depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT STABLE [HEALTH...]
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
@@ -3130,6 +3133,9 @@ depc_supervisor_program() {
     case $depc_sv_state in
       STOPPED | EXITED | FATAL | BACKOFF)
         depc_invalidate_facts
+        # Owed until proven (depc_supervisor_proven): a run killed before
+        # its check leaves the next run to restart and check it.
+        depc_owe "$owe" || return 1
         depc_supervisor_ctl "cannot start $name" "$ctl" "$conf" start "$name" ||
           depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
         depc_change start "started"
