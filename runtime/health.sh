@@ -171,11 +171,12 @@ depc_health_http() {
   fi
   case $code in
     '' | 000)
-      # GNU timeout exits 124, busybox's 143; curl's own limit is 28; GNU
+      # GNU timeout exits 124; busybox's kills the program itself with TERM,
+      # which the shell reports as 143 (yash: 399); curl's own limit is 28; GNU
       # wget says "Read error (Connection timed out)" and exits 4.
       depc_health_why="GET $url: no response"
       case $rc in
-        124 | 143 | 28) depc_health_why="GET $url: no response within ${timeout}s" ;;
+        124 | 143 | 399 | 28) depc_health_why="GET $url: no response within ${timeout}s" ;;
         *) ! awk '/timed out/ { f = 1 } END { exit !f }' "$depc_tmp/health.err" || depc_health_why="GET $url: no response within ${timeout}s" ;;
       esac
       depc_health_tail "$depc_tmp/health.err"
@@ -225,7 +226,7 @@ except OSError as e:
   rc=$?
   [ "$rc" != 0 ] || return 0
   case $rc in
-    124 | 143) depc_health_why="TCP connect to $host:$port: no answer within ${timeout}s" ;;
+    124 | 143 | 399) depc_health_why="TCP connect to $host:$port: no answer within ${timeout}s" ;;
     *) depc_health_why="TCP connect to $host:$port failed" ;;
   esac
   depc_health_tail "$depc_tmp/health.err"
@@ -241,7 +242,7 @@ depc_health_command() {
   rc=$?
   [ "$rc" != 0 ] || return 0
   case $rc in
-    124 | 143) depc_health_why="$2 timed out after ${1}s" ;;
+    124 | 143 | 399) depc_health_why="$2 timed out after ${1}s" ;;
     *) depc_health_why="$2 exited with status $rc" ;;
   esac
   depc_health_tail "$depc_tmp/health.err"

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Program, Supervisor, environment, type Argv, type Placeable } from "../../model/index.js";
+import { HealthCheck, Program, Supervisor, environment, type Argv, type Placeable } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { Sandbox } from "../support/sandbox.js";
 import { requireTool, which } from "../support/shells.js";
@@ -95,10 +95,13 @@ describe.runIf(ready)("Program health checks on a real supervisord", () => {
     it("a health check gates the start: passes (result on the line and in the report), then a failing check fails the run and keeps the restart owed", async () => {
       const port = await freePort();
       const s = sup();
-      const good = bundle([s, Program({ supervisor: s, name: "web", command: serve(port), directory: "/tmp", health: { http: { url: `http://127.0.0.1:${port}/`, body: "Directory listing" }, interval: 1 }, stableSeconds: 1 })]);
+      const web = Program({ supervisor: s, name: "web", command: serve(port), directory: "/tmp", health: { http: { url: `http://127.0.0.1:${port}/`, body: "Directory listing" }, interval: 1 }, stableSeconds: 1 });
+      // A standalone check after it, run on every apply.
+      const good = bundle([s, web, HealthCheck({ name: "web-listens", tcp: { port }, after: [web] })]);
       const first = run(shell, good, "--report", `/home/app/r-${tag}.json`);
       expect(first.status, first.stdout + first.stderr).toBe(0);
       expect(plain(first.stdout)).toMatch(new RegExp(`changed       program ${base}/conf\\.d/web\\.conf \\(config created, started; health passed: \\d+ attempts? in Ns\\)\\n`));
+      expect(plain(first.stdout)).toContain("ok            healthcheck web-listens (health passed: 1 attempt in Ns)\n");
       expect(await httpGet(port)).toContain("Directory listing");
       const report = session.read(`/home/app/r-${tag}.json`)!.trim().split("\n").map((l) => JSON.parse(l));
       expect(report.find((r) => r.kind === "program" && r.index !== undefined).health).toMatchObject({ result: "passed" });
@@ -122,7 +125,13 @@ describe.runIf(ready)("Program health checks on a real supervisord", () => {
       expect(healed.status, healed.stdout + healed.stderr).toBe(0);
       expect(plain(healed.stdout)).toMatch(/\(config content, restarted; health passed: \d+ attempts? in Ns\)/);
       const settled = run(shell, good);
-      expect(settled.stdout).toContain("0 changed, 2 ok, 0 failed");
+      expect(plain(settled.stdout)).toContain("ok            healthcheck web-listens (health passed: 1 attempt in Ns)\n");
+      expect(settled.stdout).toContain("0 changed, 3 ok, 0 failed");
+      // Stopped behind depc's back: started again, and checked again, before the standalone check runs.
+      expect(ctl(conf, "stop", "web").status).toBe(0);
+      const restarted = run(shell, good);
+      expect(restarted.status, restarted.stdout + restarted.stderr).toBe(0);
+      expect(plain(restarted.stdout)).toMatch(new RegExp(`changed       program ${base}/conf\\.d/web\\.conf \\(started; health passed: \\d+ attempts? in Ns\\)\\nok            healthcheck web-listens \\(health passed: 1 attempt in Ns\\)\\n`));
       expect(ctl(conf, "stop", "web").status).toBe(0);
     });
 
