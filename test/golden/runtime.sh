@@ -1429,7 +1429,7 @@ depc_health_attempt() {
   esac
 }
 
-#@@ depc_health_http sha256:a4fbc5e51b4ce493ff0ebecfc45ec47d00e2e181cf2f9e429566cfce1ffed30a
+#@@ depc_health_http sha256:676644b9047ade6f885bede490060a7cefdf52ce6689838466faaaed972c6274
 # depc_health_http TIMEOUT URL STATUS BODY: GET URL (redirects followed)
 # answers STATUS, and a line of its body contains BODY ('' = any body).
 # wget exits non-zero on 4xx/5xx, so its status comes from the last
@@ -1463,11 +1463,12 @@ depc_health_http() {
   fi
   case $code in
     '' | 000)
-      # GNU timeout exits 124, busybox's 143; curl's own limit is 28; GNU
+      # GNU timeout exits 124; busybox's kills the program itself with TERM,
+      # which the shell reports as 143 (yash: 399); curl's own limit is 28; GNU
       # wget says "Read error (Connection timed out)" and exits 4.
       depc_health_why="GET $url: no response"
       case $rc in
-        124 | 143 | 28) depc_health_why="GET $url: no response within ${timeout}s" ;;
+        124 | 143 | 399 | 28) depc_health_why="GET $url: no response within ${timeout}s" ;;
         *) ! awk '/timed out/ { f = 1 } END { exit !f }' "$depc_tmp/health.err" || depc_health_why="GET $url: no response within ${timeout}s" ;;
       esac
       depc_health_tail "$depc_tmp/health.err"
@@ -1496,7 +1497,7 @@ depc_health_http() {
   return 1
 }
 
-#@@ depc_health_tcp sha256:5de5347a77b3c888ee74ad606da222fe59341785aab1390d44a40562d08068ab
+#@@ depc_health_tcp sha256:bef59f63c09ac2561f0d3b53265a38c43f15990ae9355a744ae75d5c69f03401
 # depc_health_tcp TIMEOUT HOST PORT: a TCP connection to HOST:PORT opens.
 # shellcheck disable=SC3043,SC2016 # local is a deliberate extension; $1 and $2 are bash's, in single quotes on purpose
 depc_health_tcp() {
@@ -1518,14 +1519,14 @@ except OSError as e:
   rc=$?
   [ "$rc" != 0 ] || return 0
   case $rc in
-    124 | 143) depc_health_why="TCP connect to $host:$port: no answer within ${timeout}s" ;;
+    124 | 143 | 399) depc_health_why="TCP connect to $host:$port: no answer within ${timeout}s" ;;
     *) depc_health_why="TCP connect to $host:$port failed" ;;
   esac
   depc_health_tail "$depc_tmp/health.err"
   return 1
 }
 
-#@@ depc_health_command sha256:fb4dd32cf39a44389d94d73462d5718f4f3a9556904b669ccfb2619f26649ae4
+#@@ depc_health_command sha256:be41a33748964b86c663463e80c4c68586cc884b94ec2aba42e08cd2a14c6149
 # depc_health_command TIMEOUT DISPLAY RUNFN: RUNFN (the command, DISPLAY as
 # reports show it) exits 0 within TIMEOUT seconds; stdin /dev/null, fd 9 closed.
 # shellcheck disable=SC3043 # local is a deliberate extension
@@ -1535,7 +1536,7 @@ depc_health_command() {
   rc=$?
   [ "$rc" != 0 ] || return 0
   case $rc in
-    124 | 143) depc_health_why="$2 timed out after ${1}s" ;;
+    124 | 143 | 399) depc_health_why="$2 timed out after ${1}s" ;;
     *) depc_health_why="$2 exited with status $rc" ;;
   esac
   depc_health_tail "$depc_tmp/health.err"
