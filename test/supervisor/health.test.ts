@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheck, Program, Supervisor, environment, type Argv, type Placeable } from "../../model/index.js";
@@ -132,6 +132,34 @@ describe.runIf(ready)("Program health checks on a real supervisord", () => {
       const restarted = run(shell, good);
       expect(restarted.status, restarted.stdout + restarted.stderr).toBe(0);
       expect(plain(restarted.stdout)).toMatch(new RegExp(`changed       program ${base}/conf\\.d/web\\.conf \\(started; health passed: \\d+ attempts? in Ns\\)\\nok            healthcheck web-listens \\(health passed: 1 attempt in Ns\\)\\n`));
+      expect(ctl(conf, "stop", "web").status).toBe(0);
+    });
+
+    it("a run killed -9 during the check of a start leaves the start owed: the next run restarts and checks it", async () => {
+      const port = await freePort();
+      const s = sup();
+      const web = (path: string) => Program({ supervisor: s, name: "web", command: serve(port), directory: "/tmp", health: { http: { url: `http://127.0.0.1:${port}${path}` }, retries: 120, interval: 1 }, stableSeconds: 1 });
+      const good = bundle([s, web("/")]);
+      const first = run(shell, good);
+      expect(first.status, first.stdout + first.stderr).toBe(0);
+      // Stopped: the next run starts it (config unchanged, nothing owed), and its check waits for a page that never comes.
+      expect(ctl(conf, "stop", "web").status).toBe(0);
+      const waiting = bundle([s, web("/never")]);
+      const state = `/home/app/state-${tag}`;
+      const bg = session.execAs("app", ["/bin/sh", "-c", `${shell.argv.join(" ")} ${waiting} --state-dir ${state} </dev/null >/tmp/killed-${tag}.out 2>&1 & echo $!`], { PATH: shell.path });
+      const pid = Number(bg.stdout.trim());
+      expect(pid, bg.stderr).toBeGreaterThan(1);
+      // Until the check is under way (the program is RUNNING and its check has failed a few times).
+      for (let i = 0; i < 120 && !/RUNNING/.test(ctl(conf, "status", "web").stdout); i++) await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(session.exec(["kill", "-9", String(pid)]).status).toBe(0);
+      // Gone for good (reaped by init): a zombie still holds the lock (kill -0 succeeds on it).
+      for (let i = 0; i < 200 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(session.read(`${state}/owed`)).toContain(`program:${base}/conf.d/web.conf`);
+      const next = run(shell, good);
+      expect(next.status, next.stdout + next.stderr).toBe(0);
+      expect(plain(next.stdout)).toMatch(new RegExp(`changed       program ${base}/conf\\.d/web\\.conf \\(restarted; health passed: \\d+ attempts? in Ns\\)\\n`));
+      expect(session.read(`${state}/owed`) ?? "").not.toContain(`program:${base}/conf.d/web.conf`);
       expect(ctl(conf, "stop", "web").status).toBe(0);
     });
 
