@@ -81,7 +81,8 @@ describe.runIf(ready)("Program health checks on a real supervisord", () => {
         expect(r.status, `run ${attempt}\n${r.stdout}${r.stderr}`).toBe(1);
         const line = plain(r.stdout.split("\n").find((l) => l.startsWith("failed"))!);
         // Run 1 starts it (config created); run 2 restarts it: the restart stayed owed.
-        expect(line).toMatch(/^failed        program \/home\/app\/svh-(dash|bb)\/conf\.d\/loop\.conf: loop did not stay up: it was RUNNING as pid N, then [A-Z]+( as pid N)? within 3s; its last log lines:$/);
+        // (On a loaded machine depc may see it only after it died: then the wait for RUNNING says so.)
+        expect(line).toMatch(/^failed        program \/home\/app\/svh-(dash|bb)\/conf\.d\/loop\.conf: loop (did not stay up: it was RUNNING as pid N, then [A-Z]+( as pid N)? within 3s|is [A-Z]+, not RUNNING); its last log lines:$/);
         expect(r.stdout).toContain("    lost the database\n");
         expect(r.stdout).toMatch(/\ndepc: test\/h: 2 resources: \d changed, \d ok, 1 failed\n$/);
         // Far below what waiting for RUNNING could take (startsecs + 15 s), also on a loaded machine.
@@ -169,7 +170,10 @@ describe.runIf(ready)("Program health checks on a real supervisord", () => {
       const script = bundle([s, Program({ supervisor: s, name: "brief", command: serveBriefly(port), directory: "/tmp", health: { tcp: { port } } })]);
       const r = run(shell, script);
       expect(r.status, r.stdout + r.stderr).toBe(1);
-      expect(plain(r.stdout)).toMatch(new RegExp(`failed        program ${base}/conf\\.d/brief\\.conf: brief did not stay up: it was RUNNING as pid N, then [A-Z]+( as pid N)? within 3s; its last log lines:\\n`));
+      // On a loaded machine depc may see it only after it died: then the wait for RUNNING says so.
+      expect(plain(r.stdout)).toMatch(
+        new RegExp(`failed        program ${base}/conf\\.d/brief\\.conf: brief (did not stay up: it was RUNNING as pid N, then [A-Z]+( as pid N)? within 3s|is [A-Z]+, not RUNNING); its last log lines:\\n`),
+      );
       expect(ctl(conf, "stop", "brief").status).toBe(0);
     });
   });
