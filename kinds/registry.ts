@@ -18,6 +18,7 @@ import { extractKind } from "./extract/compile.js";
 import { timerKind } from "./timer/compile.js";
 import { cronjobKind } from "./cron/compile.js";
 import { logrotateKind } from "./logrotate/compile.js";
+import { healthcheckKind } from "./healthcheck/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -37,6 +38,7 @@ export const kinds: readonly KindDefinition[] = [
   groupKind,
   downloadKind,
   extractKind,
+  healthcheckKind,
 ];
 
 const byName: ReadonlyMap<string, KindDefinition> = new Map(kinds.map((k) => [k.kind, k]));

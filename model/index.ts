@@ -37,6 +37,7 @@ export { secret, secretText, type Secret, type SecretContent, type SecretEncodin
 export { Timer, type TimerOptions, type TimerResource } from "../kinds/timer/timer.js";
 export { CronJob, type CronJobOptions, type CronJobResource } from "../kinds/cron/cron.js";
 export { Logrotate, type LogrotateOptions, type LogrotateResource } from "../kinds/logrotate/logrotate.js";
+export { HealthCheck, type HealthCheckOptions, type HealthCheckResource, type HealthProbe, type HttpProbe, type TcpProbe } from "../kinds/healthcheck/healthcheck.js";
 export { Supervisor, Program, type SupervisorOptions, type SystemSupervisorOptions, type UserSupervisorOptions, type SupervisorResource, type ProgramOptions, type ProgramResource } from "../kinds/supervisor/supervisor.js";
 export { User, type UserOptions, type UserResource } from "../kinds/user/user.js";
 export { Group, type GroupOptions, type GroupResource } from "../kinds/group/group.js";

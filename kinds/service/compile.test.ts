@@ -229,7 +229,7 @@ describe("Service lowering", () => {
     const conf = File({ path: "/etc/web.conf", content: "x\n" });
     const bundle = compileValue(environment({ hosts: { h: [Service({ name: "web", execStart: ["/bin/app"], reload: true, running: false, whenChanged: [conf] }), conf] } })).bundles!.get("h")!;
     expect(bundle).toMatch(/^ {2}# \[1\] file \/etc\/web\.conf /m);
-    expect(bundle).toMatch(/^ {2}depc_step 2 service 'web\.service' depc_service 'service:web\.service' 'web\.service' '[0-9a-f]{64}' depc_content_2 '1' '0' '1'$/m);
+    expect(bundle).toMatch(/^ {2}depc_step 2 service 'web\.service' depc_service 'service:web\.service' 'web\.service' '[0-9a-f]{64}' depc_content_2 '1' '0' '1' '3'$/m);
     expect(bundle).toContain("    1) depc_owe 'service:web.service' ;;\n");
     expect(bundle).toMatch(/^depc_service\(\) \{$/m);
     expect(bundle).toMatch(/^depc_service_show\(\) \{$/m);

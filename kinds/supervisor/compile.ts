@@ -4,6 +4,7 @@ import { diagnostic, show, type Diagnostic } from "../../compiler/diagnostics/di
 import { isResource } from "../../model/resource.js";
 import { checkPath } from "../checks.js";
 import type { At, KindDefinition } from "../kind.js";
+import { programHealth, PROGRAM_HEALTH_DIAGNOSTICS } from "./health.js";
 
 /*
  * Supervisor and Program. What supervisord makes of a config value decides
@@ -179,7 +180,7 @@ export const programKind: KindDefinition = {
   container: false,
   runtime: {
     file: "supervisor.sh",
-    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait", "cold"] }],
+    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait", "cold", "stable", "health..."] }],
   },
   reacts: true,
   references: { user: "user" },
@@ -196,6 +197,7 @@ export const programKind: KindDefinition = {
     "invalidProgramStartsecs",
     "invalidProgramFlag",
     "unrepresentableSupervisorValue",
+    ...PROGRAM_HEALTH_DIAGNOSTICS,
   ],
   check(model, report) {
     const { props, site } = model;
@@ -245,7 +247,8 @@ export const programKind: KindDefinition = {
       fail(diagnostic("invalidProgramStartsecs", { name: shown, value: show(props.startsecs) }, site));
     } else lines.push(["startsecs", String(startsecs)]);
     const options = optionLines(shown, props.options, site, fail);
-    if (!ok || target === undefined || command === undefined || options === undefined) return undefined;
+    const health = programHealth(`Program ${shown}`, props, site, fail);
+    if (!ok || target === undefined || command === undefined || options === undefined || health === undefined) return undefined;
     const given = new Set(options.map(([k]) => k));
     if (!given.has("redirect_stderr")) lines.push(["redirect_stderr", "true"]);
     if (target.logDir !== undefined && !given.has("stdout_logfile")) lines.push(["stdout_logfile", `${target.logDir}/${name}.log`.replace(/%/g, "%%")]);
@@ -272,6 +275,8 @@ export const programKind: KindDefinition = {
           wait: String((startsecs as number) + WAIT_MARGIN),
           // '' when hot; a required parameter, so that later ones can follow it.
           cold: cold ? coldKey(confPath) : "",
+          stable: health.stable,
+          health: health.words,
         },
       },
       evasion: cold ? { owe: coldKey(confPath), args: { name, ctl: target.supervisorctl, conf: target.config } } : undefined,

@@ -188,21 +188,25 @@ depc_supervisor_wait() {
   esac
 }
 
-# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT COLD
+# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT COLD STABLE [HEALTH...]
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
 # first (recorded on the host, so a run that fails before the update leaves
 # it owed). When OWE is owed (by the config or by a change of something in
 # whenChanged): reread + update NAME, then restart NAME unless the update
 # already did (its pid changed). AUTOSTART=1: a program that is not running
-# is started. After any (re)start: wait up to WAIT seconds for RUNNING.
-# Without changes only `status NAME` runs. --check runs only `status`.
+# is started. After any (re)start: wait up to WAIT seconds for RUNNING,
+# then depc_supervisor_proven (HEALTH's check, STABLE seconds of the same
+# pid). Without changes only `status NAME` runs. --check runs only `status`.
 # COLD ('' unless cold: true) is the key of the start owed by its cold stop
 # (depc_supervisor_program_evade): see depc_supervisor_cold_start.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program() {
-  local owe name p sha fn ctl conf autostart wait pid started cold
+  local owe name p sha fn ctl conf autostart wait pid started cold stable
   owe=$1 name=$2 p=$3 sha=$4 fn=$5 ctl=$6 conf=$7 autostart=$8 wait=$9 cold=${10}
+  shift 10
+  stable=${1:-0}
+  [ $# -eq 0 ] || shift
   depc_supervisor_need "$ctl" || return 1
   if [ ! -f "$p" ] || ! depc_sha256_of "$p" || [ "$depc_digest" != "$sha" ]; then
     depc_owe "$owe" || return 1
@@ -270,6 +274,9 @@ depc_supervisor_program() {
     case $depc_sv_state in
       STOPPED | EXITED | FATAL | BACKOFF)
         depc_invalidate_facts
+        # Owed until proven (depc_supervisor_proven): a run killed before
+        # its check leaves the next run to restart and check it.
+        depc_owe "$owe" || return 1
         depc_supervisor_ctl "cannot start $name" "$ctl" "$conf" start "$name" ||
           depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
         depc_change start "started"
@@ -282,6 +289,7 @@ depc_supervisor_program() {
   fi
   if [ "$started" = 1 ]; then
     depc_supervisor_wait "$ctl" "$conf" "$name" "$wait" || return 1
+    depc_supervisor_proven "$owe" "$ctl" "$conf" "$name" "$stable" "$@" || return 1
   fi
   if [ -n "$cold" ]; then
     depc_supervisor_cold_start "$cold" "$ctl" "$conf" "$name" "$wait" "$started" || return 1
@@ -338,6 +346,46 @@ depc_supervisor_cold_start() {
     depc_supervisor_wait "$2" "$3" "$4" "$5" || return 1
   fi
   depc_settle "$1"
+}
+
+# depc_supervisor_proven OWE CTL CONF NAME STABLE [HEALTH...]: a program
+# just (re)started and RUNNING is done only when HEALTH's check passes
+# (depc_health) and it is still RUNNING with the same pid STABLE seconds
+# after it became RUNNING (0: not watched). Otherwise it fails, with the
+# check's output or the program's last log lines, and OWE is owed again, so
+# the next run restarts and checks it (a crash loop fails every run).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_supervisor_proven() {
+  local owe ctl conf name stable pid start now
+  owe=$1 ctl=$2 conf=$3 name=$4 stable=$5
+  shift 5
+  depc_supervisor_pid "$ctl" "$conf" "$name"
+  pid=$depc_sv_pid
+  start=$(depc_health_clock)
+  if [ $# -gt 0 ] && ! depc_health "health check of $name" "$@"; then
+    depc_owe "$owe"
+    return 1
+  fi
+  [ "$stable" -gt 0 ] || return 0
+  while :; do
+    depc_supervisor_state "$ctl" "$conf" "$name"
+    depc_supervisor_pid "$ctl" "$conf" "$name"
+    if [ "$depc_sv_state" != RUNNING ] || [ "$depc_sv_pid" != "$pid" ]; then
+      break
+    fi
+    now=$(depc_health_clock)
+    [ $((now - start)) -lt $((stable * 100)) ] || return 0
+    depc_supervisor_nap
+  done
+  if [ $# -gt 0 ]; then
+    depc_health_done failed "$depc_health_attempts" "$start"
+  fi
+  depc_owe "$owe"
+  now=${depc_sv_state:-unknown to supervisord}
+  [ "$depc_sv_pid" = 0 ] || now="$now as pid $depc_sv_pid"
+  "$ctl" -c "$conf" tail -1600 "$name" </dev/null 2>&1 | tail -n 10 >"$depc_tmp/err"
+  depc_health_tail "$depc_tmp/err"
+  depc_fail "$name did not stay up: it was RUNNING as pid $pid, then $now within ${stable}s; its last log lines" "$depc_tmp/health.out"
 }
 
 # depc_supervisor_program_remove NAME CONFPATH CTL CONF: (ledger.sh, before

@@ -591,7 +591,7 @@ depc_try() {
   depc_fail "$msg" "$depc_tmp/err"
 }
 
-#@@ depc_step sha256:36c817915df18042a9a8125575c19733b9f722bffeab0a43db859b9e8b0bf713
+#@@ depc_step sha256:00c95614cb64b2f6679f4bbaf2f60b3760619235e60a0a4509adc7072706dbf9
 # depc_step INDEX KIND KEY FUNC [ARGS...]: run one resource. When the
 # preflight verified INDEX and the facts are still valid, print the ok line
 # with builtins only. Otherwise run FUNC ARGS (which may call depc_change and
@@ -622,6 +622,8 @@ depc_step() {
   depc_error=
   depc_error_head=
   depc_has_diff=0
+  # A remark for the line that is no change (a health check's result).
+  depc_note=
   # The reactions a change would owe are recorded before FUNC can change
   # anything (a kill -9 right after the change must not lose them), and
   # withdrawn when it changed nothing (see notify.sh).
@@ -635,19 +637,19 @@ depc_step() {
       status=ok
       depc_n_ok=$((depc_n_ok + 1))
       if [ "$depc_quiet" = 0 ]; then
-        printf 'ok            %s %s\n' "$depc_kind" "$depc_key"
+        printf 'ok            %s %s%s\n' "$depc_kind" "$depc_key" "${depc_note:+ ($depc_note)}"
       fi
     elif [ "$depc_mode" = check ]; then
       status='would change'
       depc_n_would=$((depc_n_would + 1))
-      printf 'would change  %s %s (%s)\n' "$depc_kind" "$depc_key" "$depc_change_text"
+      printf 'would change  %s %s (%s%s)\n' "$depc_kind" "$depc_key" "$depc_change_text" "${depc_note:+; $depc_note}"
       if [ "$depc_has_diff" = 1 ]; then
         cat "$depc_tmp/diff"
       fi
     else
       status=changed
       depc_n_changed=$((depc_n_changed + 1))
-      printf 'changed       %s %s (%s)\n' "$depc_kind" "$depc_key" "$depc_change_text"
+      printf 'changed       %s %s (%s%s)\n' "$depc_kind" "$depc_key" "$depc_change_text" "${depc_note:+; $depc_note}"
     fi
     printf '%s\t%s\t%s\t%s\t%s\t\n' "$depc_index" "$depc_kind" "$depc_key" "$status" "$depc_change_names" >>"$depc_tmp/log"
     return 0
@@ -1513,6 +1515,291 @@ depc_group_remove() {
   depc_principal_forget group "$1"
 }
 
+#@@ depc_health sha256:df5e4edbae0c68080797d1adcf052796381b6cbd549cc12d447a52665ddf73f1
+# depc_health LABEL PROBE RETRIES INTERVAL TIMEOUT ARGS...: up to RETRIES
+# attempts of PROBE ARGS, INTERVAL seconds apart, each stopped after TIMEOUT
+# seconds. Sets depc_health_result (passed/failed), depc_health_attempts,
+# depc_health_secs (one decimal) and depc_note ("health passed: ..."), and
+# records them for the report ($depc_tmp/health). Failure: depc_fail "LABEL
+# failed after N attempts in S s: REASON" with the last attempt's output.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_health() {
+  local label probe retries interval timeout start n
+  label=$1 probe=$2 retries=$3 interval=$4 timeout=$5
+  shift 5
+  start=$(depc_health_clock)
+  n=0
+  if ! depc_health_tools "$probe"; then
+    depc_health_done failed 0 "$start"
+    return 1
+  fi
+  while :; do
+    n=$((n + 1))
+    if depc_health_attempt "$probe" "$timeout" "$@"; then
+      depc_health_done passed "$n" "$start"
+      return 0
+    fi
+    [ "$n" -lt "$retries" ] || break
+    sleep "$interval"
+  done
+  depc_health_done failed "$n" "$start"
+  depc_fail "$label failed after $depc_health_tries in ${depc_health_secs}s: $depc_health_why" "$depc_tmp/health.out"
+}
+
+#@@ depc_health_done sha256:b38c7082f37a25a587effa8beec1b591731504f6ade4c87ac6fedc54f68e56a9
+# depc_health_done RESULT ATTEMPTS START: sets the results and appends
+# "INDEX RESULT ATTEMPTS SECONDS" (TAB-separated) to $depc_tmp/health.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_health_done() {
+  local d
+  d=$(($(depc_health_clock) - $3))
+  [ "$d" -ge 0 ] || d=0
+  depc_health_result=$1
+  depc_health_attempts=$2
+  depc_health_secs=$((d / 100)).$((d % 100 / 10))
+  depc_health_tries="$2 attempts"
+  [ "$2" != 1 ] || depc_health_tries="1 attempt"
+  depc_note="health $1: $depc_health_tries in ${depc_health_secs}s"
+  printf '%s\t%s\t%s\t%s\n' "${depc_index:-0}" "$1" "$2" "$depc_health_secs" >>"$depc_tmp/health"
+}
+
+#@@ depc_health_clock sha256:0f42af536ac30bcce45fc4d4e5a9330799fa769002aac0fb84d1e90982e92772
+# depc_health_clock: the time in hundredths of a second (/proc/uptime; else
+# whole seconds from `date +%s`).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_health_clock() {
+  local up rest whole frac
+  if [ -r /proc/uptime ] && IFS=' ' read -r up rest </proc/uptime; then
+    whole=${up%.*} frac=${up#*.}
+    case $whole$frac in
+      '' | *[!0-9]*) ;;
+      *)
+        frac=${frac%"${frac#??}"}
+        echo $((whole * 100 + ${frac#0}))
+        return 0
+        ;;
+    esac
+  fi
+  echo $(($(date +%s) * 100))
+}
+
+#@@ depc_health_tools sha256:120a471dc955bd1d52726b3919af238de9c36ee4baa00f82f35f94488c33c968
+# depc_health_tools PROBE: the tools PROBE needs, probed once per run into
+# depc_health_fetch (curl, wget, bbwget, busybox) or depc_health_connect
+# (nc-z, nc, busybox, bash, python3). None: depc_error names the host and
+# the tools, one line.
+depc_health_tools() {
+  case $1 in
+    http)
+      [ -z "${depc_health_fetch:-}" ] || return 0
+      if command -v curl >/dev/null 2>&1; then
+        depc_health_fetch=curl
+      elif command -v wget >/dev/null 2>&1; then
+        depc_health_fetch=bbwget
+        ! wget --version 2>/dev/null | awk '/GNU Wget/ { f = 1 } END { exit !f }' || depc_health_fetch=wget
+      elif command -v busybox >/dev/null 2>&1; then
+        depc_health_fetch=busybox
+      else
+        depc_error="an HTTP check needs 'curl', 'wget' or 'busybox' on host $DEPC_HOST; none is on PATH ($PATH)"
+        return 1
+      fi
+      ;;
+    tcp)
+      [ -z "${depc_health_connect:-}" ] || return 0
+      if command -v nc >/dev/null 2>&1; then
+        depc_health_connect=nc
+        ! nc -h 2>&1 | awk '/^[ \t]*-z/ { f = 1 } END { exit !f }' || depc_health_connect=nc-z
+      elif command -v bash >/dev/null 2>&1; then
+        depc_health_connect=bash
+      elif command -v python3 >/dev/null 2>&1; then
+        depc_health_connect=python3
+      elif command -v busybox >/dev/null 2>&1; then
+        depc_health_connect=busybox
+      else
+        depc_error="a TCP check needs 'nc', 'bash', 'python3' or 'busybox' on host $DEPC_HOST; none is on PATH ($PATH)"
+        return 1
+      fi
+      ;;
+  esac
+  case $1:${depc_health_fetch:-}:${depc_health_connect:-} in
+    command:* | http:bbwget:* | http:busybox:* | tcp:*:bash)
+      command -v timeout >/dev/null 2>&1 && return 0
+      depc_error="a health check's timeout needs the 'timeout' tool on host $DEPC_HOST; it is not on PATH ($PATH)"
+      return 1
+      ;;
+  esac
+  return 0
+}
+
+#@@ depc_health_attempt sha256:b59e8443d1fe15f6723531b6e2134eca6ac196b7ba858fc814251e91e2055aab
+# depc_health_attempt PROBE TIMEOUT ARGS...: one attempt; on failure
+# depc_health_why says why and $depc_tmp/health.out holds the output.
+depc_health_attempt() {
+  : >"$depc_tmp/health.out"
+  case $1 in
+    http) depc_health_http "$2" "$3" "$4" "$5" ;;
+    tcp) depc_health_tcp "$2" "$3" "$4" ;;
+    command) depc_health_command "$2" "$3" "$4" ;;
+    *)
+      depc_health_why="unknown probe '$1'"
+      return 1
+      ;;
+  esac
+}
+
+#@@ depc_health_http sha256:676644b9047ade6f885bede490060a7cefdf52ce6689838466faaaed972c6274
+# depc_health_http TIMEOUT URL STATUS BODY: GET URL (redirects followed)
+# answers STATUS, and a line of its body contains BODY ('' = any body).
+# wget exits non-zero on 4xx/5xx, so its status comes from the last
+# `HTTP/x NNN` header line `-S` prints; busybox wget keeps no body then.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_health_http() {
+  local timeout url want body code rc
+  timeout=$1 url=$2 want=$3 body=$4
+  rm -f "$depc_tmp/health.body"
+  : >"$depc_tmp/health.err"
+  case $depc_health_fetch in
+    curl)
+      code=$(curl -sS -L -o "$depc_tmp/health.body" -w '%{http_code}' --max-time "$timeout" "$url" </dev/null 2>"$depc_tmp/health.err")
+      rc=$?
+      ;;
+    wget)
+      wget -nv -S --tries=1 --timeout="$timeout" --content-on-error -O "$depc_tmp/health.body" "$url" </dev/null 2>"$depc_tmp/health.err"
+      rc=$?
+      ;;
+    bbwget)
+      timeout "$timeout" wget -q -S -O "$depc_tmp/health.body" "$url" </dev/null 2>"$depc_tmp/health.err"
+      rc=$?
+      ;;
+    busybox)
+      timeout "$timeout" busybox wget -q -S -O "$depc_tmp/health.body" "$url" </dev/null 2>"$depc_tmp/health.err"
+      rc=$?
+      ;;
+  esac
+  if [ "$depc_health_fetch" != curl ]; then
+    code=$(awk '$1 ~ /^HTTP\// && $2 ~ /^[0-9][0-9][0-9]$/ { c = $2 } END { print c }' "$depc_tmp/health.err")
+  fi
+  case $code in
+    '' | 000)
+      # GNU timeout exits 124; busybox's kills the program itself with TERM,
+      # which the shell reports as 143 (yash: 399); curl's own limit is 28; GNU
+      # wget says "Read error (Connection timed out)" and exits 4.
+      depc_health_why="GET $url: no response"
+      case $rc in
+        124 | 143 | 399 | 28) depc_health_why="GET $url: no response within ${timeout}s" ;;
+        *) ! awk '/timed out/ { f = 1 } END { exit !f }' "$depc_tmp/health.err" || depc_health_why="GET $url: no response within ${timeout}s" ;;
+      esac
+      depc_health_tail "$depc_tmp/health.err"
+      return 1
+      ;;
+  esac
+  if [ "$code" != "$want" ]; then
+    depc_health_why="GET $url: status $code, expected $want"
+    if [ -s "$depc_tmp/health.body" ]; then
+      depc_health_tail "$depc_tmp/health.body"
+    else
+      # No body (busybox wget keeps none of a 4xx/5xx answer): the tool's
+      # own words, without the headers -S printed (indented).
+      awk '!/^  /' "$depc_tmp/health.err" >"$depc_tmp/health.msg"
+      depc_health_tail "$depc_tmp/health.msg"
+    fi
+    return 1
+  fi
+  [ -n "$body" ] || return 0
+  if [ -f "$depc_tmp/health.body" ] &&
+    depc_health_body=$body awk 'index($0, ENVIRON["depc_health_body"]) { f = 1 } END { exit !f }' "$depc_tmp/health.body"; then
+    return 0
+  fi
+  depc_health_why="GET $url: status $code, but no line of the body contains '$body'"
+  depc_health_tail "$depc_tmp/health.body"
+  return 1
+}
+
+#@@ depc_health_tcp sha256:bef59f63c09ac2561f0d3b53265a38c43f15990ae9355a744ae75d5c69f03401
+# depc_health_tcp TIMEOUT HOST PORT: a TCP connection to HOST:PORT opens.
+# shellcheck disable=SC3043,SC2016 # local is a deliberate extension; $1 and $2 are bash's, in single quotes on purpose
+depc_health_tcp() {
+  local timeout host port rc
+  timeout=$1 host=$2 port=$3
+  case $depc_health_connect in
+    nc-z) nc -z -w "$timeout" "$host" "$port" </dev/null >"$depc_tmp/health.err" 2>&1 ;;
+    nc) nc -w "$timeout" "$host" "$port" </dev/null >/dev/null 2>"$depc_tmp/health.err" ;;
+    busybox) busybox nc -w "$timeout" "$host" "$port" </dev/null >/dev/null 2>"$depc_tmp/health.err" ;;
+    bash) timeout "$timeout" bash -c 'exec 3<>"/dev/tcp/$1/$2"' depc "$host" "$port" </dev/null >"$depc_tmp/health.err" 2>&1 ;;
+    python3)
+      python3 -c 'import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), float(sys.argv[3])).close()
+except OSError as e:
+    sys.exit(str(e))' "$host" "$port" "$timeout" </dev/null >"$depc_tmp/health.err" 2>&1
+      ;;
+  esac
+  rc=$?
+  [ "$rc" != 0 ] || return 0
+  case $rc in
+    124 | 143 | 399) depc_health_why="TCP connect to $host:$port: no answer within ${timeout}s" ;;
+    *) depc_health_why="TCP connect to $host:$port failed" ;;
+  esac
+  depc_health_tail "$depc_tmp/health.err"
+  return 1
+}
+
+#@@ depc_health_command sha256:be41a33748964b86c663463e80c4c68586cc884b94ec2aba42e08cd2a14c6149
+# depc_health_command TIMEOUT DISPLAY RUNFN: RUNFN (the command, DISPLAY as
+# reports show it) exits 0 within TIMEOUT seconds; stdin /dev/null, fd 9 closed.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_health_command() {
+  local rc
+  "$3" timeout "$1" </dev/null >"$depc_tmp/health.err" 2>&1 9>&-
+  rc=$?
+  [ "$rc" != 0 ] || return 0
+  case $rc in
+    124 | 143 | 399) depc_health_why="$2 timed out after ${1}s" ;;
+    *) depc_health_why="$2 exited with status $rc" ;;
+  esac
+  depc_health_tail "$depc_tmp/health.err"
+  return 1
+}
+
+#@@ depc_health_tail sha256:3cdf527686d072c323d16d69650ba3d002c2934eab64acbb6ac20356d8f4b827
+# depc_health_tail FILE: FILE's last 10 lines, each cut to 200 characters,
+# into $depc_tmp/health.out, escaped: C0 controls but tab, DEL, C1 controls
+# and Unicode bidi controls become \xNN / \uNNNN (bytes a host controls must
+# not move the operator's cursor or reorder a line).
+depc_health_tail() {
+  [ -f "$1" ] || return 0
+  awk '
+    BEGIN {
+      for (i = 1; i < 32; i++) if (i != 9) esc[sprintf("%c", i)] = sprintf("\\x%02x", i)
+      esc[sprintf("%c", 127)] = "\\x7f"
+      for (i = 128; i < 160; i++) uesc[sprintf("%c%c", 194, i)] = sprintf("\\u%04x", i)
+      n = split("200e 200f 202a 202b 202c 202d 202e 2066 2067 2068 2069 2028 2029 061c", cps, " ")
+      for (k = 1; k <= n; k++) {
+        h = cps[k]; v = 0
+        for (j = 1; j <= 4; j++) v = v * 16 + index("0123456789abcdef", substr(h, j, 1)) - 1
+        if (v < 2048) s = sprintf("%c%c", 192 + int(v / 64), 128 + v % 64)
+        else s = sprintf("%c%c%c", 224 + int(v / 4096), 128 + int(v / 64) % 64, 128 + v % 64)
+        uesc[s] = "\\u" h
+      }
+    }
+    { l[NR % 10] = substr($0, 1, 200) }
+    END {
+      for (i = NR - 9; i <= NR; i++) {
+        if (i < 1) continue
+        s = l[i % 10]; out = ""
+        while (s != "") {
+          c = substr(s, 1, 1)
+          if (c in esc) { out = out esc[c]; s = substr(s, 2); continue }
+          t = substr(s, 1, 2); u = substr(s, 1, 3)
+          if (t in uesc) { out = out uesc[t]; s = substr(s, 3); continue }
+          if (u in uesc) { out = out uesc[u]; s = substr(s, 4); continue }
+          out = out c; s = substr(s, 2)
+        }
+        print out
+      }
+    }' "$1" >"$depc_tmp/health.out" 2>/dev/null
+}
+
 #@@ depc_ledger_begin sha256:22b65c7a43fd8e0b00b1dd7d3d45e74d65ad790426a577ea2ce5e25b1d356b8d
 # depc_ledger_begin: read STATE/ledger, compare it with the bundle's
 # declared entries and prepare the removals (files in the private temp dir).
@@ -2087,14 +2374,18 @@ depc_unowe() {
   depc_error=
 }
 
-#@@ depc_report_write sha256:aa7d6f1e4626db44a9d70457c93b2c4f0e2947e88171ed9b1e91e01f6202eaf3
+#@@ depc_report_write sha256:ee6dd3b948318486001ffa0315729737d9d58cda39394ddd7446b7e59fd9961e
 # depc_report_write EXIT_STATUS NOT_RUN: turn the step log (TSV: index, kind,
 # key, status, change names joined by ",", error) into JSON lines in
 # $depc_report_file with one awk pass: one object per resource that ran and
 # per removal ("removal":true instead of an index), then {"summary":{...}}.
+# A resource that ran a health check (health.sh: INDEX RESULT ATTEMPTS
+# SECONDS lines in $depc_tmp/health, the last per index counts) gets
+# "health":{"result":"passed","attempts":N,"seconds":S}.
 # Returns 1 (with a message) when the file cannot be written.
 depc_report_write() {
   printf '%s\n%s\n%s\n%s\n' "$DEPC_HOST" "$DEPC_ENV" "$DEPC_VERSION" "$DEPC_SOURCES" >"$depc_tmp/meta"
+  [ -f "$depc_tmp/health" ] || : >"$depc_tmp/health"
   if ! awk -F '\t' \
     -v rc="$1" -v not_run="$2" -v n_ok="$depc_n_ok" -v n_changed="$depc_n_changed" \
     -v n_would="$depc_n_would" -v n_failed="$depc_n_failed" -v count="$DEPC_COUNT" \
@@ -2116,12 +2407,14 @@ depc_report_write() {
       return "\"" r "\""
     }
     FILENAME == ARGV[1] { m[FNR] = $0; next }
+    FILENAME == ARGV[2] { h[$1] = "{\"result\":" esc($2) ",\"attempts\":" ($3 + 0) ",\"seconds\":" ($4 + 0) "}"; next }
     {
       # "-": a removal (ledger.sh), not a resource of this bundle.
       line = ($1 == "-" ? "{\"removal\":true" : "{\"index\":" ($1 + 0)) ",\"kind\":" esc($2) ",\"key\":" esc($3) ",\"status\":" esc($4) ",\"changes\":["
       k = split($5, ch, ",")
       for (i = 1; i <= k; i++) line = line (i > 1 ? "," : "") esc(ch[i])
       line = line "]"
+      if ($1 != "-" && ($1 + 0) in h) line = line ",\"health\":" h[$1 + 0]
       if ($4 == "failed") {
         e = $6
         for (i = 7; i <= NF; i++) e = e " " $i
@@ -2134,7 +2427,7 @@ depc_report_write() {
       printf "\"resources\":%d,\"ok\":%d,\"changed\":%d,\"would_change\":%d,\"failed\":%d,\"not_run\":%d,", count, n_ok, n_changed, n_would, n_failed, not_run
       printf "\"removed\":%d,\"would_remove\":%d,\"not_removed\":%d,\"removal_failed\":%d,\"exit\":%d}}\n", n_removed, n_would_remove, n_not_removed, n_rm_failed, rc
     }
-  ' "$depc_tmp/meta" "$depc_tmp/log" >"$depc_report_file" 2>"$depc_tmp/err"; then
+  ' "$depc_tmp/meta" "$depc_tmp/health" "$depc_tmp/log" >"$depc_report_file" 2>"$depc_tmp/err"; then
     depc_fail "cannot write the report to $depc_report_file" "$depc_tmp/err"
     depc_err "$depc_error"
     return 1
@@ -2142,8 +2435,8 @@ depc_report_write() {
   return 0
 }
 
-#@@ depc_service sha256:05b9b70be6c01bb76b44936553d4ec4a888ad67d6a041cb44cb56d1fd33b0c27
-# depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD: the unit
+#@@ depc_service sha256:ad1880ee231c7cbb12a41c922a17762a588c6d54248a8e566afb52b20add1ccb
+# depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD STABLE [HEALTH...]: the unit
 # NAME ("web.service") has the file /etc/systemd/system/NAME with
 # CONTENTFN's bytes (digest SHA256, mode 0644, owned by root), is enabled
 # (ENABLED=1; re-enabled when its [Install] section changed) or not, and
@@ -2155,11 +2448,16 @@ depc_report_write() {
 # owed. A running service whose unit changes owes its own restart before
 # the file is written, so a failure before the restart leaves it owed.
 # Starting a stopped service, or a service that must not run, settles OWE.
+# A start, restart or reload is done only when depc_service_proven agrees
+# (HEALTH's check, STABLE seconds without a restart by systemd).
 # --check asks systemd the same questions and changes nothing.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_service() {
-  local owe name sha fn enabled running reload p new unit_changed details state reload_daemon was_active install_changed
+  local owe name sha fn enabled running reload p new unit_changed details state reload_daemon was_active install_changed stable acted
   owe=$1 name=$2 sha=$3 fn=$4 enabled=$5 running=$6 reload=$7
+  shift 7
+  stable=${1:-0}
+  [ $# -eq 0 ] || shift
   p=/etc/systemd/system/$name
   if [ ! -d /run/systemd/system ]; then
     depc_error="host $DEPC_HOST does not run systemd (there is no /run/systemd/system), so it cannot run service $name"
@@ -2258,9 +2556,14 @@ depc_service() {
   fi
 
   # Running or not; restart or reload when the unit changed or a restart is owed.
+  acted=0
   if [ "$running" = 1 ]; then
+    acted=1
     if [ "$was_active" = 0 ]; then
       depc_change start start
+      # Owed until proven (depc_service_proven): a run killed before its
+      # check leaves the next run to restart and check it.
+      [ "$depc_mode" != apply ] || depc_owe "$owe" || return 1
       depc_service_do start "$name" || return 1
     elif [ "$unit_changed" = 1 ]; then
       depc_change restart restart
@@ -2273,12 +2576,83 @@ depc_service() {
         depc_change restart "notified: restart"
         depc_service_do restart "$name" || return 1
       fi
+    else
+      acted=0
+    fi
+    if [ "$acted" = 1 ] && [ "$depc_mode" = apply ]; then
+      depc_service_proven "$owe" "$name" "$stable" "$@" || return 1
     fi
   elif [ "$was_active" = 1 ]; then
     depc_change stop stop
     depc_service_do stop "$name" || return 1
   fi
   depc_settle "$owe"
+}
+
+#@@ depc_service_proven sha256:de1d7f2b899b9efdc89209eb955dc9212b791a503405290a9aeed2cc304b8df2
+# depc_service_proven OWE NAME STABLE [HEALTH...]: a service just started,
+# restarted or reloaded is done only when HEALTH's check passes
+# (depc_health) and, STABLE seconds after the systemctl call returned, it is
+# still active with the same MainPID and NRestarts (0: not watched; a
+# `Restart=always` service that dies is restarted by systemd, which counts
+# it). Otherwise it fails with the check's output or the unit's last
+# journal lines, and OWE is owed again: the next run restarts and checks it.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_service_proven() {
+  local owe name stable start now pid restarts
+  owe=$1 name=$2 stable=$3
+  shift 3
+  start=$(depc_health_clock)
+  depc_service_process "$name" || return 1
+  pid=$depc_svc_pid restarts=$depc_svc_restarts
+  if [ $# -gt 0 ] && ! depc_health "health check of $name" "$@"; then
+    depc_owe "$owe"
+    return 1
+  fi
+  # A oneshot's start waits until it has finished: nothing stays up to watch.
+  [ "$stable" -gt 0 ] && [ "$depc_svc_type" != oneshot ] || return 0
+  while :; do
+    depc_service_process "$name" || return 1
+    if [ "$depc_svc_active" != active ] || [ "$depc_svc_pid" != "$pid" ] || [ "$depc_svc_restarts" != "$restarts" ]; then
+      break
+    fi
+    now=$(depc_health_clock)
+    [ $((now - start)) -lt $((stable * 100)) ] || return 0
+    sleep 0.25 2>/dev/null || sleep 1
+  done
+  if [ $# -gt 0 ]; then
+    depc_health_done failed "$depc_health_attempts" "$start"
+  fi
+  depc_owe "$owe"
+  : >"$depc_tmp/err"
+  if command -v journalctl >/dev/null 2>&1; then
+    journalctl -q --no-pager -o cat -n 10 -u "$name" >"$depc_tmp/err" 2>/dev/null
+  fi
+  depc_health_tail "$depc_tmp/err"
+  depc_fail "$name did not stay up: it was active as pid $pid, then $depc_svc_active as pid $depc_svc_pid after $((depc_svc_restarts - restarts)) restarts by systemd within ${stable}s; its last journal lines" "$depc_tmp/health.out"
+}
+
+#@@ depc_service_process sha256:b10ff8ca6326364e1f989eb611ac921941c63ab15e936b58391be64af955a26a
+# depc_service_process NAME: depc_svc_active (ActiveState), depc_svc_pid
+# (MainPID), depc_svc_restarts (NRestarts, 0 before systemd 235) and
+# depc_svc_type (Type).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_service_process() {
+  local line
+  depc_svc_pid=0 depc_svc_restarts=0 depc_svc_active='' depc_svc_type=''
+  if ! systemctl show -p ActiveState -p MainPID -p NRestarts -p Type "$1" >"$depc_tmp/svc" 2>"$depc_tmp/err"; then
+    depc_fail "systemctl show $1 failed" "$depc_tmp/err"
+    return 1
+  fi
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+      ActiveState=*) depc_svc_active=${line#*=} ;;
+      MainPID=*) depc_svc_pid=${line#*=} ;;
+      NRestarts=?*) depc_svc_restarts=${line#*=} ;;
+      Type=*) depc_svc_type=${line#*=} ;;
+    esac
+  done <"$depc_tmp/svc"
+  return 0
 }
 
 #@@ depc_service_show sha256:29c1c4c8479434ae1e921723108329fdeb5558ec69b6f036fbf6b48d74032d86
@@ -3000,22 +3374,26 @@ depc_supervisor_wait() {
   esac
 }
 
-#@@ depc_supervisor_program sha256:0100882aebcbb60c391540c5f973610f0891d61bda905224ca98dbf43325f622
-# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT COLD
+#@@ depc_supervisor_program sha256:b86fb70d1fcf684547c3a28bc5bd0aa13b339ae92895903faba6e69434447d9a
+# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT COLD STABLE [HEALTH...]
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
 # first (recorded on the host, so a run that fails before the update leaves
 # it owed). When OWE is owed (by the config or by a change of something in
 # whenChanged): reread + update NAME, then restart NAME unless the update
 # already did (its pid changed). AUTOSTART=1: a program that is not running
-# is started. After any (re)start: wait up to WAIT seconds for RUNNING.
-# Without changes only `status NAME` runs. --check runs only `status`.
+# is started. After any (re)start: wait up to WAIT seconds for RUNNING,
+# then depc_supervisor_proven (HEALTH's check, STABLE seconds of the same
+# pid). Without changes only `status NAME` runs. --check runs only `status`.
 # COLD ('' unless cold: true) is the key of the start owed by its cold stop
 # (depc_supervisor_program_evade): see depc_supervisor_cold_start.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program() {
-  local owe name p sha fn ctl conf autostart wait pid started cold
+  local owe name p sha fn ctl conf autostart wait pid started cold stable
   owe=$1 name=$2 p=$3 sha=$4 fn=$5 ctl=$6 conf=$7 autostart=$8 wait=$9 cold=${10}
+  shift 10
+  stable=${1:-0}
+  [ $# -eq 0 ] || shift
   depc_supervisor_need "$ctl" || return 1
   if [ ! -f "$p" ] || ! depc_sha256_of "$p" || [ "$depc_digest" != "$sha" ]; then
     depc_owe "$owe" || return 1
@@ -3083,6 +3461,9 @@ depc_supervisor_program() {
     case $depc_sv_state in
       STOPPED | EXITED | FATAL | BACKOFF)
         depc_invalidate_facts
+        # Owed until proven (depc_supervisor_proven): a run killed before
+        # its check leaves the next run to restart and check it.
+        depc_owe "$owe" || return 1
         depc_supervisor_ctl "cannot start $name" "$ctl" "$conf" start "$name" ||
           depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
         depc_change start "started"
@@ -3095,6 +3476,7 @@ depc_supervisor_program() {
   fi
   if [ "$started" = 1 ]; then
     depc_supervisor_wait "$ctl" "$conf" "$name" "$wait" || return 1
+    depc_supervisor_proven "$owe" "$ctl" "$conf" "$name" "$stable" "$@" || return 1
   fi
   if [ -n "$cold" ]; then
     depc_supervisor_cold_start "$cold" "$ctl" "$conf" "$name" "$wait" "$started" || return 1
@@ -3154,6 +3536,47 @@ depc_supervisor_cold_start() {
     depc_supervisor_wait "$2" "$3" "$4" "$5" || return 1
   fi
   depc_settle "$1"
+}
+
+#@@ depc_supervisor_proven sha256:a46ff857ac1bceeea24541f80a581f018028e3508cdb5e85afcc08143a7868c4
+# depc_supervisor_proven OWE CTL CONF NAME STABLE [HEALTH...]: a program
+# just (re)started and RUNNING is done only when HEALTH's check passes
+# (depc_health) and it is still RUNNING with the same pid STABLE seconds
+# after it became RUNNING (0: not watched). Otherwise it fails, with the
+# check's output or the program's last log lines, and OWE is owed again, so
+# the next run restarts and checks it (a crash loop fails every run).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_supervisor_proven() {
+  local owe ctl conf name stable pid start now
+  owe=$1 ctl=$2 conf=$3 name=$4 stable=$5
+  shift 5
+  depc_supervisor_pid "$ctl" "$conf" "$name"
+  pid=$depc_sv_pid
+  start=$(depc_health_clock)
+  if [ $# -gt 0 ] && ! depc_health "health check of $name" "$@"; then
+    depc_owe "$owe"
+    return 1
+  fi
+  [ "$stable" -gt 0 ] || return 0
+  while :; do
+    depc_supervisor_state "$ctl" "$conf" "$name"
+    depc_supervisor_pid "$ctl" "$conf" "$name"
+    if [ "$depc_sv_state" != RUNNING ] || [ "$depc_sv_pid" != "$pid" ]; then
+      break
+    fi
+    now=$(depc_health_clock)
+    [ $((now - start)) -lt $((stable * 100)) ] || return 0
+    depc_supervisor_nap
+  done
+  if [ $# -gt 0 ]; then
+    depc_health_done failed "$depc_health_attempts" "$start"
+  fi
+  depc_owe "$owe"
+  now=${depc_sv_state:-unknown to supervisord}
+  [ "$depc_sv_pid" = 0 ] || now="$now as pid $depc_sv_pid"
+  "$ctl" -c "$conf" tail -1600 "$name" </dev/null 2>&1 | tail -n 10 >"$depc_tmp/err"
+  depc_health_tail "$depc_tmp/err"
+  depc_fail "$name did not stay up: it was RUNNING as pid $pid, then $now within ${stable}s; its last log lines" "$depc_tmp/health.out"
 }
 
 #@@ depc_supervisor_program_remove sha256:60d6a40ea6a727a4006ccad902f0e48e0cd030737fe22a34bc90b35acc32d91b

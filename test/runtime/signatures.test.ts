@@ -12,7 +12,7 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, CronJob, Directory, Download, environment, Extract, File, Group, Logrotate, Program, Service, Supervisor, Symlink, Timer, User, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, CronJob, Directory, Download, environment, Extract, File, Group, HealthCheck, Logrotate, Program, Service, Supervisor, Symlink, Timer, User, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
@@ -49,6 +49,9 @@ function everyKind() {
         Timer({ name: "backup", onCalendar: "daily", command: ["/bin/true"] }),
         CronJob({ name: "sweep", schedule: "@daily", command: "true" }),
         Logrotate({ name: "app", paths: ["/var/log/app.log"] }),
+        Program({ supervisor: sup, name: "api", command: ["/bin/sleep", "100"], health: { http: { url: "http://127.0.0.1:8000/" } } }),
+        Service({ name: "api", execStart: ["/bin/true"], health: { command: ["/bin/true"] } }),
+        HealthCheck({ name: "api", tcp: { port: 8000 } }),
       ],
     },
   });

@@ -33,6 +33,15 @@ export interface ResourceResult {
   readonly diffText?: string;
   /** When its line arrived, in ms since this host's run started. */
   readonly atMs?: number;
+  /** Its health check's outcome (HealthCheck; a Program or Service that was (re)started), as the bundle reports it. */
+  readonly health?: HealthResult;
+}
+
+/** A health check's outcome (runtime/health.sh): attempts made and seconds taken. */
+export interface HealthResult {
+  readonly result: "passed" | "failed";
+  readonly attempts: number;
+  readonly seconds: number;
 }
 
 /**
@@ -156,6 +165,7 @@ interface ReportLine {
   status?: string;
   changes?: string[];
   error?: string;
+  health?: HealthResult;
   summary?: Record<string, unknown>;
 }
 
@@ -190,7 +200,8 @@ export function collectResources(
       const status = e.status as ResourceStatus;
       const line = status !== "ok" && printed[next]?.status === status ? printed[next++] : undefined;
       const r = resource(e.index, e.kind!, e.key!, status, e.changes ?? [], e.error, line, mode);
-      resources.push(e.removal === true ? { removal: true, ...r } : r);
+      const checked = isHealth(e.health) ? { ...r, health: e.health } : r;
+      resources.push(e.removal === true ? { removal: true, ...checked } : checked);
     }
   } else {
     for (const l of output.lines) {
@@ -216,6 +227,11 @@ export function collectResources(
       ? countOf(resources, resourceCount)
       : undefined;
   return { resources, counts };
+}
+
+function isHealth(value: unknown): value is HealthResult {
+  const h = value as Partial<HealthResult> | undefined;
+  return (h?.result === "passed" || h?.result === "failed") && typeof h.attempts === "number" && typeof h.seconds === "number";
 }
 
 function countOf(resources: readonly ResourceResult[], total: number): Counts {

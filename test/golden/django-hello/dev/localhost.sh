@@ -35,7 +35,7 @@ depc_resources() {
   # [6] supervisor /tmp/depc-django-hello/supervisor (examples/django-hello/components/hello.ts:45:27)
   depc_step 6 supervisor '/tmp/depc-django-hello/supervisor' depc_supervisor_user '/tmp/depc-django-hello/supervisor' 'supervisord' 'supervisorctl' 'bdd7c86315a57835c0f43ec361c4ca715d29c6c9895c9234e93456fa06d428b3' depc_content_6
   # [7] program /tmp/depc-django-hello/supervisor/conf.d/hello.conf (examples/django-hello/components/hello.ts:46:7)
-  depc_step 7 program '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' 'hello' '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' '7022d68424c8e4ed5775c3a3cbff1d3cfa3c5b38a448ec48038f95f77f52a065' depc_content_7 'supervisorctl' '/tmp/depc-django-hello/supervisor/supervisord.conf' '1' '16' ''
+  depc_step 7 program '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/tmp/depc-django-hello/supervisor/conf.d/hello.conf' 'hello' '/tmp/depc-django-hello/supervisor/conf.d/hello.conf' '7022d68424c8e4ed5775c3a3cbff1d3cfa3c5b38a448ec48038f95f77f52a065' depc_content_7 'supervisorctl' '/tmp/depc-django-hello/supervisor/supervisord.conf' '1' '16' '' '3'
 }
 
 # ---- expected state: checked for all resources in one pass before any runs ----
@@ -217,6 +217,15 @@ DEPC_EOF
 #@ depc_file_remove
 #@ depc_group_lookup
 #@ depc_group_remove
+#@ depc_health
+#@ depc_health_done
+#@ depc_health_clock
+#@ depc_health_tools
+#@ depc_health_attempt
+#@ depc_health_http
+#@ depc_health_tcp
+#@ depc_health_command
+#@ depc_health_tail
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -266,6 +275,7 @@ DEPC_EOF
 #@ depc_supervisor_cold_report
 #@ depc_supervisor_program_evade
 #@ depc_supervisor_cold_start
+#@ depc_supervisor_proven
 #@ depc_supervisor_program_remove
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove

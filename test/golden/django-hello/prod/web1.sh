@@ -35,7 +35,7 @@ depc_resources() {
   # [6] supervisor /srv/hello/supervisor (examples/django-hello/components/hello.ts:45:27)
   depc_step 6 supervisor '/srv/hello/supervisor' depc_supervisor_user '/srv/hello/supervisor' 'supervisord' 'supervisorctl' '1b69b8afef5e3ebd54de339e77f0e02b06d81b9973d28502f5390bbe190c292b' depc_content_6
   # [7] program /srv/hello/supervisor/conf.d/hello.conf (examples/django-hello/components/hello.ts:46:7)
-  depc_step 7 program '/srv/hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/srv/hello/supervisor/conf.d/hello.conf' 'hello' '/srv/hello/supervisor/conf.d/hello.conf' '2f538a4f53c902d4f4a0df6136fc63cffff4624851478d1429a5d748d173aa76' depc_content_7 'supervisorctl' '/srv/hello/supervisor/supervisord.conf' '1' '16' ''
+  depc_step 7 program '/srv/hello/supervisor/conf.d/hello.conf' depc_supervisor_program 'program:/srv/hello/supervisor/conf.d/hello.conf' 'hello' '/srv/hello/supervisor/conf.d/hello.conf' '2f538a4f53c902d4f4a0df6136fc63cffff4624851478d1429a5d748d173aa76' depc_content_7 'supervisorctl' '/srv/hello/supervisor/supervisord.conf' '1' '16' '' '3'
 }
 
 # ---- expected state: checked for all resources in one pass before any runs ----
@@ -217,6 +217,15 @@ DEPC_EOF
 #@ depc_file_remove
 #@ depc_group_lookup
 #@ depc_group_remove
+#@ depc_health
+#@ depc_health_done
+#@ depc_health_clock
+#@ depc_health_tools
+#@ depc_health_attempt
+#@ depc_health_http
+#@ depc_health_tcp
+#@ depc_health_command
+#@ depc_health_tail
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -266,6 +275,7 @@ DEPC_EOF
 #@ depc_supervisor_cold_report
 #@ depc_supervisor_program_evade
 #@ depc_supervisor_cold_start
+#@ depc_supervisor_proven
 #@ depc_supervisor_program_remove
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove

@@ -33,7 +33,7 @@ depc_resources() {
   # [5] virtualenv /srv/hello/venv (examples/django-hello/components/hello.ts:37:18)
   depc_step 5 virtualenv '/srv/hello/venv' depc_virtualenv '/srv/hello/venv' 'python3' '0' 'sha256:1e86595e0626e046cb15f19b30609e4483cb946fc8dc662d6a7938da702242e9' ''
   # [6] service hello.service (examples/django-hello/components/hello.ts:48:7)
-  depc_step 6 service 'hello.service' depc_service 'service:hello.service' 'hello.service' '935b1e022ec4771350b89a138c475b0b9cdc971608fa92bd05ddb4bd19e62713' depc_content_6 '1' '1' '0'
+  depc_step 6 service 'hello.service' depc_service 'service:hello.service' 'hello.service' '935b1e022ec4771350b89a138c475b0b9cdc971608fa92bd05ddb4bd19e62713' depc_content_6 '1' '1' '0' '3'
 }
 
 # ---- expected state: checked for all resources in one pass before any runs ----
@@ -193,6 +193,15 @@ DEPC_EOF
 #@ depc_file_remove
 #@ depc_group_lookup
 #@ depc_group_remove
+#@ depc_health
+#@ depc_health_done
+#@ depc_health_clock
+#@ depc_health_tools
+#@ depc_health_attempt
+#@ depc_health_http
+#@ depc_health_tcp
+#@ depc_health_command
+#@ depc_health_tail
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -215,6 +224,8 @@ DEPC_EOF
 #@ depc_unowe
 #@ depc_report_write
 #@ depc_service
+#@ depc_service_proven
+#@ depc_service_process
 #@ depc_service_show
 #@ depc_service_install_section
 #@ depc_service_enablement
