@@ -7,6 +7,8 @@ import { depcVersion } from "../../compiler/package-info.js";
 import { visible } from "../../compiler/visible.js";
 import type { Cause } from "./classify.js";
 import { hostDependencies, schedule } from "./deps.js";
+import { drainLine, runDrain, type DrainResult } from "./drain.js";
+import { Rollout } from "./rollout.js";
 import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
 import { collectResources, OutputCollector, type HostResult, type HostStatus, type Mode } from "./results.js";
 import { chooseRollback } from "./rollback.js";
@@ -102,11 +104,119 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     printer.progress(`depc: ${done}/${order.length} done, ${running.length} running${list ? ` (${list})` : ""}, ${waiting} waiting`);
   };
 
+  const sshTarget = (name: string) => {
+    const h = byName.get(name)!;
+    return {
+      address: h.address,
+      ...(options.user !== undefined ? { user: options.user } : h.user !== undefined ? { user: h.user } : {}),
+      ...(h.port !== undefined ? { port: h.port } : {}),
+    };
+  };
+  const clock = () => performance.now() - started;
+  const drainContext = { target: sshTarget, ssh: options.ssh, sudo: options.sudo, handles, clock };
+
+  // Rolling deploys and drains act only on hosts whose plan changes something:
+  // a pre-check (the bundle with --check) of the hosts they concern tells which.
+  const policies = options.command === "deploy" ? (manifest.rollout ?? {}) : {};
+  const rolled = new Set(Object.values(policies).flatMap((p) => p.hosts));
+  const precheckHosts = options.command === "deploy" ? order.filter((h) => rolled.has(h) || (byName.get(h)!.drains?.length ?? 0) > 0) : [];
+  const changing = new Set<string>();
+  const precheck = new Map<string, { status: HostStatus; ms: number }>();
+  if (precheckHosts.length > 0) {
+    const quiet = new Printer({ stdout() {}, stderr() {}, color: false, tty: false }, 1);
+    const queue = [...precheckHosts];
+    const worker = async () => {
+      for (let h = queue.shift(); h !== undefined && !interrupted; h = queue.shift()) {
+        const t0 = performance.now();
+        const r = await runHost(byName.get(h)!, source.bundles.get(h)!, manifest.environment, { ...options, command: "plan" }, "check", quiet, handles);
+        precheck.set(h, { status: r.status, ms: Math.round(performance.now() - t0) });
+        // Clean: nothing to restart. Anything else (pending, or the check could not tell) takes part.
+        if (r.status !== "clean") changing.add(h);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, options.jobs), queue.length) }, worker));
+    const unchanged = precheckHosts.filter((h) => !changing.has(h));
+    printer.out(
+      `depc: pre-check: ${changing.size > 0 ? `${[...changing].join(", ")} ${changing.size === 1 ? "has" : "have"} changes` : "no host has changes"}` +
+        `${unchanged.length > 0 ? `; ${unchanged.join(", ")} up to date (not drained, not batched)` : ""}\n`,
+    );
+  }
+  const rollout =
+    Object.keys(policies).length > 0
+      ? new Rollout(policies, order, changing, clock, {
+          batchStarted: (c, i, n, hosts, pausedMs) =>
+            printer.out(`depc: rollout ${c}: batch ${i + 1}/${n} starts: ${hosts.join(", ")}${pausedMs > 0 ? ` (after a ${seconds(pausedMs)} pause)` : ""}\n`),
+          batchEnded: (c, i, n, failed, ms, pause) =>
+            printer.out(
+              `depc: rollout ${c}: batch ${i + 1}/${n} done in ${seconds(ms)}${failed.length > 0 ? `: ${failed.join(", ")} failed` : ": converged"}` +
+                `${pause > 0 && failed.length === 0 ? `; next batch in ${pause}s` : ""}\n`,
+            ),
+          stopped: (_c, reason, notStarted) => printer.err(`depc: ${reason}; not started: ${notStarted.join(", ")}\n`),
+        })
+      : undefined;
+  for (const r of rollout?.describe() ?? []) {
+    if (r.batches.length === 0) continue;
+    const p = r.policy;
+    printer.out(
+      `depc: rollout ${r.component}: ${r.batches.length} batch${r.batches.length === 1 ? "" : "es"}: ${r.batches.map((b) => b.join(", ")).join(" | ")}` +
+        ` (pause ${p.pauseSeconds}s, maxFailed ${p.maxFailed}, on failure ${p.onFailure})\n`,
+    );
+  }
+  const onFailureOf = (name: string) =>
+    Object.values(policies).some((p) => p.onFailure === "rollback" && p.hosts.includes(name)) ? ("rollback" as const) : ("stop" as const);
+  const extras = new Map<string, Record<string, unknown>>();
+
   const runOne = async (name: string): Promise<HostResult> => {
     const host = byName.get(name)!;
+    rollout?.started(name);
     const t0 = performance.now();
     hostStarted.set(name, t0);
-    const result = await runHost(host, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
+    const drains = changing.has(name) ? (host.drains ?? []) : [];
+    const drainResults: DrainResult[] = [];
+    const step = async (d: (typeof drains)[number], action: "leave" | "back") => {
+      const r = await runDrain(d, action, drainContext);
+      drainResults.push(r);
+      printer.hostLine(name, r.outcome === "fail" ? "failed" : action === "leave" ? "drain" : "ready", drainLine(r));
+      return r;
+    };
+    let result: HostResult | undefined;
+    for (let i = 0; i < drains.length && result === undefined; i++) {
+      const r = await step(drains[i]!, "leave");
+      if (r.outcome !== "fail") continue;
+      // Put back what this host already left (a failed drain may have half-happened): it keeps serving, untouched.
+      for (const d of drains.slice(0, i + 1)) await step(d, "back");
+      result = { ...identity(host), status: "error", cause: { kind: "drain", message: `not deployed: ${drainLine(r)}` }, resources: [] };
+    }
+    let rollback: Record<string, unknown> | undefined;
+    if (result === undefined) {
+      result = await runHost(host, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
+      let serving = result.status === "converged";
+      if (!serving && !interrupted && rollout !== undefined && onFailureOf(name) === "rollback" && result.status !== "skipped") {
+        const back = await runHost(host, source.bundles.get(name)!, manifest.environment, { ...options, command: "rollback", to: undefined }, mode, printer, handles);
+        rollback = { status: back.status, ...(back.rolledBackTo !== undefined ? { to: back.rolledBackTo } : {}), ...(back.cause ? { cause: back.cause.message } : {}) };
+        serving = back.status === "converged";
+      }
+      if (serving) {
+        for (const d of drains) {
+          const r = await step(d, "back");
+          if (r.outcome === "fail" && result.status === "converged") {
+            result = { ...result, status: "error", cause: { kind: "drain", message: `converged, but not back in rotation: ${drainLine(r)}` } };
+          }
+        }
+      } else if (drains.length > 0) {
+        printer.hostLine(name, "drain", `stays out of rotation on ${[...new Set(drains.map((d) => d.via))].join(", ")}: its deploy did not converge`);
+      }
+    }
+    rollout?.done(name, result.status === "converged");
+    const membership = rollout?.membership(name) ?? [];
+    extras.set(name, {
+      ...(membership.length > 0 ? { rollout: membership } : {}),
+      ...(precheck.has(name) ? { precheck: { status: precheck.get(name)!.status, duration_ms: precheck.get(name)!.ms } } : {}),
+      ...(drainResults.length > 0
+        ? { drains: drainResults.map((d) => ({ via: d.via, action: d.action, adapter: d.adapter, outcome: d.outcome, message: d.message, started_at_ms: d.startedAtMs, duration_ms: d.durationMs })) }
+        : {}),
+      ...(rollback ? { rollback } : {}),
+    });
     // Both ends rounded as offsets from the start, so a host that started after another ended never shows earlier.
     const startedAtMs = Math.round(t0 - started);
     return { ...result, startedAtMs, durationMs: Math.round(performance.now() - started) - startedAtMs };
@@ -124,8 +234,21 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
         skip: (h, dep, failedItself) => {
           const r = skipped(byName.get(h)!, { kind: "dependency", message: `skipped: waits for ${dep}, which ${failedItself ? "did not converge" : "was skipped"}` });
           printer.hostLine(h, "skipped", r.cause!.message.replace(/^skipped: /, ""));
+          rollout?.done(h, false);
           return r;
         },
+        ...(rollout !== undefined
+          ? {
+              gate: (h: string) => rollout.gate(h),
+              gateWake: () => rollout.wake(),
+              skipGated: (h: string, reason: string) => {
+                rollout.done(h, "stopped");
+                const r = skipped(byName.get(h)!, { kind: "rollout", message: `skipped: ${reason}` });
+                printer.hostLine(h, "skipped", `${reason}: left untouched`);
+                return r;
+              },
+            }
+          : {}),
         onChange: (state) => {
           progressState = state;
           progress();
@@ -206,7 +329,16 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
         removed,
         would_remove: wouldRemove,
       },
-      hosts: list.map(hostJson),
+      ...(rollout !== undefined || precheck.size > 0
+        ? {
+            rollout: {
+              changing: [...changing],
+              unchanged: precheckHosts.filter((h) => !changing.has(h)),
+              components: rollout?.json() ?? {},
+            },
+          }
+        : {}),
+      hosts: list.map((r) => ({ ...hostJson(r), ...(extras.get(r.name) ?? {}) })),
     };
     try {
       mkdirSync(dirname(file), { recursive: true });
