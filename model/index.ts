@@ -36,4 +36,5 @@ export {
 } from "../kinds/service/service.js";
 export type { Dependency, Mode, Principal, Relations, Resource } from "./resource.js";
 export { secret, secretText, type Secret, type SecretContent, type SecretEncoding, type SecretOptions, type SecretText } from "./secret.js";
+export { HealthCheck, type HealthCheckOptions, type HealthCheckResource, type HealthProbe, type HttpProbe, type TcpProbe } from "../kinds/healthcheck/healthcheck.js";
 export { Supervisor, Program, type SupervisorOptions, type SystemSupervisorOptions, type UserSupervisorOptions, type SupervisorResource, type ProgramOptions, type ProgramResource } from "../kinds/supervisor/supervisor.js";

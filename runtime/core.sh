@@ -440,6 +440,8 @@ depc_step() {
   depc_error=
   depc_error_head=
   depc_has_diff=0
+  # A remark for the line that is no change (a health check's result).
+  depc_note=
   # The reactions a change would owe are recorded before FUNC can change
   # anything (a kill -9 right after the change must not lose them), and
   # withdrawn when it changed nothing (see notify.sh).
@@ -452,19 +454,19 @@ depc_step() {
       status=ok
       depc_n_ok=$((depc_n_ok + 1))
       if [ "$depc_quiet" = 0 ]; then
-        printf 'ok            %s %s\n' "$depc_kind" "$depc_key"
+        printf 'ok            %s %s%s\n' "$depc_kind" "$depc_key" "${depc_note:+ ($depc_note)}"
       fi
     elif [ "$depc_mode" = check ]; then
       status='would change'
       depc_n_would=$((depc_n_would + 1))
-      printf 'would change  %s %s (%s)\n' "$depc_kind" "$depc_key" "$depc_change_text"
+      printf 'would change  %s %s (%s%s)\n' "$depc_kind" "$depc_key" "$depc_change_text" "${depc_note:+; $depc_note}"
       if [ "$depc_has_diff" = 1 ]; then
         cat "$depc_tmp/diff"
       fi
     else
       status=changed
       depc_n_changed=$((depc_n_changed + 1))
-      printf 'changed       %s %s (%s)\n' "$depc_kind" "$depc_key" "$depc_change_text"
+      printf 'changed       %s %s (%s%s)\n' "$depc_kind" "$depc_key" "$depc_change_text" "${depc_note:+; $depc_note}"
     fi
     printf '%s\t%s\t%s\t%s\t%s\t\n' "$depc_index" "$depc_kind" "$depc_key" "$status" "$depc_change_names" >>"$depc_tmp/log"
     return 0

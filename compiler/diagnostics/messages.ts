@@ -62,6 +62,20 @@ export const messages = {
   invalidProgramStartsecs: { code: 2158, text: "Program {name}: startsecs {value} is not a whole number of seconds from 0 to 3600." },
   invalidProgramFlag: { code: 2159, text: "Program {name}: {field} must be true or false, not {value}." },
 
+  // Health checks (HealthCheck, and health/stableSeconds of Program and Service): 2470-2499.
+  healthNotObject: { code: 2470, text: "{owner}: health must be an object like { http: { url: \"http://127.0.0.1:8000/\" } }, not {value}." },
+  healthProbeCount: { code: 2471, text: "{owner}: a health check needs exactly one of http, tcp or command; it has {found}." },
+  healthUnknownField: { code: 2472, text: "{owner}: a health check has no field {field}; its fields are http, tcp, command, retries, interval and timeout." },
+  healthUrl: { code: 2473, text: "{owner}: health http url {url} {problem}." },
+  healthStatus: { code: 2474, text: "{owner}: health http status {value} is not an HTTP status code (a whole number from 100 to 599)." },
+  healthBody: { code: 2475, text: "{owner}: health http body {value} {problem}." },
+  healthPort: { code: 2476, text: "{owner}: health tcp port {value} is not a port number (a whole number from 1 to 65535)." },
+  healthHost: { code: 2477, text: "{owner}: health tcp host {value} is not a host name or an IP address." },
+  healthCommand: { code: 2478, text: "{owner}: health command {problem}." },
+  healthNumber: { code: 2479, text: "{owner}: health {field} {value} is not a whole number from {min} to {max}." },
+  invalidHealthCheckName: { code: 2480, text: "HealthCheck name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]* (it names the check in reports)." },
+  stableSeconds: { code: 2481, text: "{owner}: stableSeconds {value} is not a whole number of seconds from 0 to 600." },
+
   // VirtualEnv and Buildout: 2100-2149.
   virtualenvPython: { code: 2100, text: "VirtualEnv {path}: python {value} must be a program name (like python3) or an absolute path." },
   virtualenvNotAList: { code: 2101, text: "VirtualEnv {path}: {field} must be a list of strings, not {found}." },

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { PROGRAM_HEALTH_DIAGNOSTICS, programHealth } from "../supervisor/health.js";
 import { diagnostic, show, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
 import { isResource } from "../../model/resource.js";
 import { checkPath, checkPrincipal, wellFormed } from "../checks.js";
@@ -34,7 +35,7 @@ export const serviceKind: KindDefinition = {
   container: false,
   runtime: {
     file: "service.sh",
-    calls: [{ fn: "depc_service", params: ["owe", "name", "sha256", "contentfn", "enabled", "running", "reload"] }],
+    calls: [{ fn: "depc_service", params: ["owe", "name", "sha256", "contentfn", "enabled", "running", "reload", "stable", "health..."] }],
   },
   reacts: true,
   // Stopped before the resources run: its successor may need its port.
@@ -52,6 +53,7 @@ export const serviceKind: KindDefinition = {
     "serviceExtraSection",
     "serviceExtraKey",
     "serviceOption",
+    ...PROGRAM_HEALTH_DIAGNOSTICS,
   ],
   check(model, report) {
     const { props, site } = model;
@@ -86,7 +88,8 @@ export const serviceKind: KindDefinition = {
     } else {
       fail(diagnostic("serviceNeedsUnit", { name }, site));
     }
-    if (!ok || content === undefined) return undefined;
+    const health = programHealth(`Service ${name}`, props, site, fail);
+    if (!ok || content === undefined || health === undefined) return undefined;
     const bytes = new TextEncoder().encode(content);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     return {
@@ -103,6 +106,8 @@ export const serviceKind: KindDefinition = {
           enabled: enabled ? "1" : "0",
           running: running ? "1" : "0",
           reload: reload ? "1" : "0",
+          stable: health.stable,
+          health: health.words,
         },
       },
       // Stopped before the resources run: its successor may need its port.

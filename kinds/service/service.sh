@@ -8,7 +8,7 @@
 # converged service costs one stat, one sha256, one `systemctl show` and one
 # `systemctl is-enabled`.
 
-# depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD: the unit
+# depc_service OWE NAME SHA256 CONTENTFN ENABLED RUNNING RELOAD STABLE [HEALTH...]: the unit
 # NAME ("web.service") has the file /etc/systemd/system/NAME with
 # CONTENTFN's bytes (digest SHA256, mode 0644, owned by root), is enabled
 # (ENABLED=1; re-enabled when its [Install] section changed) or not, and
@@ -20,11 +20,16 @@
 # owed. A running service whose unit changes owes its own restart before
 # the file is written, so a failure before the restart leaves it owed.
 # Starting a stopped service, or a service that must not run, settles OWE.
+# A start, restart or reload is done only when depc_service_proven agrees
+# (HEALTH's check, STABLE seconds without a restart by systemd).
 # --check asks systemd the same questions and changes nothing.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_service() {
-  local owe name sha fn enabled running reload p new unit_changed details state reload_daemon was_active install_changed
+  local owe name sha fn enabled running reload p new unit_changed details state reload_daemon was_active install_changed stable acted
   owe=$1 name=$2 sha=$3 fn=$4 enabled=$5 running=$6 reload=$7
+  shift 7
+  stable=${1:-0}
+  [ $# -eq 0 ] || shift
   p=/etc/systemd/system/$name
   if [ ! -d /run/systemd/system ]; then
     depc_error="host $DEPC_HOST does not run systemd (there is no /run/systemd/system), so it cannot run service $name"
@@ -123,7 +128,9 @@ depc_service() {
   fi
 
   # Running or not; restart or reload when the unit changed or a restart is owed.
+  acted=0
   if [ "$running" = 1 ]; then
+    acted=1
     if [ "$was_active" = 0 ]; then
       depc_change start start
       depc_service_do start "$name" || return 1
@@ -138,12 +145,78 @@ depc_service() {
         depc_change restart "notified: restart"
         depc_service_do restart "$name" || return 1
       fi
+    else
+      acted=0
+    fi
+    if [ "$acted" = 1 ] && [ "$depc_mode" = apply ]; then
+      depc_service_proven "$owe" "$name" "$stable" "$@" || return 1
     fi
   elif [ "$was_active" = 1 ]; then
     depc_change stop stop
     depc_service_do stop "$name" || return 1
   fi
   depc_settle "$owe"
+}
+
+# depc_service_proven OWE NAME STABLE [HEALTH...]: a service just started,
+# restarted or reloaded is done only when HEALTH's check passes
+# (depc_health) and, STABLE seconds after the systemctl call returned, it is
+# still active with the same MainPID and NRestarts (0: not watched; a
+# `Restart=always` service that dies is restarted by systemd, which counts
+# it). Otherwise it fails with the check's output or the unit's last
+# journal lines, and OWE is owed again: the next run restarts and checks it.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_service_proven() {
+  local owe name stable start now pid restarts
+  owe=$1 name=$2 stable=$3
+  shift 3
+  start=$(depc_health_clock)
+  depc_service_process "$name" || return 1
+  pid=$depc_svc_pid restarts=$depc_svc_restarts
+  if [ $# -gt 0 ] && ! depc_health "health check of $name" "$@"; then
+    depc_owe "$owe"
+    return 1
+  fi
+  [ "$stable" -gt 0 ] || return 0
+  while :; do
+    depc_service_process "$name" || return 1
+    if [ "$depc_svc_active" != active ] || [ "$depc_svc_pid" != "$pid" ] || [ "$depc_svc_restarts" != "$restarts" ]; then
+      break
+    fi
+    now=$(depc_health_clock)
+    [ $((now - start)) -lt $((stable * 100)) ] || return 0
+    sleep 0.25 2>/dev/null || sleep 1
+  done
+  if [ $# -gt 0 ]; then
+    depc_health_done failed "$depc_health_attempts" "$start"
+  fi
+  depc_owe "$owe"
+  : >"$depc_tmp/err"
+  if command -v journalctl >/dev/null 2>&1; then
+    journalctl -q --no-pager -o cat -n 10 -u "$name" >"$depc_tmp/err" 2>/dev/null
+  fi
+  depc_health_tail "$depc_tmp/err"
+  depc_fail "$name did not stay up: it was active as pid $pid, then $depc_svc_active as pid $depc_svc_pid after $((depc_svc_restarts - restarts)) restarts by systemd within ${stable}s; its last journal lines" "$depc_tmp/health.out"
+}
+
+# depc_service_process NAME: depc_svc_active (ActiveState), depc_svc_pid
+# (MainPID) and depc_svc_restarts (NRestarts, 0 before systemd 235).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_service_process() {
+  local line
+  depc_svc_pid=0 depc_svc_restarts=0 depc_svc_active=
+  if ! systemctl show -p ActiveState -p MainPID -p NRestarts "$1" >"$depc_tmp/svc" 2>"$depc_tmp/err"; then
+    depc_fail "systemctl show $1 failed" "$depc_tmp/err"
+    return 1
+  fi
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+      ActiveState=*) depc_svc_active=${line#*=} ;;
+      MainPID=*) depc_svc_pid=${line#*=} ;;
+      NRestarts=?*) depc_svc_restarts=${line#*=} ;;
+    esac
+  done <"$depc_tmp/svc"
+  return 0
 }
 
 # depc_service_show NAME: what systemd knows about unit NAME, from one

@@ -1,4 +1,5 @@
 import type { Argv } from "../command/command.js";
+import type { HealthProbe } from "../healthcheck/healthcheck.js";
 import { defineResource, isResource, type Dependency, type Resource } from "../../model/resource.js";
 
 /**
@@ -52,6 +53,24 @@ interface ServiceCommonOptions {
    * @default []
    */
   readonly before?: readonly Dependency[];
+  /**
+   * A check that must pass after every start, restart or reload depc
+   * does, e.g. `{ http: { url: "http://127.0.0.1:8000/health" } }`. When it
+   * fails, the run fails with the check's last output and the restart stays
+   * owed: the next run restarts and checks again.
+   * @default no check (only systemd's start and `stableSeconds`)
+   */
+  readonly health?: HealthProbe;
+  /**
+   * After a start, restart or reload (and its health check), the service
+   * must still be active, with the same main process and no restart by
+   * systemd (`NRestarts`), this many seconds after `systemctl` returned, or
+   * the run fails with its last journal lines: a service that crash-loops
+   * under `Restart=` fails the run that started it. Each (re)start costs up
+   * to this long; 0 turns the check off.
+   * @default 3
+   */
+  readonly stableSeconds?: number;
 }
 
 /** A service whose whole unit file is given. */

@@ -4,6 +4,7 @@ import { diagnostic, show, type Diagnostic } from "../../compiler/diagnostics/di
 import { isResource } from "../../model/resource.js";
 import { checkPath } from "../checks.js";
 import type { At, KindDefinition } from "../kind.js";
+import { programHealth, PROGRAM_HEALTH_DIAGNOSTICS } from "./health.js";
 
 /*
  * Supervisor and Program. What supervisord makes of a config value decides
@@ -179,7 +180,7 @@ export const programKind: KindDefinition = {
   container: false,
   runtime: {
     file: "supervisor.sh",
-    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait"] }],
+    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait", "stable", "health..."] }],
   },
   reacts: true,
   // Stopped before the resources run, so that a renamed program can take over its port.
@@ -193,6 +194,7 @@ export const programKind: KindDefinition = {
     "invalidProgramStartsecs",
     "invalidProgramFlag",
     "unrepresentableSupervisorValue",
+    ...PROGRAM_HEALTH_DIAGNOSTICS,
   ],
   check(model, report) {
     const { props, site } = model;
@@ -241,7 +243,8 @@ export const programKind: KindDefinition = {
       fail(diagnostic("invalidProgramStartsecs", { name: shown, value: show(props.startsecs) }, site));
     } else lines.push(["startsecs", String(startsecs)]);
     const options = optionLines(shown, props.options, site, fail);
-    if (!ok || target === undefined || command === undefined || options === undefined) return undefined;
+    const health = programHealth(`Program ${shown}`, props, site, fail);
+    if (!ok || target === undefined || command === undefined || options === undefined || health === undefined) return undefined;
     const given = new Set(options.map(([k]) => k));
     if (!given.has("redirect_stderr")) lines.push(["redirect_stderr", "true"]);
     if (target.logDir !== undefined && !given.has("stdout_logfile")) lines.push(["stdout_logfile", `${target.logDir}/${name}.log`.replace(/%/g, "%%")]);
@@ -266,6 +269,8 @@ export const programKind: KindDefinition = {
           conf: target.config,
           autostart: autostart ? "1" : "0",
           wait: String((startsecs as number) + WAIT_MARGIN),
+          stable: health.stable,
+          health: health.words,
         },
       },
       // Stopped before the resources run, so that a renamed program can take over its port.

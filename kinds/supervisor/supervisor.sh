@@ -188,19 +188,23 @@ depc_supervisor_wait() {
   esac
 }
 
-# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT
+# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT STABLE [HEALTH...]
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
 # first (recorded on the host, so a run that fails before the update leaves
 # it owed). When OWE is owed (by the config or by a change of something in
 # whenChanged): reread + update NAME, then restart NAME unless the update
 # already did (its pid changed). AUTOSTART=1: a program that is not running
-# is started. After any (re)start: wait up to WAIT seconds for RUNNING.
-# Without changes only `status NAME` runs. --check runs only `status`.
+# is started. After any (re)start: wait up to WAIT seconds for RUNNING,
+# then depc_supervisor_proven (HEALTH's check, STABLE seconds of the same
+# pid). Without changes only `status NAME` runs. --check runs only `status`.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program() {
-  local owe name p sha fn ctl conf autostart wait pid started
+  local owe name p sha fn ctl conf autostart wait pid started stable
   owe=$1 name=$2 p=$3 sha=$4 fn=$5 ctl=$6 conf=$7 autostart=$8 wait=$9
+  shift 9
+  stable=${1:-0}
+  [ $# -eq 0 ] || shift
   depc_supervisor_need "$ctl" || return 1
   if [ ! -f "$p" ] || ! depc_sha256_of "$p" || [ "$depc_digest" != "$sha" ]; then
     depc_owe "$owe" || return 1
@@ -273,8 +277,49 @@ depc_supervisor_program() {
   fi
   if [ "$started" = 1 ]; then
     depc_supervisor_wait "$ctl" "$conf" "$name" "$wait" || return 1
+    depc_supervisor_proven "$owe" "$ctl" "$conf" "$name" "$stable" "$@" || return 1
   fi
   depc_settle "$owe"
+}
+
+# depc_supervisor_proven OWE CTL CONF NAME STABLE [HEALTH...]: a program
+# just (re)started and RUNNING is done only when HEALTH's check passes
+# (depc_health) and it is still RUNNING with the same pid STABLE seconds
+# after it became RUNNING (0: not watched). Otherwise it fails, with the
+# check's output or the program's last log lines, and OWE is owed again, so
+# the next run restarts and checks it (a crash loop fails every run).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_supervisor_proven() {
+  local owe ctl conf name stable pid start now
+  owe=$1 ctl=$2 conf=$3 name=$4 stable=$5
+  shift 5
+  depc_supervisor_pid "$ctl" "$conf" "$name"
+  pid=$depc_sv_pid
+  start=$(depc_health_clock)
+  if [ $# -gt 0 ] && ! depc_health "health check of $name" "$@"; then
+    depc_owe "$owe"
+    return 1
+  fi
+  [ "$stable" -gt 0 ] || return 0
+  while :; do
+    depc_supervisor_state "$ctl" "$conf" "$name"
+    depc_supervisor_pid "$ctl" "$conf" "$name"
+    if [ "$depc_sv_state" != RUNNING ] || [ "$depc_sv_pid" != "$pid" ]; then
+      break
+    fi
+    now=$(depc_health_clock)
+    [ $((now - start)) -lt $((stable * 100)) ] || return 0
+    depc_supervisor_nap
+  done
+  if [ $# -gt 0 ]; then
+    depc_health_done failed "$depc_health_attempts" "$start"
+  fi
+  depc_owe "$owe"
+  now=${depc_sv_state:-unknown to supervisord}
+  [ "$depc_sv_pid" = 0 ] || now="$now as pid $depc_sv_pid"
+  "$ctl" -c "$conf" tail -1600 "$name" </dev/null 2>&1 | tail -n 10 >"$depc_tmp/err"
+  depc_health_tail "$depc_tmp/err"
+  depc_fail "$name did not stay up: it was RUNNING as pid $pid, then $now within ${stable}s; its last log lines" "$depc_tmp/health.out"
 }
 
 # depc_supervisor_program_remove NAME CONFPATH CTL CONF: (ledger.sh, before

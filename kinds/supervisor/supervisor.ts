@@ -1,4 +1,5 @@
 import type { Argv } from "../command/command.js";
+import type { HealthProbe } from "../healthcheck/healthcheck.js";
 import { defineResource, isResource, type Dependency, type Principal, type Relations, type Resource } from "../../model/resource.js";
 
 /** The system's supervisord, as a distribution package installs it (Debian's `supervisor`). */
@@ -117,6 +118,23 @@ export interface ProgramOptions extends Relations {
    * @default []
    */
   readonly whenChanged?: readonly Dependency[];
+  /**
+   * A check that must pass after every start or restart depc does (after
+   * RUNNING), e.g. `{ http: { url: "http://127.0.0.1:8000/health" } }`.
+   * When it fails, the run fails with the check's last output and the
+   * restart stays owed: the next run restarts and checks again.
+   * @default no check (only RUNNING and `stableSeconds`)
+   */
+  readonly health?: HealthProbe;
+  /**
+   * After a start or restart (and its health check), the program must
+   * still be RUNNING with the same pid this many seconds after it became
+   * RUNNING, or the run fails with its last log lines: a program that
+   * crash-loops fails the run that started it. Each (re)start costs up to
+   * this long; 0 turns the check off.
+   * @default 3
+   */
+  readonly stableSeconds?: number;
 }
 
 export type ProgramResource = Resource<"program", ProgramOptions>;
