@@ -49,16 +49,16 @@ export const HAPROXY_PROGRAM = [
   MARK,
   `m begin`,
   `m run`,
-  `h() { if command -v socat >/dev/null 2>&1; then printf "%s\\n" "$1" | socat -t 5 - "UNIX-CONNECT:$k" 2>&1; elif command -v nc >/dev/null 2>&1 && nc -h 2>&1 | grep -q -e " -U"; then printf "%s\\n" "$1" | nc -U "$k" 2>&1; else echo "needs socat (or an nc with -U) to talk to HAProxy's admin socket; neither is installed"; return 127; fi; }`,
-  `r() { m exit "$1"; m end; exit "$1"; }`,
-  `if [ ! -S "$k" ]; then echo "skip no HAProxy admin socket at $k"; r 0; fi`,
-  `o=$(h "set server $b/$v state $a") || { echo "fail $(printf %s "$o" | tr "\\n" " ")"; r 1; }`,
+  `ask() { if command -v socat >/dev/null 2>&1; then printf "%s\\n" "$1" | socat -t 5 - "UNIX-CONNECT:$k" 2>&1; elif command -v nc >/dev/null 2>&1 && nc -h 2>&1 | grep -q -e " -U"; then printf "%s\\n" "$1" | nc -U "$k" 2>&1; else echo "needs socat (or an nc with -U) to talk to HAProxy's admin socket; neither is installed"; return 127; fi; }`,
+  `finish() { m exit "$1"; m end; exit "$1"; }`,
+  `if [ ! -S "$k" ]; then echo "skip no HAProxy admin socket at $k"; finish 0; fi`,
+  `o=$(ask "set server $b/$v state $a") || { echo "fail $(printf %s "$o" | tr "\\n" " ")"; finish 1; }`,
   `o=$(printf %s "$o" | tr "\\n" " " | sed "s/ *$//")`,
-  `case $o in "") ;; *"No such"*) echo "skip HAProxy answered: $o"; r 0 ;; *) echo "fail HAProxy answered: $o"; r 1 ;; esac`,
-  `if [ "$a" = ready ]; then echo "ok $b/$v is ready"; r 0; fi`,
+  `case $o in "") ;; *"No such"*) echo "skip HAProxy answered: $o"; finish 0 ;; *) echo "fail HAProxy answered: $o"; finish 1 ;; esac`,
+  `if [ "$a" = ready ]; then echo "ok $b/$v is ready"; finish 0; fi`,
   // Polled every 0.2 s where sleep takes fractions (GNU, busybox), else every second.
   `t0=$(date +%s)`,
-  `while :; do c=$(h "show stat $b 4 -1" | awk -F, -v b="$b" -v s="$v" '$1 == b && $2 == s { print $5 }'); if [ "$c" = 0 ]; then echo "ok $b/$v drained ($(( $(date +%s) - t0 ))s)"; r 0; fi; if [ $(( $(date +%s) - t0 )) -ge "$w" ]; then echo "fail $b/$v still has \${c:-?} sessions after \${w}s"; r 1; fi; sleep 0.2 2>/dev/null || sleep 1; done`,
+  `while :; do c=$(ask "show stat $b 4 -1" | awk -F, -v b="$b" -v s="$v" '$1 == b && $2 == s { print $5 }'); if [ "$c" = 0 ]; then echo "ok $b/$v drained ($(( $(date +%s) - t0 ))s)"; finish 0; fi; if [ $(( $(date +%s) - t0 )) -ge "$w" ]; then echo "fail $b/$v still has \${c:-?} sessions after \${w}s"; finish 1; fi; sleep 0.2 2>/dev/null || sleep 1; done`,
 ].join("; ");
 
 /** `sh -c PROGRAM depc NONCE ARGV...`: runs the command, its output (last 5 lines) in the result line. */

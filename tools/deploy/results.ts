@@ -33,6 +33,14 @@ export interface ResourceResult {
   readonly diffText?: string;
   /** When its line arrived, in ms since this host's run started. */
   readonly atMs?: number;
+  /** Its health check, when it ran one (the report's `health`). */
+  readonly health?: HealthResult;
+}
+
+export interface HealthResult {
+  readonly result: string;
+  readonly attempts: number;
+  readonly seconds: number;
 }
 
 /**
@@ -156,6 +164,7 @@ interface ReportLine {
   status?: string;
   changes?: string[];
   error?: string;
+  health?: HealthResult;
   summary?: Record<string, unknown>;
 }
 
@@ -190,7 +199,8 @@ export function collectResources(
       const status = e.status as ResourceStatus;
       const line = status !== "ok" && printed[next]?.status === status ? printed[next++] : undefined;
       const r = resource(e.index, e.kind!, e.key!, status, e.changes ?? [], e.error, line, mode);
-      resources.push(e.removal === true ? { removal: true, ...r } : r);
+      const withHealth = e.health !== undefined && typeof e.health === "object" ? { ...r, health: e.health } : r;
+      resources.push(e.removal === true ? { removal: true, ...withHealth } : withHealth);
     }
   } else {
     for (const l of output.lines) {

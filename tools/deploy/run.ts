@@ -531,6 +531,7 @@ export function hostJson(r: HostResult): Record<string, unknown> {
       ...(x.diff ? { diff: { added: x.diff.added, removed: x.diff.removed, ...(x.diff.binary ? { binary: true } : {}) } } : {}),
       ...(x.diffText !== undefined ? { diff_text: x.diffText } : {}),
       ...(x.atMs !== undefined ? { at_ms: x.atMs } : {}),
+      ...(x.health !== undefined ? { health: x.health } : {}),
     })),
     ...(r.summary ? { summary: r.summary } : {}),
     ...(r.warnings ? { warnings: r.warnings } : {}),
