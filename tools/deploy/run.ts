@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { depcVersion } from "../../compiler/package-info.js";
 import { visible } from "../../compiler/visible.js";
-import type { Cause } from "./classify.js";
+import type { Cause, Outcome } from "./classify.js";
 import { hostDependencies, schedule } from "./deps.js";
 import { drainLine, runDrain, type DrainResult } from "./drain.js";
 import { Rollout } from "./rollout.js";
@@ -14,6 +14,7 @@ import { collectResources, OutputCollector, type HostResult, type HostStatus, ty
 import { chooseRollback } from "./rollback.js";
 import type { DeployHost, DeploySource } from "./source.js";
 import { runSsh, type RunHandle, type SshSettings } from "./ssh.js";
+import type { MarkerStream } from "./stream.js";
 import { Printer, seconds, type PrinterIo } from "./ui.js";
 
 export type Command = "deploy" | "plan" | "rollback" | "decommission";
@@ -34,6 +35,9 @@ export interface RunOptions {
   readonly json?: string;
   readonly cwd: string;
 }
+
+/** Sessions opened at the start of a deploy (the first hosts in manifest order); the others connect at their turn. */
+const PREOPEN_HOSTS = 64;
 
 /** Exit codes of deploy/plan/rollback. */
 export const DEPLOY_EXIT = { ok: 0, failed: 1, pending: 2, interrupted: 130 } as const;
@@ -113,6 +117,24 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     };
   };
   const clock = () => performance.now() - started;
+
+  // One round trip: every host's session is opened now, in parallel (the
+  // bootstrap waits on the host for its program line), and handed its
+  // bundle when its providers are done, so a later wave pays no handshake.
+  // The host's lock, order, skips and causes are those of a session opened
+  // at its turn: nothing runs on a host before the bundle arrives, and an
+  // unused session (a skipped host) ends on the host without running anything.
+  const opened = new Map<string, OpenedHost>();
+  if (options.command === "deploy" || options.command === "plan") {
+    for (const name of order.slice(0, PREOPEN_HOSTS)) {
+      opened.set(name, openHost(byName.get(name)!, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles, true));
+    }
+  }
+  const runBundle = (name: string) => {
+    const session = opened.get(name);
+    opened.delete(name);
+    return session !== undefined ? session.run() : runHost(byName.get(name)!, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
+  };
   const drainContext = { target: sshTarget, ssh: options.ssh, sudo: options.sudo, handles, clock };
 
   // Rolling deploys and drains act only on hosts whose plan changes something:
@@ -189,7 +211,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     }
     let rollback: Record<string, unknown> | undefined;
     if (result === undefined) {
-      result = await runHost(host, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
+      result = await runBundle(name);
       let serving = result.status === "converged";
       if (!serving && !interrupted && rollout !== undefined && onFailureOf(name) === "rollback" && result.status !== "skipped") {
         const back = await runHost(host, source.bundles.get(name)!, manifest.environment, { ...options, command: "rollback", to: undefined }, mode, printer, handles);
@@ -257,6 +279,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
       () => interrupted,
     );
   } finally {
+    for (const session of opened.values()) session.handle.cancel();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (ticker) clearInterval(ticker);
@@ -366,7 +389,7 @@ function identity(host: DeployHost): Pick<HostResult, "name" | "address" | "user
 }
 
 /** One host: start ssh, stream the bundle (or pick a kept one), print its changes, collect its result. */
-async function runHost(
+function runHost(
   host: DeployHost,
   bundle: Buffer,
   environment: string,
@@ -375,6 +398,30 @@ async function runHost(
   printer: Printer,
   handles: Set<RunHandle>,
 ): Promise<HostResult> {
+  return openHost(host, bundle, environment, options, mode, printer, handles, false).run();
+}
+
+/** An opened host session: `run` sends the program and bundle (when `deferred`) and collects the result. */
+interface OpenedHost {
+  readonly handle: RunHandle;
+  readonly run: () => Promise<HostResult>;
+}
+
+/**
+ * Starts one host's ssh session. `deferred`: only open it (connect,
+ * authenticate, the bootstrap waits for its program line); `run` sends the
+ * program and bundle. Otherwise they go at once.
+ */
+function openHost(
+  host: DeployHost,
+  bundle: Buffer,
+  environment: string,
+  options: RunOptions,
+  mode: Mode,
+  printer: Printer,
+  handles: Set<RunHandle>,
+  deferred: boolean,
+): OpenedHost {
   const nonce = randomBytes(12).toString("hex");
   const bundleArgs = [...(mode === "check" ? ["--check"] : []), "--quiet", ...(options.stateDir !== undefined ? ["--state-dir", options.stateDir] : [])];
   const rollback = options.command === "rollback";
@@ -391,8 +438,9 @@ async function runHost(
   };
   let choice: ReturnType<typeof chooseRollback> | undefined;
   let handle!: RunHandle;
+  const input = rollback ? program : Buffer.concat([Buffer.from(program), bundle]);
   handle = runSsh(target, options.ssh, command, nonce, {
-    input: rollback ? program : Buffer.concat([Buffer.from(program), bundle]),
+    ...(deferred ? {} : { input }),
     sudo: options.sudo,
     events: {
       stderrLine: (line) => {
@@ -424,8 +472,34 @@ async function runHost(
     },
   });
   handles.add(handle);
-  const { outcome, stream: finished, stderr } = await handle.done;
-  handles.delete(handle);
+  void handle.done.then(() => handles.delete(handle));
+  return {
+    handle,
+    run: async () => {
+      if (deferred) handle.send(input);
+      const { outcome, stream: finished, stderr } = await handle.done;
+      return collectHost(host, mode, options, printer, { outcome, finished, stderr, choice, output, warnings });
+    },
+  };
+}
+
+/** One host's result from how its run ended: status, counts, resources; prints its summary line. */
+function collectHost(
+  host: DeployHost,
+  mode: Mode,
+  options: RunOptions,
+  printer: Printer,
+  ended: {
+    readonly outcome: Outcome;
+    readonly finished: MarkerStream;
+    readonly stderr: string;
+    readonly choice: ReturnType<typeof chooseRollback> | undefined;
+    readonly output: OutputCollector;
+    readonly warnings: readonly string[];
+  },
+): HostResult {
+  const { outcome, finished, stderr, choice, output, warnings } = ended;
+  const rollback = options.command === "rollback";
   const base = identity(host);
   const rolledBackTo = rollback && choice?.ok ? { rolledBackTo: `sha256:${choice.digest}` } : {};
 
