@@ -124,14 +124,14 @@ export const lb = component({
 });
 `;
 
-const env = (release: string, opts: { healthy?: boolean; batches?: string } = {}) => `import { environment } from "depc";
+const env = (release: string, opts: { healthy?: boolean; batches?: string; onFailure?: "stop" | "rollback" } = {}) => `import { environment } from "depc";
 import { app } from "../components/app.ts";
 import { lb } from "../components/lb.ts";
 
 export default environment({
   hosts: { lb1: [lb], app1: [app], app2: [app], app3: [app] },
   settings: { app: { release: ${JSON.stringify(release)}, healthy: ${opts.healthy ?? true} } },
-  rollout: { app: { batches: ${opts.batches ?? "[1]"}, pause: 0.5 } },
+  rollout: { app: { batches: ${opts.batches ?? "[1]"}, pause: 0.5, onFailure: ${JSON.stringify(opts.onFailure ?? "stop")} } },
 });
 `;
 
@@ -280,6 +280,28 @@ describe.skipIf(!pre.ok)("rolling deploy behind HAProxy (real hosts)", () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain("depc: pre-check: no host has changes; app1, app2, app3 up to date (not drained, not batched)\n");
     for (const h of ["app1", "app2", "app3"]) expect(host(run, h).drains).toBeUndefined();
+  });
+
+  it("onFailure rollback: the failed host runs its previous kept bundle and comes back into rotation", async () => {
+    setEnv(env("3", { healthy: false, onFailure: "rollback" }));
+    const load = traffic();
+    const run = await depc("deploy");
+    const seen = await load.stop();
+    expect(run.code).toBe(1);
+    const app1 = host(run, "app1") as HostJson & { rollback?: { status: string; to?: string } };
+    expect(app1.status).toBe("failed");
+    expect(app1.rollback).toMatchObject({ status: "converged" });
+    expect(app1.drains!.map((d) => [d.action, d.outcome])).toEqual([
+      ["leave", "ok"],
+      ["back", "ok"],
+    ]);
+    for (const h of ["app2", "app3"]) expect(host(run, h).status).toBe("skipped");
+    expect((await bed.exec("app1", "cat /srv/app/app.ini")).stdout).toContain("release = 2\n");
+    expect(seen.filter((s) => !s.ok)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1500)); // HAProxy's check sees app1 up again (rise 2, inter 300ms)
+    const after = new Set<string>();
+    for (let i = 0; i < 12; i++) after.add((await get()).text);
+    expect([...after].sort()).toEqual(["200 release 2 on app1", "200 release 2 on app2", "200 release 2 on app3"]);
   });
 
   it("a release that fails its health check stops the rollout after the first batch; the others stay untouched and serving", async () => {
