@@ -19,6 +19,8 @@ import type { ManifestDrain } from "../../compiler/emit/manifest.js";
 import { schedule } from "../../tools/deploy/deps.js";
 import { COMMAND_PROGRAM, HAPROXY_PROGRAM, runDrain, type DrainRunContext } from "../../tools/deploy/drain.js";
 import { Rollout } from "../../tools/deploy/rollout.js";
+import { readBuild } from "../../tools/deploy/source.js";
+import { createHash } from "node:crypto";
 import { availableShells, requireTool, which } from "../support/shells.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "depc-rollout-parts-"));
@@ -256,5 +258,42 @@ describe("the scheduler with a rollout's batches", () => {
     const { spans } = await run(hosts, { app: policy(["a1", "a2"], [1]) }, ["a1", "a2"], { deps: { a1: ["db"], a2: ["db"] } });
     expect(before(spans, "db", "a1")).toBe(true);
     expect(before(spans, "a1", "a2")).toBe(true);
+  });
+});
+
+describe("a build's rollout and drains, as deploy --from reads them", () => {
+  const build = (extra: { drains?: unknown; rollout?: unknown }) => {
+    const dir = mkdtempSync(join(scratch, "build-"));
+    writeFileSync(join(dir, "h1.sh"), "x\n");
+    const digest = `sha256:${createHash("sha256").update("x\n").digest("hex")}`;
+    const host = (name: string) => ({ name, address: name, bundle: "h1.sh", digest, resources: 0, after: [] });
+    const manifest = {
+      depc: "0",
+      environment: "prod",
+      sources: "sha256:0",
+      hosts: [{ ...host("h1"), ...(extra.drains !== undefined ? { drains: extra.drains } : {}) }, host("lb1")],
+      waves: [["h1", "lb1"]],
+      ...(extra.rollout !== undefined ? { rollout: extra.rollout } : {}),
+    };
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
+    return readBuild(dir, dir);
+  };
+
+  it("a valid one passes through to the deploy", () => {
+    const drains = [{ via: "lb1", adapter: "haproxy", backend: "apps", server: "h1", socket: "/run/haproxy/admin.sock", timeoutSeconds: 30 }];
+    const rollout = { app: { hosts: ["h1"], batches: [1], pauseSeconds: 0, maxFailed: 0, onFailure: "stop" } };
+    const r = build({ drains, rollout });
+    expect(r.ok && r.source.manifest.rollout).toEqual(rollout);
+    expect(r.ok && r.source.manifest.hosts[0]!.drains).toEqual(drains);
+  });
+
+  it("a hand-edited one that would inject or point nowhere is refused with one line", () => {
+    const drain = { via: "lb1", adapter: "haproxy", backend: "apps", server: "h1;shutdown sessions", socket: "/run/haproxy/admin.sock", timeoutSeconds: 30 };
+    expect(build({ drains: [drain] })).toEqual({ ok: false, message: "the build . has an invalid manifest.json: host h1: invalid drains: backend or server is not an HAProxy name" });
+    expect(build({ drains: [{ ...drain, server: "h1", via: "lb9" }] })).toEqual({ ok: false, message: 'the build . has an invalid manifest.json: host h1: invalid drains: via "lb9" is not a host of the build' });
+    expect(build({ rollout: { app: { hosts: ["h1"], batches: [0], pauseSeconds: 0, maxFailed: 0, onFailure: "stop" } } })).toEqual({
+      ok: false,
+      message: "the build . has an invalid manifest.json: invalid rollout: app: batches are not whole numbers of hosts",
+    });
   });
 });
