@@ -233,6 +233,21 @@ describe("the scheduler with a rollout's batches", () => {
     expect(events).toEqual(["app batch 1 starts", "app batch 1 ends", "app batch 2 starts", "app batch 2 ends", "app batch 3 starts", "app batch 3 ends"]);
   });
 
+  it("the progress line names the current batch, and the pause before the next", () => {
+    let now = 0;
+    const r = new Rollout({ app: policy(["a1", "a2"], [1], { pauseSeconds: 5 }) }, ["a1", "a2"], new Set(["a1", "a2"]), () => now, { batchStarted() {}, batchEnded() {}, stopped() {} });
+    expect(r.progress()).toBe("app batch 1/2");
+    r.started("a1");
+    now = 1000;
+    r.done("a1", true);
+    expect(r.gate("a2")).toBe("wait");
+    expect(r.progress()).toBe("app batch 2/2 in 5s");
+    now = 6000;
+    expect(r.gate("a2")).toBe("go");
+    r.started("a2");
+    expect(r.progress()).toBe("app batch 2/2");
+  });
+
   it("a pause between batches", async () => {
     const hosts = ["a1", "a2"];
     const { spans } = await run(hosts, { app: policy(hosts, [1], { pauseSeconds: 0.5 }) }, hosts);

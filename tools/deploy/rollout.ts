@@ -159,6 +159,20 @@ export class Rollout {
     }
   }
 
+  /** For the progress line: each component's current batch (`app batch 2/3`), or its pause. */
+  progress(): string {
+    const parts: string[] = [];
+    for (const c of this.components) {
+      if (c.batches.length === 0 || c.stopReason !== undefined) continue;
+      const k = c.batches.findIndex((b) => b.endedAtMs === undefined);
+      if (k < 0) continue;
+      const prev = k > 0 ? c.batches[k - 1] : undefined;
+      const wait = prev?.pauseUntilMs !== undefined && c.batches[k]!.startedAtMs === undefined ? prev.pauseUntilMs - this.now() : 0;
+      parts.push(`${c.name} batch ${k + 1}/${c.batches.length}${wait > 0 ? ` in ${Math.ceil(wait / 1000)}s` : ""}`);
+    }
+    return parts.join(", ");
+  }
+
   /** The batch of `host` in each component, for its line in the JSON report. */
   membership(host: string): { component: string; batch: number }[] {
     return (this.memberships.get(host) ?? []).map((m) => ({ component: m.component.name, batch: m.batch + 1 }));

@@ -36,9 +36,6 @@ export interface RunOptions {
   readonly cwd: string;
 }
 
-/** Sessions opened at the start of a deploy (the first hosts in manifest order); the others connect at their turn. */
-const PREOPEN_HOSTS = 64;
-
 /** Exit codes of deploy/plan/rollback. */
 export const DEPLOY_EXIT = { ok: 0, failed: 1, pending: 2, interrupted: 130 } as const;
 
@@ -98,6 +95,8 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
   process.on("SIGTERM", onSignal);
 
   const hostStarted = new Map<string, number>();
+  // Set once the pre-check is done (the progress line reads it before).
+  let rollout: Rollout | undefined;
   const ticker = io.tty ? setInterval(() => progress(), 250) : undefined;
   ticker?.unref();
   let progressState = { done: 0, running: [] as readonly string[], waiting: order.length };
@@ -105,7 +104,8 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     const { done, running, waiting } = progressState;
     const now = performance.now();
     const list = running.map((h) => `${h} ${seconds(now - (hostStarted.get(h) ?? now))}`).join(", ");
-    printer.progress(`depc: ${done}/${order.length} done, ${running.length} running${list ? ` (${list})` : ""}, ${waiting} waiting`);
+    const batches = rollout?.progress() ?? "";
+    printer.progress(`depc: ${done}/${order.length} done, ${running.length} running${list ? ` (${list})` : ""}, ${waiting} waiting${batches ? `; rollout: ${batches}` : ""}`);
   };
 
   const sshTarget = (name: string) => {
@@ -125,14 +125,26 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
   // at its turn: nothing runs on a host before the bundle arrives, and an
   // unused session (a skipped host) ends on the host without running anything.
   const opened = new Map<string, OpenedHost>();
-  if (options.command === "deploy" || options.command === "plan") {
-    for (const name of order.slice(0, PREOPEN_HOSTS)) {
+  const waveOf = new Map((manifest.waves ?? []).flatMap((w, i) => w.map((h) => [h, i] as const)));
+  // Earlier waves first: their hosts start first. At most -j sessions wait idle at a time
+  // (a bastion's sshd refuses bursts of new connections: MaxStartups).
+  const toOpen = options.command === "deploy" || options.command === "plan" ? [...order].sort((a, b) => (waveOf.get(a) ?? 0) - (waveOf.get(b) ?? 0)) : [];
+  /** Hosts that will not run (skipped): no session for them. */
+  const notRunning = new Set<string>();
+  const openMore = () => {
+    while (opened.size < Math.max(1, options.jobs) && toOpen.length > 0 && !interrupted) {
+      const name = toOpen.shift()!;
+      if (notRunning.has(name)) continue;
       opened.set(name, openHost(byName.get(name)!, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles, true));
     }
-  }
+  };
+  openMore();
   const runBundle = (name: string) => {
     const session = opened.get(name);
     opened.delete(name);
+    const i = toOpen.indexOf(name);
+    if (i >= 0) toOpen.splice(i, 1);
+    openMore();
     return session !== undefined ? session.run() : runHost(byName.get(name)!, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
   };
   const drainContext = { target: sshTarget, ssh: options.ssh, sudo: options.sudo, handles, clock };
@@ -163,7 +175,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
         `${unchanged.length > 0 ? `; ${unchanged.join(", ")} up to date (not drained, not batched)` : ""}\n`,
     );
   }
-  const rollout =
+  rollout =
     Object.keys(policies).length > 0
       ? new Rollout(policies, order, changing, clock, {
           batchStarted: (c, i, n, hosts, pausedMs) =>
@@ -257,6 +269,9 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
           const r = skipped(byName.get(h)!, { kind: "dependency", message: `skipped: waits for ${dep}, which ${failedItself ? "did not converge" : "was skipped"}` });
           printer.hostLine(h, "skipped", r.cause!.message.replace(/^skipped: /, ""));
           rollout?.done(h, false);
+          notRunning.add(h);
+          opened.get(h)?.handle.cancel();
+          opened.delete(h);
           return r;
         },
         ...(rollout !== undefined
@@ -265,6 +280,9 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
               gateWake: () => rollout.wake(),
               skipGated: (h: string, reason: string) => {
                 rollout.done(h, "stopped");
+                notRunning.add(h);
+                opened.get(h)?.handle.cancel();
+                opened.delete(h);
                 const r = skipped(byName.get(h)!, { kind: "rollout", message: `skipped: ${reason}` });
                 printer.hostLine(h, "skipped", `${reason}: left untouched`);
                 return r;
