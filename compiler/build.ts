@@ -72,9 +72,14 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
     return { ok: false, diagnostics: sortDiagnostics(validated.diagnostics), sources: new Map(), environment };
   }
   const { sourcesDigest } = options;
+  // One relative path per file, not per resource (102,000 resources in a large build).
+  const relativeFiles = new Map<string, string>();
   const siteOf = (r: { model: { site?: { file: string; line: number; column: number } } }) => {
     const site = r.model.site;
-    return site ? `${relative(options.projectRoot, site.file)}:${site.line}:${site.column}` : "unknown site";
+    if (!site) return "unknown site";
+    let file = relativeFiles.get(site.file);
+    if (file === undefined) relativeFiles.set(site.file, (file = relative(options.projectRoot, site.file)));
+    return `${file}:${site.line}:${site.column}`;
   };
   const rollout = planRollout(environment);
   if (rollout.diagnostics.length > 0) {

@@ -146,6 +146,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     if (deploy) {
       for (const name of ["deploy", "plan", "rollback", "decommission"] as const) parser = parser.command(deploy.deployCommand(name, io, setExit));
     }
+    skipHelpRendering(parser);
     await parser
       .demandCommand(1, "Give a command, e.g. depc build <env>; depc --help lists them all.")
       .recommendCommands()
@@ -172,6 +173,19 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     return EXIT.internalError;
   }
   return exitCode;
+}
+
+/**
+ * yargs renders a command's whole help text before running its handler, in
+ * case the handler calls showHelp() (depc's never do): 15–30 ms of every
+ * command, on the path of each no-op deploy. Help asked for (`--help`) and
+ * usage errors render it as before. Feature-checked: another yargs version
+ * without this internal only costs the time.
+ */
+function skipHelpRendering(parser: object): void {
+  const internal = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } }).getInternalMethods?.();
+  const usage = internal?.getUsageInstance?.();
+  if (usage !== undefined && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
 }
 
 /** Runs `run` for every environment, all of them even after a failure; the worst exit code. */

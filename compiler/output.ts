@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { diagnostic, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { renderManifest, type LeftHost, type Manifest } from "./emit/manifest.js";
@@ -9,24 +9,37 @@ import { renderManifest, type LeftHost, type Manifest } from "./emit/manifest.js
  * replaces the old one. A failed write leaves the previous build in place.
  * Only an empty directory or an earlier build is ever replaced: `--out .`
  * must not delete a project.
+ *
+ * A file whose bytes and mode are already there is not written again: when
+ * nothing changed, nothing is written at all; otherwise the new directory
+ * gets a hard link to the unchanged file. Either way an unchanged bundle
+ * keeps its inode and mtime (tools that watch build/, rsync, make), and a
+ * rebuild of 1,000 hosts does not write 1,000 files to change one.
  */
 export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string>, manifest: Manifest): Diagnostic | undefined {
   const problem = notReplaceable(outDir);
   if (problem !== undefined) return diagnostic("outputNotABuild", { path: outDir, problem });
+  const files = new Map<string, { text: string; mode: number }>();
+  for (const [host, text] of bundles) {
+    // A bundle with secrets is private from its first byte (run it with `sh`).
+    const mode = manifest.hosts.some((h) => h.name === host && h.secrets === true) ? 0o600 : 0o700;
+    files.set(`${host}.sh`, { text, mode });
+  }
+  files.set("manifest.json", { text: renderManifest(manifest), mode: 0o644 });
+  const unchanged = unchangedFiles(outDir, files);
+  if (unchanged.size === files.size && sameEntries(outDir, files) && hasMode(outDir, 0o755)) return undefined;
   const parent = dirname(outDir);
   let staging: string | undefined;
   try {
     mkdirSync(parent, { recursive: true });
     staging = mkdtempSync(join(parent, `.${basename(outDir)}.tmp-`));
-    for (const [host, text] of bundles) {
-      const file = join(staging, `${host}.sh`);
-      // A bundle with secrets is private from its first byte (run it with `sh`).
-      const mode = manifest.hosts.some((h) => h.name === host && h.secrets === true) ? 0o600 : 0o700;
+    for (const [name, { text, mode }] of files) {
+      const file = join(staging, name);
+      if (unchanged.has(name) && linked(join(outDir, name), file)) continue;
       writeFileSync(file, "", { mode });
       chmodSync(file, mode);
       writeFileSync(file, text);
     }
-    writeFileSync(join(staging, "manifest.json"), renderManifest(manifest), { mode: 0o644 });
     chmodSync(staging, 0o755);
     const old = existsSync(outDir) ? `${staging}.old` : undefined;
     if (old !== undefined) renameSync(outDir, old);
@@ -38,6 +51,57 @@ export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string>,
     if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
     const reason = (error as NodeJS.ErrnoException).message ?? String(error);
     return diagnostic("outputNotWritable", { path: outDir, reason });
+  }
+}
+
+/**
+ * The names of `files` that `dir` already holds as regular files with the
+ * same bytes, mode and owner (a file another user owns is written anew, as
+ * ours). Sizes are compared first: a changed bundle is rarely read.
+ */
+function unchangedFiles(dir: string, files: ReadonlyMap<string, { text: string; mode: number }>): Set<string> {
+  const same = new Set<string>();
+  const uid = process.getuid?.();
+  for (const [name, { text, mode }] of files) {
+    try {
+      const path = join(dir, name);
+      const stat = lstatSync(path);
+      if (!stat.isFile() || (stat.mode & 0o7777) !== mode || (uid !== undefined && stat.uid !== uid)) continue;
+      const bytes = Buffer.from(text);
+      if (stat.size !== bytes.length || !readFileSync(path).equals(bytes)) continue;
+      same.add(name);
+    } catch {
+      // Missing or unreadable: written anew.
+    }
+  }
+  return same;
+}
+
+/** Whether `dir` holds exactly the names of `files`. */
+function sameEntries(dir: string, files: ReadonlyMap<string, unknown>): boolean {
+  try {
+    const entries = readdirSync(dir);
+    return entries.length === files.size && entries.every((name) => files.has(name));
+  } catch {
+    return false;
+  }
+}
+
+function hasMode(path: string, mode: number): boolean {
+  try {
+    return (statSync(path).mode & 0o7777) === mode;
+  } catch {
+    return false;
+  }
+}
+
+/** A hard link of an unchanged file into the new build; false when the file system has none (then it is written). */
+function linked(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -55,7 +55,7 @@ export interface Lowered {
  * "web.service" (a command name) do not collide. Path claims also nest:
  * nothing may live below a path claimed by a non-container.
  */
-export type KeyNamespace = "path" | "systemd-unit" | "command" | "health-check";
+export type KeyNamespace = "path" | "systemd-unit" | "command" | "health-check" | "user" | "group";
 
 /** A resource after validation: its identity on the host and its lowering. */
 export interface CheckedResource {
@@ -95,6 +95,9 @@ export interface RemoveCall extends RuntimeCall {
 export type Checked = Omit<CheckedResource, "definition" | "kind" | "container">;
 
 export type MessageId = keyof typeof messages;
+
+/** What an option of a resource may name on its host (see `KindDefinition.references`). */
+export type Reference = "path" | "user" | "group";
 
 /**
  * A kind whose resources of one host are applied together, by one runtime
@@ -145,6 +148,16 @@ export interface KindDefinition {
    * names the command everywhere, so it may never be secret.
    */
   readonly secrets?: { readonly fields: readonly string[]; readonly masked: boolean; readonly argvFields?: readonly string[] };
+  /**
+   * Options whose values name something another resource of the host may
+   * make: a path (a resource claiming it), a user or a group (a kind that
+   * `provides` one). A resource naming it is ordered after its maker without
+   * an explicit `after` (compiler/order.ts). Values that are numbers or name
+   * nothing managed on the host add no edge. A value may be a list.
+   */
+  readonly references?: Readonly<Record<string, Reference>>;
+  /** What its resources make, named by their key (User: "user", Group: "group"), for `references`. */
+  readonly provides?: Exclude<Reference, "path">;
   /** Its diagnostics (besides the shared path, mode and owner checks). */
   readonly diagnostics: readonly MessageId[];
   /** Its resources of a host are applied by one call per group (see {@link Collect}); default: one call each. */
@@ -156,7 +169,13 @@ export interface KindDefinition {
 export type At = Location | undefined;
 
 /** A parameter's name without its `[optional]` or `rest...` marks. */
-export const paramName = (param: Param) => param.replace(/^\[(.*)\]$/, "$1").replace(/\.\.\.$/, "");
+export const paramName = (param: Param): string => {
+  // Memoized: emitting asks for every parameter of every resource (102,000 resources in a large build).
+  let name = paramNames.get(param);
+  if (name === undefined) paramNames.set(param, (name = param.replace(/^\[(.*)\]$/, "$1").replace(/\.\.\.$/, "")));
+  return name;
+};
+const paramNames = new Map<Param, string>();
 
 /**
  * A lowered resource's arguments in call order, by its call's named

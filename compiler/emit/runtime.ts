@@ -77,6 +77,18 @@ export function runtimeFunctions(): RuntimeFunction[] {
 
 /** The text of the functions reachable from `roots`, in runtime order. */
 export function selectRuntime(roots: Iterable<string>, all: readonly RuntimeFunction[] = runtimeFunctions()): string {
+  // Hosts of one environment mostly use the same functions: 1,000 bundles, a few selections.
+  const key = [...roots].sort().join(" ");
+  let memo = selections.get(all);
+  if (memo === undefined) selections.set(all, (memo = new Map()));
+  let text = memo.get(key);
+  if (text === undefined) memo.set(key, (text = selectFrom(key.split(" "), all)));
+  return text;
+}
+
+const selections = new WeakMap<readonly RuntimeFunction[], Map<string, string>>();
+
+function selectFrom(roots: Iterable<string>, all: readonly RuntimeFunction[]): string {
   const byName = new Map(all.map((f) => [f.name, f]));
   const wanted = new Set<string>();
   const visit = (name: string) => {

@@ -24,6 +24,8 @@ export interface LoadedModel extends LocatedEnvironment {
   readonly sources: ReadonlyMap<string, string>;
   /** Whether the type-check was skipped because nothing changed. */
   readonly cached: boolean;
+  /** The build cache's directory, when caching is on (evaluation keeps V8's code cache of large modules there). */
+  readonly cacheDir?: string;
 }
 
 export type LoadResult =
@@ -64,14 +66,17 @@ export async function load(environmentPath: string, options: LoadOptions): Promi
     if (hit !== undefined) {
       const modules = new Map(Object.entries(hit.entry.modules));
       const sources = new Map([...modules.keys()].map((file) => [file, hit.texts.get(file) ?? ""] as const));
-      return { ok: true, warnings: [], model: { ...located, modules, sources, cached: true } };
+      return { ok: true, warnings: [], model: { ...located, modules, sources, cached: true, ...(cacheDir === false ? {} : { cacheDir }) } };
     }
   }
 
   // Loaded on demand: a cached build never pays for loading TypeScript.
+  const { loadTypeScript, saveTypeScriptCodeCache } = await import("./typescript.js");
+  loadTypeScript(cacheDir === false ? undefined : cacheDir);
   const { typeCheck } = await import("./typecheck.js");
   const { transpile } = await import("./transpile.js");
   const checked = typeCheck(located.entry, located.projectRoot, withNodeTypes);
+  saveTypeScriptCodeCache();
   const errors = checked.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) return { ok: false, diagnostics: checked.diagnostics };
 
@@ -85,7 +90,7 @@ export async function load(environmentPath: string, options: LoadOptions): Promi
   return {
     ok: true,
     warnings: checked.diagnostics,
-    model: { ...located, modules, sources: checked.userFiles, cached: false },
+    model: { ...located, modules, sources: checked.userFiles, cached: false, ...(cacheDir === false ? {} : { cacheDir }) },
   };
 }
 

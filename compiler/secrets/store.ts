@@ -11,7 +11,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { Decrypter, Encrypter, armor, identityToRecipient } from "age-encryption";
+import type * as Age from "age-encryption";
+
+// age-encryption (and its elliptic-curve code) loads only when secrets are
+// really encrypted or decrypted: a build without secrets does not pay for it.
+let agePromise: Promise<typeof Age> | undefined;
+const age = () => (agePromise ??= import("age-encryption"));
 
 /** A mistake or an unusable file the user must fix; the message says how. */
 export class SecretsError extends Error {
@@ -111,7 +116,7 @@ export async function publicKeysOf(identities: Identities): Promise<string[]> {
   const out: string[] = [];
   for (const key of identities.keys) {
     try {
-      out.push(await identityToRecipient(key));
+      out.push(await (await age()).identityToRecipient(key));
     } catch {
       throw new SecretsError(`${identities.source}: an identity is not a valid age key.`);
     }
@@ -197,6 +202,7 @@ function lineColumn(text: string, position: number): string {
 /** Encrypts plaintext to every recipient; ASCII-armored (reviewable in git, read by `age -d`). */
 export async function encryptText(plaintext: string, recipients: readonly string[]): Promise<string> {
   if (recipients.length === 0) throw new SecretsError("no recipients: add one with depc secrets recipients add <env> age1...");
+  const { Encrypter, armor } = await age();
   const encrypter = new Encrypter();
   for (const r of recipients) {
     const problem = recipientProblem(r);
@@ -214,6 +220,7 @@ export async function decryptFile(file: string, identities: Identities): Promise
   } catch (error) {
     throw new SecretsError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
+  const { Decrypter, armor } = await age();
   const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart();
   let cipher = bytes;
   try {

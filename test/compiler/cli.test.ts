@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -51,6 +51,72 @@ describe("depc CLI", () => {
     const manifest = JSON.parse(readFileSync(join(dir, "build/prod/manifest.json"), "utf8"));
     expect(manifest.hosts.map((h: { name: string; resources: number }) => [h.name, h.resources])).toEqual([["web1", 1], ["web2", 0]]);
     expect(manifest.hosts[0].digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it("a rebuild rewrites no unchanged file: nothing when nothing changed, only what differs otherwise", () => {
+    const dir = project({ "env/prod.ts": good });
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    const out = join(dir, "build/prod");
+    // The same file with the same bytes: inode and mtime (a hard link changes ctime, not mtime).
+    const identity = (name: string) => {
+      const s = statSync(join(out, name), { bigint: true });
+      return `${s.ino}:${s.mtimeNs}`;
+    };
+    const names = ["web1.sh", "web2.sh", "manifest.json"];
+    const before = Object.fromEntries(names.map((n) => [n, identity(n)]));
+    const dirBefore = identity(".");
+    const web1 = readFileSync(join(out, "web1.sh"), "utf8");
+    // Nothing changed: not a byte written, not even the directory swapped.
+    const again = depc(dir, "build", "env/prod");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("2 hosts, 1 resource");
+    expect(Object.fromEntries(names.map((n) => [n, identity(n)]))).toEqual(before);
+    expect(identity(".")).toBe(dirBefore);
+    // A bundle changed by hand is written anew (the build is what the model says); the others stay the same files.
+    writeFileSync(join(out, "web1.sh"), "tampered\n");
+    const tampered = identity("web1.sh");
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    expect(readFileSync(join(out, "web1.sh"), "utf8")).toBe(web1);
+    expect(identity("web1.sh")).not.toBe(tampered);
+    expect(statSync(join(out, "web1.sh")).mode & 0o777).toBe(0o700);
+    expect(identity("web2.sh")).toBe(before["web2.sh"]);
+    expect(identity("manifest.json")).toBe(before["manifest.json"]);
+    // So is one whose mode was changed.
+    chmodSync(join(out, "web2.sh"), 0o755);
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    expect(statSync(join(out, "web2.sh")).mode & 0o777).toBe(0o700);
+    // A source change changes every bundle (each carries the sources' digest): all are new.
+    const settled = Object.fromEntries(names.map((n) => [n, identity(n)]));
+    writeFileSync(join(dir, "env/prod.ts"), good.replace('"hi\\n"', '"hello\\n"'));
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    for (const n of names) expect(identity(n)).not.toBe(settled[n]);
+    expect(readdirSync(out).sort()).toEqual(["manifest.json", "web1.sh", "web2.sh"]);
+    expect(readdirSync(join(dir, "build"))).toEqual(["prod"]);
+  });
+
+  it("a large module's code cache is used only for exactly its source: an edit of the same length is seen", () => {
+    // Over 64 KiB of JavaScript: evaluation keeps V8's code cache of it in the build cache.
+    const model = (letter: string) =>
+      `import { environment, File } from "depc";\n` +
+      `const pad = ${JSON.stringify("x".repeat(70_000))};\n` +
+      `export default environment({ hosts: { web1: [File({ path: "/etc/motd", content: "${letter}" + pad.length + "\\n" })] } });\n`;
+    const dir = project({ "env/prod.ts": model("a") });
+    mkdirSync(join(dir, "node_modules", ".cache"), { recursive: true });
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    const cache = join(dir, "node_modules/.cache/depc");
+    expect(readdirSync(cache).filter((n) => /^code-[0-9a-f]{32}\.bin$/.test(n))).toHaveLength(1);
+    const bundle = () => readFileSync(join(dir, "build/prod/web1.sh"), "utf8");
+    expect(bundle()).toContain("a70000");
+    // The same length, another letter: V8 alone would take the old code (it checks only the length).
+    writeFileSync(join(dir, "env/prod.ts"), model("b"));
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    expect(bundle()).toContain("b70000");
+    expect(bundle()).not.toContain("a70000");
+    // Cached type-check and code cache: the same bundle again, and still one code cache file.
+    const again = depc(dir, "build", "env/prod");
+    expect(again.stdout).toContain("(type-check cached)");
+    expect(bundle()).toContain("b70000");
+    expect(readdirSync(cache).filter((n) => n.startsWith("code-"))).toHaveLength(1);
   });
 
   it("accepts env/prod, env/prod.ts and a directory with index.ts", () => {
@@ -232,6 +298,8 @@ describe("depc CLI", () => {
     const dir = project({ "env/prod.ts": good, "lib.ts": "export const motd = 'a';\n" });
     mkdirSync(join(dir, "node_modules", ".cache"), { recursive: true });
     expect(depc(dir, "build", "env/prod").stdout).not.toContain("cached");
+    // The check left V8's code cache of TypeScript beside its result; the check below loads TypeScript through it.
+    expect(readdirSync(join(dir, "node_modules/.cache/depc")).filter((n) => /^typescript-.*\.code$/.test(n))).toHaveLength(1);
     expect(depc(dir, "build", "env/prod").stdout).toContain("(type-check cached)");
     writeFileSync(join(dir, "env/prod.ts"), good.replace('"hi\\n"', "1"));
     const r = depc(dir, "build", "env/prod");

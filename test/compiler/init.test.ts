@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import { repoRoot } from "../support/project.js";
 
 const ownPackage = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
 const version = ownPackage.version as string;
-const files = [".gitignore", "README.md", "components/app.ts", "env/dev.ts", "package.json", "tsconfig.json"];
+const files = [".gitignore", "README.md", "components/app.ts", "depc", "env/dev.ts", "package.json", "tsconfig.json"];
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -63,8 +63,8 @@ describe("depc init", () => {
     expect(init.code).toBe(0);
     expect(init.stdout).toBe(
       `depc: created ${name} in ${name}\n` +
-        "  package.json\n  tsconfig.json\n  .gitignore\n  README.md\n  components/app.ts\n  env/dev.ts\n" +
-        `\nNext:\n  cd ${name}\n  npm install\n  npx depc build env/dev\n  npx tsc --noEmit\n  npm run check\n  sh build/dev/localhost.sh --check\n`,
+        "  package.json\n  tsconfig.json\n  .gitignore\n  depc\n  README.md\n  components/app.ts\n  env/dev.ts\n" +
+        `\nNext:\n  cd ${name}\n  npm install\n  ./depc build env/dev\n  npx tsc --noEmit\n  npm run check\n  sh build/dev/localhost.sh --check\n`,
     );
     const dir = join(parent, name);
     expect(listFiles(dir)).toEqual(files);
@@ -80,6 +80,13 @@ describe("depc init", () => {
     linkModules(dir);
 
     expect(await depc(dir, "check", "env/dev")).toMatchObject({ code: 0, stderr: "", stdout: "depc: dev is valid: 1 host, 3 resources\n" });
+    // ./depc: the project's depc without npx, from the project and from elsewhere.
+    expect(statSync(join(dir, "depc")).mode & 0o777).toBe(0o755);
+    const launched = spawnSync(join(dir, "depc"), ["check", "env/dev"], { cwd: dir, encoding: "utf8" });
+    expect(launched.stderr).toBe("");
+    expect(launched.stdout).toBe("depc: dev is valid: 1 host, 3 resources\n");
+    expect(spawnSync("sh", ["./depc", "--version"], { cwd: dir, encoding: "utf8" }).stdout).toBe(`${version}\n`);
+    expect(spawnSync(join(name, "depc"), ["--version"], { cwd: parent, encoding: "utf8" }).stdout).toBe(`${version}\n`);
     const build = await depc(dir, "build", "env/dev");
     expect(build.stderr).toBe("");
     expect(build.code).toBe(0);
@@ -138,11 +145,11 @@ describe("depc init", () => {
       name: "my-deploy",
       dependencies: { depc: `file:vendor/depc-${version}.tgz` },
       devDependencies: { typescript: ownPackage.dependencies.typescript, "@types/node": ownPackage.devDependencies["@types/node"] },
-      scripts: { check: "depc check env/*.ts", build: "depc build env/*.ts" },
+      scripts: { check: "depc check env/*.ts", build: "depc build env/*.ts", deploy: "depc deploy", plan: "depc plan" },
     });
     // The package file holds what a build needs: the compiler, the runtime, the stdlib's types.
     const listed = spawnSync("tar", ["-tzf", join(parent, "My Deploy!", `vendor/depc-${version}.tgz`)], { encoding: "utf8" }).stdout.split("\n");
-    for (const file of ["package/package.json", "package/bin/depc.js", "package/dist/compiler/cli.js", "package/dist/model/index.d.ts", "package/runtime/README.md", "package/kinds/file/file.sh"]) {
+    for (const file of ["package/package.json", "package/bin/depc.js", "package/dist/cli/depc.js", "package/dist/compiler/cli.js", "package/dist/model/index.d.ts", "package/runtime/README.md", "package/kinds/file/file.sh"]) {
       expect(listed).toContain(file);
     }
     expect(listed.filter((f) => f.startsWith("package/runtime/") && f.endsWith(".sh")).length).toBeGreaterThan(3);

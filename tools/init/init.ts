@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Io } from "../../compiler/cli.js";
 import { shownPath } from "../../compiler/diagnostics/format.js";
 import { shellWord } from "../../compiler/emit/quote.js";
 import { depcVersion, packageRoot } from "../../compiler/package-info.js";
-import { templateFiles } from "./template.js";
+import { executableFiles, templateFiles } from "./template.js";
 
 /**
  * Whether depc can be installed by name from a package registry. Until it
@@ -84,7 +84,8 @@ export function initCommand(args: InitArgs, io: Io): number {
       const path = join(root, file);
       mkdirSync(dirname(path), { recursive: true });
       // "wx": fail rather than overwrite a file that appeared since the check.
-      writeFileSync(path, text, { flag: "wx" });
+      writeFileSync(path, text, { flag: "wx", ...(executableFiles.has(file) ? { mode: 0o755 } : {}) });
+      if (executableFiles.has(file)) chmodSync(path, 0o755);
       written.push(file);
     }
   } catch (error) {
@@ -97,7 +98,7 @@ export function initCommand(args: InitArgs, io: Io): number {
   for (const file of [...written.filter((f) => f !== vendoredTarball), ...written.filter((f) => f === vendoredTarball)]) io.stdout(`  ${file}\n`);
   io.stdout("\nNext:\n");
   if (shown !== ".") io.stdout(`  cd ${shellWord(shown)}\n`);
-  io.stdout("  npm install\n  npx depc build env/dev\n  npx tsc --noEmit\n  npm run check\n  sh build/dev/localhost.sh --check\n");
+  io.stdout("  npm install\n  ./depc build env/dev\n  npx tsc --noEmit\n  npm run check\n  sh build/dev/localhost.sh --check\n");
   return 0;
 }
 

@@ -22,6 +22,7 @@ export function templateFiles(options: TemplateOptions): ReadonlyMap<string, str
     ["package.json", packageJson(options)],
     ["tsconfig.json", tsconfig],
     [".gitignore", "build/\nnode_modules/\n"],
+    ["depc", launcher],
     ["README.md", readme(name)],
     ["components/app.ts", app(name)],
     ["env/dev.ts", dev(name)],
@@ -29,6 +30,19 @@ export function templateFiles(options: TemplateOptions): ReadonlyMap<string, str
 }
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** Files `depc init` makes executable (mode 0755). */
+export const executableFiles: ReadonlySet<string> = new Set(["depc"]);
+
+// ./depc: the project's depc without npx (npx alone takes most of a second to
+// start, more than a no-op deploy). It runs node_modules/depc/bin/depc.js with
+// node, found relative to this script, wherever it is run from.
+const launcher = `#!/bin/sh
+# This project's depc (node_modules/depc), started without npx's own start-up cost:
+#   ./depc build env/dev    ./depc deploy env/prod
+case $0 in */*) here=\${0%/*} ;; *) here=. ;; esac
+exec node "$here/node_modules/depc/bin/depc.js" "$@"
+`;
 
 // The scripts cover every environment (env/*.ts), also those added later;
 // the shell that runs npm scripts expands the pattern.
@@ -42,6 +56,9 @@ const packageJson = ({ name, depcSpec, devDependencies }: TemplateOptions) =>
     scripts: {
       check: "depc check env/*.ts",
       build: "depc build env/*.ts",
+      // npm run deploy -- env/prod: deploy and plan take one environment.
+      deploy: "depc deploy",
+      plan: "depc plan",
     },
     dependencies: { depc: depcSpec },
     devDependencies,
@@ -124,14 +141,19 @@ one POSIX shell script per host.
 npm install                      # installs depc, TypeScript and Node's type declarations
 npm run check                    # type-check and validate every environment (env/*.ts); writes nothing
 npx tsc --noEmit                 # the same type-check as depc's, as your editor sees it
-npx depc check env/dev           # one environment
-npx depc build env/dev           # writes build/dev/localhost.sh and build/dev/manifest.json
-npx depc inspect env/dev         # hosts, components, settings and where each came from
+./depc check env/dev             # one environment
+./depc build env/dev             # writes build/dev/localhost.sh and build/dev/manifest.json
+./depc inspect env/dev           # hosts, components, settings and where each came from
 sh build/dev/localhost.sh --check   # what would change here, with diffs; changes nothing
 sh build/dev/localhost.sh           # apply
 \`\`\`
 
 A second \`sh build/dev/localhost.sh\` reports no changes: bundles converge.
+
+\`./depc\` runs this project's depc (\`node_modules/depc\`) directly: \`npx depc\`
+works too, but npx alone takes most of a second to start, longer than a
+no-op deploy. \`npm run deploy -- env/prod\` and \`npm run plan -- env/prod\`
+are there for habit (npm costs a little start-up time as well).
 
 A bundle needs only \`sh\` on the host. To deploy elsewhere, add hosts to an
 environment (a new \`env/prod.ts\` can reuse the same components with other
@@ -142,5 +164,5 @@ settings), build it, copy \`build/prod/<host>.sh\` to each host and run it with
 
 - Change a setting for one environment in its \`settings\`, or for one host with
   \`app.with({ port: 9000 })\` in its host list.
-- \`npx depc graph env/dev --format mermaid\` draws the dependency graph.
+- \`./depc graph env/dev --format mermaid\` draws the dependency graph.
 `;
