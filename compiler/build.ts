@@ -8,6 +8,7 @@ import { load, type LoadOptions } from "./load/load.js";
 import type { EnvironmentModel } from "./model.js";
 import { orderEnvironment } from "./order.js";
 import { depcVersion } from "./package-info.js";
+import { planRollout } from "./rollout.js";
 import { resolveSecrets } from "./secrets/resolve.js";
 import { validate } from "./validate.js";
 
@@ -80,6 +81,10 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
     if (file === undefined) relativeFiles.set(site.file, (file = relative(options.projectRoot, site.file)));
     return `${file}:${site.line}:${site.column}`;
   };
+  const rollout = planRollout(environment);
+  if (rollout.diagnostics.length > 0) {
+    return { ok: false, diagnostics: sortDiagnostics(rollout.diagnostics), sources: new Map(), environment };
+  }
   const ordered = orderEnvironment(environment, validated.hosts);
   if (ordered.diagnostics.length > 0) {
     return { ok: false, diagnostics: sortDiagnostics(ordered.diagnostics), sources: new Map(), environment };
@@ -90,9 +95,16 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
     const notifications = ordered.notifications.get(checked.host.name)!;
     const text = emitBundle({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, sourcesDigest, siteOf, removal: environment.removal });
     bundles.set(checked.host.name, text);
-    return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length, ordered.after.get(checked.host.name) ?? []);
+    return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length, ordered.after.get(checked.host.name) ?? [], rollout.drains.get(checked.host.name));
   });
-  const manifest: Manifest = { depc: depcVersion, environment: environment.name, sources: sourcesDigest, hosts, waves: ordered.waves };
+  const manifest: Manifest = {
+    depc: depcVersion,
+    environment: environment.name,
+    sources: sourcesDigest,
+    hosts,
+    waves: ordered.waves,
+    ...(rollout.rollout !== undefined ? { rollout: rollout.rollout } : {}),
+  };
   return { ok: true, diagnostics: [], sources: new Map(), environment, bundles, manifest };
 }
 

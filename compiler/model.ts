@@ -12,6 +12,8 @@ export interface EnvironmentModel {
   readonly wiring: readonly RequireModel[];
   /** What a deploy does with what left the model (EnvironmentOptions.removal). */
   readonly removal?: "remove" | "report";
+  /** EnvironmentOptions.rollout as the model gave it (checked in compiler/rollout.ts). */
+  readonly rollout?: unknown;
 }
 
 export interface HostModel {
@@ -78,4 +80,6 @@ export interface RequireModel {
   readonly site: Location | undefined;
   /** Provider instance ids, in environment order. */
   readonly providers: readonly string[];
+  /** `require(key, { drain })`: per provider, what the callback returned (unchecked). */
+  readonly drains?: readonly { readonly provider: string; readonly providerHost: string; readonly drain: unknown }[];
 }

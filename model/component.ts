@@ -1,6 +1,7 @@
 import { COMPONENT, COMPONENT_USE, hasBrand } from "./private/brand.js";
 import { captureSites, declarationSites, type RawSite } from "./private/site.js";
 import type { Key } from "./key.js";
+import type { Drain } from "./rollout.js";
 import { SITES, type Resource } from "./resource.js";
 
 /**
@@ -43,6 +44,19 @@ export interface ProvideOptions {
   readonly optional?: boolean;
 }
 
+/** `require`'s drain: how each provider's instance leaves this component (a load balancer) while its host is deployed. */
+export interface DrainOption<T> {
+  /**
+   * Called with each provided value: how that provider's instance is taken
+   * out of this component's rotation before its host is deployed, and put
+   * back after (see `haproxyDrain`, `commandDrain`). Render the load
+   * balancer's config from the same value, so the names cannot drift. Only
+   * hosts whose deploy changes something are drained.
+   * @default no drain
+   */
+  readonly drain?: (value: T) => Drain;
+}
+
 /** What a component's build function can ask of depc. */
 export interface BuildContext {
   readonly host: HostInfo;
@@ -60,7 +74,7 @@ export interface BuildContext {
    * Every value provided under `key`, in host and declaration order. The
    * providers are deployed first. No provider is an error unless `optional`.
    */
-  require<T>(key: Key<T>, options?: RequireOptions): readonly T[];
+  require<T>(key: Key<T>, options?: RequireOptions & DrainOption<T>): readonly T[];
   /** The one value provided under `key`; zero or several providers are an error. */
   requireOne<T>(key: Key<T>, options?: Pick<RequireOptions, "host">): T;
 }

@@ -2,6 +2,7 @@ import { ENVIRONMENT, hasBrand } from "./private/brand.js";
 import { declarationSites, type RawSite } from "./private/site.js";
 import type { Component, ComponentUse, HostData, Placeable } from "./component.js";
 import { SITES } from "./resource.js";
+import type { RolloutPolicy } from "./rollout.js";
 
 /** A host with its connection details and what it runs. */
 export interface HostOptions {
@@ -82,6 +83,13 @@ export interface EnvironmentOptions<Hosts extends Readonly<Record<string, HostSp
    * @default "remove"
    */
   readonly removal?: "remove" | "report";
+  /**
+   * Rolling deploys, by component name: `depc deploy` restarts the hosts of
+   * such a component a batch at a time (see {@link RolloutPolicy}); a
+   * component without a policy has all its hosts of a wave run at once.
+   * @default {}
+   */
+  readonly rollout?: { readonly [C in NoInfer<ComponentNames<Hosts>>]?: RolloutPolicy };
 }
 
 export interface Environment {

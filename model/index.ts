@@ -11,7 +11,9 @@ export {
   type Placeable,
   type ProvideOptions,
   type RequireOptions,
+  type DrainOption,
 } from "./component.js";
+export { haproxyDrain, commandDrain, type BatchSize, type CommandDrainOptions, type Drain, type HaproxyDrainOptions, type RolloutPolicy } from "./rollout.js";
 export { key, type Key } from "./key.js";
 export { File, template, type FileOptions, type FileProps, type FileResource } from "../kinds/file/file.js";
 export { fromFile } from "./from-file.js";

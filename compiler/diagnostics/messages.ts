@@ -131,6 +131,14 @@ export const messages = {
   noHosts: { code: 3003, text: "Environment {name} has no hosts: there is nothing to build." },
   invalidPort: { code: 3004, text: "Host {host}: port {port} is not a TCP port (1-65535)." },
   invalidRemoval: { code: 3040, text: "Environment option removal is {value}; it must be \"remove\" (remove what left the model) or \"report\" (only report it)." },
+  // rollout (issue 11): rollout policy, drain. Range 3100–3149 and 4100–4119.
+  rolloutFullOutage: {
+    code: 3100,
+    text: "The rollout of {component} takes all {count} of its hosts ({hosts}) down at once: its first batch, {batch}, is every host. Make the batches smaller, or set allowFullOutage: true to accept the outage.",
+  },
+  rolloutUnknownComponent: { code: 3101, text: "The rollout names component {component}, which no host of environment {env} runs. The components: {known}." },
+  rolloutInvalid: { code: 3102, text: "The rollout of {component}: {field} {value} {problem}." },
+  drainInvalid: { code: 4100, text: "{requirer} drains {provider} (key {key}): {problem}." },
   invalidHostField: { code: 3005, text: "Host {host}: {field} {value} is not usable for ssh: it must be non-empty, without whitespace, control characters or a leading '-'." },
 
   unsatisfiedRequire: { code: 4001, text: "{requirer} requires {key}, but no component provides it{where}." },

@@ -18,6 +18,29 @@ export interface ManifestHost {
   readonly after?: readonly string[];
   /** Present (true) when the bundle embeds secret values: it is written 0600 and must be handled as a secret. */
   readonly secrets?: true;
+  /**
+   * How this host leaves the load balancers that require what it provides
+   * (`require(key, { drain })`), before its bundle runs when its plan
+   * changes something, and comes back after. Absent when none.
+   */
+  readonly drains?: readonly ManifestDrain[];
+}
+
+/** One drain step, run over ssh on the host `via` (the load balancer). */
+export type ManifestDrain =
+  | { readonly via: string; readonly adapter: "haproxy"; readonly backend: string; readonly server: string; readonly socket: string; readonly timeoutSeconds: number }
+  | { readonly via: string; readonly adapter: "command"; readonly leave: readonly string[]; readonly back: readonly string[]; readonly timeoutSeconds: number };
+
+/** A component's rollout policy, resolved against its hosts (environment option `rollout`). */
+export interface ManifestRollout {
+  /** The hosts running the component, in environment order. */
+  readonly hosts: readonly string[];
+  /** Batch sizes in hosts; the last repeats. */
+  readonly batches: readonly number[];
+  readonly pauseSeconds: number;
+  /** Failed hosts tolerated before the rollout stops. */
+  readonly maxFailed: number;
+  readonly onFailure: "stop" | "rollback";
 }
 
 /** The machine-readable summary of a build, for `depc deploy` and for CI. */
@@ -37,6 +60,8 @@ export interface Manifest {
    * `depc decommission` removes what depc put there. Absent when none.
    */
   readonly left?: readonly LeftHost[];
+  /** Rolling deploys by component name (see ManifestRollout). Absent when the environment has no policy. */
+  readonly rollout?: Readonly<Record<string, ManifestRollout>>;
 }
 
 /** A host that left the environment: how to reach it. */
@@ -47,7 +72,7 @@ export interface LeftHost {
   readonly port?: number;
 }
 
-export function manifestHost(host: HostModel, digest: string, resources: number, after: readonly string[]): ManifestHost {
+export function manifestHost(host: HostModel, digest: string, resources: number, after: readonly string[], drains?: readonly ManifestDrain[]): ManifestHost {
   return {
     name: host.name,
     address: host.address,
@@ -58,6 +83,7 @@ export function manifestHost(host: HostModel, digest: string, resources: number,
     resources,
     after,
     ...(hostHasSecrets(host) ? { secrets: true as const } : {}),
+    ...(drains !== undefined && drains.length > 0 ? { drains } : {}),
   };
 }
 

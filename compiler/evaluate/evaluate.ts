@@ -129,7 +129,11 @@ export function modelOf(value: Environment, context: ModelContext): EvaluateResu
   if (removal !== undefined && removal !== "remove" && removal !== "report") {
     return { ok: false, diagnostics: [diagnostic("invalidRemoval", { value: describe(removal) }, envSite)] };
   }
-  return { ok: true, environment: { name, hosts, site: envSite, wiring: built.wiring, ...(removal === "report" ? { removal } : {}) } };
+  const rollout = value.options.rollout;
+  return {
+    ok: true,
+    environment: { name, hosts, site: envSite, wiring: built.wiring, ...(removal === "report" ? { removal } : {}), ...(rollout !== undefined ? { rollout } : {}) },
+  };
 }
 
 /**

@@ -61,6 +61,8 @@ interface Require {
   readonly one: boolean;
   readonly options: RequireOptions;
   providers: readonly Provide[];
+  /** `require(key, { drain })`: each provider's drain, as the callback returned it (checked in compiler/rollout.ts). */
+  drains?: readonly { readonly provider: Provide; readonly drain: unknown }[];
 }
 
 class Instance {
@@ -137,6 +139,7 @@ export function buildInstances(hosts: readonly HostInput[], context: InstanceCon
       requirer: instance.id,
       site: r.site,
       providers: r.providers.map((p) => p.provider.id),
+      ...(r.drains ? { drains: r.drains.map((d) => ({ provider: d.provider.provider.id, providerHost: d.provider.provider.host.name, drain: d.drain })) } : {}),
     })),
   );
   const built = new Map<string, BuiltHost>();
@@ -218,7 +221,11 @@ function runTree(instance: Instance, provided: ReadonlyMap<string, Provide[]>, c
       instance.provides.push({ key: keyName(key as Key<unknown>), value, optional, site: context.locate(captureSites()), provider: instance });
     },
     require(key, options) {
-      return Object.freeze(lookup(key as Key<unknown>, options, false).providers.map((p) => p.value)) as never;
+      const record = lookup(key as Key<unknown>, options, false);
+      const drain = (options as { drain?: unknown } | undefined)?.drain;
+      if (typeof drain === "function") record.drains = record.providers.map((p) => ({ provider: p, drain: (drain as (v: unknown) => unknown)(p.value) }));
+      else if (drain !== undefined) record.drains = record.providers.map((p) => ({ provider: p, drain }));
+      return Object.freeze(record.providers.map((p) => p.value)) as never;
     },
     requireOne(key, options) {
       const record = lookup(key as Key<unknown>, options, true);

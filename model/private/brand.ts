@@ -12,3 +12,4 @@ export const KEY = Symbol.for("depc.key");
 export function hasBrand(value: unknown, brand: symbol): boolean {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[brand] === true;
 }
+export const DRAIN = Symbol.for("depc.drain");

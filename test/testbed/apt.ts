@@ -34,6 +34,7 @@ export const APT_REPO_PACKAGES: readonly string[] = [
   'python3-psycopg2',
   // rollout
   'haproxy',
+  'socat',
   // sched
   'cron',
   'logrotate',

@@ -18,7 +18,9 @@ export type CauseKind =
   | "interrupted"
   | "not-found"
   | "dependency"
-  | "ssh";
+  | "ssh"
+  | "drain"
+  | "rollout";
 
 export interface Cause {
   readonly kind: CauseKind;

@@ -34,6 +34,15 @@ export interface SchedulerHooks<R> {
   /** A host will not run because `dependency` did not converge (`failed`: it failed itself, else it was skipped). */
   readonly skip: (host: string, dependency: string, dependencyFailed: boolean) => R;
   readonly onChange?: (state: { done: number; running: readonly string[]; waiting: number }) => void;
+  /**
+   * A further condition on a host whose providers are done (a rollout's
+   * batches, rollout.ts): start it, let it wait, or skip it with a reason.
+   */
+  readonly gate?: (host: string) => "go" | "wait" | { readonly skip: string };
+  /** The result of a host the gate skipped. */
+  readonly skipGated?: (host: string, reason: string) => R;
+  /** Resolves when a waiting gate may open (a pause ends); undefined when none will open by itself. */
+  readonly gateWake?: () => Promise<void> | undefined;
 }
 
 /**
@@ -80,10 +89,20 @@ export async function schedule<R>(
       await Promise.all(running.values());
       break;
     }
+    let gatedSkip = false;
     for (const h of order) {
       if (running.size >= jobs) break;
       if (results.has(h) || running.has(h)) continue;
       if (!waitFor.get(h)!.every((d) => ok.has(d))) continue;
+      const gate = hooks.gate?.(h) ?? "go";
+      if (gate === "wait") continue;
+      if (gate !== "go") {
+        results.set(h, hooks.skipGated!(h, gate.skip));
+        skipped.add(h);
+        gatedSkip = true;
+        notify();
+        continue;
+      }
       running.set(
         h,
         hooks.run(h).then((r) => {
@@ -96,6 +115,13 @@ export async function schedule<R>(
       notify();
     }
     if (results.size >= order.length) break;
+    // A skip may let others settle or start: look again before waiting.
+    if (gatedSkip) continue;
+    const wake = hooks.gateWake?.();
+    if (running.size === 0 && wake !== undefined) {
+      await wake;
+      continue;
+    }
     if (running.size === 0) {
       // Nothing runs and nothing can start: only skips are left (settled above), or a cycle.
       settleSkips();
@@ -104,7 +130,7 @@ export async function schedule<R>(
       }
       break;
     }
-    await Promise.race(running.values());
+    await Promise.race(wake === undefined ? running.values() : [...running.values(), wake]);
   }
   return results;
 }

@@ -5,13 +5,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { depcVersion } from "../../compiler/package-info.js";
 import { visible } from "../../compiler/visible.js";
-import type { Cause } from "./classify.js";
+import type { Cause, Outcome } from "./classify.js";
 import { hostDependencies, schedule } from "./deps.js";
+import { drainLine, runDrain, type DrainResult } from "./drain.js";
+import { Rollout } from "./rollout.js";
 import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
 import { collectResources, OutputCollector, type HostResult, type HostStatus, type Mode } from "./results.js";
 import { chooseRollback } from "./rollback.js";
 import type { DeployHost, DeploySource } from "./source.js";
 import { runSsh, type RunHandle, type SshSettings } from "./ssh.js";
+import type { MarkerStream } from "./stream.js";
 import { Printer, seconds, type PrinterIo } from "./ui.js";
 
 export type Command = "deploy" | "plan" | "rollback" | "decommission";
@@ -92,6 +95,8 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
   process.on("SIGTERM", onSignal);
 
   const hostStarted = new Map<string, number>();
+  // Set once the pre-check is done (the progress line reads it before).
+  let rollout: Rollout | undefined;
   const ticker = io.tty ? setInterval(() => progress(), 250) : undefined;
   ticker?.unref();
   let progressState = { done: 0, running: [] as readonly string[], waiting: order.length };
@@ -99,14 +104,153 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     const { done, running, waiting } = progressState;
     const now = performance.now();
     const list = running.map((h) => `${h} ${seconds(now - (hostStarted.get(h) ?? now))}`).join(", ");
-    printer.progress(`depc: ${done}/${order.length} done, ${running.length} running${list ? ` (${list})` : ""}, ${waiting} waiting`);
+    const batches = rollout?.progress() ?? "";
+    printer.progress(`depc: ${done}/${order.length} done, ${running.length} running${list ? ` (${list})` : ""}, ${waiting} waiting${batches ? `; rollout: ${batches}` : ""}`);
   };
+
+  const sshTarget = (name: string) => {
+    const h = byName.get(name)!;
+    return {
+      address: h.address,
+      ...(options.user !== undefined ? { user: options.user } : h.user !== undefined ? { user: h.user } : {}),
+      ...(h.port !== undefined ? { port: h.port } : {}),
+    };
+  };
+  const clock = () => performance.now() - started;
+
+  // One round trip: every host's session is opened now, in parallel (the
+  // bootstrap waits on the host for its program line), and handed its
+  // bundle when its providers are done, so a later wave pays no handshake.
+  // The host's lock, order, skips and causes are those of a session opened
+  // at its turn: nothing runs on a host before the bundle arrives, and an
+  // unused session (a skipped host) ends on the host without running anything.
+  const opened = new Map<string, OpenedHost>();
+  const waveOf = new Map((manifest.waves ?? []).flatMap((w, i) => w.map((h) => [h, i] as const)));
+  // Earlier waves first: their hosts start first. At most -j sessions wait idle at a time
+  // (a bastion's sshd refuses bursts of new connections: MaxStartups).
+  const toOpen = options.command === "deploy" || options.command === "plan" ? [...order].sort((a, b) => (waveOf.get(a) ?? 0) - (waveOf.get(b) ?? 0)) : [];
+  /** Hosts that will not run (skipped): no session for them. */
+  const notRunning = new Set<string>();
+  const openMore = () => {
+    while (opened.size < Math.max(1, options.jobs) && toOpen.length > 0 && !interrupted) {
+      const name = toOpen.shift()!;
+      if (notRunning.has(name)) continue;
+      opened.set(name, openHost(byName.get(name)!, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles, true));
+    }
+  };
+  openMore();
+  const runBundle = (name: string) => {
+    const session = opened.get(name);
+    opened.delete(name);
+    const i = toOpen.indexOf(name);
+    if (i >= 0) toOpen.splice(i, 1);
+    openMore();
+    return session !== undefined ? session.run() : runHost(byName.get(name)!, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
+  };
+  const drainContext = { target: sshTarget, ssh: options.ssh, sudo: options.sudo, handles, clock };
+
+  // Rolling deploys and drains act only on hosts whose plan changes something:
+  // a pre-check (the bundle with --check) of the hosts they concern tells which.
+  const policies = options.command === "deploy" ? (manifest.rollout ?? {}) : {};
+  const rolled = new Set(Object.values(policies).flatMap((p) => p.hosts));
+  const precheckHosts = options.command === "deploy" ? order.filter((h) => rolled.has(h) || (byName.get(h)!.drains?.length ?? 0) > 0) : [];
+  const changing = new Set<string>();
+  const precheck = new Map<string, { status: HostStatus; ms: number }>();
+  if (precheckHosts.length > 0) {
+    const quiet = new Printer({ stdout() {}, stderr() {}, color: false, tty: false }, 1);
+    const queue = [...precheckHosts];
+    const worker = async () => {
+      for (let h = queue.shift(); h !== undefined && !interrupted; h = queue.shift()) {
+        const t0 = performance.now();
+        const r = await runHost(byName.get(h)!, source.bundles.get(h)!, manifest.environment, { ...options, command: "plan" }, "check", quiet, handles);
+        precheck.set(h, { status: r.status, ms: Math.round(performance.now() - t0) });
+        // Clean: nothing to restart. Anything else (pending, or the check could not tell) takes part.
+        if (r.status !== "clean") changing.add(h);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, options.jobs), queue.length) }, worker));
+    const unchanged = precheckHosts.filter((h) => !changing.has(h));
+    printer.out(
+      `depc: pre-check: ${changing.size > 0 ? `${[...changing].join(", ")} ${changing.size === 1 ? "has" : "have"} changes` : "no host has changes"}` +
+        `${unchanged.length > 0 ? `; ${unchanged.join(", ")} up to date (not drained, not batched)` : ""}\n`,
+    );
+  }
+  rollout =
+    Object.keys(policies).length > 0
+      ? new Rollout(policies, order, changing, clock, {
+          batchStarted: (c, i, n, hosts, pausedMs) =>
+            printer.out(`depc: rollout ${c}: batch ${i + 1}/${n} starts: ${hosts.join(", ")}${pausedMs > 0 ? ` (after a ${seconds(pausedMs)} pause)` : ""}\n`),
+          batchEnded: (c, i, n, failed, ms, pause) =>
+            printer.out(
+              `depc: rollout ${c}: batch ${i + 1}/${n} done in ${seconds(ms)}${failed.length > 0 ? `: ${failed.join(", ")} failed` : ": converged"}` +
+                `${pause > 0 && failed.length === 0 ? `; next batch in ${pause}s` : ""}\n`,
+            ),
+          stopped: (_c, reason, notStarted) => printer.err(`depc: ${reason}; not started: ${notStarted.join(", ")}\n`),
+        })
+      : undefined;
+  for (const r of rollout?.describe() ?? []) {
+    if (r.batches.length === 0) continue;
+    const p = r.policy;
+    printer.out(
+      `depc: rollout ${r.component}: ${r.batches.length} batch${r.batches.length === 1 ? "" : "es"}: ${r.batches.map((b) => b.join(", ")).join(" | ")}` +
+        ` (pause ${p.pauseSeconds}s, maxFailed ${p.maxFailed}, on failure ${p.onFailure})\n`,
+    );
+  }
+  const onFailureOf = (name: string) =>
+    Object.values(policies).some((p) => p.onFailure === "rollback" && p.hosts.includes(name)) ? ("rollback" as const) : ("stop" as const);
+  const extras = new Map<string, Record<string, unknown>>();
 
   const runOne = async (name: string): Promise<HostResult> => {
     const host = byName.get(name)!;
+    rollout?.started(name);
     const t0 = performance.now();
     hostStarted.set(name, t0);
-    const result = await runHost(host, source.bundles.get(name)!, manifest.environment, options, mode, printer, handles);
+    const drains = changing.has(name) ? (host.drains ?? []) : [];
+    const drainResults: DrainResult[] = [];
+    const step = async (d: (typeof drains)[number], action: "leave" | "back") => {
+      const r = await runDrain(d, action, drainContext);
+      drainResults.push(r);
+      printer.hostLine(name, r.outcome === "fail" ? "failed" : action === "leave" ? "drain" : "ready", drainLine(r));
+      return r;
+    };
+    let result: HostResult | undefined;
+    for (let i = 0; i < drains.length && result === undefined; i++) {
+      const r = await step(drains[i]!, "leave");
+      if (r.outcome !== "fail") continue;
+      // Put back what this host already left (a failed drain may have half-happened): it keeps serving, untouched.
+      for (const d of drains.slice(0, i + 1)) await step(d, "back");
+      result = { ...identity(host), status: "error", cause: { kind: "drain", message: `not deployed: ${drainLine(r)}` }, resources: [] };
+    }
+    let rollback: Record<string, unknown> | undefined;
+    if (result === undefined) {
+      result = await runBundle(name);
+      let serving = result.status === "converged";
+      if (!serving && !interrupted && rollout !== undefined && onFailureOf(name) === "rollback" && result.status !== "skipped") {
+        const back = await runHost(host, source.bundles.get(name)!, manifest.environment, { ...options, command: "rollback", to: undefined }, mode, printer, handles);
+        rollback = { status: back.status, ...(back.rolledBackTo !== undefined ? { to: back.rolledBackTo } : {}), ...(back.cause ? { cause: back.cause.message } : {}) };
+        serving = back.status === "converged";
+      }
+      if (serving) {
+        for (const d of drains) {
+          const r = await step(d, "back");
+          if (r.outcome === "fail" && result.status === "converged") {
+            result = { ...result, status: "error", cause: { kind: "drain", message: `converged, but not back in rotation: ${drainLine(r)}` } };
+          }
+        }
+      } else if (drains.length > 0) {
+        printer.hostLine(name, "drain", `stays out of rotation on ${[...new Set(drains.map((d) => d.via))].join(", ")}: its deploy did not converge`);
+      }
+    }
+    rollout?.done(name, result.status === "converged");
+    const membership = rollout?.membership(name) ?? [];
+    extras.set(name, {
+      ...(membership.length > 0 ? { rollout: membership } : {}),
+      ...(precheck.has(name) ? { precheck: { status: precheck.get(name)!.status, duration_ms: precheck.get(name)!.ms } } : {}),
+      ...(drainResults.length > 0
+        ? { drains: drainResults.map((d) => ({ via: d.via, action: d.action, adapter: d.adapter, outcome: d.outcome, message: d.message, started_at_ms: d.startedAtMs, duration_ms: d.durationMs })) }
+        : {}),
+      ...(rollback ? { rollback } : {}),
+    });
     // Both ends rounded as offsets from the start, so a host that started after another ended never shows earlier.
     const startedAtMs = Math.round(t0 - started);
     return { ...result, startedAtMs, durationMs: Math.round(performance.now() - started) - startedAtMs };
@@ -124,8 +268,27 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
         skip: (h, dep, failedItself) => {
           const r = skipped(byName.get(h)!, { kind: "dependency", message: `skipped: waits for ${dep}, which ${failedItself ? "did not converge" : "was skipped"}` });
           printer.hostLine(h, "skipped", r.cause!.message.replace(/^skipped: /, ""));
+          rollout?.done(h, false);
+          notRunning.add(h);
+          opened.get(h)?.handle.cancel();
+          opened.delete(h);
           return r;
         },
+        ...(rollout !== undefined
+          ? {
+              gate: (h: string) => rollout.gate(h),
+              gateWake: () => rollout.wake(),
+              skipGated: (h: string, reason: string) => {
+                rollout.done(h, "stopped");
+                notRunning.add(h);
+                opened.get(h)?.handle.cancel();
+                opened.delete(h);
+                const r = skipped(byName.get(h)!, { kind: "rollout", message: `skipped: ${reason}` });
+                printer.hostLine(h, "skipped", `${reason}: left untouched`);
+                return r;
+              },
+            }
+          : {}),
         onChange: (state) => {
           progressState = state;
           progress();
@@ -134,6 +297,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
       () => interrupted,
     );
   } finally {
+    for (const session of opened.values()) session.handle.cancel();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (ticker) clearInterval(ticker);
@@ -206,7 +370,16 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
         removed,
         would_remove: wouldRemove,
       },
-      hosts: list.map(hostJson),
+      ...(rollout !== undefined || precheck.size > 0
+        ? {
+            rollout: {
+              changing: [...changing],
+              unchanged: precheckHosts.filter((h) => !changing.has(h)),
+              components: rollout?.json() ?? {},
+            },
+          }
+        : {}),
+      hosts: list.map((r) => ({ ...hostJson(r), ...(extras.get(r.name) ?? {}) })),
     };
     try {
       mkdirSync(dirname(file), { recursive: true });
@@ -234,7 +407,7 @@ function identity(host: DeployHost): Pick<HostResult, "name" | "address" | "user
 }
 
 /** One host: start ssh, stream the bundle (or pick a kept one), print its changes, collect its result. */
-async function runHost(
+function runHost(
   host: DeployHost,
   bundle: Buffer,
   environment: string,
@@ -243,6 +416,30 @@ async function runHost(
   printer: Printer,
   handles: Set<RunHandle>,
 ): Promise<HostResult> {
+  return openHost(host, bundle, environment, options, mode, printer, handles, false).run();
+}
+
+/** An opened host session: `run` sends the program and bundle (when `deferred`) and collects the result. */
+interface OpenedHost {
+  readonly handle: RunHandle;
+  readonly run: () => Promise<HostResult>;
+}
+
+/**
+ * Starts one host's ssh session. `deferred`: only open it (connect,
+ * authenticate, the bootstrap waits for its program line); `run` sends the
+ * program and bundle. Otherwise they go at once.
+ */
+function openHost(
+  host: DeployHost,
+  bundle: Buffer,
+  environment: string,
+  options: RunOptions,
+  mode: Mode,
+  printer: Printer,
+  handles: Set<RunHandle>,
+  deferred: boolean,
+): OpenedHost {
   const nonce = randomBytes(12).toString("hex");
   const bundleArgs = [...(mode === "check" ? ["--check"] : []), "--quiet", ...(options.stateDir !== undefined ? ["--state-dir", options.stateDir] : [])];
   const rollback = options.command === "rollback";
@@ -259,8 +456,9 @@ async function runHost(
   };
   let choice: ReturnType<typeof chooseRollback> | undefined;
   let handle!: RunHandle;
+  const input = rollback ? program : Buffer.concat([Buffer.from(program), bundle]);
   handle = runSsh(target, options.ssh, command, nonce, {
-    input: rollback ? program : Buffer.concat([Buffer.from(program), bundle]),
+    ...(deferred ? {} : { input }),
     sudo: options.sudo,
     events: {
       stderrLine: (line) => {
@@ -292,8 +490,34 @@ async function runHost(
     },
   });
   handles.add(handle);
-  const { outcome, stream: finished, stderr } = await handle.done;
-  handles.delete(handle);
+  void handle.done.then(() => handles.delete(handle));
+  return {
+    handle,
+    run: async () => {
+      if (deferred) handle.send(input);
+      const { outcome, stream: finished, stderr } = await handle.done;
+      return collectHost(host, mode, options, printer, { outcome, finished, stderr, choice, output, warnings });
+    },
+  };
+}
+
+/** One host's result from how its run ended: status, counts, resources; prints its summary line. */
+function collectHost(
+  host: DeployHost,
+  mode: Mode,
+  options: RunOptions,
+  printer: Printer,
+  ended: {
+    readonly outcome: Outcome;
+    readonly finished: MarkerStream;
+    readonly stderr: string;
+    readonly choice: ReturnType<typeof chooseRollback> | undefined;
+    readonly output: OutputCollector;
+    readonly warnings: readonly string[];
+  },
+): HostResult {
+  const { outcome, finished, stderr, choice, output, warnings } = ended;
+  const rollback = options.command === "rollback";
   const base = identity(host);
   const rolledBackTo = rollback && choice?.ok ? { rolledBackTo: `sha256:${choice.digest}` } : {};
 

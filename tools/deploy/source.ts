@@ -109,6 +109,14 @@ function manifestProblem(m: unknown): string | undefined {
     if (typeof h.digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(h.digest)) return `host ${h.name}: invalid digest`;
     if (h.after !== undefined && (!Array.isArray(h.after) || h.after.some((a) => typeof a !== "string"))) return `host ${h.name}: invalid after`;
   }
+  for (const h of o.hosts as Record<string, unknown>[]) {
+    const drainProblem = h.drains === undefined ? undefined : drainsProblem(h.drains, names);
+    if (drainProblem !== undefined) return `host ${h.name}: invalid drains: ${drainProblem}`;
+  }
+  if (o.rollout !== undefined) {
+    const problem = rolloutProblem(o.rollout, names);
+    if (problem !== undefined) return `invalid rollout: ${problem}`;
+  }
   if (o.waves !== undefined && (!Array.isArray(o.waves) || o.waves.some((w) => !Array.isArray(w)))) return "invalid waves";
   if (o.left !== undefined) {
     if (!Array.isArray(o.left)) return "invalid left";
@@ -118,6 +126,39 @@ function manifestProblem(m: unknown): string | undefined {
       if (h.user !== undefined && (typeof h.user !== "string" || !SAFE.test(h.user))) return `left host ${h.name}: invalid user ${JSON.stringify(h.user)}`;
       if (h.port !== undefined && (!Number.isInteger(h.port) || (h.port as number) < 1 || (h.port as number) > 65535)) return `left host ${h.name}: invalid port`;
     }
+  }
+  return undefined;
+}
+
+const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
+const isArgv = (a: unknown) => Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === "string" && !x.includes("\0")) && a[0] !== "";
+const isCount = (n: unknown, min: number) => Number.isInteger(n) && (n as number) >= min;
+
+/** The manifest's drains of one host (compiler/rollout.ts writes them; a hand-edited manifest must not crash or inject). */
+function drainsProblem(drains: unknown, names: ReadonlySet<string>): string | undefined {
+  if (!Array.isArray(drains)) return "not a list";
+  for (const d of drains as Record<string, unknown>[]) {
+    if (typeof d?.via !== "string" || !names.has(d.via)) return `via ${JSON.stringify(d?.via)} is not a host of the build`;
+    if (!isCount(d.timeoutSeconds, 1)) return "timeoutSeconds is not a whole number of seconds";
+    if (d.adapter === "haproxy") {
+      if (typeof d.backend !== "string" || !HAPROXY_NAME.test(d.backend) || typeof d.server !== "string" || !HAPROXY_NAME.test(d.server)) return "backend or server is not an HAProxy name";
+      if (typeof d.socket !== "string" || !d.socket.startsWith("/") || /[\x00-\x1f\x7f]/.test(d.socket)) return "socket is not an absolute path";
+    } else if (d.adapter === "command") {
+      if (!isArgv(d.leave) || !isArgv(d.back)) return "leave or back is not an argv list";
+    } else return `unknown adapter ${JSON.stringify(d.adapter)}`;
+  }
+  return undefined;
+}
+
+function rolloutProblem(rollout: unknown, names: ReadonlySet<string>): string | undefined {
+  if (typeof rollout !== "object" || rollout === null || Array.isArray(rollout)) return "not an object";
+  for (const [component, p] of Object.entries(rollout as Record<string, Record<string, unknown>>)) {
+    const bad = (what: string) => `${component}: ${what}`;
+    if (!Array.isArray(p?.hosts) || p.hosts.some((h) => typeof h !== "string" || !names.has(h))) return bad("hosts are not hosts of the build");
+    if (!Array.isArray(p.batches) || p.batches.length === 0 || p.batches.some((b) => !isCount(b, 1))) return bad("batches are not whole numbers of hosts");
+    if (typeof p.pauseSeconds !== "number" || !(p.pauseSeconds >= 0)) return bad("pauseSeconds is not a number of seconds");
+    if (!isCount(p.maxFailed, 0)) return bad("maxFailed is not a whole number");
+    if (p.onFailure !== "stop" && p.onFailure !== "rollback") return bad("onFailure is not stop or rollback");
   }
   return undefined;
 }

@@ -45,6 +45,13 @@ export interface RunHandle {
   readonly done: Promise<{ outcome: Outcome; stream: MarkerStream; stderr: string }>;
   /** Send a line to the remote program's stdin (rollback's choice). */
   answer(line: string): void;
+  /**
+   * A session opened without `input` (see runSsh): hands the remote side its
+   * program and bundle now; --timeout counts from here.
+   */
+  send(input: string | Buffer): void;
+  /** A session opened without `input` that will not be used: stdin's EOF ends it on the host before anything ran. */
+  cancel(): void;
   /** Stop the run (Ctrl-C): ssh is killed, the host reports "interrupted". */
   interrupt(): void;
 }
@@ -53,13 +60,18 @@ export interface RunHandle {
  * Starts ssh; `input` goes to the remote side's stdin (the program line, then
  * the bundle); {@link RunHandle.answer} writes more (rollback's choice).
  * stdin is closed at the remote program's end (or fail) marker.
+ * Without `input` the session is only opened (connection, authentication,
+ * the constant bootstrap waiting for its program line): a deploy opens every
+ * host's session at its start, in parallel, and sends each host its bundle
+ * when its providers are done ({@link RunHandle.send}), so a later wave pays
+ * no handshake.
  */
 export function runSsh(
   target: SshTarget,
   settings: SshSettings,
   remoteCommand: string,
   nonce: string,
-  opts: { input: string | Buffer; sudo: boolean; events?: StreamEvents & { readonly stderrLine?: (line: string) => void } },
+  opts: { input?: string | Buffer; sudo: boolean; events?: StreamEvents & { readonly stderrLine?: (line: string) => void } },
 ): RunHandle {
   // stdin stays open while the bundle runs (its EOF stops the bundle on the
   // host, see remote.ts): it is closed once the remote program is done.
@@ -94,7 +106,7 @@ export function runSsh(
     child = spawn(settings.ssh ?? "ssh", argv, { stdio: ["pipe", "pipe", "pipe"] });
   } catch (error) {
     finish({ code: null, signal: null, spawnError: (error as Error).message });
-    return { stream, done, answer() {}, interrupt() {} };
+    return { stream, done, answer() {}, send() {}, cancel() {}, interrupt() {} };
   }
   let settled = false;
   child.on("error", (error: NodeJS.ErrnoException) => {
@@ -122,7 +134,7 @@ export function runSsh(
   closeStdin = () => {
     if (!child.stdin!.writableEnded) child.stdin!.end();
   };
-  child.stdin!.write(opts.input);
+  if (opts.input !== undefined) child.stdin!.write(opts.input);
   // Stopping a run: close stdin (the host side stops the bundle at its EOF)
   // and end ssh. Then do not wait for ssh's pipes to close: a ControlMaster
   // holds them (it was handed the client's file descriptors) until the
@@ -134,13 +146,15 @@ export function runSsh(
     child.kill("SIGTERM");
     setTimeout(() => child.kill("SIGKILL"), 2000).unref();
   };
-  const timer =
-    settings.timeoutSeconds !== undefined && settings.timeoutSeconds > 0
-      ? setTimeout(() => {
-          timedOutAfter = settings.timeoutSeconds;
-          stop();
-        }, settings.timeoutSeconds * 1000)
-      : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const startTimer = () => {
+    if (settings.timeoutSeconds === undefined || settings.timeoutSeconds <= 0 || settled) return;
+    timer = setTimeout(() => {
+      timedOutAfter = settings.timeoutSeconds;
+      stop();
+    }, settings.timeoutSeconds * 1000);
+  };
+  if (opts.input !== undefined) startTimer();
   const settle = (code: number | null, signal: NodeJS.Signals | null) => {
     if (timer) clearTimeout(timer);
     if (settled) return;
@@ -162,6 +176,15 @@ export function runSsh(
     done,
     answer(line: string) {
       if (child.stdin!.writable) child.stdin!.write(`${line}\n`);
+    },
+    send(input: string | Buffer) {
+      if (child.stdin!.writable) child.stdin!.write(input);
+      startTimer();
+    },
+    cancel() {
+      closeStdin();
+      // A session still connecting may not read its EOF soon: ssh goes.
+      setTimeout(() => child.kill("SIGTERM"), 2000).unref();
     },
     interrupt() {
       interrupted = true;
