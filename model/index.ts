@@ -35,3 +35,4 @@ export {
 export type { Dependency, Mode, Principal, Relations, Resource } from "./resource.js";
 export { secret, secretText, type Secret, type SecretContent, type SecretEncoding, type SecretOptions, type SecretText } from "./secret.js";
 export { Supervisor, Program, type SupervisorOptions, type SystemSupervisorOptions, type UserSupervisorOptions, type SupervisorResource, type ProgramOptions, type ProgramResource } from "../kinds/supervisor/supervisor.js";
+export { Package, type PackageOptions, type PackageResource } from "../kinds/package/package.js";

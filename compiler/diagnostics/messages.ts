@@ -86,6 +86,11 @@ export const messages = {
   serviceExtraKey: { code: 2210, text: "Service {name}: extra {setting} {problem}." },
   serviceOption: { code: 2211, text: "Service {name}: {field} must be {expected}, not {value}." },
 
+  // Package: DEPC2300–2339 (pkg).
+  packageName: { code: 2300, text: "Package name {name} is not a Debian package name: {problem}." },
+  packageVersion: { code: 2301, text: "Package {name}: version {version} is not a Debian version ([epoch:]upstream[-revision]): {problem}." },
+  packageOption: { code: 2302, text: "Package {name}: {field} must be {expected}, not {value}." },
+
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   noHosts: { code: 3003, text: "Environment {name} has no hosts: there is nothing to build." },
