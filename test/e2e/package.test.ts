@@ -26,7 +26,7 @@ const timings: Record<string, number> = {};
 
 beforeAll(async () => {
   if (!pre.ok) return;
-  bed = await Testbed.start({ hosts: [{ name: "web" }] });
+  bed = await Testbed.start({ hosts: [{ name: "web" }, { name: "bb", userland: "busybox" }] });
   repo = await bed.aptRepository();
 }, 1_800_000);
 
@@ -43,12 +43,12 @@ function sources(): Resource[] {
   ];
 }
 
-async function deploy(resources: Resource[], args = "", label?: string): Promise<ExecResult> {
-  const bundle = compileValue(environment({ hosts: { web: resources } }), "pkg").bundles!.get("web")!;
-  const put = await bed.exec("web", "cat > /root/pkg.sh", { input: bundle });
+async function deploy(resources: Resource[], args = "", label?: string, host = "web"): Promise<ExecResult> {
+  const bundle = compileValue(environment({ hosts: { [host]: resources } }), "pkg").bundles!.get(host)!;
+  const put = await bed.exec(host, "cat > /root/pkg.sh", { input: bundle });
   expect(put.code).toBe(0);
   const t0 = Date.now();
-  const r = await bed.exec("web", `sh /root/pkg.sh ${args}`, { timeoutMs: 600_000 });
+  const r = await bed.exec(host, `sh /root/pkg.sh ${args}`, { timeoutMs: 600_000 });
   if (label) timings[label] = Date.now() - t0;
   return r;
 }
@@ -131,4 +131,61 @@ describe.skipIf(!pre.ok)("Package on a real Debian host with real apt", () => {
     expect(out.slice(at + 1).filter((l) => l.startsWith("    "))).toContain("    E: Unable to locate package depc-no-such-package");
     expect(r.stderr).toBe("depc: pkg/web: package depc-no-such-package: apt-get install depc-no-such-package failed (exit status 100): E: Unable to locate package depc-no-such-package\n");
   }, 600_000);
+});
+
+/**
+ * A STAND-IN for Alpine's apk (no apk can run on this machine: Debian 12 has no
+ * apk-tools), on the bed's busybox-only host: it records its calls and keeps a fake
+ * package database, so the test proves depc's side of the protocol under busybox sh.
+ */
+const APK_STANDIN = `#!/bin/sh
+F=/var/lib/fake-apk
+printf '%s\\n' "apk $*" >>$F/calls
+case $1 in
+  info) awk '{ print $1 "-" $2 }' $F/db ;;
+  version) awk -v a="$3" -v b="$4" 'BEGIN { print (a > b) ? ">" : (a < b) ? "<" : "=" }' ;;
+  update) : ;;
+  del) awk -v n="$2" '$1 != n' $F/db >$F/db.new && mv $F/db.new $F/db ;;
+  add)
+    shift
+    for w in "$@"; do
+      n=\${w%%=*}
+      v=$(awk -v n="$n" '$1 == n { print $2 }' $F/repo)
+      case $w in *=*) v=\${w#*=} ;; esac
+      [ -n "$v" ] || { echo "ERROR: unable to select packages:"; echo "  $n (no such package)"; exit 1; }
+      awk -v n="$n" '$1 != n' $F/db >$F/db.new
+      echo "$n $v" >>$F/db.new
+      mv $F/db.new $F/db
+    done ;;
+esac
+`;
+
+describe.skipIf(!pre.ok)("Package on the busybox-only host with a stand-in apk", () => {
+  it("busybox has neither dpkg nor apk: one line naming host, resource and tools", async () => {
+    const r = await deploy([Package({ name: "nginx" })], "", undefined, "bb");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^failed        package nginx: host bb has neither dpkg-query and apt-get \(Debian, Ubuntu\) nor apk \(Alpine\), so it cannot install packages \(PATH=[^)]*\)\n/m);
+  }, 120_000);
+
+  it("one apk info, ONE apk add for the missing packages (a pin as NAME=VERSION), none when converged, apk del of what depc added only", async () => {
+    const setup = await bed.exec(
+      "bb",
+      "mkdir -p /var/lib/fake-apk && cat >/bin/apk && chmod 755 /bin/apk && printf 'musl 1.2.4-r2\\n' >/var/lib/fake-apk/db && printf 'nginx 1.24.0-r6\\ncurl 8.5.0-r0\\n' >/var/lib/fake-apk/repo && : >/var/lib/fake-apk/calls",
+      { input: APK_STANDIN },
+    );
+    expect(setup.stderr).toBe("");
+    const calls = async () => (await bed.exec("bb", "cat /var/lib/fake-apk/calls; : >/var/lib/fake-apk/calls")).stdout.split("\n").filter(Boolean);
+    const model = [Package({ name: "musl" }), Package({ name: "nginx" }), Package({ name: "curl", version: "8.4.0-r0" })];
+    const apply = await deploy(model, "", undefined, "bb");
+    expect(apply.stderr).toBe("");
+    expect(lines(apply)).toEqual(["ok            package musl", "changed       package nginx (installed 1.24.0-r6)", "changed       package curl (installed 8.4.0-r0)"]);
+    expect(await calls()).toEqual(["apk info -v", "apk add nginx curl=8.4.0-r0", "apk info -v"]);
+    const again = await deploy(model, "", undefined, "bb");
+    expect(again.stdout).toContain("0 changed, 3 ok, 0 failed");
+    expect(await calls()).toEqual(["apk info -v"]);
+    const removed = await deploy([Package({ name: "curl", version: "8.4.0-r0" })], "", undefined, "bb");
+    expect(removed.stdout).toContain("removed       package nginx (apk del)\n");
+    expect(removed.stdout).toContain("left          package musl (it was on the host before depc installed it: depc removes only the packages it installed)\n");
+    expect((await calls()).filter((c) => !c.startsWith("apk info"))).toEqual(["apk del nginx"]);
+  }, 300_000);
 });
