@@ -217,7 +217,9 @@ depc_package_failed() {
 
 # depc_package_apt_install WORDS: apt-get install WORDS (NAME or
 # NAME=VERSION, space-separated), non-interactive, keeping changed config
-# files (confdef/confold), without recommends; output in $depc_tmp/pkg.out,
+# files (confdef/confold), without recommends, waiting up to 300 s for
+# another apt or dpkg (unattended-upgrades) to let go of dpkg's lock; output
+# in $depc_tmp/pkg.out,
 # fds 3-9 closed (a daemon a maintainer script starts must not hold the
 # run's output open). When apt cannot find a package or version, or fetch a
 # file (a stale index), apt-get update and one more try; when a run killed
@@ -227,7 +229,7 @@ depc_package_failed() {
 depc_package_apt_install() {
   local rc
   set -f
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades -o DPkg::Lock::Timeout=300 \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $1 \
     </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
   rc=$?
@@ -235,7 +237,7 @@ depc_package_apt_install() {
   if [ "$rc" != 0 ] && awk '/dpkg was interrupted/ { found = 1 } END { exit !found }' "$depc_tmp/pkg.out"; then
     DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-confdef --force-confold \
       </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades -o DPkg::Lock::Timeout=300 \
       -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $1 \
       </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
     rc=$?
@@ -245,7 +247,7 @@ depc_package_apt_install() {
       set +f
       return 100
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades -o DPkg::Lock::Timeout=300 \
       -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $1 \
       </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
     rc=$?
@@ -469,7 +471,7 @@ depc_package_remove() {
     return 0
   fi
   if [ "$depc_mode" = apply ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get remove -y -q "$1" </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+    DEBIAN_FRONTEND=noninteractive apt-get remove -y -q -o DPkg::Lock::Timeout=300 "$1" </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
     rc=$?
     [ "$rc" = 0 ] || {
       depc_fail "apt-get remove $1 failed (exit status $rc)" "$depc_tmp/pkg.out"
