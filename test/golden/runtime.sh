@@ -1869,7 +1869,7 @@ depc_package_unmark() {
   depc_fail "cannot update $depc_state_dir/packages" "$depc_tmp/err"
 }
 
-#@@ depc_package_remove sha256:c1383a28567bdfb7fb8dad5bd11e2e4ab24568e46917e22788130b4379dec3e8
+#@@ depc_package_remove sha256:d23b5a24f6f558a6989d990e660fd7861c8f660271bbffd17ce18d141ac93894
 # depc_package_remove NAME: the Package left the model. Removed (apt-get
 # remove, not purge: its config files stay; apk del) only when depc installed
 # it (STATE/packages); a package that was on the host before is left. apt:
@@ -1929,7 +1929,7 @@ depc_package_remove() {
     return 0
   fi
   if [ "$depc_mode" = apply ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get remove -y -q "$1" </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+    DEBIAN_FRONTEND=noninteractive apt-get remove -y -q -o DPkg::Lock::Timeout=300 "$1" </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
     rc=$?
     [ "$rc" = 0 ] || {
       depc_fail "apt-get remove $1 failed (exit status $rc)" "$depc_tmp/pkg.out"
