@@ -125,6 +125,10 @@ export const messages = {
   logrotateOption: { code: 2442, text: "Logrotate {name}: {field} must be {expected}, not {value}." },
   logrotatePostrotate: { code: 2443, text: "Logrotate {name}: postrotate {problem}." },
   cronJobUser: { code: 2433, text: "CronJob {name}: user {value} is not a user name (like www-data; crontab -u takes names, not ids)." },
+  // Package: DEPC2300–2339 (pkg).
+  packageName: { code: 2300, text: "Package name {name} is not a Debian package name: {problem}." },
+  packageVersion: { code: 2301, text: "Package {name}: version {version} is not a Debian version ([epoch:]upstream[-revision]): {problem}." },
+  packageOption: { code: 2302, text: "Package {name}: {field} must be {expected}, not {value}." },
 
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },

@@ -179,6 +179,8 @@ export const collectedTestKind: KindDefinition = {
   container: false,
   runtime: { file: "", calls: [{ fn: "depc_test_group", params: ["keys..."] }] },
   reacts: false,
+  // Per member, like every collected kind (the test writes the function, if it removes).
+  remove: { fn: "depc_test_group_remove", params: ["key"] },
   diagnostics: [],
   check: () => undefined,
   collect: {
@@ -204,7 +206,15 @@ export function buildBundle(spec: BundleSpec): string {
     };
     if (r.kind === "collected") {
       const definition = collectedTestKind;
-      return { model: { ...model, props: { group: r.group ?? "g" } }, kind: definition.kind, definition, key: r.key, container: false, lowered: { call: "depc_test_group", args: { keys: [r.key] } } };
+      return {
+        model: { ...model, props: { group: r.group ?? "g" } },
+        kind: definition.kind,
+        definition,
+        key: r.key,
+        container: false,
+        lowered: { call: "depc_test_group", args: { keys: [r.key] } },
+        removal: { args: { key: r.key } },
+      };
     }
     if (r.kind === "custom") {
       testFunctions.push(`depc_custom_${n}() {\n${r.body}\n}`);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { availableShells } from "../support/shells.js";
 import { buildBundle, shq, type BundleSpec } from "./bundle.js";
-import { hostRoot, statusLines, writeBundle } from "./helpers.js";
+import { hostRoot, stateDir, statusLines, writeBundle } from "./helpers.js";
 
 /**
  * The group's function: logs each call's keys to ROOT/calls; a key with a
@@ -154,6 +154,53 @@ describe.each(availableShells())("collected kinds under $name", (shell) => {
     expect(apply.status).toBe(1);
     expect(statusLines(apply.stdout)).toEqual(["failed        collected a: the tool is missing"]);
     expect(apply.stdout).toContain(": 5 resources: 0 changed, 0 ok, 1 failed, 4 not run\n");
+  });
+
+  it("removal stays per member: one member leaves, the group's call still runs for the rest; all leave, each member's remove runs", () => {
+    const root = hostRoot("collect-rm");
+    const r = shq(root);
+    // The group owns ROOT/block (one line per member), like a crontab block.
+    const extra = `depc_test_group() {
+  local k n
+  printf '%s\\n' "$*" >>${r}/calls
+  : >${r}/block.new
+  n=0
+  for k in "$@"; do
+    n=$((n + 1))
+    printf '%s\\n' "$k" >>${r}/block.new
+    grep -qx "$k" ${r}/block 2>/dev/null || depc_member_change "$n" added "added $k"
+  done
+  mv ${r}/block.new ${r}/block
+}
+
+# depc_test_group_remove KEY: the block without KEY; removed when it is empty.
+depc_test_group_remove() {
+  printf 'remove %s\\n' "$1" >>${r}/calls
+  [ -f ${r}/block ] || return 0
+  if grep -qx "$1" ${r}/block; then
+    [ "$depc_mode" = check ] || { grep -vx "$1" ${r}/block >${r}/block.new; mv ${r}/block.new ${r}/block; }
+    depc_change removed ''
+  fi
+  [ "$depc_mode" = check ] || [ -s ${r}/block ] || rm -f ${r}/block
+  return 0
+}`;
+    const state = stateDir();
+    const run = (keys: string[], name: string) => writeBundle(root, { resources: keys.map((key) => ({ kind: "collected" as const, key })), extra }, name, { state }).run(shell);
+    expect(run(["a", "b", "c"], "abc.sh").status).toBe(0);
+    expect(readFileSync(join(root, "block"), "utf8")).toBe("a\nb\nc\n");
+
+    const two = run(["a", "c"], "ac.sh");
+    expect(two.stderr).toBe("");
+    expect(statusLines(two.stdout)).toEqual(["ok            collected a", "ok            collected c"]);
+    // The call rewrote the block without b; b's remove then found nothing left to do.
+    expect(readFileSync(join(root, "block"), "utf8")).toBe("a\nc\n");
+
+    const none = run([], "none.sh");
+    expect(none.status).toBe(0);
+    expect(none.stdout).toContain("removed       collected c\n");
+    expect(none.stdout).toContain("removed       collected a\n");
+    expect(existsSync(join(root, "block"))).toBe(false);
+    expect(readFileSync(join(root, "calls"), "utf8")).toBe("a b c\na c\nremove b\nremove c\nremove a\n");
   });
 
   it("keeps owed only the reactions of members that changed, recorded before the call ran", () => {
