@@ -38,6 +38,9 @@ export interface BundleInput {
  */
 export const INCOMPLETE_GUARD = `{ trap 'echo "depc: this bundle is incomplete: it ends before its last line; copy it again" >&2; exit 1' EXIT; }`;
 
+/** The fewest consecutive resources of a batching kind worth a batch. */
+const BATCH_MIN = 2;
+
 /** Paths per fact-gathering call: keeps each command line far below ARG_MAX. */
 const FACT_CHUNK = 256;
 
@@ -48,7 +51,7 @@ const FACT_CHUNK = 256;
 export function emitBundle(input: BundleInput): string {
   const { host, resources } = input;
   const roots = new Set(["depc_main", "depc_step"]);
-  const steps: string[] = [];
+  const steps: { resource: CheckedResource; index: number; comment: string; args: string }[] = [];
   const contents: string[] = [];
   const facts: { index: number; fact: Fact }[] = [];
 
@@ -76,16 +79,45 @@ export function emitBundle(input: BundleInput): string {
       }
       // A resource with several contents (Buildout's config files): _2, _3, … after the first.
       const name = `depc_content_${index}${++contentCount === 1 ? "" : `_${contentCount}`}`;
-      contents.push(contentFunction(name, arg.content));
-      if (needsTextNonl(arg.content)) roots.add("depc_text_nonl");
+      contents.push(contentFunction(name, arg.content, arg.builtin === true));
+      if (arg.builtin !== true && needsTextNonl(arg.content)) roots.add("depc_text_nonl");
       return name;
     });
-    steps.push(
-      `  # [${index}] ${resource.kind} ${commentText(resource.key)} (${commentText(input.siteOf(resource))})\n` +
-        `  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} ${call} ${words.join(" ")}`,
-    );
+    steps.push({
+      resource,
+      index,
+      comment: `# [${index}] ${resource.kind} ${commentText(resource.key)} (${commentText(input.siteOf(resource))})`,
+      args: `${index} ${resource.kind} ${shellQuote(resource.key)} ${call} ${words.join(" ")}`,
+    });
     if (fact !== undefined) facts.push({ index, fact });
   });
+
+  // Runs of consecutive resources of a kind with `batch` (KindDefinition):
+  // their steps go into one function, run once to stage them all (depc_step
+  // only stages then), flushed in one batched pass, and run once more.
+  const stepLines: string[] = [];
+  for (let i = 0; i < steps.length; ) {
+    const batch = steps[i]!.resource.definition.batch;
+    let j = i + 1;
+    if (batch !== undefined) while (j < steps.length && steps[j]!.resource.definition === steps[i]!.resource.definition) j++;
+    if (batch === undefined || j - i < BATCH_MIN) {
+      stepLines.push(`  ${steps[i]!.comment}\n  depc_step ${steps[i]!.args}`);
+      i++;
+      continue;
+    }
+    const run = steps.slice(i, j);
+    const name = `depc_batch_${run[0]!.index}`;
+    roots.add("depc_batch").add(batch.stage).add(batch.flush);
+    // Defined where it runs, its steps unindented, so the bundle still reads in run order.
+    stepLines.push(
+      `  # [${run[0]!.index}]-[${run[run.length - 1]!.index}]: ${run.length} ${run[0]!.resource.kind} resources, staged in one batch, then run in order`,
+      `  ${name}() {`,
+      ...run.map((s) => `  ${s.comment}\n  depc_step ${s.args}`),
+      "  }",
+      `  depc_batch ${name} ${batch.stage} ${batch.flush}`,
+    );
+    i = j;
+  }
 
   // Which reactions each resource index owes when it changes, grouped by reaction list.
   const owing = new Map<string, number[]>();
@@ -142,7 +174,7 @@ export function emitBundle(input: BundleInput): string {
     "# ---- resources, in order (the runtime that runs them is at the end) ----",
     "",
     "depc_resources() {",
-    steps.length > 0 ? steps.join("\n") : "  :",
+    stepLines.length > 0 ? stepLines.join("\n") : "  :",
     "}",
     "",
     "# ---- expected state: checked for all resources in one pass before any runs ----",
