@@ -596,38 +596,3 @@ depc_batch_done() {
   eval "depcb_done_$1="
   return 0
 }
-
-# depc_stage_dir DIR: create the run's staging directory in DIR,
-# DIR/.depc.RUNID.s (mode 0700), once per run and DIR; its name goes into
-# depc_stage. DIR is written to the private temp dir's inflight record
-# before the directory is made, so a run killed at any point leaves a name
-# the next run finds (depc_lock_clean_after). Returns 1 when it cannot.
-depc_stage_dir() {
-  depc_stage=${1%/}/.depc.$depc_run_id.s
-  case $depc_stage_dirs in
-    *"$depc_nl$depc_stage$depc_nl"*) return 0 ;;
-  esac
-  { printf '%s\n' "$1" >>"$depc_tmp/inflight"; } 2>/dev/null || return 1
-  mkdir -m 700 "$depc_stage" 2>/dev/null || return 1
-  depc_stage_dirs=$depc_stage_dirs$depc_stage$depc_nl
-  return 0
-}
-
-# depc_stage_drop: remove the run's staging directories (and what is still
-# in them) and empty the inflight record. One process for all.
-# shellcheck disable=SC3043 # local is a deliberate extension
-depc_stage_drop() {
-  local rest d
-  [ "$depc_stage_dirs" != "$depc_nl" ] || return 0
-  rest=${depc_stage_dirs#"$depc_nl"}
-  set --
-  while [ -n "$rest" ]; do
-    d=${rest%%"$depc_nl"*}
-    rest=${rest#"$d$depc_nl"}
-    set -- "$@" "$d"
-  done
-  rm -rf "$@" 2>/dev/null
-  depc_stage_dirs=$depc_nl
-  : >"$depc_tmp/inflight" 2>/dev/null
-  return 0
-}

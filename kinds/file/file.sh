@@ -273,12 +273,13 @@ depc_file_remove() {
 # non-secret file whose directory exists gets its content written, by
 # CONTENTFN, into the run's staging directory next to it
 # (DIR/.depc.RUNID.s/NAME, mode 0700: nobody else can read it there) and is
-# queued for depc_file_flush. Anything else (an existing path, a secret, a
-# failure) is left to depc_file, which reports it exactly: returns 1, and
-# the rest of the batch runs the normal way too (depc_batch_stage).
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+# queued (depc_stage_queue) for depc_file_flush. Anything else (an existing
+# path, a secret, a failure) is left to depc_file, which reports it exactly:
+# returns 1, and the rest of the batch runs the normal way too
+# (depc_batch_stage).
+# shellcheck disable=SC3043 # local is a deliberate extension
 depc_file_stage() {
-  local dir n
+  local dir
   # Secret: its mode before its content, the normal way.
   [ -z "${7:-}" ] || return 1
   [ "$depc_mode" = apply ] || return 0
@@ -292,195 +293,31 @@ depc_file_stage() {
   if ! "$6" 2>/dev/null >"$depc_stage/${1##*/}"; then
     return 1
   fi
-  n=$((depc_batch_n + 1))
-  depc_batch_n=$n
-  eval "depcb_i_$n=\$depc_index depcb_p_$n=\$1 depcb_s_$n=\$depc_stage depcb_h_$n=\$5 depcb_m_$n=\${2:-0644} depcb_o_$n=\$3 depcb_g_$n=\$4"
-  return 0
+  depc_stage_queue "$depc_index" "$1" "$5" "${2:-0644}" "$3" "$4"
 }
 
-# depc_file_flush: complete the files depc_file_stage queued, in a few
-# processes for all: ONE sha256 pass over the staged files (per 256) proves
-# each byte-exact, then one chown per distinct owner and group and one
-# chmod per distinct mode give them their attributes, then their reactions
-# are recorded as owed (depc_notifies, as depc_step would before a change),
-# and one `mv -f STAGED... DIR/` per directory renames each over its path:
-# rename(2) per file, so each appears whole and with its attributes. Only
-# the longest run of queued files from the first on that passed every test
-# is completed (depc_batch_done); from the first that did not on, each is
-# left to depc_file, whose own write reports the exact cause, so a failure
-# stops the run where it would have stopped without the batch. The staging
-# directories are removed last.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+# depc_file_flush: complete the files depc_file_stage queued
+# (depc_stage_commit), recording each one's reactions as owed before its
+# rename (as depc_step does before a change); depc_file then only reports
+# "created" for each completed one (depc_batch_done). One that was not
+# completed, and every later one, runs the normal way: a failure stops the
+# run where it would have stopped without the batch.
+# shellcheck disable=SC3043 # local is a deliberate extension
 depc_file_flush() {
-  local n k good start end line sums keys stage
-  n=$depc_batch_n
-  depc_batch_n=0
-  [ "$n" -gt 0 ] || return 0
-  good=$n
-  # Digests, per 256 files; a failed tool run ends the good run before its chunk.
+  local k
+  depc_stage_commit depc_file_flush_owe
   k=1
-  while [ "$k" -le "$good" ]; do
-    start=$k
-    set --
-    while [ "$k" -le "$good" ] && [ $# -lt 256 ]; do
-      eval "set -- \"\$@\" \"\$depcb_s_$k/\${depcb_p_$k##*/}\""
-      k=$((k + 1))
-    done
-    end=$((k - 1))
-    # Read by a command substitution: `read` takes one byte per system call.
-    if ! sums=$(depc_sha256_cmd "$@" 2>/dev/null); then
-      good=$((start - 1))
-      break
-    fi
-    k=$start
-    while [ "$k" -le "$end" ] && [ -n "$sums" ]; do
-      line=${sums%%"$depc_nl"*}
-      sums=${sums#"$line"}
-      sums=${sums#"$depc_nl"}
-      line=${line#\\}
-      eval "[ \"\${line%%[!0-9a-f]*}\" = \"\$depcb_h_$k\" ]" || break
-      k=$((k + 1))
-    done
-    if [ "$k" -le "$end" ]; then
-      good=$((k - 1))
-      break
-    fi
-  done
-  # Owner and group, then mode (chown clears set-id bits): one call per value.
-  depc_file_flush_attrs owner
-  depc_file_flush_attrs mode
-  # Owed before the change, as depc_step records them.
-  k=1
-  while [ "$k" -le "$good" ]; do
-    eval "depc_index=\$depcb_i_$k"
-    if ! depc_notifies "$depc_index"; then
-      good=$((k - 1))
-      break
-    fi
-    k=$((k + 1))
-  done
-  # The renames, per staging directory.
-  keys=$depc_stage_dirs
-  while [ -n "${keys#"$depc_nl"}" ]; do
-    keys=${keys#"$depc_nl"}
-    stage=${keys%%"$depc_nl"*}
-    keys=${keys#"$stage"}
-    depc_file_flush_renames "$stage"
-  done
-  k=1
-  while [ "$k" -le "$good" ]; do
+  while [ "$k" -le "$depc_stage_good" ]; do
     eval "depc_index=\$depcb_i_$k"
     eval "depcb_done_$depc_index=1"
     k=$((k + 1))
   done
-  depc_stage_drop
   return 0
 }
 
-# depc_file_flush_value WHAT K: queued file K's owner:group (WHAT owner) or
-# mode (WHAT mode) into depc_value.
-# shellcheck disable=SC2034 # sets a global read by the caller
-depc_file_flush_value() {
-  depc_value=
-  if [ "$1" = owner ]; then
-    eval "depc_value=\$depcb_o_$2:\$depcb_g_$2"
-  else
-    eval "depc_value=\$depcb_m_$2"
-  fi
-}
-
-# depc_file_flush_attrs WHAT: for each distinct owner:group (WHAT owner) or
-# mode (WHAT mode) of the queued files 1..good, one chown/chgrp/chmod of
-# the staged files that have it, per 256. A failure ends the good run
-# before the first file of the failed call. Uses depc_file_flush's `good`.
-# shellcheck disable=SC3043,SC2154 # local is a deliberate extension; good is depc_file_flush's
-depc_file_flush_attrs() {
-  local what keys key k first
-  what=$1
-  keys=$depc_nl
-  k=1
-  while [ "$k" -le "$good" ]; do
-    depc_file_flush_value "$what" "$k"
-    case $keys in
-      *"$depc_nl$depc_value$depc_nl"*) ;;
-      *) keys=$keys$depc_value$depc_nl ;;
-    esac
-    k=$((k + 1))
-  done
-  while [ -n "${keys#"$depc_nl"}" ]; do
-    keys=${keys#"$depc_nl"}
-    key=${keys%%"$depc_nl"*}
-    keys=${keys#"$key"}
-    [ "$key" != ':' ] || continue
-    first=0
-    k=1
-    set --
-    while [ "$k" -le "$good" ]; do
-      depc_file_flush_value "$what" "$k"
-      if [ "$depc_value" = "$key" ]; then
-        [ "$first" != 0 ] || first=$k
-        eval "set -- \"\$@\" \"\$depcb_s_$k/\${depcb_p_$k##*/}\""
-      fi
-      k=$((k + 1))
-      if [ $# -ge 256 ] || { [ "$k" -gt "$good" ] && [ $# -gt 0 ]; }; then
-        if ! depc_file_flush_attr "$what" "$key" "$@"; then
-          good=$((first - 1))
-          break
-        fi
-        first=0
-        set --
-      fi
-    done
-  done
-  return 0
-}
-
-# depc_file_flush_attr WHAT VALUE FILE...: one chown OWNER:GROUP, chown
-# OWNER or chgrp GROUP (WHAT owner, VALUE "OWNER:GROUP") or chmod VALUE
-# (WHAT mode) of FILEs.
-# shellcheck disable=SC3043 # local is a deliberate extension
-depc_file_flush_attr() {
-  local what value
-  what=$1
-  value=$2
-  shift 2
-  if [ "$what" = mode ]; then
-    chmod "$value" "$@" 2>/dev/null
-  elif [ -z "${value#*:}" ]; then
-    chown "${value%:}" "$@" 2>/dev/null
-  elif [ -z "${value%:*}" ]; then
-    chgrp "${value#:}" "$@" 2>/dev/null
-  else
-    chown "$value" "$@" 2>/dev/null
-  fi
-}
-
-# depc_file_flush_renames STAGE: one `mv -f` (per 256) of the queued files
-# 1..good staged in STAGE to its directory, each by rename(2) over its own
-# path. When mv fails, the good run ends before that call's first file.
-# shellcheck disable=SC3043,SC2154 # local is a deliberate extension; good is depc_file_flush's
-depc_file_flush_renames() {
-  local stage k s first
-  stage=$1
-  k=1
-  first=0
-  set --
-  while [ "$k" -le "$good" ]; do
-    eval "s=\$depcb_s_$k"
-    if [ "$s" = "$stage" ]; then
-      [ "$first" != 0 ] || first=$k
-      eval "set -- \"\$@\" \"\$s/\${depcb_p_$k##*/}\""
-    fi
-    k=$((k + 1))
-    if [ $# -ge 256 ] || { [ "$k" -gt "$good" ] && [ $# -gt 0 ]; }; then
-      # Some of this call's files may be in place now: their steps find them converged.
-      if ! mv -f "$@" "${stage%/*}/" 2>/dev/null; then
-        good=$((first - 1))
-        return 0
-      fi
-      first=0
-      set --
-    fi
-  done
-  return 0
+# depc_file_flush_owe K: the reactions queued file K owes, recorded before
+# its rename (depc_notifies).
+depc_file_flush_owe() {
+  eval "depc_index=\$depcb_i_$1"
+  depc_notifies "$depc_index"
 }
