@@ -11,6 +11,7 @@ import { supervisorKind, programKind } from "./supervisor/compile.js";
 import { virtualenvKind } from "./virtualenv/compile.js";
 import { buildoutKind } from "./buildout/compile.js";
 import { serviceKind } from "./service/compile.js";
+import { treeKind } from "./tree/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -23,6 +24,7 @@ export const kinds: readonly KindDefinition[] = [
   programKind,
   virtualenvKind,
   buildoutKind,
+  treeKind,
 ];
 
 const byName: ReadonlyMap<string, KindDefinition> = new Map(kinds.map((k) => [k.kind, k]));
