@@ -230,6 +230,11 @@ depc_tree_plan() {
       while (sub(/\/[^\/]*$/, "", q)) if (q in gone) return 1
       return 0
     }
+    # Modes as digit strings without leading zeros: busybox awk reads "0755" as octal.
+    function nz(s) {
+      sub(/^0+/, "", s)
+      return s == "" ? "0" : s
+    }
     function wrong_owner(rel) {
       return (owner != "" && owner != su[rel] && owner != sun[rel]) || (group != "" && group != sg[rel] && group != sgn[rel])
     }
@@ -258,7 +263,7 @@ depc_tree_plan() {
       for (i = 8; i <= NF; i++) p = p "\t" $i
       rel = relof(p)
       if (rel == "") next
-      st[rel] = t; sm[rel] = $2 + 0; su[rel] = $3; sg[rel] = $4; sun[rel] = $5; sgn[rel] = $6
+      st[rel] = t; sm[rel] = nz($2); su[rel] = $3; sg[rel] = $4; sun[rel] = $5; sgn[rel] = $6
       sorder[++ns] = rel
       next
     }
@@ -278,9 +283,16 @@ depc_tree_plan() {
       next
     }
     END {
+      # What the manifest lacks, in byte order (find lists in directory order).
       for (k = 1; k <= ns; k++) {
         rel = sorder[k]
-        if (rel in mt || excluded(rel) || removed_above(rel)) continue
+        if (rel in mt || excluded(rel)) continue
+        for (i = ++nr; i > 1 && cand[i - 1] > rel; i--) cand[i] = cand[i - 1]
+        cand[i] = rel
+      }
+      for (k = 1; k <= nr; k++) {
+        rel = cand[k]
+        if (removed_above(rel)) continue
         gone[rel] = 1
         print "R\t" root "/" rel
         print "-\t" shown(rel) (st[rel] == "d" ? "/" : "")
@@ -310,7 +322,7 @@ depc_tree_plan() {
           else { print "~\t" shown(rel); nchg++ }
           continue
         }
-        if (sm[rel] != mm[rel] + 0) {
+        if (sm[rel] != nz(mm[rel])) {
           print "M\t" mm[rel] "\t" abs
           print "m\t" shown(rel) "\t" sm[rel] "\t" mm[rel]
           nmode++
@@ -364,7 +376,7 @@ depc_tree_check_lines() {
     {
       n++
       if (n > 50) next
-      if ($1 == "m") printf "  %s %s %04d -> %s\n", w, $2, $3, $4
+      if ($1 == "m") printf "  %s %s %s -> %s\n", w, $2, substr("000" $3, length($3)), $4
       else printf "  %s %s\n", w, $2
     }
     END { if (n > 50) printf "  \342\200\246 and %d more\n", n - 50 }
