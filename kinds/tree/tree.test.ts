@@ -305,10 +305,15 @@ describe.each(availableShells().filter((s) => s.name === "dash" || s.name === "b
       build(h, src2);
       return h;
     };
-    const cal = prepare();
-    const t0 = performance.now();
-    expect((await spawnRun(shell, cal)).code).toBe(0);
-    const span = (performance.now() - t0) * 1.1;
+    // The kills are spread over the shortest of three whole runs (this machine's load varies).
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const cal = prepare();
+      const t0 = performance.now();
+      expect((await spawnRun(shell, cal)).code).toBe(0);
+      times.push(performance.now() - t0);
+    }
+    const span = Math.min(...times) * 0.9;
     const failures: string[] = [];
     let killed = 0;
     for (let n = 0; n < TRIALS; n++) {
