@@ -91,8 +91,13 @@ depc_tree() {
     return 1
   fi
   depc_tree_modes "$mode_list" || return 1
-  if [ -n "$owner$group" ]; then
+  # "USER:" would also set USER's login group: only what is managed.
+  if [ -n "$owner" ] && [ -n "$group" ]; then
     depc_lines_run "cannot change owner and group in $p" "$own_list" chown "$owner:$group" || return 1
+  elif [ -n "$owner" ]; then
+    depc_lines_run "cannot change owner in $p" "$own_list" chown "$owner" || return 1
+  elif [ -n "$group" ]; then
+    depc_lines_run "cannot change group in $p" "$own_list" chgrp "$group" || return 1
   fi
   return 0
 }
