@@ -2,9 +2,14 @@ import type { Diagnostic, Location } from "../compiler/diagnostics/diagnostic.js
 import type { messages } from "../compiler/diagnostics/messages.js";
 import type { ResourceModel } from "../compiler/model.js";
 
-/** What a resource needs from the host, checked for all resources in one pass. */
+/**
+ * What a resource needs from the host, checked for all resources in one pass.
+ * Type "e": the path is only stat'ed (the ledger learns whether it existed
+ * before the run, for `remove.ifNew`); the preflight never verifies it, so
+ * the resource always runs its own check (a Tree).
+ */
 export interface Fact {
-  readonly type: "f" | "d" | "l";
+  readonly type: "f" | "d" | "l" | "e";
   readonly path: string;
   readonly mode?: number;
   readonly owner?: string;

@@ -78,6 +78,8 @@ export const treeKind: KindDefinition = {
           manifest: { content: new TextEncoder().encode(`${lines.join("\n")}\n`), builtin: true },
           contents,
         },
+        // Stat'ed with the facts, never verified: the ledger learns whether depc creates it (remove.ifNew).
+        fact: { type: "e", path },
       },
       removal: { claim: path, args: { path } },
     };

@@ -253,6 +253,18 @@ describe.each(availableShells())("Tree under $name", (shell) => {
     expect(statSync(join(code, "d/b.txt")).uid).toBe(nobody);
   });
 
+  it("a directory that existed before depc managed it is left in place when the Tree leaves the model", () => {
+    const h = host(`tree-existed-${shell.name}`);
+    mkdirSync(`${h.root}/srv/code`, { recursive: true });
+    build(h, source(fresh("src-existed"), { "a.txt": "a\n" }));
+    expect(run(shell, h).status).toBe(0);
+    build(h, fresh("unused"), { tree: false });
+    const removal = run(shell, h);
+    expect(removal.status).toBe(0);
+    expect(removal.stdout).toContain(`left          tree ${h.root}/srv/code (it existed before depc managed it)`);
+    expect(readFileSync(`${h.root}/srv/code/a.txt`, "utf8")).toBe("a\n");
+  });
+
   it("--check lists at most 50 entries, then how many more", () => {
     const h = host(`tree-cap-${shell.name}`);
     const files: Record<string, string> = {};
