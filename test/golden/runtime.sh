@@ -961,11 +961,11 @@ depc_sha256_cmd() {
   esac
 }
 
-#@@ depc_preflight sha256:5126f09da22305126a353b0d7d4b5603f9a9b43ba5eefb54d0e692f3f1b3ccb8
+#@@ depc_preflight sha256:09d5f080913f6ab868a8ece2a094295221dd8a58f2afb45341cd3047a1936de8
 # depc_preflight: ONE awk process joining the expect table (depc_expect) with
 # the stat and sha256 facts. Prints the space-separated indices 1..DEPC_COUNT
 # that are NOT verified converged: indices missing from the table, every
-# symlink ("l"), and every entry whose type, mode, owner, group or digest
+# symlink ("l"), every "e" (stat'ed for the ledger only), and every entry whose type, mode, owner, group or digest
 # differs from the facts (or has no facts). Owner/group names are mapped to
 # ids through /etc/passwd and /etc/group when readable; a name found in
 # neither (LDAP...) leaves its entry unverified, so it gets a full check.
