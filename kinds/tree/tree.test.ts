@@ -174,6 +174,17 @@ describe("Tree diagnostics", () => {
   });
 });
 
+describe("a Tree bundle", () => {
+  it("is shellcheck-clean", () => {
+    const src = source(fresh("sc"), { "a.txt": "it's\n", "bin/x*": "#!/bin/sh\n" });
+    const h = host("sc");
+    build(h, src, { exclude: ["*.pyc"] });
+    const r = spawnSync("shellcheck", ["-s", "sh", h.bundle], { encoding: "utf8" });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout + r.stderr).toBe("");
+  });
+});
+
 describe.each(availableShells())("Tree under $name", (shell) => {
   it("ships the source, keeps it identical, removes what it lacks, keeps what is excluded, and reacts to a change", () => {
     const h = host(`tree-${shell.name}`);
