@@ -20,6 +20,7 @@ import { cronjobKind } from "./cron/compile.js";
 import { logrotateKind } from "./logrotate/compile.js";
 import { healthcheckKind } from "./healthcheck/compile.js";
 import { packageKind } from "./package/compile.js";
+import { treeKind } from "./tree/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -41,6 +42,7 @@ export const kinds: readonly KindDefinition[] = [
   extractKind,
   healthcheckKind,
   packageKind,
+  treeKind,
 ];
 
 const byName: ReadonlyMap<string, KindDefinition> = new Map(kinds.map((k) => [k.kind, k]));

@@ -68,7 +68,7 @@ depc_sha256_cmd() {
 # depc_preflight: ONE awk process joining the expect table (depc_expect) with
 # the stat and sha256 facts. Prints the space-separated indices 1..DEPC_COUNT
 # that are NOT verified converged: indices missing from the table, every
-# symlink ("l"), and every entry whose type, mode, owner, group or digest
+# symlink ("l"), every "e" (stat'ed for the ledger only), and every entry whose type, mode, owner, group or digest
 # differs from the facts (or has no facts). Owner/group names are mapped to
 # ids through /etc/passwd and /etc/group when readable; a name found in
 # neither (LDAP...) leaves its entry unverified, so it gets a full check.

@@ -4,7 +4,8 @@
  * to a runtime function's parameters that leaves its header comment or the
  * README behind fails here.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { modelOf } from "../../compiler/evaluate/evaluate.js";
@@ -12,13 +13,17 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, CronJob, Directory, Download, environment, Extract, File, Group, HealthCheck, Logrotate, Package, Program, Service, Supervisor, Symlink, Timer, User, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, CronJob, Directory, Download, environment, Extract, File, fromDirectory, Group, HealthCheck, Logrotate, Package, Program, Service, Supervisor, Symlink, Timer, Tree, User, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
 
 const README = readFileSync(join(import.meta.dirname, "..", "..", "runtime", "README.md"), "utf8");
 const functions = runtimeFunctions();
+/** A Tree's source: two files. */
+const treeSource = mkdtempSync(join(tmpdir(), "depc-signatures-tree-"));
+writeFileSync(join(treeSource, "a.txt"), "a\n");
+writeFileSync(join(treeSource, "b.txt"), "b\n");
 
 /** A model with every resource kind, in the variants that change a runtime call's arguments. */
 function everyKind() {
@@ -54,6 +59,7 @@ function everyKind() {
         Program({ supervisor: sup, name: "api", command: ["/bin/sleep", "100"], health: { http: { url: "http://127.0.0.1:8000/" } } }),
         Service({ name: "api", execStart: ["/bin/true"], health: { command: ["/bin/true"] } }),
         HealthCheck({ name: "api", tcp: { port: 8000 } }),
+        Tree({ path: "/srv/tree", source: fromDirectory(treeSource) }),
       ],
     },
   });
