@@ -170,7 +170,7 @@ depc_command_remove() {
   depc_change undo "ran $display"
 }
 
-#@@ depc_main sha256:9ef7db57c036cd7b0281badcda152b50b1e9119ea5bf0d89f2369133d2879a3b
+#@@ depc_main sha256:c000d0bcfd006ca87cbd43e53794fa7790287ea20cee40a247d9fc2d049eb925
 # Entry point: depc_main "$@". Parses options, prepares the private temp
 # dir, collects facts, runs the preflight, runs every resource, prints the
 # summary and exits (0 converged / nothing to do, 1 failure, 2 changes
@@ -190,6 +190,10 @@ depc_main() {
   depc_tmp=
   depc_inflight=
   depc_inflight_dir=
+  depc_stage_dirs=$depc_nl
+  depc_staging=
+  depc_staging_stopped=0
+  depc_batch_n=0
   depc_run_id=
   depc_facts_valid=1
   depc_todo=
@@ -483,13 +487,15 @@ depc_mktemp() {
   return 0
 }
 
-#@@ depc_drop_inflight sha256:e20f01ed8ae4bf1d2387a01cb1c47b5cb4ff78ad7ffc7b90d65ebed763b2c187
+#@@ depc_drop_inflight sha256:35ed6a8bbea0f4635571072155c80d26808b31e2e30b1fdf292a943efe4c9de2
 # Remove the in-flight temp file next to a target, if any: every
 # DIR/.depc.RUNID.* of the directory depc_mktemp was last asked for (also one
-# whose name mktemp had not printed yet; a directory too: Extract's fresh tree).
+# whose name mktemp had not printed yet; a directory too: Extract's fresh
+# tree), and the staging directories of a batch (depc_stage_drop).
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_drop_inflight() {
   local f
+  depc_stage_drop
   if [ -n "${depc_inflight_dir:-}" ]; then
     for f in "$depc_inflight_dir"/.depc."$depc_run_id".*; do
       if [ -e "$f" ] || [ -L "$f" ]; then
@@ -591,15 +597,20 @@ depc_try() {
   depc_fail "$msg" "$depc_tmp/err"
 }
 
-#@@ depc_step sha256:00c95614cb64b2f6679f4bbaf2f60b3760619235e60a0a4509adc7072706dbf9
+#@@ depc_step sha256:6408ea18d3ce52b0b300e6d2d0293e09702230cb0ff60be34588d474c7773f0d
 # depc_step INDEX KIND KEY FUNC [ARGS...]: run one resource. When the
 # preflight verified INDEX and the facts are still valid, print the ok line
 # with builtins only. Otherwise run FUNC ARGS (which may call depc_change and
 # returns non-zero with depc_error set on failure) and print its line.
-# In apply mode the run stops at the first failure.
+# In apply mode the run stops at the first failure. While a batch stages
+# (depc_batch), only depc_batch_stage.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_step() {
   local status
+  if [ -n "$depc_staging" ]; then
+    depc_batch_stage "$@"
+    return 0
+  fi
   depc_index=$1
   depc_kind=$2
   depc_key=$3
@@ -718,6 +729,61 @@ depc_finish() {
   fi
   depc_log_run "$result" "$not_run"
   exit "$rc"
+}
+
+#@@ depc_batch sha256:538a2ab75bdc34cc4afbb6bceb60986249073312a7f86a25aaa7189d9bf4df3e
+# depc_batch STEPS STAGE FLUSH: run a batch (a run of consecutive resources
+# of a kind with `batch`, see runtime/README.md, "Batches"): the function
+# STEPS (their depc_step lines) once with depc_step staging each resource
+# (depc_batch_stage with STAGE), then FLUSH, which does the staged work in a
+# few processes for all, then STEPS again: each resource runs as usual, and
+# one that FLUSH completed only reports it.
+depc_batch() {
+  depc_staging=$2
+  depc_staging_stopped=0
+  "$1"
+  depc_staging=
+  "$3"
+  "$1"
+}
+
+#@@ depc_batch_stage sha256:4d862ccebe74de098c0e245c59213edffea32e83dfb6d80937274ccf331c7e3b
+# depc_batch_stage INDEX KIND KEY FUNC [ARGS...]: depc_step while staging:
+# $depc_staging ARGS for a resource the preflight did not verify, with
+# depc_index, depc_kind and depc_key set as depc_step sets them. A stage
+# function returns non-zero for a resource it leaves to its normal run
+# (which may fail): no later resource of the batch is staged then, so none
+# is changed before that one ran (a failure stops the run where it would
+# without the batch).
+depc_batch_stage() {
+  [ "$depc_staging_stopped" = 0 ] || return 0
+  if [ "$depc_facts_valid" = 1 ]; then
+    case $depc_todo in
+      *" $1 "*) ;;
+      *) return 0 ;;
+    esac
+  fi
+  depc_index=$1
+  depc_kind=$2
+  depc_key=$3
+  shift 4
+  "$depc_staging" "$@" || depc_staging_stopped=1
+  return 0
+}
+
+#@@ depc_batch_done sha256:10096e32dea799c9fb458f5525172176a945cb0ad8fd9a8d0036eac1a4fefe57
+# depc_batch_done INDEX: whether the flush of a batch completed resource
+# INDEX (then its call only reports the change); true once per index.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_batch_done() {
+  local flag
+  case $1 in
+    '' | *[!0-9]*) return 1 ;;
+  esac
+  eval "flag=\${depcb_done_$1:-}"
+  [ -n "$flag" ] || return 1
+  eval "depcb_done_$1="
+  return 0
 }
 
 #@@ depc_cron_ctl sha256:29e733e1204416da86bd90691d7229460adad2003eca0773fc0a7e8c6135fecd
@@ -1066,11 +1132,11 @@ depc_sha256_cmd() {
   esac
 }
 
-#@@ depc_preflight sha256:5126f09da22305126a353b0d7d4b5603f9a9b43ba5eefb54d0e692f3f1b3ccb8
+#@@ depc_preflight sha256:09d5f080913f6ab868a8ece2a094295221dd8a58f2afb45341cd3047a1936de8
 # depc_preflight: ONE awk process joining the expect table (depc_expect) with
 # the stat and sha256 facts. Prints the space-separated indices 1..DEPC_COUNT
 # that are NOT verified converged: indices missing from the table, every
-# symlink ("l"), and every entry whose type, mode, owner, group or digest
+# symlink ("l"), every "e" (stat'ed for the ledger only), and every entry whose type, mode, owner, group or digest
 # differs from the facts (or has no facts). Owner/group names are mapped to
 # ids through /etc/passwd and /etc/group when readable; a name found in
 # neither (LDAP...) leaves its entry unverified, so it gets a full check.
@@ -1205,7 +1271,7 @@ depc_sha256_of() {
   return 0
 }
 
-#@@ depc_file sha256:7b2359ec8f779e621b3b9b059b6d64f8db46ac99b6d9e0d41826938fe7a388cc
+#@@ depc_file sha256:e4cac32e70fb2959eb23999ccb44a0a4a5bb6a6c21154f41d1aff835b5caab61
 # depc_file PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: PATH is a regular file
 # whose bytes are CONTENTFN's output (digest SHA256), with MODE (4-digit
 # octal; '' = unmanaged: a new file gets 0644, an existing file keeps its
@@ -1221,6 +1287,11 @@ depc_sha256_of() {
 depc_file() {
   local p mode owner group sha fn salt dir new
   p=$1 mode=$2 owner=$3 group=$4 sha=$5 fn=$6 salt=${7:-}
+  # Written by its batch's flush (depc_file_flush): only the report is left.
+  if depc_batch_done "$depc_index"; then
+    depc_change created created
+    return 0
+  fi
   dir=${p%/*}
   [ -n "$dir" ] || dir=/
   if [ -L "$p" ]; then
@@ -1464,6 +1535,63 @@ depc_file_remove() {
     return 0
   fi
   depc_try "cannot remove $1" rm -f "$1"
+}
+
+#@@ depc_file_stage sha256:d5c3057f781f1c416fcd8dad9337b46465d7da223d82443a649ae86843b7bc53
+# depc_file_stage PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: the staging
+# pass of a batch of files (depc_batch_stage) in apply mode: a new,
+# non-secret file whose directory exists gets its content written, by
+# CONTENTFN, into the run's staging directory next to it
+# (DIR/.depc.RUNID.s/NAME, mode 0700: nobody else can read it there) and is
+# queued (depc_stage_queue) for depc_file_flush. Anything else (an existing
+# path, a secret, a failure) is left to depc_file, which reports it exactly:
+# returns 1, and the rest of the batch runs the normal way too
+# (depc_batch_stage).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_file_stage() {
+  local dir
+  # Secret: its mode before its content, the normal way.
+  [ -z "${7:-}" ] || return 1
+  [ "$depc_mode" = apply ] || return 0
+  if [ -e "$1" ] || [ -L "$1" ]; then
+    return 1
+  fi
+  dir=${1%/*}
+  [ -n "$dir" ] || dir=/
+  [ -d "$dir" ] || return 1
+  depc_stage_dir "$dir" || return 1
+  if ! "$6" 2>/dev/null >"$depc_stage/${1##*/}"; then
+    return 1
+  fi
+  depc_stage_queue "$depc_index" "$1" "$5" "${2:-0644}" "$3" "$4"
+}
+
+#@@ depc_file_flush sha256:697511a116fb0d62cadec36f5d84e7021a43c1e89530169cd413cb84ae9ea5bc
+# depc_file_flush: complete the files depc_file_stage queued
+# (depc_stage_commit), recording each one's reactions as owed before its
+# rename (as depc_step does before a change); depc_file then only reports
+# "created" for each completed one (depc_batch_done). One that was not
+# completed, and every later one, runs the normal way: a failure stops the
+# run where it would have stopped without the batch.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_file_flush() {
+  local k
+  depc_stage_commit depc_file_flush_owe
+  k=1
+  while [ "$k" -le "$depc_stage_good" ]; do
+    eval "depc_index=\$depcb_i_$k"
+    eval "depcb_done_$depc_index=1"
+    k=$((k + 1))
+  done
+  return 0
+}
+
+#@@ depc_file_flush_owe sha256:7fb5698b3242678930be20ffc0fd67922ffd782e823ac445f1bf792ed15b93b1
+# depc_file_flush_owe K: the reactions queued file K owes, recorded before
+# its rename (depc_notifies).
+depc_file_flush_owe() {
+  eval "depc_index=\$depcb_i_$1"
+  depc_notifies "$depc_index"
 }
 
 #@@ depc_group_lookup sha256:023a1150cdea9e08b832ff95a7d57acd12fe5d3a9aaa41001d4fc296bf42471c
@@ -2929,6 +3057,234 @@ depc_service_remove() {
   depc_try "systemctl daemon-reload failed" systemctl daemon-reload
 }
 
+#@@ depc_stage_dir sha256:31325a0d092ab06c05dc4982a66906cfac82e5628263a9e10ec7c319337110c4
+# depc_stage_dir DIR: create the run's staging directory in DIR,
+# DIR/.depc.RUNID.s (mode 0700), once per run and DIR; its name goes into
+# depc_stage. DIR is written to the private temp dir's inflight record
+# before the directory is made, so a run killed at any point leaves a name
+# the next run finds (depc_lock_clean_after). Returns 1 when it cannot.
+depc_stage_dir() {
+  depc_stage=${1%/}/.depc.$depc_run_id.s
+  case $depc_stage_dirs in
+    *"$depc_nl$depc_stage$depc_nl"*) return 0 ;;
+  esac
+  { printf '%s\n' "$1" >>"$depc_tmp/inflight"; } 2>/dev/null || return 1
+  mkdir -m 700 "$depc_stage" 2>/dev/null || return 1
+  depc_stage_dirs=$depc_stage_dirs$depc_stage$depc_nl
+  return 0
+}
+
+#@@ depc_stage_drop sha256:e8a236195fd3eda12463277ad8fb0b5b934cdec5aaea3231a4126c93ab737ffc
+# depc_stage_drop: remove the run's staging directories (and what is still
+# in them) and empty the inflight record. One process for all.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_stage_drop() {
+  local rest d
+  [ "$depc_stage_dirs" != "$depc_nl" ] || return 0
+  rest=${depc_stage_dirs#"$depc_nl"}
+  set --
+  while [ -n "$rest" ]; do
+    d=${rest%%"$depc_nl"*}
+    rest=${rest#"$d$depc_nl"}
+    set -- "$@" "$d"
+  done
+  rm -rf "$@" 2>/dev/null
+  depc_stage_dirs=$depc_nl
+  : >"$depc_tmp/inflight" 2>/dev/null
+  return 0
+}
+
+#@@ depc_stage_queue sha256:93d43db07b0f6e07fbf21a1de51c029bb86b3730a9dd4ca494371899f50da15e
+# depc_stage_queue INDEX PATH SHA256 MODE OWNER GROUP: queue the file
+# staged as $depc_stage/NAME (NAME: PATH's last component) for
+# depc_stage_commit.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_stage_queue() {
+  local n
+  n=$((depc_batch_n + 1))
+  depc_batch_n=$n
+  eval "depcb_i_$n=\$1 depcb_p_$n=\$2 depcb_s_$n=\$depc_stage depcb_h_$n=\$3 depcb_m_$n=\$4 depcb_o_$n=\$5 depcb_g_$n=\$6"
+  return 0
+}
+
+#@@ depc_stage_commit sha256:04507b47bdba136ea4390dc7a68aa5a5c55dd8810d6aadf677e0f8c27c41fd6c
+# depc_stage_commit HOOK: complete the queued files: ONE sha256 pass over
+# the staged files (per 256) proves each byte-exact, then one chown per
+# distinct owner and group and one chmod per distinct mode give them their
+# attributes, then HOOK K runs for each (a non-zero status ends the good run
+# before K), then one `mv -f` per directory renames each over its path.
+# Only the longest run of queued files from the first on that passed every
+# step is completed: depc_stage_good is its length. The staging directories
+# are removed last and the queue is emptied.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_stage_commit() {
+  local n k good start end line sums keys stage hook
+  hook=$1
+  n=$depc_batch_n
+  depc_batch_n=0
+  depc_stage_good=0
+  [ "$n" -gt 0 ] || return 0
+  good=$n
+  # Digests, per 256 files; a failed tool run ends the good run before its chunk.
+  k=1
+  while [ "$k" -le "$good" ]; do
+    start=$k
+    set --
+    while [ "$k" -le "$good" ] && [ $# -lt 256 ]; do
+      eval "set -- \"\$@\" \"\$depcb_s_$k/\${depcb_p_$k##*/}\""
+      k=$((k + 1))
+    done
+    end=$((k - 1))
+    # Read by a command substitution: `read` takes one byte per system call.
+    if ! sums=$(depc_sha256_cmd "$@" 2>/dev/null); then
+      good=$((start - 1))
+      break
+    fi
+    k=$start
+    while [ "$k" -le "$end" ] && [ -n "$sums" ]; do
+      line=${sums%%"$depc_nl"*}
+      sums=${sums#"$line"}
+      sums=${sums#"$depc_nl"}
+      line=${line#\\}
+      eval "[ \"\${line%%[!0-9a-f]*}\" = \"\$depcb_h_$k\" ]" || break
+      k=$((k + 1))
+    done
+    if [ "$k" -le "$end" ]; then
+      good=$((k - 1))
+      break
+    fi
+  done
+  # Owner and group, then mode (chown clears set-id bits): one call per value.
+  depc_stage_attrs owner
+  depc_stage_attrs mode
+  k=1
+  while [ "$k" -le "$good" ]; do
+    if ! "$hook" "$k"; then
+      good=$((k - 1))
+      break
+    fi
+    k=$((k + 1))
+  done
+  depc_stage_renames
+  depc_stage_good=$good
+  depc_stage_drop
+  return 0
+}
+
+#@@ depc_stage_value sha256:fc676577b6a194a5121800ff652c273d5d5f21028436a8acb8fe93718c5f7403
+# depc_stage_value WHAT K: queued file K's owner:group (WHAT owner) or
+# mode (WHAT mode) into depc_value.
+# shellcheck disable=SC2034 # sets a global read by the caller
+depc_stage_value() {
+  depc_value=
+  if [ "$1" = owner ]; then
+    eval "depc_value=\$depcb_o_$2:\$depcb_g_$2"
+  else
+    eval "depc_value=\$depcb_m_$2"
+  fi
+}
+
+#@@ depc_stage_attrs sha256:f09f401df55003c0ec40d2f68284a939dde591073af94bf338da8f59c4f45e80
+# depc_stage_attrs WHAT: for each distinct owner:group (WHAT owner) or
+# mode (WHAT mode) of the queued files 1..good, one chown/chgrp/chmod of
+# the staged files that have it, per 256. A failure ends the good run
+# before the first file of the failed call. Uses depc_stage_commit's `good`.
+# shellcheck disable=SC3043,SC2154 # local is a deliberate extension; good is depc_stage_commit's
+depc_stage_attrs() {
+  local what keys key k first
+  what=$1
+  keys=$depc_nl
+  k=1
+  while [ "$k" -le "$good" ]; do
+    depc_stage_value "$what" "$k"
+    case $keys in
+      *"$depc_nl$depc_value$depc_nl"*) ;;
+      *) keys=$keys$depc_value$depc_nl ;;
+    esac
+    k=$((k + 1))
+  done
+  while [ -n "${keys#"$depc_nl"}" ]; do
+    keys=${keys#"$depc_nl"}
+    key=${keys%%"$depc_nl"*}
+    keys=${keys#"$key"}
+    [ "$key" != ':' ] || continue
+    first=0
+    k=1
+    set --
+    while [ "$k" -le "$good" ]; do
+      depc_stage_value "$what" "$k"
+      if [ "$depc_value" = "$key" ]; then
+        [ "$first" != 0 ] || first=$k
+        eval "set -- \"\$@\" \"\$depcb_s_$k/\${depcb_p_$k##*/}\""
+      fi
+      k=$((k + 1))
+      if [ $# -ge 256 ] || { [ "$k" -gt "$good" ] && [ $# -gt 0 ]; }; then
+        if ! depc_stage_attr "$what" "$key" "$@"; then
+          good=$((first - 1))
+          break
+        fi
+        first=0
+        set --
+      fi
+    done
+  done
+  return 0
+}
+
+#@@ depc_stage_attr sha256:10233f53640137f234560b291c0d79935521666f9ff1dc33c8a407a0a5991eba
+# depc_stage_attr WHAT VALUE FILE...: one chown OWNER:GROUP, chown
+# OWNER or chgrp GROUP (WHAT owner, VALUE "OWNER:GROUP") or chmod VALUE
+# (WHAT mode) of FILEs.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_stage_attr() {
+  local what value
+  what=$1
+  value=$2
+  shift 2
+  if [ "$what" = mode ]; then
+    chmod "$value" "$@" 2>/dev/null
+  elif [ -z "${value#*:}" ]; then
+    chown "${value%:}" "$@" 2>/dev/null
+  elif [ -z "${value%:*}" ]; then
+    chgrp "${value#:}" "$@" 2>/dev/null
+  else
+    chown "$value" "$@" 2>/dev/null
+  fi
+}
+
+#@@ depc_stage_renames sha256:a2ef21cbc5858dbfa5938a2e69d052ac9ea0a906c5b7196eddd20f56f5990083
+# depc_stage_renames: the queued files 1..good renamed over their paths,
+# one `mv -f STAGED... DIR/` per run of consecutive files staged in one
+# directory (per 256): rename(2) per file. When mv fails, the good run ends
+# before that call's first file (some of its files may be in place: their
+# next check finds them converged). Uses depc_stage_commit's `good`.
+# shellcheck disable=SC3043,SC2154 # local is a deliberate extension; good is depc_stage_commit's
+depc_stage_renames() {
+  local k s stage first
+  k=1
+  first=1
+  stage=
+  set --
+  while [ "$k" -le "$good" ]; do
+    eval "s=\$depcb_s_$k"
+    if [ $# -gt 0 ] && { [ "$s" != "$stage" ] || [ $# -ge 256 ]; }; then
+      if ! mv -f "$@" "${stage%/*}/" 2>/dev/null; then
+        good=$((first - 1))
+        return 0
+      fi
+      set --
+      first=$k
+    fi
+    stage=$s
+    eval "set -- \"\$@\" \"\$s/\${depcb_p_$k##*/}\""
+    k=$((k + 1))
+  done
+  if [ $# -gt 0 ] && ! mv -f "$@" "${stage%/*}/" 2>/dev/null; then
+    good=$((first - 1))
+  fi
+  return 0
+}
+
 #@@ depc_state_init sha256:349265a23eb031cf9fa8787a09935fcfe28a47aa2abfe6735009ed5d872c3d5c
 # depc_state_init: settle depc_state_dir: --state-dir, else
 # /var/lib/depc/ENV as root, else ${XDG_STATE_HOME:-$HOME/.local/state}/depc/ENV.
@@ -3048,10 +3404,11 @@ depc_lock_holder() {
   depc_holder="pid $pid, started $since, user $user ($mode)"
 }
 
-#@@ depc_lock_clean_after sha256:709d4fe7140720c5493858aba318398f2aa8de0a9786fa4c135b0d10dbc859e5
+#@@ depc_lock_clean_after sha256:3c218f7299ef8ccca9ea4c2bd8f3cd74e7474763bd057b26d9c70c8109586a3f
 # depc_lock_clean_after INFO: remove what a killed run left behind: the
-# in-flight temp files in the directory its private temp dir's inflight
-# record names (DIR/.depc.RUNID.*, RUNID from the temp dir's name depc.RUNID;
+# in-flight temp files in the directories its private temp dir's inflight
+# record names, one a line (DIR/.depc.RUNID.*: a temp file, or a batch's
+# staging directory DIR/.depc.RUNID.s; RUNID from the temp dir's name depc.RUNID;
 # a record of an older runtime holds one `.depc.*` file name) and that temp
 # dir (only a `depc.*` dir holding the run's step log; with a second
 # argument 1 also one without: depc_tmp_sweep, whose names are stricter).
@@ -3068,24 +3425,26 @@ depc_lock_clean_after() {
   [ -d "$dir" ] || return 0
   [ -f "$dir/log" ] || [ "${2:-0}" = 1 ] || return 0
   if [ -f "$dir/inflight" ]; then
-    name=
-    IFS= read -r name <"$dir/inflight" 2>/dev/null
     id=${dir##*/depc.}
-    case ${name##*/} in
-      .depc.*) rm -rf "$name" 2>/dev/null ;;
-      *)
-        case $id in
-          *[!0-9A-Za-z.]* | '') ;;
-          *)
-            for f in "$name"/.depc."$id".*; do
-              if [ -e "$f" ] || [ -L "$f" ]; then
-                rm -rf "$f" 2>/dev/null
-              fi
-            done
-            ;;
-        esac
-        ;;
-    esac
+    # One directory a line: a batch stages in several (its .depc.RUNID.s).
+    while IFS= read -r name || [ -n "$name" ]; do
+      [ -n "$name" ] || continue
+      case ${name##*/} in
+        .depc.*) rm -rf "$name" 2>/dev/null ;;
+        *)
+          case $id in
+            *[!0-9A-Za-z.]* | '') ;;
+            *)
+              for f in "$name"/.depc."$id".*; do
+                if [ -e "$f" ] || [ -L "$f" ]; then
+                  rm -rf "$f" 2>/dev/null
+                fi
+              done
+              ;;
+          esac
+          ;;
+      esac
+    done <"$dir/inflight" 2>/dev/null
   fi
   rm -rf "$dir" 2>/dev/null
   return 0
@@ -3907,6 +4266,31 @@ depc_timer_remove() {
   depc_try "systemctl disable $1.timer failed" systemctl --no-reload disable "$1.timer" || return 1
   depc_try "cannot remove the units of $1" rm -f "/etc/systemd/system/$1.timer" "/etc/systemd/system/$1.service" || return 1
   depc_try "systemctl daemon-reload failed" systemctl daemon-reload
+}
+
+#@@ depc_tree_remove sha256:488f21194e2a863eaff15e8eec037524185b5abaaaba203dc16dc61079692cc9
+# depc_tree_remove PATH: the whole tree is removed (ledger.sh) when depc
+# created PATH (flag "created"); else it is left as it is.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_tree_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -d "$1" ] || return 0
+  case ,$depc_rm_flags, in
+    *,created,*) ;;
+    *)
+      depc_left="it existed before depc managed it"
+      return 0
+      ;;
+  esac
+  depc_remove_guard "$1" || return 0
+  depc_remove_tree_ok "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_try "cannot remove $1" rm -rf "$1"
 }
 
 #@@ depc_principals_load sha256:ba826201e58ef4eb82eba11d1f02812658e3e099b92b1316be29bbfb4ada53ec

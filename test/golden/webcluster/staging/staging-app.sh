@@ -75,21 +75,19 @@ DEPC_EOF
 # ---- file contents and commands ----
 
 depc_content_2() {
-  cat <<'DEPC_EOF'
-port = 5432
-listen_addresses = '*'
+  printf '%s' 'port = 5432
+listen_addresses = '\''*'\''
 shared_buffers = 128MB
-DEPC_EOF
+'
 }
 depc_content_5() {
-  cat <<'DEPC_EOF'
-[server]
+  printf '%s' '[server]
 port = 8080
 workers = 2
 
 [database]
 url = postgresql://webapp@staging-app:5432/webapp
-DEPC_EOF
+'
 }
 
 # ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
@@ -120,6 +118,9 @@ DEPC_EOF
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_batch
+#@ depc_batch_stage
+#@ depc_batch_done
 #@ depc_cron_ctl
 #@ depc_cron_read
 #@ depc_cron_merge
@@ -146,6 +147,9 @@ DEPC_EOF
 #@ depc_write_cause
 #@ depc_file_attrs
 #@ depc_file_remove
+#@ depc_file_stage
+#@ depc_file_flush
+#@ depc_file_flush_owe
 #@ depc_group_lookup
 #@ depc_group_remove
 #@ depc_ledger_begin
@@ -177,6 +181,14 @@ DEPC_EOF
 #@ depc_report_write
 #@ depc_service_do
 #@ depc_service_remove
+#@ depc_stage_dir
+#@ depc_stage_drop
+#@ depc_stage_queue
+#@ depc_stage_commit
+#@ depc_stage_value
+#@ depc_stage_attrs
+#@ depc_stage_attr
+#@ depc_stage_renames
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -198,6 +210,7 @@ DEPC_EOF
 #@ depc_readlink
 #@ depc_symlink_remove
 #@ depc_timer_remove
+#@ depc_tree_remove
 #@ depc_principals_load
 #@ depc_user_lookup
 #@ depc_principal_created
