@@ -150,6 +150,26 @@ function hostGraph(
     }
   }
 
+  // Implicit references: an option naming a path, user or group that another
+  // resource of the host makes (its definition's `references` / `provides`).
+  const makers = new Map<string, number>();
+  for (const r of resources) {
+    const i = resourceNode.get(r.model.origin)!;
+    if (r.definition.claims === "path") makers.set(`path\0${r.key}`, i);
+    if (r.definition.provides !== undefined && !makers.has(`${r.definition.provides}\0${r.key}`)) makers.set(`${r.definition.provides}\0${r.key}`, i);
+  }
+  for (const r of resources) {
+    const i = resourceNode.get(r.model.origin)!;
+    for (const [option, what] of Object.entries(r.definition.references ?? {})) {
+      const value = r.model.props[option];
+      for (const name of Array.isArray(value) ? value : [value]) {
+        if (typeof name !== "string") continue;
+        const m = makers.get(`${what}\0${what === "path" ? normalPath(name) : name}`);
+        if (m !== undefined && m !== i) edge(m, i, `${r.kind} ${r.key}: its ${option} ${name} is made by ${nodes[m]!.label}`, r.model.site);
+      }
+    }
+  }
+
   // References by object identity: a resource, or a component's instances on this host.
   const resolve = (target: unknown): { first: number; last: number; label: string }[] | undefined => {
     if (isResource(target)) {
@@ -219,6 +239,9 @@ function hostGraph(
   }
   return nodes;
 }
+
+/** A path as checkPath normalizes keys: no `//`, `.` segments or trailing `/`. */
+const normalPath = (path: string) => `/${path.split("/").filter((s) => s !== "" && s !== ".").join("/")}`;
 
 /** What names a resource that is not on the host (so it has no checked key): its path, name or base. */
 function identity(props: Record<string, unknown>): string {

@@ -55,7 +55,7 @@ export interface Lowered {
  * "web.service" (a command name) do not collide. Path claims also nest:
  * nothing may live below a path claimed by a non-container.
  */
-export type KeyNamespace = "path" | "systemd-unit" | "command";
+export type KeyNamespace = "path" | "systemd-unit" | "command" | "user" | "group";
 
 /** A resource after validation: its identity on the host and its lowering. */
 export interface CheckedResource {
@@ -96,6 +96,9 @@ export type Checked = Omit<CheckedResource, "definition" | "kind" | "container">
 
 export type MessageId = keyof typeof messages;
 
+/** What an option of a resource may name on its host (see `KindDefinition.references`). */
+export type Reference = "path" | "user" | "group";
+
 /**
  * The compiler's view of one resource kind: everything the phases need to
  * know about it. The phases ask the definition; none tests a kind's name.
@@ -123,6 +126,16 @@ export interface KindDefinition {
    * names the command everywhere, so it may never be secret.
    */
   readonly secrets?: { readonly fields: readonly string[]; readonly masked: boolean; readonly argvFields?: readonly string[] };
+  /**
+   * Options whose values name something another resource of the host may
+   * make: a path (a resource claiming it), a user or a group (a kind that
+   * `provides` one). A resource naming it is ordered after its maker without
+   * an explicit `after` (compiler/order.ts). Values that are numbers or name
+   * nothing managed on the host add no edge. A value may be a list.
+   */
+  readonly references?: Readonly<Record<string, Reference>>;
+  /** What its resources make, named by their key (User: "user", Group: "group"), for `references`. */
+  readonly provides?: Exclude<Reference, "path">;
   /** Its diagnostics (besides the shared path, mode and owner checks). */
   readonly diagnostics: readonly MessageId[];
   /** Validates the props and lowers the resource; reports problems and returns undefined on any. */

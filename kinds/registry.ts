@@ -11,6 +11,10 @@ import { supervisorKind, programKind } from "./supervisor/compile.js";
 import { virtualenvKind } from "./virtualenv/compile.js";
 import { buildoutKind } from "./buildout/compile.js";
 import { serviceKind } from "./service/compile.js";
+import { userKind } from "./user/compile.js";
+import { groupKind } from "./group/compile.js";
+import { downloadKind } from "./download/compile.js";
+import { extractKind } from "./extract/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -23,6 +27,10 @@ export const kinds: readonly KindDefinition[] = [
   programKind,
   virtualenvKind,
   buildoutKind,
+  userKind,
+  groupKind,
+  downloadKind,
+  extractKind,
 ];
 
 const byName: ReadonlyMap<string, KindDefinition> = new Map(kinds.map((k) => [k.kind, k]));

@@ -35,3 +35,7 @@ export {
 export type { Dependency, Mode, Principal, Relations, Resource } from "./resource.js";
 export { secret, secretText, type Secret, type SecretContent, type SecretEncoding, type SecretOptions, type SecretText } from "./secret.js";
 export { Supervisor, Program, type SupervisorOptions, type SystemSupervisorOptions, type UserSupervisorOptions, type SupervisorResource, type ProgramOptions, type ProgramResource } from "../kinds/supervisor/supervisor.js";
+export { User, type UserOptions, type UserResource } from "../kinds/user/user.js";
+export { Group, type GroupOptions, type GroupResource } from "../kinds/group/group.js";
+export { Download, type DownloadOptions, type DownloadResource } from "../kinds/download/download.js";
+export { Extract, type ExtractOptions, type ExtractResource } from "../kinds/extract/extract.js";

@@ -311,14 +311,14 @@ depc_mktemp() {
 
 # Remove the in-flight temp file next to a target, if any: every
 # DIR/.depc.RUNID.* of the directory depc_mktemp was last asked for (also one
-# whose name mktemp had not printed yet).
+# whose name mktemp had not printed yet; a directory too: Extract's fresh tree).
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_drop_inflight() {
   local f
   if [ -n "${depc_inflight_dir:-}" ]; then
     for f in "$depc_inflight_dir"/.depc."$depc_run_id".*; do
       if [ -e "$f" ] || [ -L "$f" ]; then
-        rm -f "$f"
+        rm -rf "$f"
       fi
     done
   fi

@@ -148,14 +148,14 @@ depc_lock_clean_after() {
     IFS= read -r name <"$dir/inflight" 2>/dev/null
     id=${dir##*/depc.}
     case ${name##*/} in
-      .depc.*) rm -f "$name" 2>/dev/null ;;
+      .depc.*) rm -rf "$name" 2>/dev/null ;;
       *)
         case $id in
           *[!0-9A-Za-z.]* | '') ;;
           *)
             for f in "$name"/.depc."$id".*; do
               if [ -e "$f" ] || [ -L "$f" ]; then
-                rm -f "$f" 2>/dev/null
+                rm -rf "$f" 2>/dev/null
               fi
             done
             ;;

@@ -86,6 +86,16 @@ export const messages = {
   serviceExtraKey: { code: 2210, text: "Service {name}: extra {setting} {problem}." },
   serviceOption: { code: 2211, text: "Service {name}: {field} must be {expected}, not {value}." },
 
+  // User, Group, Download, Extract (and implicit ordering by owner): DEPC2340–2379.
+  invalidPrincipalName: { code: 2340, text: "{kind} name {name} cannot be used: {problem}." },
+  principalIdRange: { code: 2341, text: "{kind} {name}: {field} {value} is not a whole number from 0 to {max}." },
+  userOption: { code: 2342, text: "User {name}: {field} {problem}." },
+  groupOption: { code: 2343, text: "Group {name}: {field} {problem}." },
+  downloadUrl: { code: 2344, text: "Download {path}: url {value} {problem}." },
+  downloadSha256: { code: 2345, text: "Download {path}: sha256 {value} {problem}." },
+  extractOption: { code: 2346, text: "Extract {path}: {field} {problem}." },
+  extractFormat: { code: 2347, text: "Extract {path}: cannot tell the format of archive {archive} from its name; give format: \"tar\", \"tar.gz\", \"tar.xz\", \"tar.bz2\" or \"zip\"." },
+
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   noHosts: { code: 3003, text: "Environment {name} has no hosts: there is nothing to build." },

@@ -8,6 +8,7 @@ export const directoryKind: KindDefinition = {
   container: true,
   runtime: { file: "directory.sh", calls: [{ fn: "depc_directory", params: ["path", "mode", "owner", "group"] }] },
   reacts: false,
+  references: { owner: "user", group: "group" },
   remove: { fn: "depc_directory_remove", params: ["path"], ifNew: true },
   diagnostics: [],
   check(model, report) {

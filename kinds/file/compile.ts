@@ -12,6 +12,7 @@ export const fileKind: KindDefinition = {
   container: false,
   runtime: { file: "file.sh", calls: [{ fn: "depc_file", params: ["path", "mode", "owner", "group", "sha256", "contentfn", "[salt]"] }] },
   reacts: false,
+  references: { owner: "user", group: "group" },
   remove: { fn: "depc_file_remove", params: ["path", "secret"] },
   // Its content only: it travels in a content function, never in a report.
   secrets: { fields: ["content"], masked: false },

@@ -37,6 +37,7 @@ export const serviceKind: KindDefinition = {
     calls: [{ fn: "depc_service", params: ["owe", "name", "sha256", "contentfn", "enabled", "running", "reload"] }],
   },
   reacts: true,
+  references: { user: "user", group: "group" },
   // Stopped before the resources run: its successor may need its port.
   remove: { fn: "depc_service_remove", params: ["name"], early: true },
   diagnostics: [

@@ -182,6 +182,7 @@ export const programKind: KindDefinition = {
     calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait"] }],
   },
   reacts: true,
+  references: { user: "user" },
   // Stopped before the resources run, so that a renamed program can take over its port.
   remove: { fn: "depc_supervisor_program_remove", params: ["name", "confpath", "ctl", "conf"], early: true },
   diagnostics: [
