@@ -95,7 +95,7 @@ export function djangoProject(name: string, env: string): { dir: string; identit
  */
 export async function aptRepository(packages: readonly string[]): Promise<string> {
   const rootfs = await ensureRootfs("systemd");
-  const hash = createHash("sha256").update(JSON.stringify({ v: 1, packages: [...packages].sort(), rootfs: recipeHash("systemd") })).digest("hex").slice(0, 16);
+  const hash = createHash("sha256").update(JSON.stringify({ v: 2, packages: [...packages].sort(), rootfs: recipeHash("systemd") })).digest("hex").slice(0, 16);
   const dir = join(cacheRoot(), `apt-${hash}`);
   if (existsSync(join(dir, "Packages"))) return dir;
   return withFileLock(`${dir}.lock`, async () => {
@@ -104,7 +104,8 @@ export async function aptRepository(packages: readonly string[]): Promise<string
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(join(tmp, "partial"), { recursive: true });
     const status = join(rootfs.rootfs, "var/lib/dpkg/status");
-    await runOk("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "--download-only", "-o", `Dir::State::status=${status}`, "-o", `Dir::Cache::archives=${tmp}`, ...packages], { timeoutMs: 600_000 });
+    // With their recommends: whatever the host's apt-get installs must be there.
+    await runOk("apt-get", ["install", "-y", "-qq", "--download-only", "-o", `Dir::State::status=${status}`, "-o", `Dir::Cache::archives=${tmp}`, ...packages], { timeoutMs: 600_000 });
     rmSync(join(tmp, "partial"), { recursive: true, force: true });
     rmSync(join(tmp, "lock"), { force: true });
     const index = await runOk("sh", ["-c", 'cd "$1" && dpkg-scanpackages -m . 2>/dev/null', "sh", tmp], { timeoutMs: 120_000 });

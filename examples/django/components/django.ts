@@ -5,6 +5,7 @@ import {
   Directory,
   File,
   fromDirectory,
+  Group,
   Logrotate,
   Package,
   Program,
@@ -61,7 +62,8 @@ export const django = component({
     Package({ name: "cron" });
     Package({ name: "logrotate" });
 
-    const user = User({ name: s.user, home: s.root, createHome: false, shell: "/usr/sbin/nologin", comment: "sprint site" });
+    const group = Group({ name: s.user });
+    User({ name: s.user, group: s.user, home: s.root, createHome: false, shell: "/usr/sbin/nologin", comment: "sprint site" });
     const app = `${s.root}/app`;
     const ini = "/etc/sprint/sprint.ini";
     const log = "/var/log/sprint";
@@ -92,7 +94,7 @@ password = ${s.dbPassword}
 host = ${db.host}
 port = ${db.port}
 `,
-      after: [user],
+      after: [group],
     });
 
     // manage.py as the service user (its log file stays the user's), in the code's directory.
