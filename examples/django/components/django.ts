@@ -55,12 +55,12 @@ export const django = component({
     ctx.provide(webBackend, { name: ctx.host.name, host: ctx.host.address, port: s.port });
     if (!s.migrate) ctx.requireOne(schema);
 
-    Package({ name: "python3-django" });
-    Package({ name: "python3-psycopg2" });
-    Package({ name: "gunicorn" });
-    Package({ name: "supervisor" });
-    Package({ name: "cron" });
-    Package({ name: "logrotate" });
+    // What the site runs on, from the OS packages; what needs a package is ordered after it.
+    const python = [Package({ name: "python3-django" }), Package({ name: "python3-psycopg2" })];
+    const gunicorn = Package({ name: "gunicorn" });
+    const supervisor = Package({ name: "supervisor" });
+    const cron = Package({ name: "cron" });
+    const logrotate = Package({ name: "logrotate" });
 
     const group = Group({ name: s.user });
     User({ name: s.user, group: s.user, home: s.root, createHome: false, shell: "/usr/sbin/nologin", comment: "sprint site" });
@@ -100,14 +100,14 @@ port = ${db.port}
     // manage.py as the service user (its log file stays the user's), in the code's directory.
     const manage = (...args: [string, ...string[]]) => ["runuser", "-u", s.user, "--", "python3", "manage.py", ...args] as [string, ...string[]];
     // Migrations when the code or the settings (the database) changed; static files when the code did.
-    const migrations = s.migrate ? [Command({ name: "migrate", command: manage("migrate", "--noinput"), cwd: app, env, whenChanged: [code, settings] })] : [];
+    const migrations = s.migrate ? [Command({ name: "migrate", command: manage("migrate", "--noinput"), cwd: app, env, whenChanged: [code, settings], after: python })] : [];
     if (s.migrate) ctx.provide(schema, { host: ctx.host.name });
-    const statics = Command({ name: "collectstatic", command: manage("collectstatic", "--noinput"), cwd: app, env, whenChanged: [code] });
+    const statics = Command({ name: "collectstatic", command: manage("collectstatic", "--noinput"), cwd: app, env, whenChanged: [code], after: python });
 
     // gunicorn under the system's supervisord, "cold": stopped before the code or the
     // settings change, started again after (with the migrations done), so it never
     // serves a half-updated tree; once per deployment that changes anything.
-    const supervisord = Supervisor({ flavour: "system" });
+    const supervisord = Supervisor({ flavour: "system", after: [supervisor] });
     Program({
       supervisor: supervisord,
       name: "sprint",
@@ -118,7 +118,7 @@ port = ${db.port}
       stopasgroup: true,
       cold: true,
       whenChanged: [code, settings],
-      after: [...migrations, statics],
+      after: [gunicorn, ...migrations, statics],
     });
 
     nginx(
@@ -141,9 +141,10 @@ port = ${db.port}
         schedule: "17 3 * * *",
         user: s.user,
         command: `cd ${app} && SPRINT_SETTINGS=${ini} PYTHONDONTWRITEBYTECODE=1 python3 manage.py clearsessions`,
+        after: [cron],
       });
     }
     // copytruncate: gunicorn's workers keep the log open; no signal needed.
-    Logrotate({ name: "sprint", paths: [`${log}/*.log`], frequency: "daily", rotate: 14, compress: true, copytruncate: true, su: [s.user, s.user] });
+    Logrotate({ name: "sprint", paths: [`${log}/*.log`], frequency: "daily", rotate: 14, compress: true, copytruncate: true, su: [s.user, s.user], after: [logrotate] });
   },
 });
