@@ -13,11 +13,13 @@ interface Edge {
 }
 
 interface GraphNode {
-  readonly label: string;
+  label: string;
   /** Tie-break: declaration order. */
   readonly rank: number;
   readonly resource?: CheckedResource;
-  readonly edges: Edge[];
+  edges: Edge[];
+  /** A collected resource whose group's first member stands for it in the graph. */
+  absorbed?: boolean;
 }
 
 export interface OrderedEnvironment {
@@ -51,12 +53,16 @@ export function orderEnvironment(env: EnvironmentModel, checked: readonly Checke
     const owed = new Map<CheckedResource, string[]>();
     notifications.set(host.name, owed);
     const graph = hostGraph(host, resources, env, owed, diagnostics);
+    const groups = contractGroups(graph);
     const sorted = topologicalOrder(graph);
     if (sorted.cycle) {
       diagnostics.push(cycleDiagnostic("cycleInHost", { host: JSON.stringify(host.name) }, graph, sorted.cycle));
       continue;
     }
-    hosts.set(host.name, sorted.order.flatMap((i) => (graph[i]!.resource ? [graph[i]!.resource!] : [])));
+    hosts.set(
+      host.name,
+      sorted.order.flatMap((i) => (groups.has(i) ? groups.get(i)!.map((m) => graph[m]!.resource!) : graph[i]!.resource && !graph[i]!.absorbed ? [graph[i]!.resource!] : [])),
+    );
   }
   const dependencies = crossHostDependencies(env);
   const waves = hostWaves(env, dependencies, diagnostics);
@@ -242,6 +248,45 @@ function hostGraph(
 
 /** A path as checkPath normalizes keys: no `//`, `.` segments or trailing `/`. */
 const normalPath = (path: string) => `/${path.split("/").filter((s) => s !== "" && s !== ".").join("/")}`;
+
+/**
+ * Collected kinds (KindDefinition.collect): each group of a host becomes one
+ * node, its first declared member's, which takes over every edge of the
+ * others; the group runs where all of its members may, its members next to
+ * each other in declaration order. An edge between two members of a group
+ * is kept by the one call and dropped. Returns the groups by their node.
+ */
+function contractGroups(nodes: GraphNode[]): Map<number, number[]> {
+  const groups = new Map<string, number[]>();
+  nodes.forEach((node, i) => {
+    const collect = node.resource?.definition.collect;
+    if (collect === undefined) return;
+    const key = `${node.resource!.kind}\0${collect.by(node.resource!)}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const byNode = new Map<number, number[]>();
+  const head = new Map<number, number>();
+  for (const members of groups.values()) {
+    members.sort((a, b) => nodes[a]!.rank - nodes[b]!.rank || a - b);
+    for (const m of members) head.set(m, members[0]!);
+    byNode.set(members[0]!, members);
+  }
+  if (head.size === 0) return byNode;
+  for (const [first, members] of byNode) {
+    if (members.length > 1) nodes[first]!.label = members.map((m) => nodes[m]!.label).join(" + ");
+  }
+  for (let i = 0; i < nodes.length; i++) {
+    const from = head.get(i) ?? i;
+    const edges = nodes[i]!.edges.map((e) => ({ ...e, to: head.get(e.to) ?? e.to })).filter((e) => e.to !== from);
+    if (from === i) nodes[i]!.edges = edges;
+    else {
+      nodes[from]!.edges.push(...edges);
+      nodes[i]!.edges = [];
+      nodes[i]!.absorbed = true;
+    }
+  }
+  return byNode;
+}
 
 /** What names a resource that is not on the host (so it has no checked key): its path, name or base. */
 function identity(props: Record<string, unknown>): string {

@@ -100,6 +100,28 @@ export type MessageId = keyof typeof messages;
 export type Reference = "path" | "user" | "group";
 
 /**
+ * A kind whose resources of one host are applied together, by one runtime
+ * call per group: all Packages of a host (one query, one install), all
+ * cron lines of a user (one crontab block), all logrotate entries of a
+ * host (one file). Each member stays its own resource: its key, its
+ * diagnostics, its own ok/changed/failed line, its ledger entry and its
+ * removal. See compiler/ARCHITECTURE.md, "Collected kinds".
+ */
+export interface Collect {
+  /** The group a checked resource joins on its host; resources of this kind with equal results are one group. */
+  by(resource: CheckedResource): string;
+  /**
+   * The group's one runtime call (one of `runtime.calls`), its members in
+   * run order. The call reports each member's outcome by its ordinal in
+   * `members` (1-based): `depc_member_change ORDINAL NAME DETAIL`,
+   * `depc_member_fail ORDINAL MESSAGE [OUTPUT_FILE]` (runtime/collect.sh).
+   * `check()` of a collected kind returns as `lowered` its own group of one
+   * (what `lower([it])` gives), which `lower` may read from each member.
+   */
+  lower(members: readonly CheckedResource[]): Lowered;
+}
+
+/**
  * The compiler's view of one resource kind: everything the phases need to
  * know about it. The phases ask the definition; none tests a kind's name.
  * Registered in kinds/registry.ts.
@@ -138,6 +160,8 @@ export interface KindDefinition {
   readonly provides?: Exclude<Reference, "path">;
   /** Its diagnostics (besides the shared path, mode and owner checks). */
   readonly diagnostics: readonly MessageId[];
+  /** Its resources of a host are applied by one call per group (see {@link Collect}); default: one call each. */
+  readonly collect?: Collect;
   /** Validates the props and lowers the resource; reports problems and returns undefined on any. */
   check(model: ResourceModel, report: (d: Diagnostic) => void): Checked | undefined;
 }

@@ -52,15 +52,36 @@ export function emitBundle(input: BundleInput): string {
   const contents: string[] = [];
   const facts: { index: number; fact: Fact }[] = [];
 
+  // Collected kinds (KindDefinition.collect): one call per group, at its first member.
+  const groupOf = new Map<CheckedResource, { first: number; ordinal: number; members: CheckedResource[]; indices: number[] }>();
+  const groups = new Map<string, { first: number; members: CheckedResource[]; indices: number[] }>();
+  resources.forEach((resource, i) => {
+    const collect = resource.definition.collect;
+    if (collect === undefined) return;
+    const id = `${resource.kind}\0${collect.by(resource)}`;
+    const group = groups.get(id) ?? { first: i + 1, members: [], indices: [] };
+    groups.set(id, group);
+    group.members.push(resource);
+    group.indices.push(i + 1);
+    groupOf.set(resource, { ...group, ordinal: group.members.length });
+  });
+
   resources.forEach((resource, i) => {
     const index = i + 1;
-    const { call, fact } = resource.lowered;
-    const args = positionalArguments(resource.definition, resource.lowered);
+    const group = groupOf.get(resource);
+    const comment = `  # [${index}] ${resource.kind} ${commentText(resource.key)} (${commentText(input.siteOf(resource))})`;
+    if (group !== undefined && group.first !== index) {
+      steps.push(`${comment}, in the call of [${group.first}]\n  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} depc_collected ${group.first} ${group.ordinal}`);
+      return;
+    }
+    const lowered = group === undefined ? resource.lowered : resource.definition.collect!.lower(group.members);
+    const { call, fact } = lowered;
+    const args = positionalArguments(resource.definition, lowered);
     roots.add(call);
     let functions = 0;
     let contentCount = 0;
     // A command holding secrets: its words for reports show *** instead, and its output is masked.
-    const masks = resource.definition.secrets?.masked === true ? secretMasks(resource) : [];
+    const masks = resource.definition.secrets?.masked === true ? (group?.members ?? [resource]).flatMap(secretMasks) : [];
     const masker = masks.length > 0 ? `depc_secrets_${index}` : undefined;
     if (masker !== undefined) {
       roots.add("depc_masked");
@@ -80,10 +101,18 @@ export function emitBundle(input: BundleInput): string {
       if (needsTextNonl(arg.content)) roots.add("depc_text_nonl");
       return name;
     });
-    steps.push(
-      `  # [${index}] ${resource.kind} ${commentText(resource.key)} (${commentText(input.siteOf(resource))})\n` +
-        `  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} ${call} ${words.join(" ")}`,
-    );
+    if (group !== undefined) {
+      // The group's one call first, then this member's line from its outcome (runtime/collect.sh).
+      roots.add("depc_collect").add("depc_collected");
+      const { indices } = group;
+      steps.push(
+        `${comment}, with ${indices.length === 1 ? "no other" : indices.slice(1).map((n) => `[${n}]`).join(" ")} in one call\n` +
+          `  depc_collect ${shellQuote(indices.join(" "))} ${call} ${words.join(" ")}\n` +
+          `  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} depc_collected ${index} 1`,
+      );
+      return;
+    }
+    steps.push(`${comment}\n  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} ${call} ${words.join(" ")}`);
     if (fact !== undefined) facts.push({ index, fact });
   });
 

@@ -119,7 +119,19 @@ export interface CustomResource {
   readonly body: string;
 }
 
-export type Resource = FileResource | DirectoryResource | SymlinkResource | CustomResource;
+/**
+ * A resource of a test-only collected kind (KindDefinition.collect): the
+ * resources with equal `group` (default "g") are one call of the test's own
+ * shell function `depc_test_group KEY...` (in `extra`), which reports each
+ * member's outcome by its ordinal (runtime/collect.sh).
+ */
+export interface CollectedResource {
+  readonly kind: "collected";
+  readonly key: string;
+  readonly group?: string;
+}
+
+export type Resource = FileResource | DirectoryResource | SymlinkResource | CustomResource | CollectedResource;
 
 export interface BundleSpec {
   readonly env?: string;
@@ -129,13 +141,15 @@ export interface BundleSpec {
   readonly extra?: string;
   /** Runtime functions to carry in addition to those the resources use. */
   readonly extraRoots?: readonly string[];
+  /** The reactions (`kind:name`) a resource owes when it changes, by its position in `resources` (0-based). */
+  readonly notifications?: Readonly<Record<number, readonly string[]>>;
 }
 
 /** Single-quote a string for sh: the compiler's own {@link shellQuote}. */
 export const shq = shellQuote;
 
 /** The stdlib's props for a test resource: '' owner/group = unmanaged = not given. */
-function props(r: Exclude<Resource, CustomResource>): Record<string, unknown> {
+function props(r: Exclude<Resource, CustomResource | CollectedResource>): Record<string, unknown> {
   const given = (v: string | undefined) => (v === undefined || v === "" ? undefined : v);
   if (r.kind === "symlink") return { path: r.path, target: r.target };
   if (r.mode === "") throw new Error(`test bundle: ${r.kind} ${r.path}: the compiler never emits an unmanaged mode ('')`);
@@ -157,6 +171,22 @@ function customKind(fn: string): KindDefinition {
   };
 }
 
+/** The test-only collected kind of {@link CollectedResource}: grouped by `props.group`, one call of `depc_test_group KEY...`. */
+export const collectedTestKind: KindDefinition = {
+  kind: "collected",
+  folder: "",
+  claims: "command",
+  container: false,
+  runtime: { file: "", calls: [{ fn: "depc_test_group", params: ["keys..."] }] },
+  reacts: false,
+  diagnostics: [],
+  check: () => undefined,
+  collect: {
+    by: (r) => String(r.model.props.group),
+    lower: (members) => ({ call: "depc_test_group", args: { keys: members.map((m) => m.key) } }),
+  },
+};
+
 /** Build a bundle with the compiler's emitter. Throws when the compiler would reject a resource. */
 export function buildBundle(spec: BundleSpec): string {
   const env = spec.env ?? "test";
@@ -166,12 +196,16 @@ export function buildBundle(spec: BundleSpec): string {
     const n = i + 1;
     const model: ResourceModel = {
       kind: r.kind,
-      props: r.kind === "custom" ? {} : props(r),
+      props: r.kind === "custom" || r.kind === "collected" ? {} : props(r),
       site: { file: "test.ts", line: n, column: 1 },
       declarationIndex: i,
       owner: undefined,
       origin: {},
     };
+    if (r.kind === "collected") {
+      const definition = collectedTestKind;
+      return { model: { ...model, props: { group: r.group ?? "g" } }, kind: definition.kind, definition, key: r.key, container: false, lowered: { call: "depc_test_group", args: { keys: [r.key] } } };
+    }
     if (r.kind === "custom") {
       testFunctions.push(`depc_custom_${n}() {\n${r.body}\n}`);
       const definition = customKind(`depc_custom_${n}`);
@@ -198,7 +232,7 @@ export function buildBundle(spec: BundleSpec): string {
     environment: env,
     host: hostModel,
     resources,
-    notifications: new Map(),
+    notifications: new Map(Object.entries(spec.notifications ?? {}).map(([i, owed]) => [resources[Number(i)]!, owed])),
     depcVersion: "0.1.0",
     sourcesDigest: `sha256:${"0".repeat(64)}`,
     siteOf: (r) => `${r.model.site!.file}:${r.model.site!.line}:${r.model.site!.column}`,

@@ -4,3 +4,5 @@ export type { HostSpec, TestbedOptions, ExecOptions, ExecResult, AddUserOptions,
 export { testbedPrerequisites, APT_PACKAGES } from './prerequisites.js';
 export type { Prerequisites } from './prerequisites.js';
 export { ensureRootfs, recipeHash, cacheRoot, RECIPES } from './rootfs.js';
+export { APT_REPO_PACKAGES, ensureAptSet } from './apt.js';
+export type { AptRepository } from './apt.js';

@@ -1,6 +1,6 @@
 // depc's real test-host harness: sshd hosts in network namespaces with overlay roots, a
 // busybox-only host, and a host with systemd as PID 1 (systemd-nspawn). See README.md.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { shellQuote } from '../../compiler/emit/quote.js';
 import { withFileLock } from './lock.js';
 import { ensureRootfs, type PreparedRootfs } from './rootfs.js';
+import { APT_REPO_PACKAGES, ensureAptSet, repositoryVersions, serveDirectory, type AptRepository } from './apt.js';
 import { run, runOk, runSync, sleep, type RunResult } from './run.js';
 import { testbedPrerequisites } from './prerequisites.js';
 
@@ -172,6 +173,10 @@ export class Testbed {
   private readonly hosts = new Map<string, Host>();
   private readonly stateDir: string;
   private stopped = false;
+  /** The rootfs dirs this bed's hosts start from (what aptRepository resolves against). */
+  private rootfs: PreparedRootfs[] = [];
+  /** Servers of aptRepository(), stopped with the bed. */
+  private readonly aptServers: ChildProcess[] = [];
   /** Milliseconds the last start() spent per phase (for the curious and for the README). */
   readonly timings: Record<string, number> = {};
 
@@ -195,6 +200,7 @@ export class Testbed {
     const debianFs = await ensureRootfs('debian', log);
     const systemdFs = opts.hosts.some((h) => h.systemd) ? await ensureRootfs('systemd', log) : undefined;
     const bed = new Testbed(randomBytes(3).toString('hex'));
+    bed.rootfs = systemdFs === undefined ? [debianFs] : [debianFs, systemdFs];
     bed.timings.rootfs = Date.now() - t0;
     live.add(bed);
     installExitHandlers();
@@ -779,6 +785,35 @@ install -d -m 0755 -o ${q} -g ${q} "$B$home"
   }
 
   /**
+   * A local apt repository of `packages` and their dependencies (resolved against the
+   * rootfs of this bed's hosts), downloaded on this machine once and cached, served over
+   * HTTP from the bridge address until the bed stops. Give hosts its `sourcesListLine`
+   * as a File of the test's model (`/etc/apt/sources.list.d/depc-test.list`), then
+   * `apt-get update` (Package does it when it installs). See README.md.
+   */
+  async aptRepository(packages: readonly string[] = APT_REPO_PACKAGES): Promise<AptRepository> {
+    const t0 = Date.now();
+    const set = await ensureAptSet(packages, this.rootfs, (m) => console.error(m));
+    const t1 = Date.now();
+    const address = `${SUBNET}.1`;
+    const { child, port } = await serveDirectory(set.dir, address);
+    this.aptServers.push(child);
+    const url = `http://${address}:${port}/`;
+    return {
+      sourcesListLine: `deb [trusted=yes] ${url} ./`,
+      url,
+      dir: set.dir,
+      versions: repositoryVersions(set.dir),
+      built: set.built,
+      timings: { make: set.built ? t1 - t0 : 0, serve: Date.now() - t1 },
+    };
+  }
+
+  private stopAptServers(): void {
+    for (const child of this.aptServers.splice(0)) child.kill('SIGKILL');
+  }
+
+  /**
    * Stop every host and remove every namespace, veth, cgroup dir, address and temp dir of
    * this test bed. Idempotent; also runs on process exit and SIGINT/SIGTERM/SIGHUP.
    */
@@ -787,6 +822,7 @@ install -d -m 0755 -o ${q} -g ${q} "$B$home"
     if (this.stopped) return;
     this.stopped = true;
     live.delete(this);
+    this.stopAptServers();
     const r = await run('sh', [CLEANUP_SH, '--bed', this.id], { timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`test bed ${this.id} cleanup incomplete:\n${r.stderr}`);
   }
@@ -796,6 +832,7 @@ install -d -m 0755 -o ${q} -g ${q} "$B$home"
     if (this.stopped) return;
     this.stopped = true;
     live.delete(this);
+    this.stopAptServers();
     runSync('sh', [CLEANUP_SH, '--bed', this.id], 120_000);
   }
 }
