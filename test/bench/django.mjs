@@ -30,7 +30,7 @@ if (process.env.DEPC_BENCH_UNDER_VITE_NODE !== "1") {
 }
 
 const { Testbed, testbedPrerequisites } = await import("../testbed/index.ts");
-const { aptRepository, bedEnv, DJANGO_PACKAGES, djangoProject, serveAptRepository } = await import("../e2e/django-project.ts");
+const { bedEnv, djangoProject } = await import("../e2e/django-project.ts");
 
 class BenchError extends Error {}
 
@@ -76,15 +76,13 @@ async function main() {
   const figures = [];
   let failed = false;
   let bed;
-  let apt;
   let project;
   let resources = 0;
   try {
     process.stderr.write(`depc django bench: ${RUNS} timed runs per figure after a warm-up; deploying web1 and db (systemd test hosts)\n`);
-    const repo = await aptRepository(DJANGO_PACKAGES);
     bed = await Testbed.start({ hosts: [{ name: "web1", systemd: true }, { name: "db", systemd: true }], log: (m) => process.stderr.write(`  ${m}\n`) });
-    apt = await serveAptRepository(repo);
-    project = djangoProject("bench", bedEnv({ aptSource: apt.sourceLine, hosts: { web1: "django", db: "postgres" } }));
+    const aptSource = (await bed.aptRepository()).sourcesListLine;
+    project = djangoProject("bench", bedEnv({ aptSource, hosts: { web1: "django", db: "postgres" } }));
     const cfg = bed.sshConfigFile;
     const env = { DEPC_AGE_IDENTITY: project.identity };
     const first = exec(["node", DEPC, "deploy", "env/bench", "-F", cfg], { cwd: project.dir, env });
@@ -104,7 +102,6 @@ async function main() {
     failed = true;
     process.stderr.write(`\ndepc django bench: ERROR: ${error instanceof BenchError ? error.message : error.stack}\n`);
   } finally {
-    apt?.stop();
     project?.cleanup();
     await bed?.stop();
   }

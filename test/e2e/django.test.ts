@@ -6,7 +6,7 @@
 // PostgreSQL, nginx, cron and supervisor start their services with it, as on a
 // real host. The hosts have no route to the Debian mirror: their package source
 // is a local apt repository of .deb files fetched on this machine and served
-// from the bridge (TESTBED_APT), its sources.list entry a `File` of the test's
+// from the bridge (bed.aptRepository(), cached), the whole /etc/apt/sources.list a `File` of the test's
 // environment, as a real site without internet access would do it.
 //
 // Needs root and the test bed (test/testbed/README.md): skipped with a message
@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../compiler/build.js";
 import { repoRoot } from "../support/project.js";
 import { Testbed, testbedPrerequisites } from "../testbed/index.js";
-import { aptRepository, bedEnv, DJANGO_PACKAGES, djangoProject, EXAMPLE, serveAptRepository } from "./django-project.js";
+import { bedEnv, djangoProject, EXAMPLE } from "./django-project.js";
 
 const pre = testbedPrerequisites({ systemd: true });
 if (!pre.ok) {
@@ -45,7 +45,7 @@ interface Run {
 describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () => {
   let bed: Testbed;
   let project: { dir: string; identity: string; cleanup: () => void };
-  let apt: { sourceLine: string; stop: () => void } | undefined;
+  let aptSource: string;
   let runs = 0;
 
   async function depc(command: string, ...args: string[]): Promise<Run> {
@@ -77,15 +77,14 @@ describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () =>
 
   beforeAll(async () => {
     const t0 = Date.now();
-    const repo = await aptRepository(DJANGO_PACKAGES);
     bed = await Testbed.start({ hosts: ["lb", "web1", "web2", "db"].map((name) => ({ name, systemd: true })) });
-    apt = await serveAptRepository(repo);
-    project = djangoProject("bed", bedEnv({ aptSource: apt.sourceLine }));
+    // The shared set of the e2e tests (APT_REPO_PACKAGES): one cached download for all of them.
+    aptSource = (await bed.aptRepository()).sourcesListLine;
+    project = djangoProject("bed", bedEnv({ aptSource }));
     console.error(`[django e2e] apt repository, 4 hosts and the project ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }, 900_000);
 
   afterAll(async () => {
-    apt?.stop();
     project?.cleanup();
     await bed?.stop();
   }, 120_000);
@@ -148,7 +147,7 @@ describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () =>
   }, 600_000);
 
   it("the cron job removed from the model is removed from the crontab", async () => {
-    writeFileSync(join(project.dir, "env/bed.ts"), bedEnv({ aptSource: apt!.sourceLine, clearSessions: false }));
+    writeFileSync(join(project.dir, "env/bed.ts"), bedEnv({ aptSource, clearSessions: false }));
     const r = await depc("deploy");
     expect(r.code, show(r)).toBe(0);
     for (const web of ["web1", "web2"]) expect(await sh(web, "crontab -l -u sprint 2>&1 || true"), web).not.toContain("clearsessions");
