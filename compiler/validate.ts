@@ -108,21 +108,24 @@ function checkPaths(host: HostModel, resources: readonly CheckedResource[], repo
   const claims = new Map<string, CheckedResource>();
   const byPath = new Map<string, CheckedResource>();
   for (const resource of resources) {
-    const claim = `${resource.definition.claims}:${resource.key}`;
-    const first = claims.get(claim);
-    if (first === undefined) {
-      claims.set(claim, resource);
-      if (resource.definition.claims === "path") byPath.set(resource.key, resource);
-      continue;
+    for (const key of [resource.key, ...(resource.alsoClaims ?? [])]) {
+      const claim = `${resource.definition.claims}:${key}`;
+      const first = claims.get(claim);
+      if (first === undefined) {
+        claims.set(claim, resource);
+        if (resource.definition.claims === "path" && key === resource.key) byPath.set(resource.key, resource);
+        continue;
+      }
+      report(
+        diagnostic(
+          "duplicatePath",
+          { path: JSON.stringify(key), host: JSON.stringify(host.name), kind: resource.kind, otherKind: first.kind },
+          resource.model.site,
+          [{ message: `first declared here as ${first.kind}`, location: first.model.site }],
+        ),
+      );
+      break;
     }
-    report(
-      diagnostic(
-        "duplicatePath",
-        { path: JSON.stringify(resource.key), host: JSON.stringify(host.name), kind: resource.kind, otherKind: first.kind },
-        resource.model.site,
-        [{ message: `first declared here as ${first.kind}`, location: first.model.site }],
-      ),
-    );
   }
   for (const resource of resources) {
     if (resource.definition.claims !== "path") continue;

@@ -65,6 +65,12 @@ export interface CheckedResource {
   readonly definition: KindDefinition;
   /** Identity on the host within `definition.claims` (a normalized path, a unit name, ...); two resources may not share one. */
   readonly key: string;
+  /**
+   * More keys it claims in the same namespace besides `key`, checked like
+   * `key` (DEPC2005): a Timer "backup" claims "backup.timer" and also
+   * "backup.service", which a Service "backup" would write too.
+   */
+  readonly alsoClaims?: readonly string[];
   /** Whether other resources may live below `key` (a path claim only: directories). */
   readonly container: boolean;
   /** What this resource reacts to (its runs are owed when one of them changes); only for kinds that react. */
@@ -77,6 +83,14 @@ export interface CheckedResource {
    * remove (a Command without `undo`, the system's supervisord).
    */
   readonly removal?: { readonly claim?: string; readonly args?: Readonly<Record<string, string | readonly string[]>> };
+  /**
+   * Cold deployment (batou's `deployment = "cold"`): the arguments of its
+   * kind's `evade` call, which stops it before a resource it depends on
+   * changes; `owe` is the owed key (`kind-cold:key`) that says it must be
+   * started again (its own step does that, or the next run's after a kill).
+   * What it depends on: see compiler/emit/evade.ts.
+   */
+  readonly evasion?: { readonly owe: string; readonly args: Readonly<Record<string, string>> };
 }
 
 /**
@@ -158,6 +172,13 @@ export interface KindDefinition {
   readonly references?: Readonly<Record<string, Reference>>;
   /** What its resources make, named by their key (User: "user", Group: "group"), for `references`. */
   readonly provides?: Exclude<Reference, "path">;
+  /**
+   * How a resource of this kind that asks for a cold deployment (its
+   * `evasion`) is stopped before what it depends on changes: a shell function
+   * of its `.sh` whose first parameter is `owe` (the owed start it records
+   * before stopping). Called at most once per run.
+   */
+  readonly evade?: RuntimeCall;
   /** Its diagnostics (besides the shared path, mode and owner checks). */
   readonly diagnostics: readonly MessageId[];
   /** Its resources of a host are applied by one call per group (see {@link Collect}); default: one call each. */

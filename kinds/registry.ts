@@ -15,6 +15,7 @@ import { userKind } from "./user/compile.js";
 import { groupKind } from "./group/compile.js";
 import { downloadKind } from "./download/compile.js";
 import { extractKind } from "./extract/compile.js";
+import { timerKind } from "./timer/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -23,6 +24,7 @@ export const kinds: readonly KindDefinition[] = [
   symlinkKind,
   commandKind,
   serviceKind,
+  timerKind,
   supervisorKind,
   programKind,
   virtualenvKind,

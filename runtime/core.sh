@@ -444,7 +444,8 @@ depc_step() {
   # anything (a kill -9 right after the change must not lose them), and
   # withdrawn when it changed nothing (see notify.sh).
   depc_owe_new=$depc_nl
-  if depc_notifies "$depc_index" && "$@"; then
+  # depc_evasions: cold resources are stopped first when this step would change something (evade.sh).
+  if depc_notifies "$depc_index" && depc_evasions "$depc_index" "$@" && "$@"; then
     if [ -z "$depc_change_names" ] && [ "$depc_owe_new" != "$depc_nl" ]; then
       depc_unowe
     fi

@@ -95,6 +95,14 @@ export const messages = {
   downloadSha256: { code: 2345, text: "Download {path}: sha256 {value} {problem}." },
   extractOption: { code: 2346, text: "Extract {path}: {field} {problem}." },
   extractFormat: { code: 2347, text: "Extract {path}: cannot tell the format of archive {archive} from its name; give format: \"tar\", \"tar.gz\", \"tar.xz\", \"tar.bz2\" or \"zip\"." },
+  // sched: Timer, CronJob, Logrotate (and Program's cold mode): DEPC2420–2469.
+  invalidTimerName: { code: 2420, text: "Timer name {name} cannot be used: {problem}." },
+  timerOnCalendar: { code: 2421, text: "Timer {name}: onCalendar {value} {problem}." },
+  timerCommand: { code: 2422, text: "Timer {name}: command {problem}." },
+  timerFieldValue: { code: 2423, text: "Timer {name}: {field} {value} {problem}." },
+  timerEnvironment: { code: 2424, text: "Timer {name}: environment variable {variable} {problem}." },
+  timerSeconds: { code: 2425, text: "Timer {name}: {field} {value} is not a whole number of seconds from {min} to {max}." },
+  timerOption: { code: 2426, text: "Timer {name}: {field} must be {expected}, not {value}." },
 
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },

@@ -5,6 +5,7 @@ import { commentText, shellQuote } from "./quote.js";
 import type { RunSpec } from "../../kinds/kind.js";
 import { runtimeFunctions, selectRuntime } from "./runtime.js";
 import { sensitivityOf } from "../secrets/sensitive.js";
+import { evasions } from "./evade.js";
 
 export interface BundleInput {
   readonly environment: string;
@@ -145,6 +146,10 @@ export function emitBundle(input: BundleInput): string {
   const ledger = resources.map(ledgerLine);
   for (const f of runtimeFunctions()) if (/^depc_[a-z0-9_]+_remove$/.test(f.name)) roots.add(f.name);
 
+  const cold = evasions(host, resources, input.notifications);
+  for (const fn of cold.roots) roots.add(fn);
+  contents.push(...cold.functions);
+
   const count = resources.length;
   return [
     "#!/bin/sh",
@@ -182,6 +187,8 @@ export function emitBundle(input: BundleInput): string {
     "depc_notifies() {",
     notifyCases.length > 0 ? `  case $1 in\n${notifyCases.join("\n")}\n  esac` : "  :",
     "}",
+    "# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).",
+    cold.table,
     "depc_facts() {",
     factCalls.length > 0 ? factCalls.join("\n") : "  :",
     "}",

@@ -179,10 +179,12 @@ export const programKind: KindDefinition = {
   container: false,
   runtime: {
     file: "supervisor.sh",
-    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait"] }],
+    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait", "[cold]"] }],
   },
   reacts: true,
   references: { user: "user" },
+  // cold: true, stopped before what it depends on changes (compiler/emit/evade.ts).
+  evade: { fn: "depc_supervisor_program_evade", params: ["owe", "name", "ctl", "conf"] },
   // Stopped before the resources run, so that a renamed program can take over its port.
   remove: { fn: "depc_supervisor_program_remove", params: ["name", "confpath", "ctl", "conf"], early: true },
   diagnostics: [
@@ -236,6 +238,7 @@ export const programKind: KindDefinition = {
     }
     const autostart = flag(shown, "autostart", props.autostart, true, site, fail);
     const stopasgroup = flag(shown, "stopasgroup", props.stopasgroup, false, site, fail);
+    const cold = flag(shown, "cold", props.cold, false, site, fail);
     lines.push(["autostart", String(autostart)], ["stopasgroup", String(stopasgroup)], ["killasgroup", String(stopasgroup)]);
     const startsecs = props.startsecs === undefined ? 1 : props.startsecs;
     if (typeof startsecs !== "number" || !Number.isInteger(startsecs) || startsecs < 0 || startsecs > 3600) {
@@ -267,13 +270,18 @@ export const programKind: KindDefinition = {
           conf: target.config,
           autostart: autostart ? "1" : "0",
           wait: String((startsecs as number) + WAIT_MARGIN),
+          cold: cold ? coldKey(confPath) : undefined,
         },
       },
+      evasion: cold ? { owe: coldKey(confPath), args: { name, ctl: target.supervisorctl, conf: target.config } } : undefined,
       // Stopped before the resources run, so that a renamed program can take over its port.
       removal: { claim: confPath, args: { name, confpath: confPath, ctl: target.supervisorctl, conf: target.config } },
     };
   },
 };
+
+/** The owed start of a cold program that was stopped (runtime/evade.sh); a program's reaction key is `program:CONFPATH`. */
+const coldKey = (confPath: string) => `program-cold:${confPath}`;
 
 function flag(name: string, field: string, value: unknown, fallback: boolean, at: At, report: (d: Diagnostic) => void): boolean {
   if (value === undefined) return fallback;

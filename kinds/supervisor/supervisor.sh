@@ -188,7 +188,7 @@ depc_supervisor_wait() {
   esac
 }
 
-# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT
+# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT [COLD]
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
 # first (recorded on the host, so a run that fails before the update leaves
@@ -197,15 +197,24 @@ depc_supervisor_wait() {
 # already did (its pid changed). AUTOSTART=1: a program that is not running
 # is started. After any (re)start: wait up to WAIT seconds for RUNNING.
 # Without changes only `status NAME` runs. --check runs only `status`.
+# COLD (cold: true) is the key of the start owed by its cold stop
+# (depc_supervisor_program_evade): see depc_supervisor_cold_start.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program() {
-  local owe name p sha fn ctl conf autostart wait pid started
-  owe=$1 name=$2 p=$3 sha=$4 fn=$5 ctl=$6 conf=$7 autostart=$8 wait=$9
+  local owe name p sha fn ctl conf autostart wait pid started cold
+  owe=$1 name=$2 p=$3 sha=$4 fn=$5 ctl=$6 conf=$7 autostart=$8 wait=$9 cold=${10}
   depc_supervisor_need "$ctl" || return 1
   if [ ! -f "$p" ] || ! depc_sha256_of "$p" || [ "$depc_digest" != "$sha" ]; then
     depc_owe "$owe" || return 1
   fi
   depc_supervisor_conf "$p" "$sha" "$fn" || return 1
+  if [ -n "$cold" ] && depc_is_owed "$cold"; then
+    depc_supervisor_cold_report
+    if [ "$depc_mode" = check ]; then
+      [ "$depc_sv_conf_changed" = 0 ] || depc_change update "reread/update"
+      return 0
+    fi
+  fi
   if [ "$depc_mode" = check ]; then
     depc_supervisor_state "$ctl" "$conf" "$name"
     if depc_is_owed "$owe"; then
@@ -274,7 +283,61 @@ depc_supervisor_program() {
   if [ "$started" = 1 ]; then
     depc_supervisor_wait "$ctl" "$conf" "$name" "$wait" || return 1
   fi
+  if [ -n "$cold" ]; then
+    depc_supervisor_cold_start "$cold" "$ctl" "$conf" "$name" "$wait" "$started" || return 1
+  fi
   depc_settle "$owe"
+}
+
+# depc_supervisor_cold_report: the change line of a cold program that was
+# stopped for its dependencies (in --check: would be).
+depc_supervisor_cold_report() {
+  if [ "$depc_mode" = check ]; then
+    depc_change cold "stop while its dependencies change, start"
+  else
+    depc_change cold "stopped while its dependencies changed"
+  fi
+}
+
+# depc_supervisor_program_evade OWE NAME CTL CONF: (cold: true; runtime/
+# evade.sh runs it right before a resource the program depends on changes)
+# a running program is stopped. The start it is then owed (OWE) is recorded
+# first, so a run killed after the stop leaves it owed and the next run
+# starts it. A program that does not run, or a supervisord that does not
+# answer yet (the first deploy), is left alone. --check only records OWE.
+depc_supervisor_program_evade() {
+  depc_supervisor_answers "$3" "$4" || return 0
+  depc_supervisor_state "$3" "$4" "$2"
+  case $depc_sv_state in
+    RUNNING | STARTING | BACKOFF) ;;
+    *) return 0 ;;
+  esac
+  depc_owe "$1" || return 1
+  [ "$depc_mode" = apply ] || return 0
+  depc_supervisor_ctl "cannot stop $2 while its dependencies change (cold: true)" "$3" "$4" stop "$2"
+}
+
+# depc_supervisor_cold_start COLD CTL CONF NAME WAIT STARTED: (apply) when
+# COLD is owed (depc_supervisor_program_evade stopped the program, in this
+# run or in one that was killed), the program is started unless it already
+# was (STARTED=1 or running), whatever its autostart: it ran before the
+# stop. Then COLD is settled.
+depc_supervisor_cold_start() {
+  depc_is_owed "$1" || return 0
+  if [ "$6" = 0 ]; then
+    depc_supervisor_state "$2" "$3" "$4"
+    case $depc_sv_state in
+      RUNNING | STARTING) ;;
+      *)
+        depc_invalidate_facts
+        depc_supervisor_ctl "cannot start $4" "$2" "$3" start "$4" ||
+          depc_supervisor_wait "$2" "$3" "$4" 0 || return 1
+        depc_change start "started"
+        ;;
+    esac
+    depc_supervisor_wait "$2" "$3" "$4" "$5" || return 1
+  fi
+  depc_settle "$1"
 }
 
 # depc_supervisor_program_remove NAME CONFPATH CTL CONF: (ledger.sh, before

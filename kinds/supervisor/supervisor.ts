@@ -111,6 +111,18 @@ export interface ProgramOptions extends Relations {
    */
   readonly options?: Readonly<Record<string, string | number | boolean>>;
   /**
+   * Cold deployment (batou's `deployment = "cold"`): the program must not run
+   * while what it depends on changes. It is stopped right before the first
+   * of these changes in a run, and started again when its own turn comes:
+   * the resources of its top-level component that run before it (with
+   * their sub-components), and the resources in `whenChanged`. Whether one
+   * will change is checked on the host just before it runs, so a run that
+   * changes nothing stops nothing. A run killed after the stop leaves the
+   * start owed (in the state directory): the next run starts it.
+   * @default false
+   */
+  readonly cold?: boolean;
+  /**
    * Restart the program when one of these changed in this run (or in an
    * earlier run that failed before the restart): its config files, its
    * virtualenv, its code. A change of the program's own config restarts it too.

@@ -37,9 +37,10 @@ describe("kind definitions", () => {
         expect(words, `${kind.kind}: the header comment of ${call.fn}`).toEqual(shown);
         seen.push(call.fn);
       }
-      // Its remove call (runtime/ledger.sh runs it with the ledger's data), headed the same way.
-      if (kind.remove !== undefined) {
-        const { fn, params } = kind.remove;
+      // Its remove call (runtime/ledger.sh runs it with the ledger's data) and its evade call (cold deployment), headed the same way.
+      for (const extra of [kind.remove, kind.evade]) {
+        if (extra === undefined) continue;
+        const { fn, params } = extra;
         expect(text, `${kind.kind}: ${fn} is defined in ${kind.runtime.file}`).toMatch(new RegExp(`^${fn}\\(\\) \\{`, "m"));
         expect(headerWords(text, fn), `${kind.kind}: the header comment of ${fn}`).toEqual(params.map((p) => (p.endsWith("...") ? `${paramName(p).toUpperCase()}...` : p.toUpperCase())));
         seen.push(fn);

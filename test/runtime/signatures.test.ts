@@ -12,7 +12,7 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, Directory, environment, File, Program, Service, Supervisor, Symlink, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, Directory, environment, File, Program, Service, Supervisor, Symlink, Timer, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
@@ -38,10 +38,11 @@ function everyKind() {
         VirtualEnv({ path: "/srv/bare" }),
         Buildout({ directory: "/srv/d", config: "[buildout]\n", extraFiles: { "base.cfg": "[x]\n" }, executable: venv, whenChanged: [conf] }),
         sup,
-        Program({ supervisor: sup, name: "web", command: ["/bin/sleep", "100"], whenChanged: [conf] }),
+        Program({ supervisor: sup, name: "web", command: ["/bin/sleep", "100"], whenChanged: [conf], cold: true }),
         system,
         Program({ supervisor: system, name: "worker", command: ["/bin/sleep", "100"] }),
         Service({ name: "web", execStart: ["/bin/true"], whenChanged: [conf] }),
+        Timer({ name: "backup", onCalendar: "daily", command: ["/bin/true"] }),
       ],
     },
   });
@@ -72,6 +73,8 @@ describe("runtime function parameters", () => {
       problems.push(...arityProblems(fn, count));
       // depc_step INDEX KIND KEY FUNC ARGS...
       problems.push(...arityProblems(functions.get("depc_step")!, 4 + count));
+      // A cold resource's evade call (depc_evade_N): its owed key, then its evasion's arguments.
+      if (r.evasion !== undefined) problems.push(...arityProblems(functions.get(r.definition.evade!.fn)!, 1 + Object.keys(r.evasion.args).length));
     }
     // Calls the emitter writes itself (compiler/emit/bundle.ts): facts in chunks of up to 256 paths,
     // owed reactions, and the masking wrapper of commands with secrets (SECRETSFN, then the program).
@@ -120,7 +123,7 @@ describe("runtime/README.md", () => {
   it("shows the bundle's layout in the order the emitter writes it", () => {
     // The top-level definitions of a real bundle, content functions and runtime functions each as one entry.
     const bundle = compileValue(everyKind(), "sig").bundles!.get("h")!;
-    const own = new Set(["depc_resources", "depc_expect", "depc_notifies", "depc_facts", "depc_ledger"]);
+    const own = new Set(["depc_resources", "depc_expect", "depc_notifies", "depc_evasions", "depc_facts", "depc_ledger"]);
     const emitted: string[] = [];
     for (const line of bundle.split("\n")) {
       const m = /^(depc_[a-z0-9_]+)\(\)/.exec(line) ?? /^(depc_main) "\$@"$/.exec(line);

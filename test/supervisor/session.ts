@@ -58,6 +58,23 @@ export class Session {
     return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** {@link exec} without blocking the event loop, for long runs (a blocked vitest worker misses its RPC deadlines). */
+  execAsync(argv: readonly string[], env: Readonly<Record<string, string>> = {}, timeoutMs = 120_000): Promise<ScriptResult> {
+    const vars = Object.entries({ PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", ...env }).map(([k, v]) => `${k}=${v}`);
+    const child = spawn("nsenter", ["-t", String(this.holder!.pid), "-m", "--", "chroot", this.merged, "/usr/bin/env", ...vars, ...argv], {
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: timeoutMs,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    return new Promise((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
+    });
+  }
+
   /** Runs argv inside the sandbox as `user` (groups and HOME from /etc/passwd). */
   execAs(user: string, argv: readonly string[], env: Readonly<Record<string, string>> = {}): ScriptResult {
     const home = this.exec(["sh", "-c", 'getent passwd "$1" | cut -d: -f6', "sh", user]).stdout.trim();
