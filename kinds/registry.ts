@@ -16,6 +16,7 @@ import { groupKind } from "./group/compile.js";
 import { downloadKind } from "./download/compile.js";
 import { extractKind } from "./extract/compile.js";
 import { timerKind } from "./timer/compile.js";
+import { packageKind } from "./package/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -33,6 +34,7 @@ export const kinds: readonly KindDefinition[] = [
   groupKind,
   downloadKind,
   extractKind,
+  packageKind,
 ];
 
 const byName: ReadonlyMap<string, KindDefinition> = new Map(kinds.map((k) => [k.kind, k]));

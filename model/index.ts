@@ -40,3 +40,4 @@ export { User, type UserOptions, type UserResource } from "../kinds/user/user.js
 export { Group, type GroupOptions, type GroupResource } from "../kinds/group/group.js";
 export { Download, type DownloadOptions, type DownloadResource } from "../kinds/download/download.js";
 export { Extract, type ExtractOptions, type ExtractResource } from "../kinds/extract/extract.js";
+export { Package, type PackageOptions, type PackageResource } from "../kinds/package/package.js";

@@ -103,6 +103,10 @@ export const messages = {
   timerEnvironment: { code: 2424, text: "Timer {name}: environment variable {variable} {problem}." },
   timerSeconds: { code: 2425, text: "Timer {name}: {field} {value} is not a whole number of seconds from {min} to {max}." },
   timerOption: { code: 2426, text: "Timer {name}: {field} must be {expected}, not {value}." },
+  // Package: DEPC2300–2339 (pkg).
+  packageName: { code: 2300, text: "Package name {name} is not a Debian package name: {problem}." },
+  packageVersion: { code: 2301, text: "Package {name}: version {version} is not a Debian version ([epoch:]upstream[-revision]): {problem}." },
+  packageOption: { code: 2302, text: "Package {name}: {field} must be {expected}, not {value}." },
 
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },

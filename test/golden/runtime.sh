@@ -1769,6 +1769,178 @@ depc_unowe() {
   depc_error=
 }
 
+#@@ depc_package_query sha256:9a0fe455c35fa77f0915e88f3e503678359d9bcb6f47aaf19999bfaf48d3537e
+# depc_package_query NAMES: one dpkg-query for NAMES (a space-separated
+# list) into $depc_tmp/pkg.state: `BINARYNAME<TAB>NAME<TAB>VERSION<TAB>STATUS`
+# lines (STATUS: dpkg's abbreviation, `ii ` installed). Unknown names are no
+# error (dpkg-query exits 1 for them); anything worse fails every member.
+# shellcheck disable=SC3043,SC2086 # local is a deliberate extension; NAMES split on purpose
+depc_package_query() {
+  local rc
+  set -f
+  dpkg-query -W -f '${binary:Package}\t${Package}\t${Version}\t${db:Status-Abbrev}\n' $1 \
+    >"$depc_tmp/pkg.state" 2>"$depc_tmp/pkg.err" </dev/null
+  rc=$?
+  set +f
+  [ "$rc" -le 1 ] && return 0
+  depc_fail "dpkg-query failed (exit status $rc)" "$depc_tmp/pkg.err"
+}
+
+#@@ depc_package_installed sha256:652471886a7c2e7865cdb1f43ccf5b28658b95f6e5845dd4cc3c01f6c49fa4c1
+# depc_package_installed FILE NAME: whether dpkg-query's FILE (see
+# depc_package_query) shows NAME installed (as NAME or NAME:ARCH); its
+# version into depc_pkg_version ('' when not installed). Builtins only.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_package_installed() {
+  local bin pkg ver status
+  depc_pkg_version=
+  while IFS="$depc_tab" read -r bin pkg ver status; do
+    [ "$bin" = "$2" ] || [ "$pkg" = "$2" ] || continue
+    case $status in
+      ii*)
+        depc_pkg_version=$ver
+        return 0
+        ;;
+    esac
+  done <"$1"
+  return 1
+}
+
+#@@ depc_package_apk_query sha256:6584323e28d927a9ecff95dc4543b3fcf7cfe1edc5f78e52dd8a06aa5dba0696
+# depc_package_apk_query: `apk info -v` (installed packages, NAME-VERSION a
+# line) into $depc_tmp/pkg.state.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_package_apk_query() {
+  local rc
+  apk info -v </dev/null >"$depc_tmp/pkg.state" 2>"$depc_tmp/pkg.err"
+  rc=$?
+  [ "$rc" != 0 ] || return 0
+  depc_fail "apk info -v failed (exit status $rc)" "$depc_tmp/pkg.err"
+}
+
+#@@ depc_package_apk_installed sha256:bdbbcc8927ac2cc164f4f332b2d783931d2658a32b321812b313676077e7faa2
+# depc_package_apk_installed FILE NAME: whether `apk info -v`'s FILE shows
+# NAME (a line NAME-VERSION, VERSION like 1.24.0-r6: a package whose name
+# extends NAME, nginx-mod-http-..., does not count); its version into
+# depc_pkg_version. Builtins only.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_package_apk_installed() {
+  local line rest
+  depc_pkg_version=
+  while IFS= read -r line; do
+    case $line in
+      "$2"-[0-9]*) ;;
+      *) continue ;;
+    esac
+    rest=${line#"$2"-}
+    case $rest in
+      *-*-*) ;;
+      *-r[0-9]*)
+        depc_pkg_version=$rest
+        return 0
+        ;;
+    esac
+  done <"$1"
+  return 1
+}
+
+#@@ depc_package_marked sha256:7e751f7884787b9fd52588111a05e0b37d1bae7797378e91a023cd645b238a42
+# depc_package_marked NAME: whether STATE/packages names NAME (depc installed it).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_package_marked() {
+  local line
+  [ -f "$depc_state_dir/packages" ] || return 1
+  while IFS= read -r line; do
+    [ "$line" != "$1" ] || return 0
+  done <"$depc_state_dir/packages"
+  return 1
+}
+
+#@@ depc_package_unmark sha256:a1acc95e2700379553aa0299bab78f8280f8d5631537cf30eabce1a0debf6f3f
+# depc_package_unmark NAME: apply: STATE/packages without NAME (awk, rename).
+depc_package_unmark() {
+  [ "$depc_mode" = apply ] && [ -f "$depc_state_dir/packages" ] || return 0
+  printf '%s\n' "$1" >"$depc_tmp/unmark"
+  if awk 'FILENAME == ARGV[1] { drop = $0; next } $0 != drop' "$depc_tmp/unmark" "$depc_state_dir/packages" \
+    >"$depc_state_dir/packages.new" 2>"$depc_tmp/err" &&
+    mv -f "$depc_state_dir/packages.new" "$depc_state_dir/packages" 2>>"$depc_tmp/err"; then
+    return 0
+  fi
+  depc_fail "cannot update $depc_state_dir/packages" "$depc_tmp/err"
+}
+
+#@@ depc_package_remove sha256:c1383a28567bdfb7fb8dad5bd11e2e4ab24568e46917e22788130b4379dec3e8
+# depc_package_remove NAME: the Package left the model. Removed (apt-get
+# remove, not purge: its config files stay; apk del) only when depc installed
+# it (STATE/packages); a package that was on the host before is left. apt:
+# left with a warning when removing it would remove other packages too (apt-get
+# -s remove shows them). Not installed: nothing to do.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_package_remove() {
+  local others line rc
+  if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    depc_package_query "$1" || return 1
+    if ! depc_package_installed "$depc_tmp/pkg.state" "$1"; then
+      depc_package_unmark "$1"
+      return
+    fi
+  elif command -v apk >/dev/null 2>&1; then
+    depc_package_apk_query || return 1
+    if ! depc_package_apk_installed "$depc_tmp/pkg.state" "$1"; then
+      depc_package_unmark "$1"
+      return
+    fi
+  else
+    depc_error="host $DEPC_HOST has neither dpkg-query and apt-get (Debian, Ubuntu) nor apk (Alpine), so it cannot remove packages (PATH=$PATH)"
+    return 1
+  fi
+  if ! depc_package_marked "$1"; then
+    depc_left="it was on the host before depc installed it: depc removes only the packages it installed"
+    return 0
+  fi
+  if command -v apk >/dev/null 2>&1 && ! command -v apt-get >/dev/null 2>&1; then
+    if [ "$depc_mode" = apply ]; then
+      apk del "$1" </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+      rc=$?
+      [ "$rc" = 0 ] || {
+        depc_fail "apk del $1 failed (exit status $rc)" "$depc_tmp/pkg.out"
+        return 1
+      }
+      depc_package_unmark "$1" || return 1
+    fi
+    depc_change removed 'apk del'
+    return 0
+  fi
+  # What else apt-get would remove (packages that depend on it): never those.
+  apt-get -s remove "$1" </dev/null >"$depc_tmp/pkg.sim" 2>&1
+  others=
+  while IFS= read -r line; do
+    case $line in
+      "Remv $1 "* | "Remv $1:"*) ;;
+      "Remv "*)
+        line=${line#Remv }
+        others="${others:+$others, }${line%% *}"
+        ;;
+    esac
+  done <"$depc_tmp/pkg.sim"
+  if [ -n "$others" ]; then
+    depc_left="removing it would also remove packages that depend on it: $others"
+    depc_left_warn=1
+    return 0
+  fi
+  if [ "$depc_mode" = apply ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get remove -y -q "$1" </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+    rc=$?
+    [ "$rc" = 0 ] || {
+      depc_fail "apt-get remove $1 failed (exit status $rc)" "$depc_tmp/pkg.out"
+      return 1
+    }
+    depc_package_unmark "$1" || return 1
+  fi
+  depc_change removed 'apt-get remove'
+  return 0
+}
+
 #@@ depc_report_write sha256:aa7d6f1e4626db44a9d70457c93b2c4f0e2947e88171ed9b1e91e01f6202eaf3
 # depc_report_write EXIT_STATUS NOT_RUN: turn the step log (TSV: index, kind,
 # key, status, change names joined by ",", error) into JSON lines in

@@ -12,7 +12,7 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, Directory, environment, File, Program, Service, Supervisor, Symlink, Timer, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, Directory, environment, File, Package, Program, Service, Supervisor, Symlink, Timer, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
@@ -30,6 +30,8 @@ function everyKind() {
     hosts: {
       h: [
         Directory({ path: "/srv/d" }),
+        Package({ name: "nginx" }),
+        Package({ name: "cron", version: "3.0pl1-162" }),
         conf,
         File({ path: "/srv/secret", content: "s\n" }),
         Symlink({ path: "/srv/l", target: "/srv/d" }),
@@ -116,7 +118,7 @@ describe("runtime/README.md", () => {
   });
 
   it("describes every function the compiler calls", () => {
-    const called = [...new Set(loweredCalls().map((r) => r.lowered.call)), "depc_step", "depc_fact_stat", "depc_fact_sha256", "depc_owe", "depc_masked", "depc_text_nonl", "depc_main"];
+    const called = [...new Set(loweredCalls().map((r) => r.lowered.call)), "depc_step", "depc_collect", "depc_collected", "depc_fact_stat", "depc_fact_sha256", "depc_owe", "depc_masked", "depc_text_nonl", "depc_main"];
     expect(called.filter((name) => !README.includes(`\`${name} `) && !README.includes(`\`${name}\``))).toEqual([]);
   });
 

@@ -123,6 +123,13 @@ DEPC_EOF
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
+#@ depc_package_query
+#@ depc_package_installed
+#@ depc_package_apk_query
+#@ depc_package_apk_installed
+#@ depc_package_marked
+#@ depc_package_unmark
+#@ depc_package_remove
 #@ depc_report_write
 #@ depc_service_do
 #@ depc_service_remove
