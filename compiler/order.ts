@@ -290,7 +290,7 @@ function contractGroups(nodes: GraphNode[]): Map<number, number[]> {
 
 /** What names a resource that is not on the host (so it has no checked key): its path, name or base. */
 function identity(props: Record<string, unknown>): string {
-  for (const field of ["path", "name", "base", "confDir", "directory"]) if (typeof props[field] === "string") return props[field] as string;
+  for (const field of ["path", "name", "base", "confDir", "directory", "to"]) if (typeof props[field] === "string") return props[field] as string;
   return "";
 }
 

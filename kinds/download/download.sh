@@ -5,8 +5,7 @@
 # depc runtime: files fetched from a URL and verified by their sha256.
 
 # depc_download PATH URL SHA256 MODE OWNER GROUP: PATH is a regular file
-# whose sha256 is SHA256, fetched from URL (curl, else wget, else busybox
-# wget) when it is missing or its digest differs; MODE, OWNER and GROUP as
+# whose sha256 is SHA256, fetched from URL (curl, else GNU or busybox wget) when it is missing or its digest differs; MODE, OWNER and GROUP as
 # for depc_file. The bytes go into a temp file in PATH's directory (written
 # through the shell's redirection, so a tool that outlives a killed run
 # writes into a file already removed), are verified, given their attributes
@@ -35,10 +34,11 @@ depc_download() {
       depc_attrs_apply "$p" "$4" "$5" "$6"
       return
     fi
-    depc_change content "download $url"
+    depc_change content content
   else
-    depc_change created "download $url"
+    depc_change created created
   fi
+  depc_change download "download $url"
   [ "$depc_mode" = apply ] || return 0
   if [ ! -d "$dir" ]; then
     depc_error="parent directory $dir does not exist"
@@ -50,11 +50,13 @@ depc_download() {
   fetched=0
   case $depc_dl_tool in
     curl) curl -fsSL --connect-timeout 30 -- "$url" >"$tmp" 2>"$depc_tmp/err" && fetched=1 ;;
-    *) wget -q -T 60 -O - -- "$url" >"$tmp" 2>"$depc_tmp/err" && fetched=1 ;;
+    wget) wget -nv -T 60 -O - -- "$url" >"$tmp" 2>"$depc_tmp/err" && fetched=1 ;;
+    # busybox wget: no -nv, and -T crashes some builds; without -q it says why it failed.
+    *) wget -O - -- "$url" >"$tmp" 2>"$depc_tmp/err" && fetched=1 ;;
   esac
   if [ "$fetched" = 0 ]; then
     [ -s "$depc_tmp/err" ] || printf '%s exited with an error\n' "$depc_dl_tool" >"$depc_tmp/err"
-    depc_fail "cannot download $url with $depc_dl_tool" "$depc_tmp/err"
+    depc_fail "cannot download $url with ${depc_dl_tool%-busybox}" "$depc_tmp/err"
     return 1
   fi
   depc_sha256_of "$tmp" || return 1
@@ -68,15 +70,23 @@ depc_download() {
   return 0
 }
 
-# depc_download_tool URL: the download tool of this host into depc_dl_tool
-# (curl, else wget: GNU or busybox); none fails with one line naming the
-# host and the tools.
-# shellcheck disable=SC2034 # sets globals read by other functions
+# depc_download_tool URL: the download tool of this host into depc_dl_tool:
+# curl, else wget (GNU Wget) or wget-busybox (any other wget, asked once per
+# run with --version); none fails with one line naming the host and the tools.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_download_tool() {
+  local v
   if command -v curl >/dev/null 2>&1; then
     depc_dl_tool=curl
   elif command -v wget >/dev/null 2>&1; then
-    depc_dl_tool=wget
+    if [ -z "${depc_dl_wget:-}" ]; then
+      v=$(wget --version 2>/dev/null) || v=
+      case $v in
+        *"GNU Wget"*) depc_dl_wget=wget ;;
+        *) depc_dl_wget=wget-busybox ;;
+      esac
+    fi
+    depc_dl_tool=$depc_dl_wget
   else
     depc_error="cannot download $1: host $DEPC_HOST has neither 'curl' nor 'wget' (PATH=$PATH)"
     return 1

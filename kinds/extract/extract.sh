@@ -59,10 +59,11 @@ depc_extract() {
   # A fresh directory under an in-flight name (depc_mktemp makes a file).
   depc_mktemp "$dir" || return 1
   new=$depc_inflight
-  rm -f "$new" && mkdir -m 755 "$new" 2>"$depc_tmp/err" || {
+  rm -f "$new"
+  if ! mkdir -m 755 "$new" 2>"$depc_tmp/err"; then
     depc_fail "cannot create a directory in $dir" "$depc_tmp/err"
     return 1
-  }
+  fi
   case $format in
     zip) depc_try "cannot extract $archive with unzip" unzip -q -o "$archive" -d "$new" >/dev/null || return 1 ;;
     tar) depc_try "cannot extract $archive with tar" tar -x -o -f "$archive" -C "$new" || return 1 ;;

@@ -85,3 +85,12 @@ describe("implicit ordering by the principals a resource names", () => {
     );
   });
 });
+
+describe("references to resources of another host", () => {
+  it("an Extract named in `after` but placed on another host is named by its directory", () => {
+    const ex = Extract({ archive: "/srv/a.zip", to: "/srv/x" });
+    expect(() => compileValue(environment({ hosts: { h: [File({ path: "/srv/f", content: "", after: [ex] })], g: [ex] } }))).toThrow(
+      'DEPC4010: file "/srv/f" (after) refers to extract "/srv/x", which is not on host "h".',
+    );
+  });
+});

@@ -273,10 +273,12 @@ depc_principal_forget() {
 }
 
 # depc_user_remove NAME: userdel (busybox: deluser) when depc created the
-# user (STATE/principals); its home and files stay. A user depc did not
-# create is left.
-# shellcheck disable=SC2034 # sets globals read by other functions
+# user (STATE/principals); its home and files stay, and so does its primary
+# group when this bundle declares it as a Group. A user depc did not create
+# is left.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_user_remove() {
+  local keep gid
   depc_principals_load || return 1
   depc_user_lookup "$1"
   if [ "$depc_pw_found" = 0 ]; then
@@ -290,6 +292,14 @@ depc_user_remove() {
   depc_change removed ''
   [ "$depc_mode" = apply ] || return 0
   depc_pw_loaded=0
+  # userdel and deluser also delete a primary group named like the user
+  # (login.defs' USERGROUPS_ENAB); a Group this bundle declares is put back
+  # with its gid (files keep their group).
+  keep=
+  depc_group_lookup "$depc_pw_gid"
+  if [ "$depc_gr_found" = 1 ] && depc_declared group "$depc_gr_name"; then
+    keep=$depc_gr_name gid=$depc_gr_gid
+  fi
   if command -v userdel >/dev/null 2>&1; then
     depc_try "cannot remove user $1" userdel -- "$1" || return 1
   elif command -v deluser >/dev/null 2>&1; then
@@ -298,5 +308,27 @@ depc_user_remove() {
     depc_error="cannot remove user $1: host $DEPC_HOST has neither 'userdel' nor busybox 'deluser' (PATH=$PATH)"
     return 1
   fi
-  depc_principal_forget user "$1"
+  depc_principal_forget user "$1" || return 1
+  [ -n "$keep" ] || return 0
+  depc_principals_load || return 1
+  depc_group_lookup "$keep"
+  [ "$depc_gr_found" = 0 ] || return 0
+  depc_pw_loaded=0
+  if command -v groupadd >/dev/null 2>&1; then
+    depc_try "cannot restore group $keep (gid $gid) after removing user $1" groupadd -g "$gid" -- "$keep"
+  else
+    depc_try "cannot restore group $keep (gid $gid) after removing user $1" addgroup -g "$gid" "$keep"
+  fi
+}
+
+# depc_declared KIND KEY: whether this bundle declares a resource KIND KEY
+# (its ledger entries, read by depc_ledger_begin into the private temp dir).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_declared() {
+  local kind key rest
+  [ -f "$depc_tmp/ledger.decl" ] || return 1
+  while IFS="$depc_tab" read -r kind key rest; do
+    [ "$kind" != "$1" ] || [ "$key" != "$2" ] || return 0
+  done <"$depc_tmp/ledger.decl"
+  return 1
 }

@@ -483,17 +483,17 @@ depc_mktemp() {
   return 0
 }
 
-#@@ depc_drop_inflight sha256:ccde625bfc2bda9efeab8dacb16bad0c1159acc2d693240fcc9e35ec9b2f0eb0
+#@@ depc_drop_inflight sha256:e20f01ed8ae4bf1d2387a01cb1c47b5cb4ff78ad7ffc7b90d65ebed763b2c187
 # Remove the in-flight temp file next to a target, if any: every
 # DIR/.depc.RUNID.* of the directory depc_mktemp was last asked for (also one
-# whose name mktemp had not printed yet).
+# whose name mktemp had not printed yet; a directory too: Extract's fresh tree).
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_drop_inflight() {
   local f
   if [ -n "${depc_inflight_dir:-}" ]; then
     for f in "$depc_inflight_dir"/.depc."$depc_run_id".*; do
       if [ -e "$f" ] || [ -L "$f" ]; then
-        rm -f "$f"
+        rm -rf "$f"
       fi
     done
   fi
@@ -831,6 +831,45 @@ depc_directory_remove() {
     return 1
   }
   depc_try "cannot remove directory $1" rmdir "$1"
+}
+
+#@@ depc_download_remove sha256:5882421ff7fefbd292bf5d7957abb9cf669d7fc8408a81ccbb6e084ccb22da5c
+# depc_download_remove PATH: the downloaded file is removed (ledger.sh) if it
+# is still a regular file; --check names it without showing its bytes.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_download_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; then
+    depc_left="it is no longer a regular file"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -f "$1" ] || return 0
+  depc_remove_guard "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_try "cannot remove $1" rm -f "$1"
+}
+
+#@@ depc_extract_remove sha256:dbbe31826f9a74f6b132877680e27edfc39a38daf94bcd6c071ccc99b4c9486b
+# depc_extract_remove TO: the extracted tree is removed (ledger.sh) when it
+# still carries depc's marker (TO/.depc-extracted); otherwise it is left.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_extract_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
+    return 0
+  fi
+  [ -d "$1" ] || return 0
+  if [ ! -f "$1/.depc-extracted" ]; then
+    depc_left="it has no .depc-extracted: not depc's tree"
+    depc_left_warn=1
+    return 0
+  fi
+  depc_remove_guard "$1" || return 0
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_try "cannot remove $1" rm -rf "$1"
 }
 
 #@@ depc_fact_stat sha256:3d2b3261b4aa210fc86fb4719225f2035ebfbdb25c7884753f3065c7062866e9
@@ -1293,6 +1332,55 @@ depc_file_remove() {
     return 0
   fi
   depc_try "cannot remove $1" rm -f "$1"
+}
+
+#@@ depc_group_lookup sha256:023a1150cdea9e08b832ff95a7d57acd12fe5d3a9aaa41001d4fc296bf42471c
+# depc_group_lookup NAME|GID: the group entry (by name, or by gid when all
+# digits) into depc_gr_found (0/1), depc_gr_name, depc_gr_gid, depc_gr_members.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_group_lookup() {
+  local g x gid members bygid
+  depc_gr_found=0
+  case $1 in
+    *[!0-9]* | '') bygid=0 ;;
+    *) bygid=1 ;;
+  esac
+  while IFS=: read -r g x gid members; do
+    if { [ "$bygid" = 0 ] && [ "$g" = "$1" ]; } || { [ "$bygid" = 1 ] && [ "$gid" = "$1" ]; }; then
+      depc_gr_found=1 depc_gr_name=$g depc_gr_gid=$gid depc_gr_members=$members
+      return 0
+    fi
+  done <"$depc_tmp/group"
+  return 0
+}
+
+#@@ depc_group_remove sha256:1109343f7ad3f6a34416fcbda676ff68608cb70449d2778977e96b10f9be9a84
+# depc_group_remove NAME: groupdel (busybox: delgroup) when depc created the
+# group (STATE/principals); a group depc did not create is left.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_group_remove() {
+  depc_principals_load || return 1
+  depc_group_lookup "$1"
+  if [ "$depc_gr_found" = 0 ]; then
+    [ "$depc_mode" != apply ] || depc_principal_forget group "$1"
+    return
+  fi
+  if ! depc_principal_created group "$1"; then
+    depc_left="it existed before depc managed it"
+    return 0
+  fi
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_pw_loaded=0
+  if command -v groupdel >/dev/null 2>&1; then
+    depc_try "cannot remove group $1" groupdel -- "$1" || return 1
+  elif command -v delgroup >/dev/null 2>&1; then
+    depc_try "cannot remove group $1" delgroup "$1" || return 1
+  else
+    depc_error="cannot remove group $1: host $DEPC_HOST has neither 'groupdel' nor busybox 'delgroup' (PATH=$PATH)"
+    return 1
+  fi
+  depc_principal_forget group "$1"
 }
 
 #@@ depc_ledger_begin sha256:22b65c7a43fd8e0b00b1dd7d3d45e74d65ad790426a577ea2ce5e25b1d356b8d
@@ -2356,7 +2444,7 @@ depc_lock_holder() {
   depc_holder="pid $pid, started $since, user $user ($mode)"
 }
 
-#@@ depc_lock_clean_after sha256:6db8de7206bf4341e16064e385311f9b52519138d4eef781f98a299c7d1e151b
+#@@ depc_lock_clean_after sha256:709d4fe7140720c5493858aba318398f2aa8de0a9786fa4c135b0d10dbc859e5
 # depc_lock_clean_after INFO: remove what a killed run left behind: the
 # in-flight temp files in the directory its private temp dir's inflight
 # record names (DIR/.depc.RUNID.*, RUNID from the temp dir's name depc.RUNID;
@@ -2380,14 +2468,14 @@ depc_lock_clean_after() {
     IFS= read -r name <"$dir/inflight" 2>/dev/null
     id=${dir##*/depc.}
     case ${name##*/} in
-      .depc.*) rm -f "$name" 2>/dev/null ;;
+      .depc.*) rm -rf "$name" 2>/dev/null ;;
       *)
         case $id in
           *[!0-9A-Za-z.]* | '') ;;
           *)
             for f in "$name"/.depc."$id".*; do
               if [ -e "$f" ] || [ -L "$f" ]; then
-                rm -f "$f" 2>/dev/null
+                rm -rf "$f" 2>/dev/null
               fi
             done
             ;;
@@ -3077,6 +3165,133 @@ depc_symlink_remove() {
   [ "$depc_mode" = apply ] || return 0
   depc_invalidate_facts
   depc_try "cannot remove the link $1" rm -f "$1"
+}
+
+#@@ depc_principals_load sha256:ba826201e58ef4eb82eba11d1f02812658e3e099b92b1316be29bbfb4ada53ec
+# depc_principals_load: the host's users and groups into $depc_tmp/passwd and
+# $depc_tmp/group (getent when present: it sees what the system sees; else
+# /etc/passwd and /etc/group). Read once per run, and again after depc
+# changed a user or group or an opaque resource invalidated the facts.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_principals_load() {
+  local db
+  if [ "${depc_pw_loaded:-0}" = 1 ] && [ "$depc_facts_valid" = 1 ]; then
+    return 0
+  fi
+  for db in passwd group; do
+    if ! { command -v getent >/dev/null 2>&1 && getent "$db" >"$depc_tmp/$db" 2>/dev/null; }; then
+      if [ -f "/etc/$db" ]; then
+        depc_try "cannot read /etc/$db" cat "/etc/$db" >"$depc_tmp/$db" || return 1
+      else
+        : >"$depc_tmp/$db"
+      fi
+    fi
+  done
+  depc_pw_loaded=1
+  return 0
+}
+
+#@@ depc_user_lookup sha256:a5f5edf28cc6631e048c68f53feb5c6a25a7d738586cd5c252ae003bf2b4eb68
+# depc_user_lookup NAME: NAME's passwd entry (loaded by depc_principals_load)
+# into depc_pw_found (0/1), depc_pw_uid, depc_pw_gid, depc_pw_gecos,
+# depc_pw_home, depc_pw_shell.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_user_lookup() {
+  local n x uid gid gecos home shl
+  depc_pw_found=0
+  while IFS=: read -r n x uid gid gecos home shl; do
+    if [ "$n" = "$1" ]; then
+      depc_pw_found=1 depc_pw_uid=$uid depc_pw_gid=$gid depc_pw_gecos=$gecos depc_pw_home=$home depc_pw_shell=$shl
+      return 0
+    fi
+  done <"$depc_tmp/passwd"
+  return 0
+}
+
+#@@ depc_principal_created sha256:82d89c7456a4b9ecb07d1960440b71caca60faa25f7144a8795cf208cea2d5fe
+# depc_principal_created KIND NAME: whether STATE/principals says depc created it.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_principal_created() {
+  local k n
+  [ -f "$depc_state_dir/principals" ] || return 1
+  while read -r k n; do
+    [ "$k $n" != "$1 $2" ] || return 0
+  done <"$depc_state_dir/principals"
+  return 1
+}
+
+#@@ depc_principal_forget sha256:978b9e0775d7ee433005184b1bcac0acddd95a73e5063c1b9239d1866dc6dd1b
+# depc_principal_forget KIND NAME: drop its lines from STATE/principals
+# (awk into a temp file there, then rename).
+depc_principal_forget() {
+  [ -f "$depc_state_dir/principals" ] || return 0
+  awk -v k="$1" -v n="$2" '$1 != k || $2 != n' "$depc_state_dir/principals" >"$depc_state_dir/principals.new" 2>"$depc_tmp/err" &&
+    mv -f "$depc_state_dir/principals.new" "$depc_state_dir/principals" 2>>"$depc_tmp/err" && return 0
+  rm -f "$depc_state_dir/principals.new"
+  depc_fail "cannot rewrite $depc_state_dir/principals" "$depc_tmp/err"
+}
+
+#@@ depc_user_remove sha256:686b0a6d8c941249fe0e7d632d5f3be8dde9304df7b0cb0b7d3e82440f85b51a
+# depc_user_remove NAME: userdel (busybox: deluser) when depc created the
+# user (STATE/principals); its home and files stay, and so does its primary
+# group when this bundle declares it as a Group. A user depc did not create
+# is left.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_user_remove() {
+  local keep gid
+  depc_principals_load || return 1
+  depc_user_lookup "$1"
+  if [ "$depc_pw_found" = 0 ]; then
+    [ "$depc_mode" != apply ] || depc_principal_forget user "$1"
+    return
+  fi
+  if ! depc_principal_created user "$1"; then
+    depc_left="it existed before depc managed it"
+    return 0
+  fi
+  depc_change removed ''
+  [ "$depc_mode" = apply ] || return 0
+  depc_pw_loaded=0
+  # userdel and deluser also delete a primary group named like the user
+  # (login.defs' USERGROUPS_ENAB); a Group this bundle declares is put back
+  # with its gid (files keep their group).
+  keep=
+  depc_group_lookup "$depc_pw_gid"
+  if [ "$depc_gr_found" = 1 ] && depc_declared group "$depc_gr_name"; then
+    keep=$depc_gr_name gid=$depc_gr_gid
+  fi
+  if command -v userdel >/dev/null 2>&1; then
+    depc_try "cannot remove user $1" userdel -- "$1" || return 1
+  elif command -v deluser >/dev/null 2>&1; then
+    depc_try "cannot remove user $1" deluser "$1" || return 1
+  else
+    depc_error="cannot remove user $1: host $DEPC_HOST has neither 'userdel' nor busybox 'deluser' (PATH=$PATH)"
+    return 1
+  fi
+  depc_principal_forget user "$1" || return 1
+  [ -n "$keep" ] || return 0
+  depc_principals_load || return 1
+  depc_group_lookup "$keep"
+  [ "$depc_gr_found" = 0 ] || return 0
+  depc_pw_loaded=0
+  if command -v groupadd >/dev/null 2>&1; then
+    depc_try "cannot restore group $keep (gid $gid) after removing user $1" groupadd -g "$gid" -- "$keep"
+  else
+    depc_try "cannot restore group $keep (gid $gid) after removing user $1" addgroup -g "$gid" "$keep"
+  fi
+}
+
+#@@ depc_declared sha256:3891ee9bfd00f52c2be0ccd0db15a1a5c637eb0382ed8227fb779758f57607c0
+# depc_declared KIND KEY: whether this bundle declares a resource KIND KEY
+# (its ledger entries, read by depc_ledger_begin into the private temp dir).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_declared() {
+  local kind key rest
+  [ -f "$depc_tmp/ledger.decl" ] || return 1
+  while IFS="$depc_tab" read -r kind key rest; do
+    [ "$kind" != "$1" ] || [ "$key" != "$2" ] || return 0
+  done <"$depc_tmp/ledger.decl"
+  return 1
 }
 
 #@@ depc_virtualenv sha256:3848a94c59e84303cd3dca79dcd0c5216a23abdee84ee8754c3986f5758557b5

@@ -105,6 +105,23 @@ describe.skipIf(why !== undefined).each(availableShells())("User and Group under
     }
   });
 
+  it("removing a User keeps its primary group when the model still declares that Group (userdel would delete a same-named group)", () => {
+    const sandbox = new Sandbox();
+    try {
+      const first = apply(sandbox, withShadow, [Group({ name: "svc" }), User({ name: "svc", group: "svc" })]);
+      expect(first.status).toBe(0);
+      const group = entry(sandbox, "group", "svc");
+      expect(group).toMatch(/^svc:x:\d+:$/);
+      const gone = apply(sandbox, withShadow, [Group({ name: "svc" })]);
+      expect(gone.stderr).toBe("");
+      expect(lines(gone.stdout)).toEqual(["ok            group svc", "removed       user svc"]);
+      expect(entry(sandbox, "passwd", "svc")).toBe("");
+      expect(entry(sandbox, "group", "svc")).toBe(group);
+    } finally {
+      sandbox.remove();
+    }
+  });
+
   if (shell.env?.PATH) {
     it("a host with neither useradd nor adduser fails with one line naming the host and both tools", () => {
       const sandbox = new Sandbox();

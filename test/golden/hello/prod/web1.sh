@@ -120,6 +120,8 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_has_nul
 #@ depc_directory
 #@ depc_directory_remove
+#@ depc_download_remove
+#@ depc_extract_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -135,6 +137,8 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_write_cause
 #@ depc_file_attrs
 #@ depc_file_remove
+#@ depc_group_lookup
+#@ depc_group_remove
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -180,6 +184,12 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_symlink
 #@ depc_readlink
 #@ depc_symlink_remove
+#@ depc_principals_load
+#@ depc_user_lookup
+#@ depc_principal_created
+#@ depc_principal_forget
+#@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 

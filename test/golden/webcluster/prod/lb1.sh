@@ -102,6 +102,8 @@ DEPC_EOF
 #@ depc_has_nul
 #@ depc_directory
 #@ depc_directory_remove
+#@ depc_download_remove
+#@ depc_extract_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -117,6 +119,8 @@ DEPC_EOF
 #@ depc_write_cause
 #@ depc_file_attrs
 #@ depc_file_remove
+#@ depc_group_lookup
+#@ depc_group_remove
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -159,6 +163,12 @@ DEPC_EOF
 #@ depc_supervisor_program_remove
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove
+#@ depc_principals_load
+#@ depc_user_lookup
+#@ depc_principal_created
+#@ depc_principal_forget
+#@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 

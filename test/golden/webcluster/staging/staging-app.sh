@@ -120,6 +120,8 @@ DEPC_EOF
 #@ depc_has_nul
 #@ depc_directory
 #@ depc_directory_remove
+#@ depc_download_remove
+#@ depc_extract_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -135,6 +137,8 @@ DEPC_EOF
 #@ depc_write_cause
 #@ depc_file_attrs
 #@ depc_file_remove
+#@ depc_group_lookup
+#@ depc_group_remove
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -179,6 +183,12 @@ DEPC_EOF
 #@ depc_symlink
 #@ depc_readlink
 #@ depc_symlink_remove
+#@ depc_principals_load
+#@ depc_user_lookup
+#@ depc_principal_created
+#@ depc_principal_forget
+#@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 
