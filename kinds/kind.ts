@@ -55,7 +55,7 @@ export interface Lowered {
  * "web.service" (a command name) do not collide. Path claims also nest:
  * nothing may live below a path claimed by a non-container.
  */
-export type KeyNamespace = "path" | "systemd-unit" | "command" | "user" | "group" | "package";
+export type KeyNamespace = "path" | "systemd-unit" | "command" | "user" | "group" | "package" | "cron-job" | "logrotate-entry";
 
 /** A resource after validation: its identity on the host and its lowering. */
 export interface CheckedResource {

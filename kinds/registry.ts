@@ -17,6 +17,8 @@ import { downloadKind } from "./download/compile.js";
 import { extractKind } from "./extract/compile.js";
 import { timerKind } from "./timer/compile.js";
 import { packageKind } from "./package/compile.js";
+import { cronjobKind } from "./cron/compile.js";
+import { logrotateKind } from "./logrotate/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -26,6 +28,8 @@ export const kinds: readonly KindDefinition[] = [
   commandKind,
   serviceKind,
   timerKind,
+  cronjobKind,
+  logrotateKind,
   supervisorKind,
   programKind,
   virtualenvKind,

@@ -35,6 +35,8 @@ export {
 export type { Dependency, Mode, Principal, Relations, Resource } from "./resource.js";
 export { secret, secretText, type Secret, type SecretContent, type SecretEncoding, type SecretOptions, type SecretText } from "./secret.js";
 export { Timer, type TimerOptions, type TimerResource } from "../kinds/timer/timer.js";
+export { CronJob, type CronJobOptions, type CronJobResource } from "../kinds/cron/cron.js";
+export { Logrotate, type LogrotateOptions, type LogrotateResource } from "../kinds/logrotate/logrotate.js";
 export { Supervisor, Program, type SupervisorOptions, type SystemSupervisorOptions, type UserSupervisorOptions, type SupervisorResource, type ProgramOptions, type ProgramResource } from "../kinds/supervisor/supervisor.js";
 export { User, type UserOptions, type UserResource } from "../kinds/user/user.js";
 export { Group, type GroupOptions, type GroupResource } from "../kinds/group/group.js";

@@ -32,7 +32,7 @@ depc_collect() {
   shift
   depc_collect_group=${indices%% *}
   depc_collect_file=$depc_tmp/collect.$depc_collect_group
-  rm -f "$depc_collect_file".*.out
+  rm -f "$depc_collect_file".*.out "$depc_collect_file".*.diff
   depc_error=
   depc_error_head=
   status=0
@@ -116,9 +116,17 @@ depc_member_fail() {
   return 0
 }
 
+# depc_member_diff ORDINAL FILE: for a collected call in --check: FILE (a
+# diff, as depc_diff writes it) is shown under member ORDINAL's line.
+depc_member_diff() {
+  cat "$2" >"$depc_collect_file.$1.diff" 2>/dev/null
+  return 0
+}
+
 # depc_collected GROUP ORDINAL: a member's step: replays what the group's
 # call recorded for it (depc_change for each change; depc_fail for its
-# failure, else the group's). Builtins only but for a failure.
+# failure, else the group's). Builtins only but for a failure or a --check diff
+# (depc_member_diff).
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_collected() {
   local line rest own group
@@ -138,6 +146,9 @@ depc_collected() {
       "0${depc_tab}f$depc_tab"*) group=${line#*"${depc_tab}f$depc_tab"} ;;
     esac
   done <"$depc_tmp/collect.$1"
+  if [ -s "$depc_tmp/collect.$1.$2.diff" ] && cat "$depc_tmp/collect.$1.$2.diff" >"$depc_tmp/diff"; then
+    depc_has_diff=1
+  fi
   if [ -n "$own" ]; then
     depc_fail "$own" "$depc_tmp/collect.$1.$2.out"
     return 1

@@ -12,7 +12,7 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, Directory, Download, environment, Extract, File, Group, Package, Program, Service, Supervisor, Symlink, Timer, User, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, CronJob, Directory, Download, environment, Extract, File, Group, Logrotate, Package, Program, Service, Supervisor, Symlink, Timer, User, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
@@ -49,6 +49,8 @@ function everyKind() {
         Group({ name: "app", gid: 1500 }),
         Download({ path: "/srv/a.tgz", url: "http://h/a.tgz", sha256: "a".repeat(64), owner: "app" }),
         Extract({ archive: "/srv/a.tgz", to: "/srv/a", strip: 1, owner: "app" }),
+        CronJob({ name: "sweep", schedule: "@daily", command: "true" }),
+        Logrotate({ name: "app", paths: ["/var/log/app.log"] }),
       ],
     },
   });
