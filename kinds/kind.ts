@@ -22,9 +22,12 @@ export interface RunSpec {
 /**
  * An argument of a runtime call: a string; bytes, emitted as a content
  * function; or a command, emitted as a function that runs it. A function
- * argument is passed by name; `undefined` becomes ''.
+ * argument is passed by name; `undefined` becomes ''. Content with
+ * `builtin` is written by the shell's printf builtin, not a here-document
+ * and `cat` (no process per file where printf is a builtin: a kind that
+ * writes many files).
  */
-export type Argument = string | { readonly content: Uint8Array } | { readonly run: RunSpec } | undefined;
+export type Argument = string | { readonly content: Uint8Array; readonly builtin?: boolean } | { readonly run: RunSpec } | undefined;
 
 /**
  * A runtime call's parameters, in call order, named as the `.sh` function's
@@ -179,6 +182,18 @@ export interface KindDefinition {
    * before stopping). Called at most once per run.
    */
   readonly evade?: RuntimeCall;
+  /**
+   * Batched apply: consecutive resources of this kind (two or more in run
+   * order) are first staged together, then run one by one. The bundle calls
+   * `stage` with each resource's call arguments (after `depc_batch_stage`
+   * skipped those the preflight verified), then `flush` once, which does the
+   * work in a few processes for the whole run and records each index it
+   * completed; the resource's own call then only reports that result (see
+   * runtime/README.md, "Batches"). Staging must change nothing a later
+   * resource of the run could see except through the flush, and a resource
+   * the flush did not complete must still work the normal way.
+   */
+  readonly batch?: { readonly stage: string; readonly flush: string };
   /** Its diagnostics (besides the shared path, mode and owner checks). */
   readonly diagnostics: readonly MessageId[];
   /** Its resources of a host are applied by one call per group (see {@link Collect}); default: one call each. */

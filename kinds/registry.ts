@@ -19,6 +19,7 @@ import { timerKind } from "./timer/compile.js";
 import { packageKind } from "./package/compile.js";
 import { cronjobKind } from "./cron/compile.js";
 import { logrotateKind } from "./logrotate/compile.js";
+import { treeKind } from "./tree/compile.js";
 
 /** In the order of docs/resources.md. */
 export const kinds: readonly KindDefinition[] = [
@@ -39,6 +40,7 @@ export const kinds: readonly KindDefinition[] = [
   downloadKind,
   extractKind,
   packageKind,
+  treeKind,
 ];
 
 const byName: ReadonlyMap<string, KindDefinition> = new Map(kinds.map((k) => [k.kind, k]));

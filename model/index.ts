@@ -15,6 +15,8 @@ export {
 export { key, type Key } from "./key.js";
 export { File, template, type FileOptions, type FileProps, type FileResource } from "../kinds/file/file.js";
 export { fromFile } from "./from-file.js";
+export { fromDirectory, type DirectorySource } from "./from-directory.js";
+export { Tree, type TreeOptions, type TreeResource } from "../kinds/tree/tree.js";
 export { Directory, type DirectoryOptions, type DirectoryResource } from "../kinds/directory/directory.js";
 export { Symlink, type SymlinkOptions, type SymlinkResource } from "../kinds/symlink/symlink.js";
 export { Command, type Argv, type CommandOptions, type CommandResource } from "../kinds/command/command.js";

@@ -26,6 +26,10 @@ depc_main() {
   depc_tmp=
   depc_inflight=
   depc_inflight_dir=
+  depc_stage_dirs=$depc_nl
+  depc_staging=
+  depc_staging_stopped=0
+  depc_batch_n=0
   depc_run_id=
   depc_facts_valid=1
   depc_todo=
@@ -311,10 +315,12 @@ depc_mktemp() {
 
 # Remove the in-flight temp file next to a target, if any: every
 # DIR/.depc.RUNID.* of the directory depc_mktemp was last asked for (also one
-# whose name mktemp had not printed yet; a directory too: Extract's fresh tree).
+# whose name mktemp had not printed yet; a directory too: Extract's fresh tree),
+# and the staging directories of a batch (depc_stage_drop).
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_drop_inflight() {
   local f
+  depc_stage_drop
   if [ -n "${depc_inflight_dir:-}" ]; then
     for f in "$depc_inflight_dir"/.depc."$depc_run_id".*; do
       if [ -e "$f" ] || [ -L "$f" ]; then
@@ -414,10 +420,15 @@ depc_try() {
 # preflight verified INDEX and the facts are still valid, print the ok line
 # with builtins only. Otherwise run FUNC ARGS (which may call depc_change and
 # returns non-zero with depc_error set on failure) and print its line.
-# In apply mode the run stops at the first failure.
+# In apply mode the run stops at the first failure. While a batch stages
+# (depc_batch), only depc_batch_stage.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_step() {
   local status
+  if [ -n "$depc_staging" ]; then
+    depc_batch_stage "$@"
+    return 0
+  fi
   depc_index=$1
   depc_kind=$2
   depc_key=$3
@@ -533,4 +544,56 @@ depc_finish() {
   fi
   depc_log_run "$result" "$not_run"
   exit "$rc"
+}
+
+# depc_batch STEPS STAGE FLUSH: run a batch (a run of consecutive resources
+# of a kind with `batch`, see runtime/README.md, "Batches"): the function
+# STEPS (their depc_step lines) once with depc_step staging each resource
+# (depc_batch_stage with STAGE), then FLUSH, which does the staged work in a
+# few processes for all, then STEPS again: each resource runs as usual, and
+# one that FLUSH completed only reports it.
+depc_batch() {
+  depc_staging=$2
+  depc_staging_stopped=0
+  "$1"
+  depc_staging=
+  "$3"
+  "$1"
+}
+
+# depc_batch_stage INDEX KIND KEY FUNC [ARGS...]: depc_step while staging:
+# $depc_staging ARGS for a resource the preflight did not verify, with
+# depc_index, depc_kind and depc_key set as depc_step sets them. A stage
+# function returns non-zero for a resource it leaves to its normal run
+# (which may fail): no later resource of the batch is staged then, so none
+# is changed before that one ran (a failure stops the run where it would
+# without the batch).
+depc_batch_stage() {
+  [ "$depc_staging_stopped" = 0 ] || return 0
+  if [ "$depc_facts_valid" = 1 ]; then
+    case $depc_todo in
+      *" $1 "*) ;;
+      *) return 0 ;;
+    esac
+  fi
+  depc_index=$1
+  depc_kind=$2
+  depc_key=$3
+  shift 4
+  "$depc_staging" "$@" || depc_staging_stopped=1
+  return 0
+}
+
+# depc_batch_done INDEX: whether the flush of a batch completed resource
+# INDEX (then its call only reports the change); true once per index.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_batch_done() {
+  local flag
+  case $1 in
+    '' | *[!0-9]*) return 1 ;;
+  esac
+  eval "flag=\${depcb_done_$1:-}"
+  [ -n "$flag" ] || return 1
+  eval "depcb_done_$1="
+  return 0
 }

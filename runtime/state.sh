@@ -126,8 +126,9 @@ depc_lock_holder() {
 }
 
 # depc_lock_clean_after INFO: remove what a killed run left behind: the
-# in-flight temp files in the directory its private temp dir's inflight
-# record names (DIR/.depc.RUNID.*, RUNID from the temp dir's name depc.RUNID;
+# in-flight temp files in the directories its private temp dir's inflight
+# record names, one a line (DIR/.depc.RUNID.*: a temp file, or a batch's
+# staging directory DIR/.depc.RUNID.s; RUNID from the temp dir's name depc.RUNID;
 # a record of an older runtime holds one `.depc.*` file name) and that temp
 # dir (only a `depc.*` dir holding the run's step log; with a second
 # argument 1 also one without: depc_tmp_sweep, whose names are stricter).
@@ -144,24 +145,26 @@ depc_lock_clean_after() {
   [ -d "$dir" ] || return 0
   [ -f "$dir/log" ] || [ "${2:-0}" = 1 ] || return 0
   if [ -f "$dir/inflight" ]; then
-    name=
-    IFS= read -r name <"$dir/inflight" 2>/dev/null
     id=${dir##*/depc.}
-    case ${name##*/} in
-      .depc.*) rm -rf "$name" 2>/dev/null ;;
-      *)
-        case $id in
-          *[!0-9A-Za-z.]* | '') ;;
-          *)
-            for f in "$name"/.depc."$id".*; do
-              if [ -e "$f" ] || [ -L "$f" ]; then
-                rm -rf "$f" 2>/dev/null
-              fi
-            done
-            ;;
-        esac
-        ;;
-    esac
+    # One directory a line: a batch stages in several (its .depc.RUNID.s).
+    while IFS= read -r name || [ -n "$name" ]; do
+      [ -n "$name" ] || continue
+      case ${name##*/} in
+        .depc.*) rm -rf "$name" 2>/dev/null ;;
+        *)
+          case $id in
+            *[!0-9A-Za-z.]* | '') ;;
+            *)
+              for f in "$name"/.depc."$id".*; do
+                if [ -e "$f" ] || [ -L "$f" ]; then
+                  rm -rf "$f" 2>/dev/null
+                fi
+              done
+              ;;
+          esac
+          ;;
+      esac
+    done <"$dir/inflight" 2>/dev/null
   fi
   rm -rf "$dir" 2>/dev/null
   return 0

@@ -115,6 +115,22 @@ export const messages = {
   logrotateOption: { code: 2442, text: "Logrotate {name}: {field} must be {expected}, not {value}." },
   logrotatePostrotate: { code: 2443, text: "Logrotate {name}: postrotate {problem}." },
   cronJobUser: { code: 2433, text: "CronJob {name}: user {value} is not a user name (like www-data; crontab -u takes names, not ids)." },
+  // Tree (kinds/tree) and batched Files: the "files" range 2380–2419.
+  treeSourceInvalid: { code: 2380, text: "Tree {path}: source must be fromDirectory(\"...\"), a directory of the project; it is {found}." },
+  treeSourceMissing: { code: 2381, text: "Tree {path}: the source directory {dir} does not exist (fromDirectory({given}) is relative to the file that calls it)." },
+  treeSourceNotDirectory: { code: 2382, text: "Tree {path}: the source {dir} is not a directory." },
+  treeUnreadable: { code: 2383, text: "Tree {path}: cannot read {file}: {reason}." },
+  treeSpecialFile: { code: 2384, text: "Tree {path}: {file} is a {type}; a Tree ships regular files and directories only. Remove it from the source or exclude it." },
+  treeSymlink: {
+    code: 2385,
+    text: "Tree {path}: {file} is a symbolic link; a Tree ships regular files and directories only (a link could point outside the tree on the host). Copy what it points to into the source, or exclude it.",
+  },
+  treeTooLarge: {
+    code: 2386,
+    text: "Tree {path}: the source holds {size} bytes in {count} files; a bundle carries at most {max} bytes ({maxMiB} MiB) of Tree content. Exclude what the host does not need, or ship the code as a release archive.",
+  },
+  treeBadName: { code: 2387, text: "Tree {path}: {file} has a control character in its name ({char}); such a name cannot be shipped." },
+  treeExcludeInvalid: { code: 2388, text: "Tree {path}: exclude must be a list of non-empty glob strings; {found} is not one." },
 
   invalidHostName: { code: 3001, text: "Host name {host} cannot be used: host names become bundle file names and must match [A-Za-z0-9][A-Za-z0-9._-]*." },
   invalidEnvironmentName: { code: 3002, text: "Environment name {name} cannot be used: it must match [A-Za-z0-9][A-Za-z0-9._-]*." },

@@ -39,6 +39,9 @@ export interface BundleInput {
  */
 export const INCOMPLETE_GUARD = `{ trap 'echo "depc: this bundle is incomplete: it ends before its last line; copy it again" >&2; exit 1' EXIT; }`;
 
+/** The fewest consecutive resources of a batching kind worth a batch. */
+const BATCH_MIN = 2;
+
 /** Paths per fact-gathering call: keeps each command line far below ARG_MAX. */
 const FACT_CHUNK = 256;
 
@@ -49,7 +52,8 @@ const FACT_CHUNK = 256;
 export function emitBundle(input: BundleInput): string {
   const { host, resources } = input;
   const roots = new Set(["depc_main", "depc_step"]);
-  const steps: string[] = [];
+  // text: the step's lines; batchable: one depc_step of its own (not a member of a collected group).
+  const steps: { resource: CheckedResource; index: number; text: string; batchable: boolean }[] = [];
   const contents: string[] = [];
   const facts: { index: number; fact: Fact }[] = [];
 
@@ -72,7 +76,12 @@ export function emitBundle(input: BundleInput): string {
     const group = groupOf.get(resource);
     const comment = `  # [${index}] ${resource.kind} ${commentText(resource.key)} (${commentText(input.siteOf(resource))})`;
     if (group !== undefined && group.first !== index) {
-      steps.push(`${comment}, in the call of [${group.first}]\n  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} depc_collected ${group.first} ${group.ordinal}`);
+      steps.push({
+        resource,
+        index,
+        text: `${comment}, in the call of [${group.first}]\n  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} depc_collected ${group.first} ${group.ordinal}`,
+        batchable: false,
+      });
       return;
     }
     const lowered = group === undefined ? resource.lowered : resource.definition.collect!.lower(group.members);
@@ -98,24 +107,57 @@ export function emitBundle(input: BundleInput): string {
       }
       // A resource with several contents (Buildout's config files): _2, _3, … after the first.
       const name = `depc_content_${index}${++contentCount === 1 ? "" : `_${contentCount}`}`;
-      contents.push(contentFunction(name, arg.content));
-      if (needsTextNonl(arg.content)) roots.add("depc_text_nonl");
+      contents.push(contentFunction(name, arg.content, arg.builtin === true));
+      if (arg.builtin !== true && needsTextNonl(arg.content)) roots.add("depc_text_nonl");
       return name;
     });
     if (group !== undefined) {
       // The group's one call first, then this member's line from its outcome (runtime/collect.sh).
       roots.add("depc_collect").add("depc_collected");
       const { indices } = group;
-      steps.push(
-        `${comment}, with ${indices.length === 1 ? "no other" : indices.slice(1).map((n) => `[${n}]`).join(" ")} in one call\n` +
+      steps.push({
+        resource,
+        index,
+        text:
+          `${comment}, with ${indices.length === 1 ? "no other" : indices.slice(1).map((n) => `[${n}]`).join(" ")} in one call\n` +
           `  depc_collect ${shellQuote(indices.join(" "))} ${call} ${words.join(" ")}\n` +
           `  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} depc_collected ${index} 1`,
-      );
+        batchable: false,
+      });
       return;
     }
-    steps.push(`${comment}\n  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} ${call} ${words.join(" ")}`);
+    steps.push({ resource, index, text: `${comment}\n  depc_step ${index} ${resource.kind} ${shellQuote(resource.key)} ${call} ${words.join(" ")}`, batchable: true });
     if (fact !== undefined) facts.push({ index, fact });
   });
+
+  // Runs of consecutive resources of a kind with `batch` (KindDefinition):
+  // their steps go into one function, run once to stage them all (depc_step
+  // only stages then), flushed in one batched pass, and run once more.
+  const stepLines: string[] = [];
+  for (let i = 0; i < steps.length; ) {
+    const batch = steps[i]!.resource.definition.batch;
+    let j = i + 1;
+    if (batch !== undefined && steps[i]!.batchable) {
+      while (j < steps.length && steps[j]!.batchable && steps[j]!.resource.definition === steps[i]!.resource.definition) j++;
+    }
+    if (batch === undefined || j - i < BATCH_MIN) {
+      stepLines.push(steps[i]!.text);
+      i++;
+      continue;
+    }
+    const run = steps.slice(i, j);
+    const name = `depc_batch_${run[0]!.index}`;
+    roots.add("depc_batch").add(batch.stage).add(batch.flush);
+    // Defined where it runs, its steps unindented, so the bundle still reads in run order.
+    stepLines.push(
+      `  # [${run[0]!.index}]-[${run[run.length - 1]!.index}]: ${run.length} ${run[0]!.resource.kind} resources, staged in one batch, then run in order`,
+      `  ${name}() {`,
+      ...run.map((s) => s.text),
+      "  }",
+      `  depc_batch ${name} ${batch.stage} ${batch.flush}`,
+    );
+    i = j;
+  }
 
   // Which reactions each resource index owes when it changes, grouped by reaction list.
   const owing = new Map<string, number[]>();
@@ -176,7 +218,7 @@ export function emitBundle(input: BundleInput): string {
     "# ---- resources, in order (the runtime that runs them is at the end) ----",
     "",
     "depc_resources() {",
-    steps.length > 0 ? steps.join("\n") : "  :",
+    stepLines.length > 0 ? stepLines.join("\n") : "  :",
     "}",
     "",
     "# ---- expected state: checked for all resources in one pass before any runs ----",

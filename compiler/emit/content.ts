@@ -4,10 +4,14 @@
  * Anything else — invalid UTF-8, NUL and other control bytes, or Unicode
  * bidirectional controls that could make a reviewer misread the bundle —
  * goes as `printf` octal escapes, which every POSIX shell decodes exactly.
+ * With `builtin`, readable text goes verbatim in single quotes to
+ * `printf '%s'` instead (a `'` as `'\''`): no `cat` process per file where
+ * printf is a builtin (dash, bash, busybox sh, yash).
  */
-export function contentFunction(name: string, bytes: Uint8Array): string {
+export function contentFunction(name: string, bytes: Uint8Array, builtin = false): string {
   if (bytes.length === 0) return `${name}() { :; }`;
   const text = readableText(bytes);
+  if (builtin && text !== undefined) return printfTextFunction(name, text);
   const delimiter = text === undefined ? undefined : delimiterFor(text);
   if (text === undefined || delimiter === undefined) return printfFunction(name, bytes);
   if (text.endsWith("\n")) return `${name}() {\n  cat <<'${delimiter}'\n${text}${delimiter}\n}`;
@@ -126,4 +130,35 @@ function printfChunks(bytes: Uint8Array, max: number): string[] {
   }
   flush();
   return calls;
+}
+
+/** Bytes of readable text per `printf '%s'` call: far below Linux's 128 KiB per argument (mksh and posh run /usr/bin/printf). */
+const TEXT_CHUNK = 32 * 1024;
+
+/** Readable text as `printf '%s' '…'` calls, split after a newline (or a whole character) once a chunk holds TEXT_CHUNK bytes. */
+function printfTextFunction(name: string, text: string): string {
+  const calls: string[] = [];
+  let chunk = "";
+  let size = 0;
+  const flush = () => {
+    if (chunk === "") return;
+    calls.push(`  printf '%s' '${chunk.replace(/'/g, "'\\''")}'`);
+    chunk = "";
+    size = 0;
+  };
+  for (const ch of text) {
+    chunk += ch;
+    size += Buffer.byteLength(ch);
+    if ((ch === "\n" && size >= TEXT_CHUNK - 4096) || size >= TEXT_CHUNK) flush();
+  }
+  flush();
+  if (calls.length <= CALLS_PER_FUNCTION) return `${name}() {\n${calls.join("\n")}\n}`;
+  const parts: string[] = [];
+  const names: string[] = [];
+  for (let i = 0; i < calls.length; i += CALLS_PER_FUNCTION) {
+    const part = `${name}_part${names.length + 1}`;
+    names.push(part);
+    parts.push(`${part}() {\n${calls.slice(i, i + CALLS_PER_FUNCTION).join("\n")}\n}`);
+  }
+  return `${parts.join("\n")}\n${name}() {\n${names.map((n) => `  ${n} || return`).join("\n")}\n}`;
 }

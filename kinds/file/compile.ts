@@ -13,6 +13,8 @@ export const fileKind: KindDefinition = {
   runtime: { file: "file.sh", calls: [{ fn: "depc_file", params: ["path", "mode", "owner", "group", "sha256", "contentfn", "[salt]"] }] },
   reacts: false,
   references: { owner: "user", group: "group" },
+  // New files of a run of consecutive Files: written, verified and renamed in a few processes for all.
+  batch: { stage: "depc_file_stage", flush: "depc_file_flush" },
   remove: { fn: "depc_file_remove", params: ["path", "secret"] },
   // Its content only: it travels in a content function, never in a report.
   secrets: { fields: ["content"], masked: false },
@@ -41,7 +43,7 @@ export const fileKind: KindDefinition = {
       lowered: {
         call: "depc_file",
         // A secret file gets its fingerprint salt: the runtime never diffs it, never prints its digest.
-        args: { path, mode: octal4(mode), owner: owner ?? "", group: group ?? "", sha256, contentfn: { content }, salt: secret?.salt },
+        args: { path, mode: octal4(mode), owner: owner ?? "", group: group ?? "", sha256, contentfn: { content, builtin: true }, salt: secret?.salt },
         fact: { type: "f", path, mode, owner, group, sha256 },
       },
       removal: { claim: path, args: { path, secret: secret ? "1" : "0" } },

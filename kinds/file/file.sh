@@ -19,6 +19,11 @@
 depc_file() {
   local p mode owner group sha fn salt dir new
   p=$1 mode=$2 owner=$3 group=$4 sha=$5 fn=$6 salt=${7:-}
+  # Written by its batch's flush (depc_file_flush): only the report is left.
+  if depc_batch_done "$depc_index"; then
+    depc_change created created
+    return 0
+  fi
   dir=${p%/*}
   [ -n "$dir" ] || dir=/
   if [ -L "$p" ]; then
@@ -261,4 +266,58 @@ depc_file_remove() {
     return 0
   fi
   depc_try "cannot remove $1" rm -f "$1"
+}
+
+# depc_file_stage PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: the staging
+# pass of a batch of files (depc_batch_stage) in apply mode: a new,
+# non-secret file whose directory exists gets its content written, by
+# CONTENTFN, into the run's staging directory next to it
+# (DIR/.depc.RUNID.s/NAME, mode 0700: nobody else can read it there) and is
+# queued (depc_stage_queue) for depc_file_flush. Anything else (an existing
+# path, a secret, a failure) is left to depc_file, which reports it exactly:
+# returns 1, and the rest of the batch runs the normal way too
+# (depc_batch_stage).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_file_stage() {
+  local dir
+  # Secret: its mode before its content, the normal way.
+  [ -z "${7:-}" ] || return 1
+  [ "$depc_mode" = apply ] || return 0
+  if [ -e "$1" ] || [ -L "$1" ]; then
+    return 1
+  fi
+  dir=${1%/*}
+  [ -n "$dir" ] || dir=/
+  [ -d "$dir" ] || return 1
+  depc_stage_dir "$dir" || return 1
+  if ! "$6" 2>/dev/null >"$depc_stage/${1##*/}"; then
+    return 1
+  fi
+  depc_stage_queue "$depc_index" "$1" "$5" "${2:-0644}" "$3" "$4"
+}
+
+# depc_file_flush: complete the files depc_file_stage queued
+# (depc_stage_commit), recording each one's reactions as owed before its
+# rename (as depc_step does before a change); depc_file then only reports
+# "created" for each completed one (depc_batch_done). One that was not
+# completed, and every later one, runs the normal way: a failure stops the
+# run where it would have stopped without the batch.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_file_flush() {
+  local k
+  depc_stage_commit depc_file_flush_owe
+  k=1
+  while [ "$k" -le "$depc_stage_good" ]; do
+    eval "depc_index=\$depcb_i_$k"
+    eval "depcb_done_$depc_index=1"
+    k=$((k + 1))
+  done
+  return 0
+}
+
+# depc_file_flush_owe K: the reactions queued file K owes, recorded before
+# its rename (depc_notifies).
+depc_file_flush_owe() {
+  eval "depc_index=\$depcb_i_$1"
+  depc_notifies "$depc_index"
 }

@@ -38,7 +38,10 @@ const content = (result: Awaited<ReturnType<typeof compileFiles>>, host: string,
   const bundle = result.bundles!.get(host)!;
   const step = bundle.split("\n").find((l) => l.includes(`depc_step`) && l.includes(`'${path}'`))!;
   const fn = /depc_content_\d+/.exec(step)![0];
-  return bundle.slice(bundle.indexOf(`${fn}() {`)).split("\n").slice(2).join("\n").split("DEPC_EOF")[0]!;
+  // A File's text content: one `printf '%s' '…'` (kinds/file writes with the printf builtin).
+  const start = `${fn}() {\n  printf '%s' '`;
+  const body = bundle.slice(bundle.indexOf(start) + start.length);
+  return body.slice(0, body.indexOf("'\n}")).replaceAll("'\\''", "'");
 };
 const order = (result: Awaited<ReturnType<typeof compileFiles>>, host: string) =>
   result.bundles!.get(host)!.split("\n").filter((l) => /^  depc_step /.test(l)).map((l) => l.split(" ").slice(4, 7).join(" "));
@@ -123,7 +126,7 @@ export default environment({ hosts: { a: { data: { role: ${value} }, components:
     });
     const ok = await compileFiles(files(`"replica"`));
     expect(ok.printed).toBe("");
-    expect(ok.bundles!.get("a")).toContain("\nreplica\nDEPC_EOF");
+    expect(ok.bundles!.get("a")).toContain("printf '%s' 'replica\n'");
     const bad = await compileFiles(files(`"leader"`));
     expect(bad.printed).toContain(`env/prod.ts:4:52 - error TS2322: Type '"leader"' is not assignable to type '"primary" | "replica" | undefined'.`);
   });
