@@ -15,7 +15,6 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compile } from "../../compiler/build.js";
 import { repoRoot } from "../support/project.js";
 import { Testbed, testbedPrerequisites } from "../testbed/index.js";
 import { bedEnv, djangoProject, EXAMPLE } from "./django-project.js";
@@ -98,7 +97,13 @@ describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () =>
       ["web2", "converged"],
       ["db", "converged"],
     ]);
-    const page = get("/");
+    // nginx's reload is graceful and asynchronous: lb's old workers (the package's welcome
+    // page) may answer for a moment after the deploy ended. Wait for the new config.
+    let page = get("/");
+    for (let i = 0; i < 50 && page.body.includes("Welcome to nginx!"); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      page = get("/");
+    }
     expect(page.code, page.error).toBe(0);
     expect(page.body).toContain(GREETING);
     expect(page.body).toMatch(/Served by web[12]\./);
@@ -152,12 +157,4 @@ describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () =>
     expect(r.code, show(r)).toBe(0);
     for (const web of ["web1", "web2"]) expect(await sh(web, "crontab -l -u sprint 2>&1 || true"), web).not.toContain("clearsessions");
   }, 600_000);
-});
-
-describe("examples/django builds", () => {
-  it("staging: everything on one host", async () => {
-    const result = await compile("examples/django/env/staging", { cwd: repoRoot, cacheDir: false, placeholderSecrets: true });
-    expect(result.diagnostics).toEqual([]);
-    expect(result.environment!.hosts.map((h) => h.name)).toEqual(["staging"]);
-  });
 });

@@ -52,7 +52,8 @@ export const django = component({
   },
   build(s, ctx) {
     const db = ctx.requireOne(database);
-    ctx.provide(webBackend, { name: ctx.host.name, host: ctx.host.address, port: s.port });
+    // Optional: a single host (staging) has no load balancer, and nobody waits for its schema.
+    ctx.provide(webBackend, { name: ctx.host.name, host: ctx.host.address, port: s.port }, { optional: true });
     if (!s.migrate) ctx.requireOne(schema);
 
     // What the site runs on, from the OS packages; what needs a package is ordered after it.
@@ -101,7 +102,7 @@ port = ${db.port}
     const manage = (...args: [string, ...string[]]) => ["runuser", "-u", s.user, "--", "python3", "manage.py", ...args] as [string, ...string[]];
     // Migrations when the code or the settings (the database) changed; static files when the code did.
     const migrations = s.migrate ? [Command({ name: "migrate", command: manage("migrate", "--noinput"), cwd: app, env, whenChanged: [code, settings], after: python })] : [];
-    if (s.migrate) ctx.provide(schema, { host: ctx.host.name });
+    if (s.migrate) ctx.provide(schema, { host: ctx.host.name }, { optional: true });
     const statics = Command({ name: "collectstatic", command: manage("collectstatic", "--noinput"), cwd: app, env, whenChanged: [code], after: python });
 
     // gunicorn under the system's supervisord, "cold": stopped before the code or the
