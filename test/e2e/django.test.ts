@@ -41,6 +41,8 @@ interface Run {
   hosts: HostJson[];
 }
 
+const show = (r: Omit<Run, "hosts">) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+
 describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () => {
   let bed: Testbed;
   let project: { dir: string; identity: string; cleanup: () => void };
@@ -59,7 +61,6 @@ describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () =>
     const hosts = existsSync(json) ? ((JSON.parse(readFileSync(json, "utf8")) as { hosts: HostJson[] }).hosts ?? []) : [];
     return { code, stdout, stderr, hosts };
   }
-  const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
   const sh = async (host: string, command: string) => {
     const r = await bed.exec(host, command, { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`${host}: ${command}: exit ${r.code}: ${r.stderr}`);
@@ -157,4 +158,40 @@ describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () =>
     expect(r.code, show(r)).toBe(0);
     for (const web of ["web1", "web2"]) expect(await sh(web, "crontab -l -u sprint 2>&1 || true"), web).not.toContain("clearsessions");
   }, 600_000);
+});
+
+describe.skipIf(!pre.ok)("examples/django staging deployed onto one fresh host", () => {
+  let bed: Testbed;
+  let project: { dir: string; identity: string; cleanup: () => void };
+
+  beforeAll(async () => {
+    bed = await Testbed.start({ hosts: [{ name: "staging", systemd: true }] });
+    const aptSource = (await bed.aptRepository()).sourcesListLine;
+    // Staging's placement: PostgreSQL and the site on one host (one apt call for both components' Packages).
+    project = djangoProject("staging", bedEnv({ aptSource, hosts: { staging: "postgres, django" } }));
+  }, 900_000);
+
+  afterAll(async () => {
+    project?.cleanup();
+    await bed?.stop();
+  }, 120_000);
+
+  it("serves the page from its own database; a second deploy changes nothing", async () => {
+    const deploy = () => {
+      const r = spawnSync(process.execPath, [join(repoRoot, "bin", "depc.js"), "deploy", "env/staging", "-F", bed.sshConfigFile], {
+        cwd: project.dir,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1", DEPC_AGE_IDENTITY: project.identity },
+        timeout: 900_000,
+      });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr, hosts: [] };
+    };
+    const first = deploy();
+    expect(first.code, show(first)).toBe(0);
+    const page = spawnSync("curl", ["-sS", "--max-time", "10", "--resolve", `${SITE}:80:${bed.address("staging")}`, `http://${SITE}/`], { encoding: "utf8" });
+    expect(page.stdout).toContain(GREETING);
+    expect(page.stdout).toContain("Served by staging.");
+    const second = deploy();
+    expect(second.stdout, show(second)).toMatch(/1 converged \(0 resources changed\)/);
+  }, 900_000);
 });
