@@ -122,6 +122,45 @@ describe.skipIf(!pre.ok)("Package on a real Debian host with real apt", () => {
     expect(lines(check)).toContain(`would change  package sl (install ${repo.versions.get("sl")})`);
   }, 1_200_000);
 
+  it("kill -9 of the whole run while dpkg installs: the next run finishes dpkg's work and converges", async () => {
+    const model = [...sources(), Package({ name: "hello" }), Package({ name: "postgresql" })];
+    const bundle = compileValue(environment({ hosts: { web: model } }), "pkg").bundles!.get("web")!;
+    expect((await bed.exec("web", "cat > /root/pkg.sh", { input: bundle })).code).toBe(0);
+    // The run in its own session; killed (the bundle, apt-get, dpkg and the maintainer
+    // scripts: the whole process group) as soon as dpkg is configuring postgresql.
+    // (A file, not sh -c: the watcher's own command line must not hold the pattern.)
+    const watcher = `setsid sh /root/pkg.sh >/root/killed.out 2>&1 </dev/null &
+pid=$!
+i=0
+while [ $i -lt 3000 ]; do
+  if pgrep -af 'postinst|dpkg .*--configure|pg_createcluster|initdb' >/root/matched; then
+    # The run's whole session (apt-get, dpkg, maintainer scripts), not just its process group.
+    pkill -9 -s $pid
+    echo killed
+    break
+  fi
+  i=$((i + 1))
+  sleep 0.05
+done
+wait $pid 2>/dev/null
+dpkg --audit | head -3
+`;
+    expect((await bed.exec("web", "cat > /root/watch.sh", { input: watcher })).code).toBe(0);
+    const killed = await bed.exec("web", "sh /root/watch.sh", { timeoutMs: 600_000 });
+    expect(killed.stdout.startsWith("killed\n"), killed.stdout + killed.stderr).toBe(true);
+    // dpkg --audit names what the killed dpkg left half-done (else the kill came too late).
+    const matched = (await bed.exec("web", "cat /root/matched /root/killed.out")).stdout;
+    expect(killed.stdout.slice("killed\n".length), `dpkg --audit after the kill (killed at: ${matched})`).not.toBe("");
+    expect(await installed("postgresql")).toBe("");
+    const r = await deploy(model, "", "apply after kill -9 during the install");
+    expect(r.stderr).toMatch(/^depc: pkg\/web: warning: took over a stale lock: the run that held it \(pid \d+, started \S+, user root \(apply\)\) is gone\n$/);
+    expect(r.code).toBe(0);
+    expect(lines(r)).toContain(`changed       package postgresql (installed ${repo.versions.get("postgresql")})`);
+    expect((await bed.exec("web", "dpkg --audit")).stdout).toBe("");
+    const again = await deploy(model);
+    expect(again.stdout).toContain("0 changed, 4 ok, 0 failed");
+  }, 1_200_000);
+
   it("a package the repository does not have: apt's output as lines under one failed line, after one index refresh", async () => {
     const r = await deploy([...sources(), Package({ name: "hello" }), Package({ name: "depc-no-such-package" })]);
     expect(r.code).toBe(1);

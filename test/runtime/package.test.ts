@@ -87,7 +87,11 @@ done
 exit $rc
 `,
   dpkg: `#!/bin/sh
-# Stand-in: --compare-versions A gt B (string order is enough for the test's versions).
+# Stand-in: --compare-versions A gt B (string order is enough for the test's versions);
+# --configure -a finishes what a killed run left ($FAKE/interrupted).
+case $1 in
+  --configure) printf '%s\\n' "dpkg $*" >>"$FAKE/calls"; rm -f "$FAKE/interrupted"; exit 0 ;;
+esac
 awk -v a="$2" -v b="$4" 'BEGIN { exit !(a > b) }'
 `,
   "apt-cache": `#!/bin/sh
@@ -117,6 +121,7 @@ case " $* " in
     exit 0 ;;
 esac
 [ ! -f "$FAKE/fail" ] || { cat "$FAKE/fail"; exit 100; }
+[ ! -f "$FAKE/interrupted" ] || { echo "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem."; exit 100; }
 for w in "$@"; do
   case $w in -*|install|*::*) continue ;; esac
   n=\${w%%=*}
@@ -266,6 +271,15 @@ describe.skipIf(busybox === undefined).each(shells)("Package with stand-ins for 
     expect(host.db()).toBe("base 1.0 ii\nbeta 3.1 ii\n");
     expect(host.calls().filter((c) => c.startsWith("apt-get remove"))).toEqual(["apt-get remove -y -q alpha"]);
     expect(readFileSync(join(host.state, "packages"), "utf8")).toBe("beta\n");
+  });
+
+  it("after a run killed during an install (dpkg interrupted), the next run finishes it with dpkg --configure -a and installs", () => {
+    const host = fakeHost("pkg-apt-killed", DEBIAN_STANDINS, "", "alpha 2.0\n");
+    writeFileSync(join(host.fake, "interrupted"), "");
+    const r = host.run(shell, [Package({ name: "alpha" })]);
+    expect(r.stderr).toBe("");
+    expect(statusLines(r.stdout)).toEqual(["changed       package alpha (installed 2.0)"]);
+    expect(host.calls().filter((c) => !c.startsWith("dpkg-query"))).toEqual([`apt-get ${APT_OPTS} alpha`, "dpkg --configure -a --force-confdef --force-confold", `apt-get ${APT_OPTS} alpha`]);
   });
 
   it("a host without dpkg-query/apt-get and without apk: one line naming host, resource and tools", () => {
