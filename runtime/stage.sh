@@ -116,14 +116,7 @@ depc_stage_commit() {
     fi
     k=$((k + 1))
   done
-  # The renames, per staging directory.
-  keys=$depc_stage_dirs
-  while [ -n "${keys#"$depc_nl"}" ]; do
-    keys=${keys#"$depc_nl"}
-    stage=${keys%%"$depc_nl"*}
-    keys=${keys#"$stage"}
-    depc_stage_renames "$stage"
-  done
+  depc_stage_renames
   depc_stage_good=$good
   depc_stage_drop
   return 0
@@ -207,32 +200,34 @@ depc_stage_attr() {
   fi
 }
 
-# depc_stage_renames STAGE: one `mv -f` (per 256) of the queued files
-# 1..good staged in STAGE to its directory, each by rename(2) over its own
-# path. When mv fails, the good run ends before that call's first file.
+# depc_stage_renames: the queued files 1..good renamed over their paths,
+# one `mv -f STAGED... DIR/` per run of consecutive files staged in one
+# directory (per 256): rename(2) per file. When mv fails, the good run ends
+# before that call's first file (some of its files may be in place: their
+# next check finds them converged). Uses depc_stage_commit's `good`.
 # shellcheck disable=SC3043,SC2154 # local is a deliberate extension; good is depc_stage_commit's
 depc_stage_renames() {
-  local stage k s first
-  stage=$1
+  local k s stage first
   k=1
-  first=0
+  first=1
+  stage=
   set --
   while [ "$k" -le "$good" ]; do
     eval "s=\$depcb_s_$k"
-    if [ "$s" = "$stage" ]; then
-      [ "$first" != 0 ] || first=$k
-      eval "set -- \"\$@\" \"\$s/\${depcb_p_$k##*/}\""
-    fi
-    k=$((k + 1))
-    if [ $# -ge 256 ] || { [ "$k" -gt "$good" ] && [ $# -gt 0 ]; }; then
-      # Some of this call's files may be in place now: their steps find them converged.
+    if [ $# -gt 0 ] && { [ "$s" != "$stage" ] || [ $# -ge 256 ]; }; then
       if ! mv -f "$@" "${stage%/*}/" 2>/dev/null; then
         good=$((first - 1))
         return 0
       fi
-      first=0
       set --
+      first=$k
     fi
+    stage=$s
+    eval "set -- \"\$@\" \"\$s/\${depcb_p_$k##*/}\""
+    k=$((k + 1))
   done
+  if [ $# -gt 0 ] && ! mv -f "$@" "${stage%/*}/" 2>/dev/null; then
+    good=$((first - 1))
+  fi
   return 0
 }

@@ -126,11 +126,16 @@ const TRIALS = Number(process.env.DEPC_BATCH_CRASH_TRIALS ?? 25);
 
 describe.each(availableShells().filter((s) => s.name === "dash" || s.name === "busybox sh"))("kill -9 during a batch under $name", (shell) => {
   it(`${TRIALS} trials over a 4 × 100-file cold apply: the next run converges, no file is partial, nothing is left behind`, async () => {
-    const calibrate = hostRoot(`batch-kill-cal-${shell.name}`);
-    const calBundle = writeBundle(calibrate, { resources: files(calibrate, 4, 100) });
-    const t0 = performance.now();
-    expect((await spawnRun(shell, calBundle)).code).toBe(0);
-    const span = (performance.now() - t0) * 1.1;
+    // The kills are spread over the shortest of three whole runs (this machine's load varies).
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const calibrate = hostRoot(`batch-kill-cal-${shell.name}`);
+      const calBundle = writeBundle(calibrate, { resources: files(calibrate, 4, 100) });
+      const t0 = performance.now();
+      expect((await spawnRun(shell, calBundle)).code).toBe(0);
+      times.push(performance.now() - t0);
+    }
+    const span = Math.min(...times) * 0.9;
     const failures: string[] = [];
     let killed = 0;
     for (let n = 0; n < TRIALS; n++) {

@@ -4,11 +4,11 @@
 #
 # depc runtime: a directory kept identical to a source shipped in the bundle.
 
-# depc_tree PATH OWNER GROUP MANIFESTFN CONTENTFN...: PATH is a directory
-# holding exactly the entries of MANIFESTFN's output (lines "x<TAB>ERE" of
+# depc_tree PATH OWNER GROUP MANIFEST CONTENTS...: PATH is a directory
+# holding exactly the entries of the function MANIFEST's output (lines "x<TAB>ERE" of
 # excluded paths, then "d<TAB>MODE<TAB>-<TAB>REL" and
 # "f<TAB>MODE<TAB>SHA256<TAB>REL", sorted, REL "." for PATH itself); the
-# Nth file's bytes are the output of the Nth CONTENTFN. OWNER and GROUP
+# Nth file's bytes are the output of the Nth function of CONTENTS. OWNER and GROUP
 # ('' = unmanaged) apply to every entry. Entries below PATH that are not in
 # the manifest are removed, except excluded ones. The host side is read in
 # a few processes whatever the size (depc_tree_scan); changed files are
@@ -91,14 +91,19 @@ depc_tree() {
     return 1
   fi
   depc_tree_modes "$mode_list" || return 1
-  if [ -n "$owner$group" ]; then
+  # "USER:" would also set USER's login group: only what is managed.
+  if [ -n "$owner" ] && [ -n "$group" ]; then
     depc_lines_run "cannot change owner and group in $p" "$own_list" chown "$owner:$group" || return 1
+  elif [ -n "$owner" ]; then
+    depc_lines_run "cannot change owner in $p" "$own_list" chown "$owner" || return 1
+  elif [ -n "$group" ]; then
+    depc_lines_run "cannot change group in $p" "$own_list" chgrp "$group" || return 1
   fi
   return 0
 }
 
-# depc_tree_stage PATH INDEX MODE SHA256 OWNER GROUP CONTENTFN...: write the
-# INDEXth CONTENTFN's output into the staging directory next to PATH and
+# depc_tree_stage PATH INDEX MODE SHA256 OWNER GROUP CONTENTS...: write the
+# output of the INDEXth function of CONTENTS into the staging directory next to PATH and
 # queue it (depc_stage_queue). Returns 1 with depc_error set.
 # shellcheck disable=SC3043 # local is a deliberate extension
 depc_tree_stage() {

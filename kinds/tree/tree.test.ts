@@ -52,10 +52,10 @@ function host(label: string): Host {
 }
 
 /** The bundle of host h: a Tree of `src` at ROOT/srv/code, a Command that logs each change of it. */
-function build(h: Host, src: string, extra: { exclude?: string[]; tree?: boolean } = {}): void {
+function build(h: Host, src: string, extra: { exclude?: string[]; tree?: boolean; owner?: string; group?: string } = {}): void {
   const resources = [Directory({ path: `${h.root}/srv` })];
   if (extra.tree !== false) {
-    const tree = Tree({ path: `${h.root}/srv/code`, source: fromDirectory(src), exclude: extra.exclude });
+    const tree = Tree({ path: `${h.root}/srv/code`, source: fromDirectory(src), exclude: extra.exclude, owner: extra.owner, group: extra.group });
     resources.push(tree as never, Command({ name: "on-change", command: ["sh", "-c", 'echo changed >> "$1"', "sh", `${h.root}/reactions.log`], whenChanged: [tree] }) as never);
   }
   writeFileSync(h.bundle, compileValue(environment({ hosts: { h: resources } }), "prod").bundles!.get("h")!, { mode: 0o700 });
@@ -236,6 +236,23 @@ describe.each(availableShells())("Tree under $name", (shell) => {
     expect(existsSync(code)).toBe(false);
   });
 
+  it.runIf(process.getuid?.() === 0)("owner only: every entry gets it, the group is left; a drifted owner is fixed", () => {
+    const h = host(`tree-owner-${shell.name}`);
+    build(h, source(fresh("src-owner"), { "a.txt": "a\n", "d/b.txt": "b\n" }), { owner: "nobody" });
+    expect(run(shell, h).status).toBe(0);
+    const code = `${h.root}/srv/code`;
+    const nobody = Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim());
+    for (const rel of [".", "a.txt", "d", "d/b.txt"]) {
+      expect(statSync(join(code, rel)).uid).toBe(nobody);
+      expect(statSync(join(code, rel)).gid).toBe(0);
+    }
+    expect(statusLines(run(shell, h).stdout)).toContain(`ok            tree ${code}`);
+    spawnSync("chown", ["root", join(code, "d/b.txt")]);
+    const fix = run(shell, h);
+    expect(statusLines(fix.stdout)).toContain(`changed       tree ${code} (1 owner)`);
+    expect(statSync(join(code, "d/b.txt")).uid).toBe(nobody);
+  });
+
   it("--check lists at most 50 entries, then how many more", () => {
     const h = host(`tree-cap-${shell.name}`);
     const files: Record<string, string> = {};
@@ -305,10 +322,15 @@ describe.each(availableShells().filter((s) => s.name === "dash" || s.name === "b
       build(h, src2);
       return h;
     };
-    const cal = prepare();
-    const t0 = performance.now();
-    expect((await spawnRun(shell, cal)).code).toBe(0);
-    const span = (performance.now() - t0) * 1.1;
+    // The kills are spread over the shortest of three whole runs (this machine's load varies).
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const cal = prepare();
+      const t0 = performance.now();
+      expect((await spawnRun(shell, cal)).code).toBe(0);
+      times.push(performance.now() - t0);
+    }
+    const span = Math.min(...times) * 0.9;
     const failures: string[] = [];
     let killed = 0;
     for (let n = 0; n < TRIALS; n++) {

@@ -170,7 +170,7 @@ depc_command_remove() {
   depc_change undo "ran $display"
 }
 
-#@@ depc_main sha256:9ef7db57c036cd7b0281badcda152b50b1e9119ea5bf0d89f2369133d2879a3b
+#@@ depc_main sha256:c000d0bcfd006ca87cbd43e53794fa7790287ea20cee40a247d9fc2d049eb925
 # Entry point: depc_main "$@". Parses options, prepares the private temp
 # dir, collects facts, runs the preflight, runs every resource, prints the
 # summary and exits (0 converged / nothing to do, 1 failure, 2 changes
@@ -190,6 +190,10 @@ depc_main() {
   depc_tmp=
   depc_inflight=
   depc_inflight_dir=
+  depc_stage_dirs=$depc_nl
+  depc_staging=
+  depc_staging_stopped=0
+  depc_batch_n=0
   depc_run_id=
   depc_facts_valid=1
   depc_todo=
@@ -483,17 +487,19 @@ depc_mktemp() {
   return 0
 }
 
-#@@ depc_drop_inflight sha256:e20f01ed8ae4bf1d2387a01cb1c47b5cb4ff78ad7ffc7b90d65ebed763b2c187
+#@@ depc_drop_inflight sha256:eee3c7119bd4251a1e10305a270c58a962bfb6e29272d0d5733c5c08fde6e2d1
 # Remove the in-flight temp file next to a target, if any: every
 # DIR/.depc.RUNID.* of the directory depc_mktemp was last asked for (also one
-# whose name mktemp had not printed yet; a directory too: Extract's fresh tree).
+# whose name mktemp had not printed yet), and the staging directories of a
+# batch (depc_stage_drop).
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_drop_inflight() {
   local f
+  depc_stage_drop
   if [ -n "${depc_inflight_dir:-}" ]; then
     for f in "$depc_inflight_dir"/.depc."$depc_run_id".*; do
       if [ -e "$f" ] || [ -L "$f" ]; then
-        rm -rf "$f"
+        rm -f "$f"
       fi
     done
   fi
@@ -591,15 +597,20 @@ depc_try() {
   depc_fail "$msg" "$depc_tmp/err"
 }
 
-#@@ depc_step sha256:4ef5ba6a04596e2a8e856e552cd478fcb66f1a4e3d66e4f9ef6750bdf23bfc08
+#@@ depc_step sha256:7b578f091099cec3cb2797b08bfbdc8a4ed9ed2202b1db166d1645cd593ae8f8
 # depc_step INDEX KIND KEY FUNC [ARGS...]: run one resource. When the
 # preflight verified INDEX and the facts are still valid, print the ok line
 # with builtins only. Otherwise run FUNC ARGS (which may call depc_change and
 # returns non-zero with depc_error set on failure) and print its line.
-# In apply mode the run stops at the first failure.
+# In apply mode the run stops at the first failure. While a batch stages
+# (depc_batch), only depc_batch_stage.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_step() {
   local status
+  if [ -n "$depc_staging" ]; then
+    depc_batch_stage "$@"
+    return 0
+  fi
   depc_index=$1
   depc_kind=$2
   depc_key=$3
@@ -717,6 +728,61 @@ depc_finish() {
   exit "$rc"
 }
 
+#@@ depc_batch sha256:538a2ab75bdc34cc4afbb6bceb60986249073312a7f86a25aaa7189d9bf4df3e
+# depc_batch STEPS STAGE FLUSH: run a batch (a run of consecutive resources
+# of a kind with `batch`, see runtime/README.md, "Batches"): the function
+# STEPS (their depc_step lines) once with depc_step staging each resource
+# (depc_batch_stage with STAGE), then FLUSH, which does the staged work in a
+# few processes for all, then STEPS again: each resource runs as usual, and
+# one that FLUSH completed only reports it.
+depc_batch() {
+  depc_staging=$2
+  depc_staging_stopped=0
+  "$1"
+  depc_staging=
+  "$3"
+  "$1"
+}
+
+#@@ depc_batch_stage sha256:4d862ccebe74de098c0e245c59213edffea32e83dfb6d80937274ccf331c7e3b
+# depc_batch_stage INDEX KIND KEY FUNC [ARGS...]: depc_step while staging:
+# $depc_staging ARGS for a resource the preflight did not verify, with
+# depc_index, depc_kind and depc_key set as depc_step sets them. A stage
+# function returns non-zero for a resource it leaves to its normal run
+# (which may fail): no later resource of the batch is staged then, so none
+# is changed before that one ran (a failure stops the run where it would
+# without the batch).
+depc_batch_stage() {
+  [ "$depc_staging_stopped" = 0 ] || return 0
+  if [ "$depc_facts_valid" = 1 ]; then
+    case $depc_todo in
+      *" $1 "*) ;;
+      *) return 0 ;;
+    esac
+  fi
+  depc_index=$1
+  depc_kind=$2
+  depc_key=$3
+  shift 4
+  "$depc_staging" "$@" || depc_staging_stopped=1
+  return 0
+}
+
+#@@ depc_batch_done sha256:10096e32dea799c9fb458f5525172176a945cb0ad8fd9a8d0036eac1a4fefe57
+# depc_batch_done INDEX: whether the flush of a batch completed resource
+# INDEX (then its call only reports the change); true once per index.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_batch_done() {
+  local flag
+  case $1 in
+    '' | *[!0-9]*) return 1 ;;
+  esac
+  eval "flag=\${depcb_done_$1:-}"
+  [ -n "$flag" ] || return 1
+  eval "depcb_done_$1="
+  return 0
+}
+
 #@@ depc_diff sha256:fe09db817156d7505ab141449aee39119d9e44b5230a12b8a7ff0a9fa9fb5545
 # depc_diff OLD NEW PATH OLDSHA NEWSHA: write the diff shown under a
 # "would change" line into $depc_tmp/diff and set depc_has_diff=1:
@@ -831,45 +897,6 @@ depc_directory_remove() {
     return 1
   }
   depc_try "cannot remove directory $1" rmdir "$1"
-}
-
-#@@ depc_download_remove sha256:5882421ff7fefbd292bf5d7957abb9cf669d7fc8408a81ccbb6e084ccb22da5c
-# depc_download_remove PATH: the downloaded file is removed (ledger.sh) if it
-# is still a regular file; --check names it without showing its bytes.
-# shellcheck disable=SC2034 # sets globals read by other functions
-depc_download_remove() {
-  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; then
-    depc_left="it is no longer a regular file"
-    depc_left_warn=1
-    return 0
-  fi
-  [ -f "$1" ] || return 0
-  depc_remove_guard "$1" || return 0
-  depc_change removed ''
-  [ "$depc_mode" = apply ] || return 0
-  depc_try "cannot remove $1" rm -f "$1"
-}
-
-#@@ depc_extract_remove sha256:dbbe31826f9a74f6b132877680e27edfc39a38daf94bcd6c071ccc99b4c9486b
-# depc_extract_remove TO: the extracted tree is removed (ledger.sh) when it
-# still carries depc's marker (TO/.depc-extracted); otherwise it is left.
-# shellcheck disable=SC2034 # sets globals read by other functions
-depc_extract_remove() {
-  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
-    depc_left="it is no longer a directory"
-    depc_left_warn=1
-    return 0
-  fi
-  [ -d "$1" ] || return 0
-  if [ ! -f "$1/.depc-extracted" ]; then
-    depc_left="it has no .depc-extracted: not depc's tree"
-    depc_left_warn=1
-    return 0
-  fi
-  depc_remove_guard "$1" || return 0
-  depc_change removed ''
-  [ "$depc_mode" = apply ] || return 0
-  depc_try "cannot remove $1" rm -rf "$1"
 }
 
 #@@ depc_fact_stat sha256:3d2b3261b4aa210fc86fb4719225f2035ebfbdb25c7884753f3065c7062866e9
@@ -1073,7 +1100,7 @@ depc_sha256_of() {
   return 0
 }
 
-#@@ depc_file sha256:7b2359ec8f779e621b3b9b059b6d64f8db46ac99b6d9e0d41826938fe7a388cc
+#@@ depc_file sha256:e4cac32e70fb2959eb23999ccb44a0a4a5bb6a6c21154f41d1aff835b5caab61
 # depc_file PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: PATH is a regular file
 # whose bytes are CONTENTFN's output (digest SHA256), with MODE (4-digit
 # octal; '' = unmanaged: a new file gets 0644, an existing file keeps its
@@ -1089,6 +1116,11 @@ depc_sha256_of() {
 depc_file() {
   local p mode owner group sha fn salt dir new
   p=$1 mode=$2 owner=$3 group=$4 sha=$5 fn=$6 salt=${7:-}
+  # Written by its batch's flush (depc_file_flush): only the report is left.
+  if depc_batch_done "$depc_index"; then
+    depc_change created created
+    return 0
+  fi
   dir=${p%/*}
   [ -n "$dir" ] || dir=/
   if [ -L "$p" ]; then
@@ -1334,53 +1366,61 @@ depc_file_remove() {
   depc_try "cannot remove $1" rm -f "$1"
 }
 
-#@@ depc_group_lookup sha256:023a1150cdea9e08b832ff95a7d57acd12fe5d3a9aaa41001d4fc296bf42471c
-# depc_group_lookup NAME|GID: the group entry (by name, or by gid when all
-# digits) into depc_gr_found (0/1), depc_gr_name, depc_gr_gid, depc_gr_members.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
-depc_group_lookup() {
-  local g x gid members bygid
-  depc_gr_found=0
-  case $1 in
-    *[!0-9]* | '') bygid=0 ;;
-    *) bygid=1 ;;
-  esac
-  while IFS=: read -r g x gid members; do
-    if { [ "$bygid" = 0 ] && [ "$g" = "$1" ]; } || { [ "$bygid" = 1 ] && [ "$gid" = "$1" ]; }; then
-      depc_gr_found=1 depc_gr_name=$g depc_gr_gid=$gid depc_gr_members=$members
-      return 0
-    fi
-  done <"$depc_tmp/group"
+#@@ depc_file_stage sha256:d5c3057f781f1c416fcd8dad9337b46465d7da223d82443a649ae86843b7bc53
+# depc_file_stage PATH MODE OWNER GROUP SHA256 CONTENTFN [SALT]: the staging
+# pass of a batch of files (depc_batch_stage) in apply mode: a new,
+# non-secret file whose directory exists gets its content written, by
+# CONTENTFN, into the run's staging directory next to it
+# (DIR/.depc.RUNID.s/NAME, mode 0700: nobody else can read it there) and is
+# queued (depc_stage_queue) for depc_file_flush. Anything else (an existing
+# path, a secret, a failure) is left to depc_file, which reports it exactly:
+# returns 1, and the rest of the batch runs the normal way too
+# (depc_batch_stage).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_file_stage() {
+  local dir
+  # Secret: its mode before its content, the normal way.
+  [ -z "${7:-}" ] || return 1
+  [ "$depc_mode" = apply ] || return 0
+  if [ -e "$1" ] || [ -L "$1" ]; then
+    return 1
+  fi
+  dir=${1%/*}
+  [ -n "$dir" ] || dir=/
+  [ -d "$dir" ] || return 1
+  depc_stage_dir "$dir" || return 1
+  if ! "$6" 2>/dev/null >"$depc_stage/${1##*/}"; then
+    return 1
+  fi
+  depc_stage_queue "$depc_index" "$1" "$5" "${2:-0644}" "$3" "$4"
+}
+
+#@@ depc_file_flush sha256:697511a116fb0d62cadec36f5d84e7021a43c1e89530169cd413cb84ae9ea5bc
+# depc_file_flush: complete the files depc_file_stage queued
+# (depc_stage_commit), recording each one's reactions as owed before its
+# rename (as depc_step does before a change); depc_file then only reports
+# "created" for each completed one (depc_batch_done). One that was not
+# completed, and every later one, runs the normal way: a failure stops the
+# run where it would have stopped without the batch.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_file_flush() {
+  local k
+  depc_stage_commit depc_file_flush_owe
+  k=1
+  while [ "$k" -le "$depc_stage_good" ]; do
+    eval "depc_index=\$depcb_i_$k"
+    eval "depcb_done_$depc_index=1"
+    k=$((k + 1))
+  done
   return 0
 }
 
-#@@ depc_group_remove sha256:1109343f7ad3f6a34416fcbda676ff68608cb70449d2778977e96b10f9be9a84
-# depc_group_remove NAME: groupdel (busybox: delgroup) when depc created the
-# group (STATE/principals); a group depc did not create is left.
-# shellcheck disable=SC2034 # sets globals read by other functions
-depc_group_remove() {
-  depc_principals_load || return 1
-  depc_group_lookup "$1"
-  if [ "$depc_gr_found" = 0 ]; then
-    [ "$depc_mode" != apply ] || depc_principal_forget group "$1"
-    return
-  fi
-  if ! depc_principal_created group "$1"; then
-    depc_left="it existed before depc managed it"
-    return 0
-  fi
-  depc_change removed ''
-  [ "$depc_mode" = apply ] || return 0
-  depc_pw_loaded=0
-  if command -v groupdel >/dev/null 2>&1; then
-    depc_try "cannot remove group $1" groupdel -- "$1" || return 1
-  elif command -v delgroup >/dev/null 2>&1; then
-    depc_try "cannot remove group $1" delgroup "$1" || return 1
-  else
-    depc_error="cannot remove group $1: host $DEPC_HOST has neither 'groupdel' nor busybox 'delgroup' (PATH=$PATH)"
-    return 1
-  fi
-  depc_principal_forget group "$1"
+#@@ depc_file_flush_owe sha256:7fb5698b3242678930be20ffc0fd67922ffd782e823ac445f1bf792ed15b93b1
+# depc_file_flush_owe K: the reactions queued file K owes, recorded before
+# its rename (depc_notifies).
+depc_file_flush_owe() {
+  eval "depc_index=\$depcb_i_$1"
+  depc_notifies "$depc_index"
 }
 
 #@@ depc_ledger_begin sha256:22b65c7a43fd8e0b00b1dd7d3d45e74d65ad790426a577ea2ce5e25b1d356b8d
@@ -1857,178 +1897,6 @@ depc_unowe() {
   depc_error=
 }
 
-#@@ depc_package_query sha256:9a0fe455c35fa77f0915e88f3e503678359d9bcb6f47aaf19999bfaf48d3537e
-# depc_package_query NAMES: one dpkg-query for NAMES (a space-separated
-# list) into $depc_tmp/pkg.state: `BINARYNAME<TAB>NAME<TAB>VERSION<TAB>STATUS`
-# lines (STATUS: dpkg's abbreviation, `ii ` installed). Unknown names are no
-# error (dpkg-query exits 1 for them); anything worse fails every member.
-# shellcheck disable=SC3043,SC2086 # local is a deliberate extension; NAMES split on purpose
-depc_package_query() {
-  local rc
-  set -f
-  dpkg-query -W -f '${binary:Package}\t${Package}\t${Version}\t${db:Status-Abbrev}\n' $1 \
-    >"$depc_tmp/pkg.state" 2>"$depc_tmp/pkg.err" </dev/null
-  rc=$?
-  set +f
-  [ "$rc" -le 1 ] && return 0
-  depc_fail "dpkg-query failed (exit status $rc)" "$depc_tmp/pkg.err"
-}
-
-#@@ depc_package_installed sha256:652471886a7c2e7865cdb1f43ccf5b28658b95f6e5845dd4cc3c01f6c49fa4c1
-# depc_package_installed FILE NAME: whether dpkg-query's FILE (see
-# depc_package_query) shows NAME installed (as NAME or NAME:ARCH); its
-# version into depc_pkg_version ('' when not installed). Builtins only.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
-depc_package_installed() {
-  local bin pkg ver status
-  depc_pkg_version=
-  while IFS="$depc_tab" read -r bin pkg ver status; do
-    [ "$bin" = "$2" ] || [ "$pkg" = "$2" ] || continue
-    case $status in
-      ii*)
-        depc_pkg_version=$ver
-        return 0
-        ;;
-    esac
-  done <"$1"
-  return 1
-}
-
-#@@ depc_package_apk_query sha256:6584323e28d927a9ecff95dc4543b3fcf7cfe1edc5f78e52dd8a06aa5dba0696
-# depc_package_apk_query: `apk info -v` (installed packages, NAME-VERSION a
-# line) into $depc_tmp/pkg.state.
-# shellcheck disable=SC3043 # local is a deliberate extension
-depc_package_apk_query() {
-  local rc
-  apk info -v </dev/null >"$depc_tmp/pkg.state" 2>"$depc_tmp/pkg.err"
-  rc=$?
-  [ "$rc" != 0 ] || return 0
-  depc_fail "apk info -v failed (exit status $rc)" "$depc_tmp/pkg.err"
-}
-
-#@@ depc_package_apk_installed sha256:bdbbcc8927ac2cc164f4f332b2d783931d2658a32b321812b313676077e7faa2
-# depc_package_apk_installed FILE NAME: whether `apk info -v`'s FILE shows
-# NAME (a line NAME-VERSION, VERSION like 1.24.0-r6: a package whose name
-# extends NAME, nginx-mod-http-..., does not count); its version into
-# depc_pkg_version. Builtins only.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
-depc_package_apk_installed() {
-  local line rest
-  depc_pkg_version=
-  while IFS= read -r line; do
-    case $line in
-      "$2"-[0-9]*) ;;
-      *) continue ;;
-    esac
-    rest=${line#"$2"-}
-    case $rest in
-      *-*-*) ;;
-      *-r[0-9]*)
-        depc_pkg_version=$rest
-        return 0
-        ;;
-    esac
-  done <"$1"
-  return 1
-}
-
-#@@ depc_package_marked sha256:7e751f7884787b9fd52588111a05e0b37d1bae7797378e91a023cd645b238a42
-# depc_package_marked NAME: whether STATE/packages names NAME (depc installed it).
-# shellcheck disable=SC3043 # local is a deliberate extension
-depc_package_marked() {
-  local line
-  [ -f "$depc_state_dir/packages" ] || return 1
-  while IFS= read -r line; do
-    [ "$line" != "$1" ] || return 0
-  done <"$depc_state_dir/packages"
-  return 1
-}
-
-#@@ depc_package_unmark sha256:a1acc95e2700379553aa0299bab78f8280f8d5631537cf30eabce1a0debf6f3f
-# depc_package_unmark NAME: apply: STATE/packages without NAME (awk, rename).
-depc_package_unmark() {
-  [ "$depc_mode" = apply ] && [ -f "$depc_state_dir/packages" ] || return 0
-  printf '%s\n' "$1" >"$depc_tmp/unmark"
-  if awk 'FILENAME == ARGV[1] { drop = $0; next } $0 != drop' "$depc_tmp/unmark" "$depc_state_dir/packages" \
-    >"$depc_state_dir/packages.new" 2>"$depc_tmp/err" &&
-    mv -f "$depc_state_dir/packages.new" "$depc_state_dir/packages" 2>>"$depc_tmp/err"; then
-    return 0
-  fi
-  depc_fail "cannot update $depc_state_dir/packages" "$depc_tmp/err"
-}
-
-#@@ depc_package_remove sha256:c1383a28567bdfb7fb8dad5bd11e2e4ab24568e46917e22788130b4379dec3e8
-# depc_package_remove NAME: the Package left the model. Removed (apt-get
-# remove, not purge: its config files stay; apk del) only when depc installed
-# it (STATE/packages); a package that was on the host before is left. apt:
-# left with a warning when removing it would remove other packages too (apt-get
-# -s remove shows them). Not installed: nothing to do.
-# shellcheck disable=SC3043 # local is a deliberate extension
-depc_package_remove() {
-  local others line rc
-  if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-    depc_package_query "$1" || return 1
-    if ! depc_package_installed "$depc_tmp/pkg.state" "$1"; then
-      depc_package_unmark "$1"
-      return
-    fi
-  elif command -v apk >/dev/null 2>&1; then
-    depc_package_apk_query || return 1
-    if ! depc_package_apk_installed "$depc_tmp/pkg.state" "$1"; then
-      depc_package_unmark "$1"
-      return
-    fi
-  else
-    depc_error="host $DEPC_HOST has neither dpkg-query and apt-get (Debian, Ubuntu) nor apk (Alpine), so it cannot remove packages (PATH=$PATH)"
-    return 1
-  fi
-  if ! depc_package_marked "$1"; then
-    depc_left="it was on the host before depc installed it: depc removes only the packages it installed"
-    return 0
-  fi
-  if command -v apk >/dev/null 2>&1 && ! command -v apt-get >/dev/null 2>&1; then
-    if [ "$depc_mode" = apply ]; then
-      apk del "$1" </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-      rc=$?
-      [ "$rc" = 0 ] || {
-        depc_fail "apk del $1 failed (exit status $rc)" "$depc_tmp/pkg.out"
-        return 1
-      }
-      depc_package_unmark "$1" || return 1
-    fi
-    depc_change removed 'apk del'
-    return 0
-  fi
-  # What else apt-get would remove (packages that depend on it): never those.
-  apt-get -s remove "$1" </dev/null >"$depc_tmp/pkg.sim" 2>&1
-  others=
-  while IFS= read -r line; do
-    case $line in
-      "Remv $1 "* | "Remv $1:"*) ;;
-      "Remv "*)
-        line=${line#Remv }
-        others="${others:+$others, }${line%% *}"
-        ;;
-    esac
-  done <"$depc_tmp/pkg.sim"
-  if [ -n "$others" ]; then
-    depc_left="removing it would also remove packages that depend on it: $others"
-    depc_left_warn=1
-    return 0
-  fi
-  if [ "$depc_mode" = apply ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get remove -y -q "$1" </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
-    rc=$?
-    [ "$rc" = 0 ] || {
-      depc_fail "apt-get remove $1 failed (exit status $rc)" "$depc_tmp/pkg.out"
-      return 1
-    }
-    depc_package_unmark "$1" || return 1
-  fi
-  depc_change removed 'apt-get remove'
-  return 0
-}
-
 #@@ depc_report_write sha256:aa7d6f1e4626db44a9d70457c93b2c4f0e2947e88171ed9b1e91e01f6202eaf3
 # depc_report_write EXIT_STATUS NOT_RUN: turn the step log (TSV: index, kind,
 # key, status, change names joined by ",", error) into JSON lines in
@@ -2325,6 +2193,234 @@ depc_service_remove() {
   depc_try "systemctl daemon-reload failed" systemctl daemon-reload
 }
 
+#@@ depc_stage_dir sha256:31325a0d092ab06c05dc4982a66906cfac82e5628263a9e10ec7c319337110c4
+# depc_stage_dir DIR: create the run's staging directory in DIR,
+# DIR/.depc.RUNID.s (mode 0700), once per run and DIR; its name goes into
+# depc_stage. DIR is written to the private temp dir's inflight record
+# before the directory is made, so a run killed at any point leaves a name
+# the next run finds (depc_lock_clean_after). Returns 1 when it cannot.
+depc_stage_dir() {
+  depc_stage=${1%/}/.depc.$depc_run_id.s
+  case $depc_stage_dirs in
+    *"$depc_nl$depc_stage$depc_nl"*) return 0 ;;
+  esac
+  { printf '%s\n' "$1" >>"$depc_tmp/inflight"; } 2>/dev/null || return 1
+  mkdir -m 700 "$depc_stage" 2>/dev/null || return 1
+  depc_stage_dirs=$depc_stage_dirs$depc_stage$depc_nl
+  return 0
+}
+
+#@@ depc_stage_drop sha256:e8a236195fd3eda12463277ad8fb0b5b934cdec5aaea3231a4126c93ab737ffc
+# depc_stage_drop: remove the run's staging directories (and what is still
+# in them) and empty the inflight record. One process for all.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_stage_drop() {
+  local rest d
+  [ "$depc_stage_dirs" != "$depc_nl" ] || return 0
+  rest=${depc_stage_dirs#"$depc_nl"}
+  set --
+  while [ -n "$rest" ]; do
+    d=${rest%%"$depc_nl"*}
+    rest=${rest#"$d$depc_nl"}
+    set -- "$@" "$d"
+  done
+  rm -rf "$@" 2>/dev/null
+  depc_stage_dirs=$depc_nl
+  : >"$depc_tmp/inflight" 2>/dev/null
+  return 0
+}
+
+#@@ depc_stage_queue sha256:93d43db07b0f6e07fbf21a1de51c029bb86b3730a9dd4ca494371899f50da15e
+# depc_stage_queue INDEX PATH SHA256 MODE OWNER GROUP: queue the file
+# staged as $depc_stage/NAME (NAME: PATH's last component) for
+# depc_stage_commit.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_stage_queue() {
+  local n
+  n=$((depc_batch_n + 1))
+  depc_batch_n=$n
+  eval "depcb_i_$n=\$1 depcb_p_$n=\$2 depcb_s_$n=\$depc_stage depcb_h_$n=\$3 depcb_m_$n=\$4 depcb_o_$n=\$5 depcb_g_$n=\$6"
+  return 0
+}
+
+#@@ depc_stage_commit sha256:04507b47bdba136ea4390dc7a68aa5a5c55dd8810d6aadf677e0f8c27c41fd6c
+# depc_stage_commit HOOK: complete the queued files: ONE sha256 pass over
+# the staged files (per 256) proves each byte-exact, then one chown per
+# distinct owner and group and one chmod per distinct mode give them their
+# attributes, then HOOK K runs for each (a non-zero status ends the good run
+# before K), then one `mv -f` per directory renames each over its path.
+# Only the longest run of queued files from the first on that passed every
+# step is completed: depc_stage_good is its length. The staging directories
+# are removed last and the queue is emptied.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_stage_commit() {
+  local n k good start end line sums keys stage hook
+  hook=$1
+  n=$depc_batch_n
+  depc_batch_n=0
+  depc_stage_good=0
+  [ "$n" -gt 0 ] || return 0
+  good=$n
+  # Digests, per 256 files; a failed tool run ends the good run before its chunk.
+  k=1
+  while [ "$k" -le "$good" ]; do
+    start=$k
+    set --
+    while [ "$k" -le "$good" ] && [ $# -lt 256 ]; do
+      eval "set -- \"\$@\" \"\$depcb_s_$k/\${depcb_p_$k##*/}\""
+      k=$((k + 1))
+    done
+    end=$((k - 1))
+    # Read by a command substitution: `read` takes one byte per system call.
+    if ! sums=$(depc_sha256_cmd "$@" 2>/dev/null); then
+      good=$((start - 1))
+      break
+    fi
+    k=$start
+    while [ "$k" -le "$end" ] && [ -n "$sums" ]; do
+      line=${sums%%"$depc_nl"*}
+      sums=${sums#"$line"}
+      sums=${sums#"$depc_nl"}
+      line=${line#\\}
+      eval "[ \"\${line%%[!0-9a-f]*}\" = \"\$depcb_h_$k\" ]" || break
+      k=$((k + 1))
+    done
+    if [ "$k" -le "$end" ]; then
+      good=$((k - 1))
+      break
+    fi
+  done
+  # Owner and group, then mode (chown clears set-id bits): one call per value.
+  depc_stage_attrs owner
+  depc_stage_attrs mode
+  k=1
+  while [ "$k" -le "$good" ]; do
+    if ! "$hook" "$k"; then
+      good=$((k - 1))
+      break
+    fi
+    k=$((k + 1))
+  done
+  depc_stage_renames
+  depc_stage_good=$good
+  depc_stage_drop
+  return 0
+}
+
+#@@ depc_stage_value sha256:fc676577b6a194a5121800ff652c273d5d5f21028436a8acb8fe93718c5f7403
+# depc_stage_value WHAT K: queued file K's owner:group (WHAT owner) or
+# mode (WHAT mode) into depc_value.
+# shellcheck disable=SC2034 # sets a global read by the caller
+depc_stage_value() {
+  depc_value=
+  if [ "$1" = owner ]; then
+    eval "depc_value=\$depcb_o_$2:\$depcb_g_$2"
+  else
+    eval "depc_value=\$depcb_m_$2"
+  fi
+}
+
+#@@ depc_stage_attrs sha256:f09f401df55003c0ec40d2f68284a939dde591073af94bf338da8f59c4f45e80
+# depc_stage_attrs WHAT: for each distinct owner:group (WHAT owner) or
+# mode (WHAT mode) of the queued files 1..good, one chown/chgrp/chmod of
+# the staged files that have it, per 256. A failure ends the good run
+# before the first file of the failed call. Uses depc_stage_commit's `good`.
+# shellcheck disable=SC3043,SC2154 # local is a deliberate extension; good is depc_stage_commit's
+depc_stage_attrs() {
+  local what keys key k first
+  what=$1
+  keys=$depc_nl
+  k=1
+  while [ "$k" -le "$good" ]; do
+    depc_stage_value "$what" "$k"
+    case $keys in
+      *"$depc_nl$depc_value$depc_nl"*) ;;
+      *) keys=$keys$depc_value$depc_nl ;;
+    esac
+    k=$((k + 1))
+  done
+  while [ -n "${keys#"$depc_nl"}" ]; do
+    keys=${keys#"$depc_nl"}
+    key=${keys%%"$depc_nl"*}
+    keys=${keys#"$key"}
+    [ "$key" != ':' ] || continue
+    first=0
+    k=1
+    set --
+    while [ "$k" -le "$good" ]; do
+      depc_stage_value "$what" "$k"
+      if [ "$depc_value" = "$key" ]; then
+        [ "$first" != 0 ] || first=$k
+        eval "set -- \"\$@\" \"\$depcb_s_$k/\${depcb_p_$k##*/}\""
+      fi
+      k=$((k + 1))
+      if [ $# -ge 256 ] || { [ "$k" -gt "$good" ] && [ $# -gt 0 ]; }; then
+        if ! depc_stage_attr "$what" "$key" "$@"; then
+          good=$((first - 1))
+          break
+        fi
+        first=0
+        set --
+      fi
+    done
+  done
+  return 0
+}
+
+#@@ depc_stage_attr sha256:10233f53640137f234560b291c0d79935521666f9ff1dc33c8a407a0a5991eba
+# depc_stage_attr WHAT VALUE FILE...: one chown OWNER:GROUP, chown
+# OWNER or chgrp GROUP (WHAT owner, VALUE "OWNER:GROUP") or chmod VALUE
+# (WHAT mode) of FILEs.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_stage_attr() {
+  local what value
+  what=$1
+  value=$2
+  shift 2
+  if [ "$what" = mode ]; then
+    chmod "$value" "$@" 2>/dev/null
+  elif [ -z "${value#*:}" ]; then
+    chown "${value%:}" "$@" 2>/dev/null
+  elif [ -z "${value%:*}" ]; then
+    chgrp "${value#:}" "$@" 2>/dev/null
+  else
+    chown "$value" "$@" 2>/dev/null
+  fi
+}
+
+#@@ depc_stage_renames sha256:a2ef21cbc5858dbfa5938a2e69d052ac9ea0a906c5b7196eddd20f56f5990083
+# depc_stage_renames: the queued files 1..good renamed over their paths,
+# one `mv -f STAGED... DIR/` per run of consecutive files staged in one
+# directory (per 256): rename(2) per file. When mv fails, the good run ends
+# before that call's first file (some of its files may be in place: their
+# next check finds them converged). Uses depc_stage_commit's `good`.
+# shellcheck disable=SC3043,SC2154 # local is a deliberate extension; good is depc_stage_commit's
+depc_stage_renames() {
+  local k s stage first
+  k=1
+  first=1
+  stage=
+  set --
+  while [ "$k" -le "$good" ]; do
+    eval "s=\$depcb_s_$k"
+    if [ $# -gt 0 ] && { [ "$s" != "$stage" ] || [ $# -ge 256 ]; }; then
+      if ! mv -f "$@" "${stage%/*}/" 2>/dev/null; then
+        good=$((first - 1))
+        return 0
+      fi
+      set --
+      first=$k
+    fi
+    stage=$s
+    eval "set -- \"\$@\" \"\$s/\${depcb_p_$k##*/}\""
+    k=$((k + 1))
+  done
+  if [ $# -gt 0 ] && ! mv -f "$@" "${stage%/*}/" 2>/dev/null; then
+    good=$((first - 1))
+  fi
+  return 0
+}
+
 #@@ depc_state_init sha256:349265a23eb031cf9fa8787a09935fcfe28a47aa2abfe6735009ed5d872c3d5c
 # depc_state_init: settle depc_state_dir: --state-dir, else
 # /var/lib/depc/ENV as root, else ${XDG_STATE_HOME:-$HOME/.local/state}/depc/ENV.
@@ -2444,10 +2540,11 @@ depc_lock_holder() {
   depc_holder="pid $pid, started $since, user $user ($mode)"
 }
 
-#@@ depc_lock_clean_after sha256:709d4fe7140720c5493858aba318398f2aa8de0a9786fa4c135b0d10dbc859e5
+#@@ depc_lock_clean_after sha256:4d88137c3bf1d31ac044427fa53f057db7a4bca714b900a662b5e7e84c8b62f4
 # depc_lock_clean_after INFO: remove what a killed run left behind: the
-# in-flight temp files in the directory its private temp dir's inflight
-# record names (DIR/.depc.RUNID.*, RUNID from the temp dir's name depc.RUNID;
+# in-flight temp files in the directories its private temp dir's inflight
+# record names, one a line (DIR/.depc.RUNID.*: a temp file, or a batch's
+# staging directory DIR/.depc.RUNID.s; RUNID from the temp dir's name depc.RUNID;
 # a record of an older runtime holds one `.depc.*` file name) and that temp
 # dir (only a `depc.*` dir holding the run's step log; with a second
 # argument 1 also one without: depc_tmp_sweep, whose names are stricter).
@@ -2464,24 +2561,26 @@ depc_lock_clean_after() {
   [ -d "$dir" ] || return 0
   [ -f "$dir/log" ] || [ "${2:-0}" = 1 ] || return 0
   if [ -f "$dir/inflight" ]; then
-    name=
-    IFS= read -r name <"$dir/inflight" 2>/dev/null
     id=${dir##*/depc.}
-    case ${name##*/} in
-      .depc.*) rm -rf "$name" 2>/dev/null ;;
-      *)
-        case $id in
-          *[!0-9A-Za-z.]* | '') ;;
-          *)
-            for f in "$name"/.depc."$id".*; do
-              if [ -e "$f" ] || [ -L "$f" ]; then
-                rm -rf "$f" 2>/dev/null
-              fi
-            done
-            ;;
-        esac
-        ;;
-    esac
+    # One directory a line: a batch stages in several (its .depc.RUNID.s).
+    while IFS= read -r name || [ -n "$name" ]; do
+      [ -n "$name" ] || continue
+      case ${name##*/} in
+        .depc.*) rm -f "$name" 2>/dev/null ;;
+        *)
+          case $id in
+            *[!0-9A-Za-z.]* | '') ;;
+            *)
+              for f in "$name"/.depc."$id".*; do
+                if [ -e "$f" ] || [ -L "$f" ]; then
+                  rm -rf "$f" 2>/dev/null
+                fi
+              done
+              ;;
+          esac
+          ;;
+      esac
+    done <"$dir/inflight" 2>/dev/null
   fi
   rm -rf "$dir" 2>/dev/null
   return 0
@@ -3167,131 +3266,29 @@ depc_symlink_remove() {
   depc_try "cannot remove the link $1" rm -f "$1"
 }
 
-#@@ depc_principals_load sha256:ba826201e58ef4eb82eba11d1f02812658e3e099b92b1316be29bbfb4ada53ec
-# depc_principals_load: the host's users and groups into $depc_tmp/passwd and
-# $depc_tmp/group (getent when present: it sees what the system sees; else
-# /etc/passwd and /etc/group). Read once per run, and again after depc
-# changed a user or group or an opaque resource invalidated the facts.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
-depc_principals_load() {
-  local db
-  if [ "${depc_pw_loaded:-0}" = 1 ] && [ "$depc_facts_valid" = 1 ]; then
+#@@ depc_tree_remove sha256:488f21194e2a863eaff15e8eec037524185b5abaaaba203dc16dc61079692cc9
+# depc_tree_remove PATH: the whole tree is removed (ledger.sh) when depc
+# created PATH (flag "created"); else it is left as it is.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_tree_remove() {
+  if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then
+    depc_left="it is no longer a directory"
+    depc_left_warn=1
     return 0
   fi
-  for db in passwd group; do
-    if ! { command -v getent >/dev/null 2>&1 && getent "$db" >"$depc_tmp/$db" 2>/dev/null; }; then
-      if [ -f "/etc/$db" ]; then
-        depc_try "cannot read /etc/$db" cat "/etc/$db" >"$depc_tmp/$db" || return 1
-      else
-        : >"$depc_tmp/$db"
-      fi
-    fi
-  done
-  depc_pw_loaded=1
-  return 0
-}
-
-#@@ depc_user_lookup sha256:a5f5edf28cc6631e048c68f53feb5c6a25a7d738586cd5c252ae003bf2b4eb68
-# depc_user_lookup NAME: NAME's passwd entry (loaded by depc_principals_load)
-# into depc_pw_found (0/1), depc_pw_uid, depc_pw_gid, depc_pw_gecos,
-# depc_pw_home, depc_pw_shell.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
-depc_user_lookup() {
-  local n x uid gid gecos home shl
-  depc_pw_found=0
-  while IFS=: read -r n x uid gid gecos home shl; do
-    if [ "$n" = "$1" ]; then
-      depc_pw_found=1 depc_pw_uid=$uid depc_pw_gid=$gid depc_pw_gecos=$gecos depc_pw_home=$home depc_pw_shell=$shl
+  [ -d "$1" ] || return 0
+  case ,$depc_rm_flags, in
+    *,created,*) ;;
+    *)
+      depc_left="it existed before depc managed it"
       return 0
-    fi
-  done <"$depc_tmp/passwd"
-  return 0
-}
-
-#@@ depc_principal_created sha256:82d89c7456a4b9ecb07d1960440b71caca60faa25f7144a8795cf208cea2d5fe
-# depc_principal_created KIND NAME: whether STATE/principals says depc created it.
-# shellcheck disable=SC3043 # local is a deliberate extension
-depc_principal_created() {
-  local k n
-  [ -f "$depc_state_dir/principals" ] || return 1
-  while read -r k n; do
-    [ "$k $n" != "$1 $2" ] || return 0
-  done <"$depc_state_dir/principals"
-  return 1
-}
-
-#@@ depc_principal_forget sha256:978b9e0775d7ee433005184b1bcac0acddd95a73e5063c1b9239d1866dc6dd1b
-# depc_principal_forget KIND NAME: drop its lines from STATE/principals
-# (awk into a temp file there, then rename).
-depc_principal_forget() {
-  [ -f "$depc_state_dir/principals" ] || return 0
-  awk -v k="$1" -v n="$2" '$1 != k || $2 != n' "$depc_state_dir/principals" >"$depc_state_dir/principals.new" 2>"$depc_tmp/err" &&
-    mv -f "$depc_state_dir/principals.new" "$depc_state_dir/principals" 2>>"$depc_tmp/err" && return 0
-  rm -f "$depc_state_dir/principals.new"
-  depc_fail "cannot rewrite $depc_state_dir/principals" "$depc_tmp/err"
-}
-
-#@@ depc_user_remove sha256:686b0a6d8c941249fe0e7d632d5f3be8dde9304df7b0cb0b7d3e82440f85b51a
-# depc_user_remove NAME: userdel (busybox: deluser) when depc created the
-# user (STATE/principals); its home and files stay, and so does its primary
-# group when this bundle declares it as a Group. A user depc did not create
-# is left.
-# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
-depc_user_remove() {
-  local keep gid
-  depc_principals_load || return 1
-  depc_user_lookup "$1"
-  if [ "$depc_pw_found" = 0 ]; then
-    [ "$depc_mode" != apply ] || depc_principal_forget user "$1"
-    return
-  fi
-  if ! depc_principal_created user "$1"; then
-    depc_left="it existed before depc managed it"
-    return 0
-  fi
+      ;;
+  esac
+  depc_remove_guard "$1" || return 0
+  depc_remove_tree_ok "$1" || return 0
   depc_change removed ''
   [ "$depc_mode" = apply ] || return 0
-  depc_pw_loaded=0
-  # userdel and deluser also delete a primary group named like the user
-  # (login.defs' USERGROUPS_ENAB); a Group this bundle declares is put back
-  # with its gid (files keep their group).
-  keep=
-  depc_group_lookup "$depc_pw_gid"
-  if [ "$depc_gr_found" = 1 ] && depc_declared group "$depc_gr_name"; then
-    keep=$depc_gr_name gid=$depc_gr_gid
-  fi
-  if command -v userdel >/dev/null 2>&1; then
-    depc_try "cannot remove user $1" userdel -- "$1" || return 1
-  elif command -v deluser >/dev/null 2>&1; then
-    depc_try "cannot remove user $1" deluser "$1" || return 1
-  else
-    depc_error="cannot remove user $1: host $DEPC_HOST has neither 'userdel' nor busybox 'deluser' (PATH=$PATH)"
-    return 1
-  fi
-  depc_principal_forget user "$1" || return 1
-  [ -n "$keep" ] || return 0
-  depc_principals_load || return 1
-  depc_group_lookup "$keep"
-  [ "$depc_gr_found" = 0 ] || return 0
-  depc_pw_loaded=0
-  if command -v groupadd >/dev/null 2>&1; then
-    depc_try "cannot restore group $keep (gid $gid) after removing user $1" groupadd -g "$gid" -- "$keep"
-  else
-    depc_try "cannot restore group $keep (gid $gid) after removing user $1" addgroup -g "$gid" "$keep"
-  fi
-}
-
-#@@ depc_declared sha256:3891ee9bfd00f52c2be0ccd0db15a1a5c637eb0382ed8227fb779758f57607c0
-# depc_declared KIND KEY: whether this bundle declares a resource KIND KEY
-# (its ledger entries, read by depc_ledger_begin into the private temp dir).
-# shellcheck disable=SC3043 # local is a deliberate extension
-depc_declared() {
-  local kind key rest
-  [ -f "$depc_tmp/ledger.decl" ] || return 1
-  while IFS="$depc_tab" read -r kind key rest; do
-    [ "$kind" != "$1" ] || [ "$key" != "$2" ] || return 0
-  done <"$depc_tmp/ledger.decl"
-  return 1
+  depc_try "cannot remove $1" rm -rf "$1"
 }
 
 #@@ depc_virtualenv sha256:3848a94c59e84303cd3dca79dcd0c5216a23abdee84ee8754c3986f5758557b5

@@ -4,7 +4,8 @@
  * to a runtime function's parameters that leaves its header comment or the
  * README behind fails here.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { modelOf } from "../../compiler/evaluate/evaluate.js";
@@ -12,13 +13,17 @@ import { positionalArguments, type CheckedResource } from "../../kinds/kind.js";
 import { kinds } from "../../kinds/registry.js";
 import { markSensitive } from "../../compiler/secrets/sensitive.js";
 import { validate } from "../../compiler/validate.js";
-import { Buildout, Command, CronJob, Directory, Download, environment, Extract, File, Group, Logrotate, Package, Program, Service, Supervisor, Symlink, Timer, User, VirtualEnv } from "../../model/index.js";
+import { Buildout, Command, CronJob, Directory, Download, environment, Extract, File, fromDirectory, Group, Logrotate, Package, Program, Service, Supervisor, Symlink, Timer, Tree, User, VirtualEnv } from "../../model/index.js";
 import { compileValue } from "../support/inmemory.js";
 import { runtimeFunctions } from "./bundle.js";
 import { arityProblems, documentedSignature, mentionMatches } from "./signatures.js";
 
 const README = readFileSync(join(import.meta.dirname, "..", "..", "runtime", "README.md"), "utf8");
 const functions = runtimeFunctions();
+/** A Tree's source: two files. */
+const treeSource = mkdtempSync(join(tmpdir(), "depc-signatures-tree-"));
+writeFileSync(join(treeSource, "a.txt"), "a\n");
+writeFileSync(join(treeSource, "b.txt"), "b\n");
 
 /** A model with every resource kind, in the variants that change a runtime call's arguments. */
 function everyKind() {
@@ -51,6 +56,7 @@ function everyKind() {
         Extract({ archive: "/srv/a.tgz", to: "/srv/a", strip: 1, owner: "app" }),
         CronJob({ name: "sweep", schedule: "@daily", command: "true" }),
         Logrotate({ name: "app", paths: ["/var/log/app.log"] }),
+        Tree({ path: "/srv/tree", source: fromDirectory(treeSource) }),
       ],
     },
   });
