@@ -280,7 +280,9 @@ function runFunction(name: string, run: RunSpec, masker?: string): string {
     .map((k) => `export ${k}=${shellQuote(run.env[k]!)} && `)
     .join("");
   const exec = masker === undefined ? "exec" : `depc_masked ${masker}`;
-  return `${name}() ( cd -- ${shellQuote(run.cwd)} && ${env}${exec} "$@" ${run.argv.map(shellQuote).join(" ")} )`;
+  // Two commands setting one variable would otherwise be SC2030/SC2031 ("modified in a subshell"): meant so.
+  const directive = env === "" ? "" : "# shellcheck disable=SC2030,SC2031 # each command's env lives in its own subshell\n";
+  return `${directive}${name}() ( cd -- ${shellQuote(run.cwd)} && ${env}${exec} "$@" ${run.argv.map(shellQuote).join(" ")} )`;
 }
 
 /**
