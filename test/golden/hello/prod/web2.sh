@@ -57,6 +57,10 @@ depc_notifies() {
     3) depc_owe 'command:record-release' ;;
   esac
 }
+# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).
+depc_evasions() {
+  :
+}
 depc_facts() {
   depc_fact_stat '/srv/hello' '/srv/hello/releases/1' '/srv/hello/releases/1/index.html' '/srv/hello/server.ini' '/srv/hello/current'
   depc_fact_sha256 '/srv/hello/releases/1/index.html' '/srv/hello/server.ini'
@@ -121,10 +125,17 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_batch
 #@ depc_batch_stage
 #@ depc_batch_done
+#@ depc_cron_ctl
+#@ depc_cron_read
+#@ depc_cron_merge
+#@ depc_cron_install
+#@ depc_cronjob_remove
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
 #@ depc_directory_remove
+#@ depc_download_remove
+#@ depc_extract_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -143,6 +154,8 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_file_stage
 #@ depc_file_flush
 #@ depc_file_flush_owe
+#@ depc_group_lookup
+#@ depc_group_remove
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -153,11 +166,23 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_remove_guard
 #@ depc_remove_tree_ok
 #@ depc_remove_contents
+#@ depc_logrotate_read
+#@ depc_logrotate_merge
+#@ depc_logrotate_write
+#@ depc_logrotate_content
+#@ depc_logrotate_remove
 #@ depc_owed_load
 #@ depc_owe
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
+#@ depc_package_query
+#@ depc_package_installed
+#@ depc_package_apk_query
+#@ depc_package_apk_installed
+#@ depc_package_marked
+#@ depc_package_unmark
+#@ depc_package_remove
 #@ depc_report_write
 #@ depc_service_do
 #@ depc_service_remove
@@ -189,7 +214,14 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_symlink
 #@ depc_readlink
 #@ depc_symlink_remove
+#@ depc_timer_remove
 #@ depc_tree_remove
+#@ depc_principals_load
+#@ depc_user_lookup
+#@ depc_principal_created
+#@ depc_principal_forget
+#@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 

@@ -40,6 +40,10 @@ DEPC_EOF
 depc_notifies() {
   :
 }
+# Cold resources (a Program with cold: true), stopped before a resource they depend on changes (runtime/evade.sh).
+depc_evasions() {
+  :
+}
 depc_facts() {
   depc_fact_stat '/etc/postgresql/15/main/conf.d' '/etc/postgresql/15/main/conf.d/depc.conf'
   depc_fact_sha256 '/etc/postgresql/15/main/conf.d/depc.conf'
@@ -92,10 +96,17 @@ shared_buffers = 2048MB
 #@ depc_batch
 #@ depc_batch_stage
 #@ depc_batch_done
+#@ depc_cron_ctl
+#@ depc_cron_read
+#@ depc_cron_merge
+#@ depc_cron_install
+#@ depc_cronjob_remove
 #@ depc_diff
 #@ depc_has_nul
 #@ depc_directory
 #@ depc_directory_remove
+#@ depc_download_remove
+#@ depc_extract_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -114,6 +125,8 @@ shared_buffers = 2048MB
 #@ depc_file_stage
 #@ depc_file_flush
 #@ depc_file_flush_owe
+#@ depc_group_lookup
+#@ depc_group_remove
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -124,10 +137,22 @@ shared_buffers = 2048MB
 #@ depc_remove_guard
 #@ depc_remove_tree_ok
 #@ depc_remove_contents
+#@ depc_logrotate_read
+#@ depc_logrotate_merge
+#@ depc_logrotate_write
+#@ depc_logrotate_content
+#@ depc_logrotate_remove
 #@ depc_owed_load
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
+#@ depc_package_query
+#@ depc_package_installed
+#@ depc_package_apk_query
+#@ depc_package_apk_installed
+#@ depc_package_marked
+#@ depc_package_unmark
+#@ depc_package_remove
 #@ depc_report_write
 #@ depc_service_do
 #@ depc_service_remove
@@ -157,7 +182,14 @@ shared_buffers = 2048MB
 #@ depc_supervisor_program_remove
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove
+#@ depc_timer_remove
 #@ depc_tree_remove
+#@ depc_principals_load
+#@ depc_user_lookup
+#@ depc_principal_created
+#@ depc_principal_forget
+#@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 
