@@ -41,6 +41,20 @@ interface Run {
   hosts: HostJson[];
 }
 
+/**
+ * nginx's reload is graceful and asynchronous: the old workers (the package's
+ * welcome page) may answer for a moment after the deploy ended. Waits up to
+ * 10 s for the new config.
+ */
+async function afterReload(get: () => { code: number | null; body: string; error: string }) {
+  let page = get();
+  for (let i = 0; i < 50 && page.body.includes("Welcome to nginx!"); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    page = get();
+  }
+  return page;
+}
+
 const show = (r: Omit<Run, "hosts">) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () => {
@@ -98,13 +112,7 @@ describe.skipIf(!pre.ok)("examples/django deployed onto four fresh hosts", () =>
       ["web2", "converged"],
       ["db", "converged"],
     ]);
-    // nginx's reload is graceful and asynchronous: lb's old workers (the package's welcome
-    // page) may answer for a moment after the deploy ended. Wait for the new config.
-    let page = get("/");
-    for (let i = 0; i < 50 && page.body.includes("Welcome to nginx!"); i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      page = get("/");
-    }
+    const page = await afterReload(() => get("/"));
     expect(page.code, page.error).toBe(0);
     expect(page.body).toContain(GREETING);
     expect(page.body).toMatch(/Served by web[12]\./);
@@ -188,9 +196,12 @@ describe.skipIf(!pre.ok)("examples/django staging deployed onto one fresh host",
     };
     const first = deploy();
     expect(first.code, show(first)).toBe(0);
-    const page = spawnSync("curl", ["-sS", "--max-time", "10", "--resolve", `${SITE}:80:${bed.address("staging")}`, `http://${SITE}/`], { encoding: "utf8" });
-    expect(page.stdout).toContain(GREETING);
-    expect(page.stdout).toContain("Served by staging.");
+    const page = await afterReload(() => {
+      const r = spawnSync("curl", ["-sS", "--max-time", "10", "--resolve", `${SITE}:80:${bed.address("staging")}`, `http://${SITE}/`], { encoding: "utf8" });
+      return { code: r.status, body: r.stdout, error: r.stderr };
+    });
+    expect(page.body, page.error).toContain(GREETING);
+    expect(page.body).toContain("Served by staging.");
     const second = deploy();
     expect(second.stdout, show(second)).toMatch(/1 converged \(0 resources changed\)/);
   }, 900_000);
