@@ -6,8 +6,8 @@
 # resource (a supervisor Program with cold: true) is stopped right before
 # the first resource it depends on changes, and started again by its own
 # step. The bundle's depc_evasions table names, for each such precursor,
-# the cold resources to stop (compiler/emit/evade.ts); depc_evade_N stops
-# resource N with its kind's evade function, which records the owed start
+# the cold resources to stop (compiler/emit/evade.ts); the bundle's
+# `depc_evade N` stops resource N with its kind's evade function, which records the owed start
 # in the state directory *before* it stops anything, so a run killed in
 # between leaves it owed and the next run starts it.
 #
@@ -18,7 +18,7 @@
 # a precursor of the resources EVADERS (indices, space-separated). Unless
 # all of them were handled already, FUNC runs first in check mode (its
 # output, changes and owed reactions discarded); when it would change
-# something, or fails, each pending evader is stopped (depc_evade_N). The
+# something, or fails, each pending evader is stopped (depc_evade N). The
 # step then runs FUNC for real. Returns 1 with depc_error when a stop fails.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_evade_before() {
@@ -46,7 +46,7 @@ depc_evade_before() {
     # The owed start is the cold resource's, not this step's: kept even
     # when this step ends up changing nothing (depc_unowe).
     owe_new=$depc_owe_new
-    "depc_evade_$i" || return 1
+    depc_evade "$i" || return 1
     depc_owe_new=$owe_new
   done
   return 0

@@ -190,7 +190,6 @@ export function emitBundle(input: BundleInput): string {
 
   const cold = evasions(host, resources, input.notifications);
   for (const fn of cold.roots) roots.add(fn);
-  contents.push(...cold.functions);
 
   const count = resources.length;
   return [

@@ -24,10 +24,12 @@ import { shellQuote } from "./quote.js";
  * which nothing changes stops nothing.
  */
 export interface Evasions {
-  /** `depc_evasions`: for each precursor's index, the indices of the resources to stop first. */
+  /**
+   * `depc_evasions`: for each precursor's index, the indices of the
+   * resources to stop first; and, when there are any, `depc_evade N`: the
+   * evade call of resource N.
+   */
   readonly table: string;
-  /** `depc_evade_N` functions, one per resource with an evasion. */
-  readonly functions: readonly string[];
   /** Runtime functions the bundle needs for them. */
   readonly roots: readonly string[];
 }
@@ -40,7 +42,7 @@ export function evasions(host: HostModel, resources: readonly CheckedResource[],
     return id;
   };
   const evaders = new Map<number, number[]>();
-  const functions: string[] = [];
+  const calls: string[] = [];
   const roots = new Set<string>();
   resources.forEach((resource, j) => {
     const evasion = resource.evasion;
@@ -48,7 +50,7 @@ export function evasions(host: HostModel, resources: readonly CheckedResource[],
     const evade = resource.definition.evade;
     if (evade === undefined) throw new Error(`kind ${JSON.stringify(resource.kind)} has an evasion but no evade call`);
     const args = positionalArguments({ ...resource.definition, runtime: { ...resource.definition.runtime, calls: [evade] } }, { call: evade.fn, args: { ...evasion.args, owe: evasion.owe } });
-    functions.push(`depc_evade_${j + 1}() { ${evade.fn} ${args.map((a) => shellQuote(a as string)).join(" ")}; }`);
+    calls.push(`    ${j + 1}) ${evade.fn} ${args.map((a) => shellQuote(a as string)).join(" ")} ;;`);
     roots.add(evade.fn);
     const reaction = `${resource.kind}:${resource.key}`;
     const root = rootOf(resource.model.owner);
@@ -60,11 +62,12 @@ export function evasions(host: HostModel, resources: readonly CheckedResource[],
       if (sameRoot || (notifications.get(other) ?? []).includes(reaction)) evaders.set(i + 1, [...(evaders.get(i + 1) ?? []), j + 1]);
     }
   });
-  if (evaders.size === 0) return { table: "depc_evasions() {\n  :\n}", functions: [], roots: [] };
+  if (evaders.size === 0) return { table: "depc_evasions() {\n  :\n}", roots: [] };
   roots.add("depc_evade_before");
   // Precursors with the same evaders share one case.
   const grouped = new Map<string, number[]>();
   for (const [index, list] of [...evaders].sort((a, b) => a[0] - b[0])) grouped.set(list.join(" "), [...(grouped.get(list.join(" ")) ?? []), index]);
   const cases = [...grouped].map(([list, indices]) => `    ${indices.join(" | ")}) shift && depc_evade_before '${list}' "$@" ;;`);
-  return { table: `depc_evasions() {\n  case $1 in\n${cases.join("\n")}\n  esac\n}`, functions, roots: [...roots] };
+  const table = `depc_evasions() {\n  case $1 in\n${cases.join("\n")}\n  esac\n}\ndepc_evade() {\n  case $1 in\n${calls.join("\n")}\n  esac\n}`;
+  return { table, roots: [...roots] };
 }

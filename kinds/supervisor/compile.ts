@@ -179,7 +179,7 @@ export const programKind: KindDefinition = {
   container: false,
   runtime: {
     file: "supervisor.sh",
-    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait", "[cold]"] }],
+    calls: [{ fn: "depc_supervisor_program", params: ["owe", "name", "confpath", "sha256", "contentfn", "ctl", "conf", "autostart", "wait", "cold"] }],
   },
   reacts: true,
   references: { user: "user" },
@@ -270,7 +270,8 @@ export const programKind: KindDefinition = {
           conf: target.config,
           autostart: autostart ? "1" : "0",
           wait: String((startsecs as number) + WAIT_MARGIN),
-          cold: cold ? coldKey(confPath) : undefined,
+          // '' when hot; a required parameter, so that later ones can follow it.
+          cold: cold ? coldKey(confPath) : "",
         },
       },
       evasion: cold ? { owe: coldKey(confPath), args: { name, ctl: target.supervisorctl, conf: target.config } } : undefined,

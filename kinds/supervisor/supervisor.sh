@@ -188,7 +188,7 @@ depc_supervisor_wait() {
   esac
 }
 
-# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT [COLD]
+# depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT COLD
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
 # first (recorded on the host, so a run that fails before the update leaves
@@ -197,7 +197,7 @@ depc_supervisor_wait() {
 # already did (its pid changed). AUTOSTART=1: a program that is not running
 # is started. After any (re)start: wait up to WAIT seconds for RUNNING.
 # Without changes only `status NAME` runs. --check runs only `status`.
-# COLD (cold: true) is the key of the start owed by its cold stop
+# COLD ('' unless cold: true) is the key of the start owed by its cold stop
 # (depc_supervisor_program_evade): see depc_supervisor_cold_start.
 # shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
 depc_supervisor_program() {

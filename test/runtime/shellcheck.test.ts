@@ -26,7 +26,7 @@ describe("runtime shape", () => {
 
   it("uses every depc_ word as either a runtime function or an assigned variable, never both", () => {
     const functions = runtimeFunctions();
-    const provided = new Set(["depc_expect", "depc_facts", "depc_resources", "depc_notifies", "depc_ledger"]);
+    const provided = new Set(["depc_expect", "depc_facts", "depc_resources", "depc_notifies", "depc_evasions", "depc_evade", "depc_ledger"]);
     const code = [...functions.values()].map((f) => f.text.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n")).join("\n");
     const assigned = new Set([...code.matchAll(/(?:^|[\s;])(depc_[a-z0-9_]+)=/gm)].map((m) => m[1] as string));
     for (const name of assigned) expect(functions.has(name), `${name} is both a variable and a function`).toBe(false);
