@@ -26,10 +26,14 @@ depc_resources() {
   depc_step 1 directory '/srv/hello' depc_directory '/srv/hello' '0755' '' ''
   # [2] directory /srv/hello/src (examples/django-hello/components/hello.ts:30:5)
   depc_step 2 directory '/srv/hello/src' depc_directory '/srv/hello/src' '0755' '' ''
+  # [3]-[4]: 2 file resources, staged in one batch, then run in order
+  depc_batch_3() {
   # [3] file /srv/hello/src/hello_wsgi.py (examples/django-hello/components/hello.ts:31:18)
   depc_step 3 file '/srv/hello/src/hello_wsgi.py' depc_file '/srv/hello/src/hello_wsgi.py' '0644' '' '' 'e7833734384656f5ff97f3e32a6d0fb47e555017704ed39bc168d601de9acc17' depc_content_3
   # [4] file /srv/hello/hello.ini (examples/django-hello/components/hello.ts:32:22)
   depc_step 4 file '/srv/hello/hello.ini' depc_file '/srv/hello/hello.ini' '0640' '' '' '6509989123553dcdbb754ff058af27fca600d451901fd52503c6e801d557e05a' depc_content_4
+  }
+  depc_batch depc_batch_3 depc_file_stage depc_file_flush
   # [5] virtualenv /srv/hello/venv (examples/django-hello/components/hello.ts:37:18)
   depc_step 5 virtualenv '/srv/hello/venv' depc_virtualenv '/srv/hello/venv' 'python3' '0' 'sha256:1e86595e0626e046cb15f19b30609e4483cb946fc8dc662d6a7938da702242e9' ''
   # [6] supervisor /srv/hello/supervisor (examples/django-hello/components/hello.ts:45:27)
@@ -78,8 +82,7 @@ DEPC_EOF
 # ---- file contents and commands ----
 
 depc_content_3() {
-  cat <<'DEPC_EOF'
-"""The "hello world" that depc deploys: a WSGI application and a server for it.
+  printf '%s' '"""The "hello world" that depc deploys: a WSGI application and a server for it.
 
 Only the standard library, so the example needs no package index: the
 virtualenv gives it an interpreter of its own, and its settings come from
@@ -99,7 +102,7 @@ def settings():
 
 
 def application(environ, start_response):
-    body = f"{settings()['greeting']}\n".encode()
+    body = f"{settings()['\''greeting'\'']}\n".encode()
     start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
     return [body]
 
@@ -112,15 +115,14 @@ def main():
 
 if __name__ == "__main__":
     main()
-DEPC_EOF
+'
 }
 depc_content_4() {
-  cat <<'DEPC_EOF'
-[hello]
+  printf '%s' '[hello]
 greeting = Hello from production
 bind = 0.0.0.0
 port = 8080
-DEPC_EOF
+'
 }
 depc_content_6() {
   cat <<'DEPC_EOF'
@@ -189,6 +191,9 @@ DEPC_EOF
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_batch
+#@ depc_batch_stage
+#@ depc_batch_done
 #@ depc_cron_ctl
 #@ depc_cron_read
 #@ depc_cron_merge
@@ -198,6 +203,8 @@ DEPC_EOF
 #@ depc_has_nul
 #@ depc_directory
 #@ depc_directory_remove
+#@ depc_download_remove
+#@ depc_extract_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -213,6 +220,11 @@ DEPC_EOF
 #@ depc_write_cause
 #@ depc_file_attrs
 #@ depc_file_remove
+#@ depc_file_stage
+#@ depc_file_flush
+#@ depc_file_flush_owe
+#@ depc_group_lookup
+#@ depc_group_remove
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -233,9 +245,24 @@ DEPC_EOF
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
+#@ depc_package_query
+#@ depc_package_installed
+#@ depc_package_apk_query
+#@ depc_package_apk_installed
+#@ depc_package_marked
+#@ depc_package_unmark
+#@ depc_package_remove
 #@ depc_report_write
 #@ depc_service_do
 #@ depc_service_remove
+#@ depc_stage_dir
+#@ depc_stage_drop
+#@ depc_stage_queue
+#@ depc_stage_commit
+#@ depc_stage_value
+#@ depc_stage_attrs
+#@ depc_stage_attr
+#@ depc_stage_renames
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -266,6 +293,13 @@ DEPC_EOF
 #@ depc_supervisor_user_remove
 #@ depc_symlink_remove
 #@ depc_timer_remove
+#@ depc_tree_remove
+#@ depc_principals_load
+#@ depc_user_lookup
+#@ depc_principal_created
+#@ depc_principal_forget
+#@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv
 #@ depc_venv_probe
 #@ depc_venv_dir_empty

@@ -99,6 +99,11 @@ depc_evasions() {
     8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18) shift && depc_evade_before '19' "$@" ;;
   esac
 }
+depc_evade() {
+  case $1 in
+    19) depc_supervisor_program_evade 'program-cold:/etc/supervisor/conf.d/sprint.conf' 'sprint' 'supervisorctl' '/etc/supervisor/supervisord.conf' ;;
+  esac
+}
 depc_facts() {
   depc_fact_stat '/srv/sprint' '/srv/sprint/static' '/var/log/sprint' '/etc/sprint' '/etc/sprint/sprint.ini' '/etc/nginx/nginx.conf'
   depc_fact_sha256 '/etc/sprint/sprint.ini' '/etc/nginx/nginx.conf'
@@ -455,7 +460,6 @@ depc_content_23() {
 }
 DEPC_EOF
 }
-depc_evade_19() { depc_supervisor_program_evade 'program-cold:/etc/supervisor/conf.d/sprint.conf' 'sprint' 'supervisorctl' '/etc/supervisor/supervisord.conf'; }
 
 # ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
 # (All of them are defined before anything runs: the one call below comes last.)

@@ -97,6 +97,11 @@ depc_evasions() {
     8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17) shift && depc_evade_before '18' "$@" ;;
   esac
 }
+depc_evade() {
+  case $1 in
+    18) depc_supervisor_program_evade 'program-cold:/etc/supervisor/conf.d/sprint.conf' 'sprint' 'supervisorctl' '/etc/supervisor/supervisord.conf' ;;
+  esac
+}
 depc_facts() {
   depc_fact_stat '/srv/sprint' '/srv/sprint/static' '/var/log/sprint' '/etc/sprint' '/etc/sprint/sprint.ini' '/etc/nginx/nginx.conf'
   depc_fact_sha256 '/etc/sprint/sprint.ini' '/etc/nginx/nginx.conf'
@@ -450,7 +455,6 @@ depc_content_22() {
 }
 DEPC_EOF
 }
-depc_evade_18() { depc_supervisor_program_evade 'program-cold:/etc/supervisor/conf.d/sprint.conf' 'sprint' 'supervisorctl' '/etc/supervisor/supervisord.conf'; }
 
 # ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
 # (All of them are defined before anything runs: the one call below comes last.)

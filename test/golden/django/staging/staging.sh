@@ -116,6 +116,11 @@ depc_evasions() {
     13 | 14 | 15 | 16 | 17 | 18 | 19 | 20 | 21 | 22 | 23) shift && depc_evade_before '24' "$@" ;;
   esac
 }
+depc_evade() {
+  case $1 in
+    24) depc_supervisor_program_evade 'program-cold:/etc/supervisor/conf.d/sprint.conf' 'sprint' 'supervisorctl' '/etc/supervisor/supervisord.conf' ;;
+  esac
+}
 depc_facts() {
   depc_fact_stat '/etc/postgresql/15/main/conf.d/sprint.conf' '/etc/postgresql/15/main/pg_hba.conf' '/srv/sprint' '/srv/sprint/static' '/var/log/sprint' '/etc/sprint' '/etc/sprint/sprint.ini' '/etc/nginx/nginx.conf'
   depc_fact_sha256 '/etc/postgresql/15/main/conf.d/sprint.conf' '/etc/postgresql/15/main/pg_hba.conf' '/etc/sprint/sprint.ini' '/etc/nginx/nginx.conf'
@@ -504,7 +509,6 @@ depc_content_28() {
 }
 DEPC_EOF
 }
-depc_evade_24() { depc_supervisor_program_evade 'program-cold:/etc/supervisor/conf.d/sprint.conf' 'sprint' 'supervisorctl' '/etc/supervisor/supervisord.conf'; }
 
 # ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
 # (All of them are defined before anything runs: the one call below comes last.)

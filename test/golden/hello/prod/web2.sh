@@ -26,10 +26,14 @@ depc_resources() {
   depc_step 1 directory '/srv/hello' depc_directory '/srv/hello' '0755' '' ''
   # [2] directory /srv/hello/releases/1 (examples/hello/site.ts:22:5)
   depc_step 2 directory '/srv/hello/releases/1' depc_directory '/srv/hello/releases/1' '0755' '' ''
+  # [3]-[4]: 2 file resources, staged in one batch, then run in order
+  depc_batch_3() {
   # [3] file /srv/hello/releases/1/index.html (examples/hello/site.ts:16:16)
   depc_step 3 file '/srv/hello/releases/1/index.html' depc_file '/srv/hello/releases/1/index.html' '0644' '' '' '4511b881e2861fc9dc89877bfe912cfe656b8d269bd766c43f536ccec9d8d09f' depc_content_3
   # [4] file /srv/hello/server.ini (examples/hello/site.ts:24:5)
   depc_step 4 file '/srv/hello/server.ini' depc_file '/srv/hello/server.ini' '0640' '' '' 'b89d0ae3d69614f9a29626c779ad0b47826bc22e8f8ebbe2169495ce33d546ba' depc_content_4
+  }
+  depc_batch depc_batch_3 depc_file_stage depc_file_flush
   # [5] symlink /srv/hello/current (examples/hello/site.ts:29:5)
   depc_step 5 symlink '/srv/hello/current' depc_symlink '/srv/hello/current' 'releases/1'
   # [6] command record-release (examples/hello/site.ts:31:5)
@@ -76,18 +80,16 @@ DEPC_EOF
 # ---- file contents and commands ----
 
 depc_content_3() {
-  cat <<'DEPC_EOF'
-<!doctype html>
+  printf '%s' '<!doctype html>
 <title>hello</title>
 <p>Hello from web2</p>
-DEPC_EOF
+'
 }
 depc_content_4() {
-  cat <<'DEPC_EOF'
-[server]
+  printf '%s' '[server]
 port = 8081
 document_root = /srv/hello/current
-DEPC_EOF
+'
 }
 depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "$1" >> "$2"' 'record-release' 'Hello from web2' '/srv/hello/releases.log' )
 
@@ -120,6 +122,9 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_batch
+#@ depc_batch_stage
+#@ depc_batch_done
 #@ depc_cron_ctl
 #@ depc_cron_read
 #@ depc_cron_merge
@@ -129,6 +134,8 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_has_nul
 #@ depc_directory
 #@ depc_directory_remove
+#@ depc_download_remove
+#@ depc_extract_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -144,6 +151,11 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_write_cause
 #@ depc_file_attrs
 #@ depc_file_remove
+#@ depc_file_stage
+#@ depc_file_flush
+#@ depc_file_flush_owe
+#@ depc_group_lookup
+#@ depc_group_remove
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -164,9 +176,24 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
+#@ depc_package_query
+#@ depc_package_installed
+#@ depc_package_apk_query
+#@ depc_package_apk_installed
+#@ depc_package_marked
+#@ depc_package_unmark
+#@ depc_package_remove
 #@ depc_report_write
 #@ depc_service_do
 #@ depc_service_remove
+#@ depc_stage_dir
+#@ depc_stage_drop
+#@ depc_stage_queue
+#@ depc_stage_commit
+#@ depc_stage_value
+#@ depc_stage_attrs
+#@ depc_stage_attr
+#@ depc_stage_renames
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -188,6 +215,13 @@ depc_run_6_1() ( cd -- '/' && exec "$@" 'sh' '-c' 'printf "page changed: %s\n" "
 #@ depc_readlink
 #@ depc_symlink_remove
 #@ depc_timer_remove
+#@ depc_tree_remove
+#@ depc_principals_load
+#@ depc_user_lookup
+#@ depc_principal_created
+#@ depc_principal_forget
+#@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 

@@ -67,14 +67,13 @@ DEPC_EOF
 # ---- file contents and commands ----
 
 depc_content_3() {
-  cat <<'DEPC_EOF'
-[server]
+  printf '%s' '[server]
 port = 8080
 workers = 4
 
 [database]
 url = postgresql://webapp@db1.example.com:5432/webapp
-DEPC_EOF
+'
 }
 
 # ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----
@@ -105,6 +104,9 @@ DEPC_EOF
 #@ depc_try
 #@ depc_step
 #@ depc_finish
+#@ depc_batch
+#@ depc_batch_stage
+#@ depc_batch_done
 #@ depc_cron_ctl
 #@ depc_cron_read
 #@ depc_cron_merge
@@ -114,6 +116,8 @@ DEPC_EOF
 #@ depc_has_nul
 #@ depc_directory
 #@ depc_directory_remove
+#@ depc_download_remove
+#@ depc_extract_remove
 #@ depc_fact_stat
 #@ depc_fact_sha256
 #@ depc_sha256_cmd
@@ -129,6 +133,11 @@ DEPC_EOF
 #@ depc_write_cause
 #@ depc_file_attrs
 #@ depc_file_remove
+#@ depc_file_stage
+#@ depc_file_flush
+#@ depc_file_flush_owe
+#@ depc_group_lookup
+#@ depc_group_remove
 #@ depc_ledger_begin
 #@ depc_ledger_put
 #@ depc_ledger_drop
@@ -148,9 +157,24 @@ DEPC_EOF
 #@ depc_is_owed
 #@ depc_settle
 #@ depc_unowe
+#@ depc_package_query
+#@ depc_package_installed
+#@ depc_package_apk_query
+#@ depc_package_apk_installed
+#@ depc_package_marked
+#@ depc_package_unmark
+#@ depc_package_remove
 #@ depc_report_write
 #@ depc_service_do
 #@ depc_service_remove
+#@ depc_stage_dir
+#@ depc_stage_drop
+#@ depc_stage_queue
+#@ depc_stage_commit
+#@ depc_stage_value
+#@ depc_stage_attrs
+#@ depc_stage_attr
+#@ depc_stage_renames
 #@ depc_state_init
 #@ depc_proc_start
 #@ depc_lock_field
@@ -172,6 +196,13 @@ DEPC_EOF
 #@ depc_readlink
 #@ depc_symlink_remove
 #@ depc_timer_remove
+#@ depc_tree_remove
+#@ depc_principals_load
+#@ depc_user_lookup
+#@ depc_principal_created
+#@ depc_principal_forget
+#@ depc_user_remove
+#@ depc_declared
 #@ depc_virtualenv_remove
 #@golden end
 
