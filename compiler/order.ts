@@ -10,6 +10,8 @@ interface Edge {
   readonly to: number;
   readonly reason: string;
   readonly site: Location | undefined;
+  /** The start of a component, to one of its resources of a collected kind (see contractGroups). */
+  readonly componentStart?: true;
 }
 
 interface GraphNode {
@@ -115,7 +117,8 @@ function hostGraph(
 ): GraphNode[] {
   const nodes: GraphNode[] = [];
   const add = (node: Omit<GraphNode, "edges">) => nodes.push({ ...node, edges: [] }) - 1;
-  const edge = (from: number, to: number, reason: string, site: Location | undefined) => nodes[from]!.edges.push({ to, reason, site });
+  const edge = (from: number, to: number, reason: string, site: Location | undefined, componentStart?: true) =>
+    nodes[from]!.edges.push(componentStart ? { to, reason, site, componentStart } : { to, reason, site });
 
   const resourceNode = new Map<object, number>();
   const byPath = new Map<string, number>();
@@ -143,7 +146,7 @@ function hostGraph(
     const owner = r.model.owner;
     if (owner === undefined) continue;
     const i = resourceNode.get(r.model.origin)!;
-    edge(start.get(owner)!, i, `part of ${owner}`, r.model.site);
+    edge(start.get(owner)!, i, `part of ${owner}`, r.model.site, r.definition.collect !== undefined ? true : undefined);
     edge(i, end.get(owner)!, `part of ${owner}`, r.model.site);
   }
 
@@ -254,7 +257,13 @@ const normalPath = (path: string) => `/${path.split("/").filter((s) => s !== "" 
  * node, its first declared member's, which takes over every edge of the
  * others; the group runs where all of its members may, its members next to
  * each other in declaration order. An edge between two members of a group
- * is kept by the one call and dropped. Returns the groups by their node.
+ * is kept by the one call and dropped. The group runs within its first
+ * member's component: another member's component does not hold it back by
+ * starting later (its start edge to the member is dropped; the component still
+ * ends after the group, and the member's own `after` still holds). Otherwise
+ * one host with `postgres` and a `django` that requires it (django after
+ * postgres) and Packages in both would be a cycle: postgres's files after the
+ * group, the group after django's start. Returns the groups by their node.
  */
 function contractGroups(nodes: GraphNode[]): Map<number, number[]> {
   const groups = new Map<string, number[]>();
@@ -277,7 +286,10 @@ function contractGroups(nodes: GraphNode[]): Map<number, number[]> {
   }
   for (let i = 0; i < nodes.length; i++) {
     const from = head.get(i) ?? i;
-    const edges = nodes[i]!.edges.map((e) => ({ ...e, to: head.get(e.to) ?? e.to })).filter((e) => e.to !== from);
+    const edges = nodes[i]!.edges
+      .filter((e) => !(e.componentStart && head.has(e.to) && head.get(e.to) !== e.to))
+      .map((e) => ({ ...e, to: head.get(e.to) ?? e.to }))
+      .filter((e) => e.to !== from);
     if (from === i) nodes[i]!.edges = edges;
     else {
       nodes[from]!.edges.push(...edges);

@@ -12,8 +12,9 @@ import { availableShells } from "../support/shells.js";
 // a sandboxed copy of this machine's filesystem (see support/sandbox.ts).
 const unavailable = Sandbox.unavailable();
 // Examples that start services are deployed for real by tests of their own
-// (django-hello.test.ts): a throwaway sandbox would leave their daemons behind.
-const examples = exampleEnvironments().filter((e) => e.example !== "django-hello");
+// (django-hello.test.ts, e2e/django.test.ts): a throwaway sandbox would leave their
+// daemons behind, and examples/django installs OS packages.
+const examples = exampleEnvironments().filter((e) => e.example !== "django-hello" && e.example !== "django");
 if (unavailable !== undefined && process.env.CI === "true") throw new Error(`example runs: sandbox ${unavailable}`);
 
 describe.skipIf(unavailable !== undefined)("examples converge under every shell", () => {

@@ -76,6 +76,151 @@ depc_buildout_remove() {
   depc_try "cannot remove the buildout $1" rm -rf "$1"
 }
 
+#@@ depc_collect sha256:eb6d9382213701d8c4c2298106d52d1e5fdb7d91850b803e91195d52d6889c93
+# depc_collect INDICES FUNC ARGS...: run a group's one call. INDICES are the
+# members' step indices (one word, space-separated, the first names the
+# group). The reactions every member owes are recorded before FUNC can change
+# anything (kill -9 right after an install must not lose a restart); after
+# it, those no changed or failed member owes are withdrawn again.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_collect() {
+  local indices idx n status line touched all_new kept key saved_ifs saved_owed saved_mode
+  indices=$1
+  shift
+  depc_collect_group=${indices%% *}
+  depc_collect_file=$depc_tmp/collect.$depc_collect_group
+  rm -f "$depc_collect_file".*.out "$depc_collect_file".*.diff
+  depc_error=
+  depc_error_head=
+  status=0
+  if ! : >"$depc_collect_file"; then
+    # depc_collected fails every member when the file is missing.
+    rm -f "$depc_collect_file"
+    return 0
+  fi
+  depc_owe_new=$depc_nl
+  for idx in $indices; do
+    depc_notifies "$idx" || status=1
+  done
+  all_new=$depc_owe_new
+  if [ "$status" = 0 ]; then
+    "$@" </dev/null
+    status=$?
+  fi
+  if [ "$status" != 0 ]; then
+    [ -n "$depc_error" ] || depc_error="failed (no reason given)"
+    if [ -n "$depc_error_head" ] && [ -s "$depc_tmp/failout" ]; then
+      cat "$depc_tmp/failout" >"$depc_collect_file.0.out" 2>/dev/null
+      depc_error=$depc_error_head
+    fi
+    depc_drop_inflight
+    printf '0\tf\t%s\n' "$depc_error" >>"$depc_collect_file"
+  fi
+  # The ordinals with an outcome (or all: the whole group failed).
+  touched=$depc_nl
+  while IFS= read -r line; do
+    touched=$touched${line%%"$depc_tab"*}$depc_nl
+  done <"$depc_collect_file"
+  # depc_owe in check mode with nothing owed lists what a member owes
+  # without writing it (depc_owe_new); the real state is restored after.
+  saved_owed=$depc_owed
+  saved_mode=$depc_mode
+  depc_owed=$depc_nl
+  depc_mode=check
+  depc_owe_new=$depc_nl
+  n=0
+  for idx in $indices; do
+    n=$((n + 1))
+    case $touched in
+      *"${depc_nl}0$depc_nl"* | *"$depc_nl$n$depc_nl"*) depc_notifies "$idx" ;;
+    esac
+  done
+  depc_owed=$saved_owed
+  depc_mode=$saved_mode
+  kept=$depc_owe_new
+  depc_owe_new=$depc_nl
+  saved_ifs=$IFS
+  IFS=$depc_nl
+  set -f
+  for key in $all_new; do
+    case $kept in
+      *"$depc_nl$key$depc_nl"*) ;;
+      *) depc_owe_new=$depc_owe_new$key$depc_nl ;;
+    esac
+  done
+  set +f
+  IFS=$saved_ifs
+  [ "$depc_owe_new" = "$depc_nl" ] || depc_unowe
+  depc_error=
+  depc_error_head=
+  return 0
+}
+
+#@@ depc_member_change sha256:b3488a1d667a9aecfc00b941fd7e574dc5498987942fa03d66184cae0c43de66
+# depc_member_change ORDINAL NAME DETAIL: for a collected call: its member
+# ORDINAL changed (or, in --check, would change), like depc_change NAME DETAIL.
+depc_member_change() {
+  printf '%s\t%s\t%s\t%s\n' "$1" c "$2" "$3" >>"$depc_collect_file"
+}
+
+#@@ depc_member_fail sha256:c4b8925a084324b914e9c042ac66864ae9981a470fbaeda6c7b0ae9b92f909cc
+# depc_member_fail ORDINAL MESSAGE [OUTPUT_FILE]: for a collected call: its
+# member ORDINAL failed, like depc_fail MESSAGE OUTPUT_FILE (the output is
+# shown as lines under the member's failed line). MESSAGE is one line.
+depc_member_fail() {
+  printf '%s\t%s\t%s\n' "$1" f "$2" >>"$depc_collect_file"
+  if [ $# -ge 3 ] && [ -s "$3" ]; then
+    cat "$3" >"$depc_collect_file.$1.out" 2>/dev/null
+  fi
+  return 0
+}
+
+#@@ depc_member_diff sha256:2157a4dbd6f09d89f119e68f8910eb3bce4dded553a09731400d485db6d62c52
+# depc_member_diff ORDINAL FILE: for a collected call in --check: FILE (a
+# diff, as depc_diff writes it) is shown under member ORDINAL's line.
+depc_member_diff() {
+  cat "$2" >"$depc_collect_file.$1.diff" 2>/dev/null
+  return 0
+}
+
+#@@ depc_collected sha256:cee39dd8f41e92caf1685ff7634b95590f960fc7990c867667269a4462263783
+# depc_collected GROUP ORDINAL: a member's step: replays what the group's
+# call recorded for it (depc_change for each change; depc_fail for its
+# failure, else the group's). Builtins only but for a failure or a --check diff
+# (depc_member_diff).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_collected() {
+  local line rest own group
+  if [ ! -f "$depc_tmp/collect.$1" ]; then
+    depc_error="the outcome of its group's call is missing: cannot write to $depc_tmp"
+    return 1
+  fi
+  own=
+  group=
+  while IFS= read -r line; do
+    case $line in
+      "$2${depc_tab}c$depc_tab"*)
+        rest=${line#*"${depc_tab}c$depc_tab"}
+        depc_change "${rest%%"$depc_tab"*}" "${rest#*"$depc_tab"}"
+        ;;
+      "$2${depc_tab}f$depc_tab"*) own=${line#*"${depc_tab}f$depc_tab"} ;;
+      "0${depc_tab}f$depc_tab"*) group=${line#*"${depc_tab}f$depc_tab"} ;;
+    esac
+  done <"$depc_tmp/collect.$1"
+  if [ -s "$depc_tmp/collect.$1.$2.diff" ] && cat "$depc_tmp/collect.$1.$2.diff" >"$depc_tmp/diff"; then
+    depc_has_diff=1
+  fi
+  if [ -n "$own" ]; then
+    depc_fail "$own" "$depc_tmp/collect.$1.$2.out"
+    return 1
+  fi
+  if [ -n "$group" ]; then
+    depc_fail "$group" "$depc_tmp/collect.$1.0.out"
+    return 1
+  fi
+  return 0
+}
+
 #@@ depc_command sha256:a65961057255439248c85487652af5445653c8734ad7a68bbbf337722db58fd6
 # depc_command OWE DISPLAY CREATES TIMEOUT NOTIFIED ALWAYS RUNFN UNLESSFN ONLYIFFN
 # Runs RUNFN when the guards agree: NOTIFIED=1 needs the reaction OWE to be
@@ -786,6 +931,63 @@ depc_batch_done() {
   return 0
 }
 
+#@@ depc_cronjob sha256:553ad551c7b044bf44bdbc97e8da7b251008a2fa36999091eaa8a5dffd306767
+# depc_cronjob USER ENTRIES...: (collected: all CronJobs of USER on the
+# host in one call; ENTRIES is NAME LINE per job, in run order, ordinal 1
+# first) each job's entry in the block is LINE: added (created), rewritten
+# (content) or left; entries of names that are not here (jobs that left the
+# model) are left for their own removal. The crontab is installed once when
+# it differs; --check attaches its diff to the first job that changes.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_cronjob() {
+  local user n st first
+  user=$1
+  shift
+  depc_cron_need || return 1
+  depc_cron_read "$user" || return 1
+  : >"$depc_tmp/cron.want"
+  while [ $# -ge 2 ]; do
+    printf '%s\t%s\n' "$1" "$2" >>"$depc_tmp/cron.want"
+    shift 2
+  done
+  depc_cron_merge "$user" '' || return 1
+  n=0
+  first=
+  while IFS= read -r st; do
+    n=$((n + 1))
+    case $st in
+      created) depc_member_change "$n" created "added to the crontab of $user" ;;
+      content) depc_member_change "$n" content "changed in the crontab of $user" ;;
+      foreign)
+        n=1
+        depc_member_change 1 block "lines edited into depc's block dropped"
+        ;;
+      *) continue ;;
+    esac
+    [ -n "$first" ] || first=$n
+  done <"$depc_tmp/cron.status"
+  diff "$depc_tmp/cron.old" "$depc_tmp/cron.new" >/dev/null 2>&1 && return 0
+  if [ -z "$first" ]; then
+    # The block's text changed with no job (a missing final newline added).
+    first=1
+    depc_member_change 1 block "depc's block rewritten"
+  fi
+  if [ "$depc_mode" = check ]; then
+    depc_diff "$depc_tmp/cron.old" "$depc_tmp/cron.new" "crontab of $user" - -
+    depc_member_diff "$first" "$depc_tmp/diff"
+    return 0
+  fi
+  depc_cron_install "$user"
+}
+
+#@@ depc_cron_need sha256:f77e5b212465e51a08aaf2d863d32e91b147c0f4a8250d5e399b58e9d6cca8df
+# depc_cron_need: crontab is on PATH, else depc_error names the host and the tool.
+depc_cron_need() {
+  command -v crontab >/dev/null 2>&1 && return 0
+  depc_error="'crontab' not found on host $DEPC_HOST (PATH=$PATH); install cron"
+  return 1
+}
+
 #@@ depc_cron_ctl sha256:29e733e1204416da86bd90691d7229460adad2003eca0773fc0a7e8c6135fecd
 # depc_cron_ctl USER ARGS...: `crontab ARGS...` for USER's crontab: with
 # `-u USER` unless the run's own user is USER.
@@ -1046,6 +1248,45 @@ depc_download_remove() {
   depc_change removed ''
   [ "$depc_mode" = apply ] || return 0
   depc_try "cannot remove $1" rm -f "$1"
+}
+
+#@@ depc_evade_before sha256:b9f75fb9bfa14ea9ccdf04017fa7b951ed9f360c425e30c2cc88a6bd7d8a4d38
+# depc_evade_before EVADERS FUNC ARGS...: the step about to run FUNC ARGS is
+# a precursor of the resources EVADERS (indices, space-separated). Unless
+# all of them were handled already, FUNC runs first in check mode (its
+# output, changes and owed reactions discarded); when it would change
+# something, or fails, each pending evader is stopped (depc_evade N). The
+# step then runs FUNC for real. Returns 1 with depc_error when a stop fails.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_evade_before() {
+  local evaders pending i mode owed owe_new rc changed
+  evaders=$1
+  shift
+  pending=
+  for i in $evaders; do
+    case ${depc_evaded-} in
+      *" $i "*) ;;
+      *) pending="$pending $i" ;;
+    esac
+  done
+  [ -n "$pending" ] || return 0
+  mode=$depc_mode owed=$depc_owed owe_new=$depc_owe_new
+  depc_mode=check
+  "$@" >/dev/null 2>&1
+  rc=$?
+  changed=$depc_change_names
+  depc_mode=$mode depc_owed=$owed depc_owe_new=$owe_new
+  depc_change_names='' depc_change_text='' depc_error='' depc_error_head='' depc_has_diff=0
+  [ "$rc" != 0 ] || [ -n "$changed" ] || return 0
+  for i in $pending; do
+    depc_evaded="${depc_evaded-} $i "
+    # The owed start is the cold resource's, not this step's: kept even
+    # when this step ends up changing nothing (depc_unowe).
+    owe_new=$depc_owe_new
+    depc_evade "$i" || return 1
+    depc_owe_new=$owe_new
+  done
+  return 0
 }
 
 #@@ depc_extract_remove sha256:dbbe31826f9a74f6b132877680e27edfc39a38daf94bcd6c071ccc99b4c9486b
@@ -1592,6 +1833,48 @@ depc_file_flush() {
 depc_file_flush_owe() {
   eval "depc_index=\$depcb_i_$1"
   depc_notifies "$depc_index"
+}
+
+#@@ depc_group sha256:cf0ab71469f6060c1c464dd7bcd5b40b00689dd2007936a5fbac27ea01c0ab1b
+# depc_group NAME SYSTEM GID: NAME is a group (SYSTEM=1: a system group), with
+# GID when given ('' = unmanaged). A new group is recorded in
+# STATE/principals before it is created: depc removes only groups it created.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_group() {
+  local name system gid
+  name=$1 system=$2 gid=$3
+  depc_principals_load || return 1
+  depc_group_lookup "$name"
+  if [ "$depc_gr_found" = 1 ]; then
+    [ -z "$gid" ] || [ "$depc_gr_gid" = "$gid" ] || depc_change gid "gid $depc_gr_gid -> $gid"
+    [ -n "$depc_change_names" ] || return 0
+    [ "$depc_mode" = apply ] || return 0
+    depc_pw_loaded=0
+    if command -v groupmod >/dev/null 2>&1; then
+      depc_try "cannot change group $name" groupmod -g "$gid" -- "$name"
+      return
+    fi
+    depc_error="cannot change gid of group $name on host $DEPC_HOST: there is no 'groupmod' (busybox addgroup cannot change a group)"
+    return 1
+  fi
+  depc_change created created
+  [ "$depc_mode" = apply ] || return 0
+  depc_pw_loaded=0
+  if command -v groupadd >/dev/null 2>&1; then
+    set -- groupadd
+    [ "$system" = 0 ] || set -- "$@" -r
+    [ -z "$gid" ] || set -- "$@" -g "$gid"
+    set -- "$@" --
+  elif command -v addgroup >/dev/null 2>&1; then
+    set -- addgroup
+    [ "$system" = 0 ] || set -- "$@" -S
+    [ -z "$gid" ] || set -- "$@" -g "$gid"
+  else
+    depc_error="cannot create group $name: host $DEPC_HOST has neither 'groupadd' nor busybox 'addgroup' (PATH=$PATH)"
+    return 1
+  fi
+  depc_principal_record group "$name" || return 1
+  depc_try "cannot create group $name" "$@" "$name"
 }
 
 #@@ depc_group_lookup sha256:023a1150cdea9e08b832ff95a7d57acd12fe5d3a9aaa41001d4fc296bf42471c
@@ -2313,6 +2596,58 @@ depc_remove_contents() {
   [ "$depc_rm_count" -le 5 ] || depc_rm_names="$depc_rm_names, ... ($depc_rm_count entries)"
 }
 
+#@@ depc_logrotate sha256:934c4667eecbdc61d33bf500a1cc7bc91bb7ade537ad4bac43101c6eb8aa53ac
+# depc_logrotate ENTRIES...: (collected: all Logrotate entries of the host
+# in one call; ENTRIES is NAME CONTENTFN per entry, ordinal 1 first) each
+# entry in the file is CONTENTFN's text: added (created), rewritten
+# (content) or left; entries of names not here (left the model) are left
+# for their own removal. A file that changes is first checked with
+# `logrotate -d` (config errors fail every entry, nothing is written), then
+# written like a File (0644, root, atomically). --check attaches the file's
+# diff to the first entry that changes.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_logrotate() {
+  local f n st first
+  f=/etc/logrotate.d/depc-$DEPC_ENV
+  if ! command -v logrotate >/dev/null 2>&1; then
+    depc_error="'logrotate' not found on host $DEPC_HOST (PATH=$PATH); install logrotate"
+    return 1
+  fi
+  depc_logrotate_read "$f" || return 1
+  : >"$depc_tmp/lr.want"
+  while [ $# -ge 2 ]; do
+    printf '# depc logrotate %s\n' "$1" >>"$depc_tmp/lr.want"
+    depc_write_content "$2" "$depc_tmp/lr.entry" "$f" || return 1
+    cat "$depc_tmp/lr.entry" >>"$depc_tmp/lr.want"
+    shift 2
+  done
+  depc_logrotate_merge '' || return 1
+  n=0
+  first=
+  while IFS= read -r st; do
+    n=$((n + 1))
+    case $st in
+      created) depc_member_change "$n" created "added to $f" ;;
+      content) depc_member_change "$n" content "changed in $f" ;;
+      *) continue ;;
+    esac
+    [ -n "$first" ] || first=$n
+  done <"$depc_tmp/lr.status"
+  diff "$depc_tmp/lr.old" "$depc_tmp/lr.new" >/dev/null 2>&1 && return 0
+  if [ -z "$first" ]; then
+    # Only the header changed (a hand edit, another depc version).
+    first=1
+    depc_member_change 1 file "$f rewritten"
+  fi
+  depc_logrotate_validate "$f" || return 1
+  if [ "$depc_mode" = check ]; then
+    depc_diff "$depc_tmp/lr.old" "$depc_tmp/lr.new" "$f" - -
+    depc_member_diff "$first" "$depc_tmp/diff"
+    return 0
+  fi
+  depc_logrotate_write "$f"
+}
+
 #@@ depc_logrotate_read sha256:e0572043b6adb8b2bcdb340ea82908dc6836434aecd728e7bc48bf26f62ee8c2
 # depc_logrotate_read FILE: FILE into $depc_tmp/lr.old (empty when missing).
 # Something else than a regular file there fails.
@@ -2367,6 +2702,19 @@ depc_logrotate_merge() {
       for (j = 1; j <= c; j++) printf "# depc logrotate %s\n%s", nname[j], ntext[j]
     }' "$depc_tmp/lr.want" "$depc_tmp/lr.old" >"$depc_tmp/lr.new" 2>"$depc_tmp/err" && return 0
   depc_fail "cannot merge the logrotate entries (awk)" "$depc_tmp/err"
+}
+
+#@@ depc_logrotate_validate sha256:b096cc0cfac9b37f696dba31526985be2c376f1ceee41fa068d84d4b6dc6e4a3
+# depc_logrotate_validate FILE: `logrotate -d` reads $depc_tmp/lr.new; its
+# config errors (lines "error: CONFIG:LINE ...", e.g. an unknown option or
+# su user) fail with those lines, naming FILE. Missing logs are no error.
+depc_logrotate_validate() {
+  chmod 0644 "$depc_tmp/lr.new" 2>/dev/null
+  logrotate -d -s "$depc_tmp/lr.state" "$depc_tmp/lr.new" >/dev/null 2>"$depc_tmp/lr.check"
+  awk -v tmp="$depc_tmp/lr.new" -v f="$1" 'index($0, "error: " tmp ":") == 1 { print "error: " f substr($0, length(tmp) + 8) }' \
+    "$depc_tmp/lr.check" >"$depc_tmp/err" 2>/dev/null
+  [ -s "$depc_tmp/err" ] || return 0
+  depc_fail "logrotate rejects the new $1 (logrotate -d)" "$depc_tmp/err"
 }
 
 #@@ depc_logrotate_write sha256:9d358f0a2f0374b1c015ada593fcccd37c5839fa722b76568cee1fbd277fe1ba
@@ -2502,6 +2850,82 @@ depc_unowe() {
   depc_error=
 }
 
+#@@ depc_package sha256:a465b4a39dcd7a41db5f1760193cd0d951336dd1e8a2d8111cb026d18d7f2e27
+# depc_package PACKAGES...: PACKAGES are NAME VERSION pairs (VERSION '' =
+# any version); pair N is the group's member N. Reports each member with
+# depc_member_change / depc_member_fail. Fails as a whole (every member)
+# when the host has neither dpkg-query and apt-get nor apk.
+depc_package() {
+  if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    depc_package_apt "$@"
+  elif command -v apk >/dev/null 2>&1; then
+    depc_package_apk "$@"
+  else
+    depc_error="host $DEPC_HOST has neither dpkg-query and apt-get (Debian, Ubuntu) nor apk (Alpine), so it cannot install packages (PATH=$PATH)"
+    return 1
+  fi
+}
+
+#@@ depc_package_apt sha256:1eb985a00ec1dbfa54c498576a170d8d103f0628e8b2b0e59ce15cc531ce1fa5
+# depc_package_apt PACKAGES...: depc_package on Debian and Ubuntu.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_package_apt() {
+  local n word name version names what todo words new rc
+  depc_pkg_tool="apt-get install"
+  names=$(depc_package_names "$@")
+  depc_package_query "$names" || return 1
+  todo=
+  words=
+  new=
+  n=0
+  while [ $# -ge 2 ]; do
+    n=$((n + 1))
+    name=$1
+    version=$2
+    shift 2
+    if depc_package_installed "$depc_tmp/pkg.state" "$name"; then
+      if [ -z "$version" ] || [ "$version" = "$depc_pkg_version" ]; then continue; fi
+      what=upgrade
+      dpkg --compare-versions "$version" gt "$depc_pkg_version" 2>/dev/null || what=downgrade
+      todo="$todo$n$depc_tab$what$depc_tab$name$depc_tab$depc_pkg_version -> $version$depc_nl"
+    else
+      new="$new $name"
+      todo="$todo$n${depc_tab}install$depc_tab$name$depc_tab$version$depc_nl"
+    fi
+    words="$words $name${version:+=$version}"
+  done
+  [ -n "$todo" ] || return 0
+  if [ "$depc_mode" = check ]; then
+    depc_package_candidates "$new"
+    depc_package_report "$todo" candidate
+    return 0
+  fi
+  depc_package_mark "$new" || return 1
+  depc_invalidate_facts
+  depc_package_apt_install "$words"
+  rc=$?
+  if [ "$rc" != 0 ]; then
+    depc_package_failed "$todo" "apt-get install$words failed (exit status $rc)"
+    return 0
+  fi
+  depc_package_query "$names" || return 1
+  depc_package_report "$todo" installed
+}
+
+#@@ depc_package_names sha256:a884f449807ba31d84a082627b921809c4e9f133c06b26bdd050e7990b37f33d
+# depc_package_names PACKAGES...: prints the names of the NAME VERSION
+# pairs, space-separated (a command substitution; builtins only).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_package_names() {
+  local names
+  names=
+  while [ $# -ge 2 ]; do
+    names="$names $1"
+    shift 2
+  done
+  printf '%s\n' "$names"
+}
+
 #@@ depc_package_query sha256:9a0fe455c35fa77f0915e88f3e503678359d9bcb6f47aaf19999bfaf48d3537e
 # depc_package_query NAMES: one dpkg-query for NAMES (a space-separated
 # list) into $depc_tmp/pkg.state: `BINARYNAME<TAB>NAME<TAB>VERSION<TAB>STATUS`
@@ -2537,6 +2961,205 @@ depc_package_installed() {
     esac
   done <"$1"
   return 1
+}
+
+#@@ depc_package_candidates sha256:dbbba43525191ed4ae490f2469a1a05bb1c68fd0d2986242cad006c1e65f6922
+# depc_package_candidates NAMES: --check: the versions apt would install
+# for NAMES, from the package index as it is (one apt-cache policy; no
+# index refresh in --check), into $depc_tmp/pkg.cand as `NAME<TAB>VERSION`.
+# shellcheck disable=SC3043,SC2086 # local is a deliberate extension; NAMES split on purpose
+depc_package_candidates() {
+  local line name
+  : >"$depc_tmp/pkg.cand"
+  [ -n "$1" ] || return 0
+  set -f
+  apt-cache policy $1 </dev/null 2>/dev/null >"$depc_tmp/pkg.policy"
+  set +f
+  name=
+  while IFS= read -r line; do
+    case $line in
+      [!\ ]*:) name=${line%:} ;;
+      *"Candidate: (none)") ;;
+      *Candidate:\ *) printf '%s\t%s\n' "$name" "${line##*Candidate: }" >>"$depc_tmp/pkg.cand" ;;
+    esac
+  done <"$depc_tmp/pkg.policy"
+}
+
+#@@ depc_package_report sha256:c12a98ab32ca7a18d4e9a802face8680d3327643468a20564f5c6f15385d85c3
+# depc_package_report TODO candidate|installed: one change per member of
+# TODO (lines `ORDINAL<TAB>WHAT<TAB>NAME<TAB>DETAIL`): --check says what
+# would happen (`install 1.22.1-9`, the index's candidate; `upgrade A -> B`);
+# after the install the version dpkg-query now shows (`installed 1.22.1-9`,
+# `upgraded A -> B`). A member the install did not bring to its version fails.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_package_report() {
+  local line n what name detail cand c cv saved_ifs
+  saved_ifs=$IFS
+  IFS=$depc_nl
+  set -f
+  for line in $1; do
+    n=${line%%"$depc_tab"*}
+    line=${line#*"$depc_tab"}
+    what=${line%%"$depc_tab"*}
+    line=${line#*"$depc_tab"}
+    name=${line%%"$depc_tab"*}
+    detail=${line#*"$depc_tab"}
+    if [ "$2" = candidate ]; then
+      if [ "$what" = install ] && [ -z "$detail" ]; then
+        cand=
+        while IFS="$depc_tab" read -r c cv; do
+          [ "$c" != "$name" ] || cand=$cv
+        done <"$depc_tmp/pkg.cand"
+        detail=${cand:-"(not in the package index yet)"}
+      fi
+      depc_member_change "$n" "$what" "$what $detail"
+      continue
+    fi
+    if ! depc_package_is_installed "$name"; then
+      depc_member_fail "$n" "$depc_pkg_tool reported success, but $name is not installed"
+      continue
+    fi
+    case $what in
+      install) depc_member_change "$n" install "installed $depc_pkg_version" ;;
+      *)
+        if [ "${detail##* -> }" != "$depc_pkg_version" ]; then
+          depc_member_fail "$n" "$depc_pkg_tool reported success, but $name is at version $depc_pkg_version, not ${detail##* -> }"
+        else
+          depc_member_change "$n" "$what" "${what}d $detail"
+        fi
+        ;;
+    esac
+  done
+  set +f
+  IFS=$saved_ifs
+}
+
+#@@ depc_package_failed sha256:c2fc176b1a553a45b2e3187fc5ed2b84402909cbec8078be1e1cf8cf56e5a119
+# depc_package_failed TODO MESSAGE: the install failed: the first member of
+# TODO fails with MESSAGE and the tool's output ($depc_tmp/pkg.out) as lines,
+# the others (not installed either) name it.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_package_failed() {
+  local line n rest first saved_ifs
+  first=
+  saved_ifs=$IFS
+  IFS=$depc_nl
+  set -f
+  for line in $1; do
+    n=${line%%"$depc_tab"*}
+    rest=${line#*"$depc_tab"}
+    rest=${rest#*"$depc_tab"}
+    if [ -z "$first" ]; then
+      first=${rest%%"$depc_tab"*}
+      depc_member_fail "$n" "$2" "$depc_tmp/pkg.out"
+    else
+      depc_member_fail "$n" "not installed: the install of this host's packages failed (see package $first)"
+    fi
+  done
+  set +f
+  IFS=$saved_ifs
+}
+
+#@@ depc_package_apt_install sha256:5d425eb4e00ff288808c2b10de3c4e5d09af336ae4d3064e800f084e3a841ba3
+# depc_package_apt_install WORDS: apt-get install WORDS (NAME or
+# NAME=VERSION, space-separated), non-interactive, keeping changed config
+# files (confdef/confold), without recommends, waiting up to 300 s for
+# another apt or dpkg (unattended-upgrades) to let go of dpkg's lock; output
+# in $depc_tmp/pkg.out,
+# fds 3-9 closed (a daemon a maintainer script starts must not hold the
+# run's output open). When apt cannot find a package or version, or fetch a
+# file (a stale index), apt-get update and one more try; when a run killed
+# during an install left dpkg interrupted, dpkg --configure -a first.
+# Returns apt's status.
+# shellcheck disable=SC3043,SC2086 # local is a deliberate extension; WORDS split on purpose
+depc_package_apt_install() {
+  local rc
+  set -f
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades -o DPkg::Lock::Timeout=300 \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $1 \
+    </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+  rc=$?
+  # A run killed during an install leaves dpkg interrupted: finish that first.
+  if [ "$rc" != 0 ] && awk '/dpkg was interrupted/ { found = 1 } END { exit !found }' "$depc_tmp/pkg.out"; then
+    DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-confdef --force-confold \
+      </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades -o DPkg::Lock::Timeout=300 \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $1 \
+      </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+    rc=$?
+  fi
+  if [ "$rc" != 0 ] && awk '/Unable to locate package|has no installation candidate|^E: Version .* was not found|Failed to fetch|Unable to fetch some archives/ { found = 1 } END { exit !found }' "$depc_tmp/pkg.out"; then
+    if ! DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
+      set +f
+      return 100
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --allow-downgrades -o DPkg::Lock::Timeout=300 \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $1 \
+      </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+    rc=$?
+  fi
+  set +f
+  return "$rc"
+}
+
+#@@ depc_package_is_installed sha256:d385d350003c07c3f4aa5bb06e6244249757e69e0ac1b0c30b8b8717112dd870
+# depc_package_is_installed NAME: depc_package_installed or, on Alpine,
+# depc_package_apk_installed, on the last query ($depc_tmp/pkg.state).
+depc_package_is_installed() {
+  if [ "$depc_pkg_tool" = "apk add" ]; then
+    depc_package_apk_installed "$depc_tmp/pkg.state" "$1"
+  else
+    depc_package_installed "$depc_tmp/pkg.state" "$1"
+  fi
+}
+
+#@@ depc_package_apk sha256:0b6889adb4e2035f36b1e1029350fac9a0bfc3529c758deffbdc7f82e1d67113
+# depc_package_apk PACKAGES...: depc_package on Alpine: one `apk info -v`
+# (every installed NAME-VERSION), one `apk add` of the missing ones (NAME or
+# NAME=VERSION); when it fails, `apk update` and one more try. --check shows
+# a missing package's version only when it is pinned (apk has no candidate
+# query every version of it supports).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_package_apk() {
+  local n name version what todo words new rc
+  depc_pkg_tool="apk add"
+  depc_package_apk_query || return 1
+  todo=
+  words=
+  new=
+  n=0
+  while [ $# -ge 2 ]; do
+    n=$((n + 1))
+    name=$1
+    version=$2
+    shift 2
+    if depc_package_apk_installed "$depc_tmp/pkg.state" "$name"; then
+      if [ -z "$version" ] || [ "$version" = "$depc_pkg_version" ]; then continue; fi
+      what=upgrade
+      [ "$(apk version -t "$version" "$depc_pkg_version" 2>/dev/null </dev/null)" = ">" ] || what=downgrade
+      todo="$todo$n$depc_tab$what$depc_tab$name$depc_tab$depc_pkg_version -> $version$depc_nl"
+    else
+      new="$new $name"
+      todo="$todo$n${depc_tab}install$depc_tab$name$depc_tab${version:-"(the index's version)"}$depc_nl"
+    fi
+    words="$words $name${version:+=$version}"
+  done
+  [ -n "$todo" ] || return 0
+  if [ "$depc_mode" = check ]; then
+    : >"$depc_tmp/pkg.cand"
+    depc_package_report "$todo" candidate
+    return 0
+  fi
+  depc_package_mark "$new" || return 1
+  depc_invalidate_facts
+  depc_package_apk_add "$words"
+  rc=$?
+  if [ "$rc" != 0 ]; then
+    depc_package_failed "$todo" "apk add$words failed (exit status $rc)"
+    return 0
+  fi
+  depc_package_apk_query || return 1
+  depc_package_report "$todo" installed
 }
 
 #@@ depc_package_apk_query sha256:6584323e28d927a9ecff95dc4543b3fcf7cfe1edc5f78e52dd8a06aa5dba0696
@@ -2575,6 +3198,47 @@ depc_package_apk_installed() {
     esac
   done <"$1"
   return 1
+}
+
+#@@ depc_package_apk_add sha256:d4fb162c0f237ce102293d6869c5094fd4ae9cc20960ef8312c8b963f9107c13
+# depc_package_apk_add WORDS: apk add WORDS, output in $depc_tmp/pkg.out;
+# after a failure, apk update and one more try. Returns apk's status.
+# shellcheck disable=SC3043,SC2086 # local is a deliberate extension; WORDS split on purpose
+depc_package_apk_add() {
+  local rc
+  set -f
+  apk add $1 </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+  rc=$?
+  if [ "$rc" != 0 ]; then
+    if ! apk update </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
+      set +f
+      return 99
+    fi
+    apk add $1 </dev/null >"$depc_tmp/pkg.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+    rc=$?
+  fi
+  set +f
+  return "$rc"
+}
+
+#@@ depc_package_mark sha256:14fc8a018b40c6b6a00a88a5862b30508b8ce440a63b13d970a01320886eb602
+# depc_package_mark NAMES: apply: add NAMES (space-separated; the packages
+# this run installs that were not installed) to STATE/packages, before the
+# install runs. Fails every member when it cannot be written.
+# shellcheck disable=SC3043,SC2086 # local is a deliberate extension; NAMES split on purpose
+depc_package_mark() {
+  local name
+  [ -n "$1" ] || return 0
+  set -f
+  for name in $1; do
+    printf '%s\n' "$name"
+  done 2>"$depc_tmp/err" >>"$depc_state_dir/packages" || {
+    set +f
+    depc_fail "cannot record the packages depc installs in $depc_state_dir/packages" "$depc_tmp/err"
+    return 1
+  }
+  set +f
+  return 0
 }
 
 #@@ depc_package_marked sha256:7e751f7884787b9fd52588111a05e0b37d1bae7797378e91a023cd645b238a42
@@ -2733,6 +3397,39 @@ depc_report_write() {
     return 1
   fi
   return 0
+}
+
+#@@ depc_masked sha256:8dc3e813f1a2b13a266ca902f3d501495da71cec02e133d3d99b2e8091a9fa7d
+# depc_masked SECRETSFN CMD [ARGS...]: run CMD ARGS (exec'd in a subshell, so a
+# program named like a builtin is still the program) with stdout and stderr
+# into a private file, then print that output with every occurrence of every
+# line of SECRETSFN's output replaced by ***. Returns CMD's status. Used by
+# the run functions of commands with secrets, so a failure's output (which
+# goes into messages and the report) never shows a secret.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_masked() {
+  local fn rc
+  fn=$1
+  shift
+  (exec "$@") >"$depc_tmp/masked" 2>&1
+  rc=$?
+  "$fn" | awk '
+    NR == FNR { if ($0 != "") m[++n] = $0; next }
+    {
+      line = $0
+      for (i = 1; i <= n; i++) {
+        r = ""
+        while ((k = index(line, m[i])) > 0) {
+          r = r substr(line, 1, k - 1) "***"
+          line = substr(line, k + length(m[i]))
+        }
+        line = r line
+      }
+      print line
+    }
+  ' - "$depc_tmp/masked"
+  : >"$depc_tmp/masked"
+  return "$rc"
 }
 
 #@@ depc_service sha256:ad1880ee231c7cbb12a41c922a17762a588c6d54248a8e566afb52b20add1ccb
@@ -3729,6 +4426,21 @@ depc_log_run() {
   return 0
 }
 
+#@@ depc_supervisor_system sha256:0735ed9aa5584e5d64a5937d92ff3dd3c073c5d7cec3aecff9bb808e1991ec3d
+# depc_supervisor_system CTL CONF: the system's supervisord must answer on
+# the socket of CONF (it is the distribution's service; depc does not start
+# it). Changes nothing, in both modes.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_supervisor_system() {
+  local ctl conf
+  ctl=$1 conf=$2
+  depc_supervisor_need "$ctl" || return 1
+  if "$ctl" -c "$conf" pid </dev/null >"$depc_tmp/err" 2>&1; then
+    return 0
+  fi
+  depc_fail "the system supervisord is not running or not reachable (supervisorctl -c $conf pid); start it with the host's service manager" "$depc_tmp/err"
+}
+
 #@@ depc_supervisor_user sha256:5b951f0e0a72315b930c37c09f5a50afe672a9bece674810e45a4b74634e7000
 # depc_supervisor_user BASE SUPERVISORD CTL SHA256 CONTENTFN: a supervisord
 # of the deployment's own under BASE, run as the user applying the bundle:
@@ -4268,6 +4980,431 @@ depc_timer_remove() {
   depc_try "systemctl daemon-reload failed" systemctl daemon-reload
 }
 
+#@@ depc_tree sha256:ace0e6a77d18d5fc76f411d3ece85e9dde4b0083b4e1fbd9998143b7daac7729
+# depc_tree PATH OWNER GROUP MANIFEST CONTENTS...: PATH is a directory
+# holding exactly the entries of the function MANIFEST's output (lines "x<TAB>ERE" of
+# excluded paths, then "d<TAB>MODE<TAB>-<TAB>REL" and
+# "f<TAB>MODE<TAB>SHA256<TAB>REL", sorted, REL "." for PATH itself); the
+# Nth file's bytes are the output of the Nth function of CONTENTS. OWNER and GROUP
+# ('' = unmanaged) apply to every entry. Entries below PATH that are not in
+# the manifest are removed, except excluded ones. The host side is read in
+# a few processes whatever the size (depc_tree_scan); changed files are
+# staged and committed together (runtime/stage.sh): each appears whole, with
+# its mode. --check lists what would change, one line per entry (capped).
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_tree() {
+  local p owner group plan line rest tag a b c rm_list dir_list mode_list own_list summary queued
+  p=$1 owner=$2 group=$3
+  if [ -L "$p" ]; then
+    depc_error="$p exists and is a symbolic link"
+    return 1
+  elif [ -e "$p" ] && [ ! -d "$p" ]; then
+    depc_error="$p exists and is not a directory"
+    return 1
+  fi
+  if ! { "$4" >"$depc_tmp/tree.manifest"; } 2>/dev/null; then
+    depc_tmp_cause
+    depc_error="cannot write to the temporary directory $depc_tmp${depc_cause:+: $depc_cause}"
+    return 1
+  fi
+  depc_tree_scan "$p" || return 1
+  plan=$(depc_tree_plan "$p" "$owner" "$group") || {
+    depc_error="cannot compare $p with its manifest (awk failed)"
+    return 1
+  }
+  summary=${plan##*"$depc_nl"}
+  depc_tree_changes "$summary"
+  [ -n "$depc_change_names" ] || return 0
+  if [ "$depc_mode" = check ]; then
+    depc_tree_check_lines "$plan"
+    return 0
+  fi
+  shift 4
+  rm_list=
+  dir_list=
+  mode_list=
+  own_list=
+  rest=$plan$depc_nl
+  while [ -n "$rest" ]; do
+    line=${rest%%"$depc_nl"*}
+    rest=${rest#"$line$depc_nl"}
+    tag=${line%%"$depc_tab"*}
+    line=${line#*"$depc_tab"}
+    case $tag in
+      R) rm_list=$rm_list$line$depc_nl ;;
+      D) dir_list=$dir_list${line#*"$depc_tab"}$depc_nl ;;
+      O) own_list=$own_list$line$depc_nl ;;
+      M) mode_list=$mode_list$line$depc_nl ;;
+    esac
+  done
+  # Removals first (a file may take the name of a removed directory), then
+  # the new directories, parents first.
+  depc_lines_run "cannot remove from $p" "$rm_list" rm -rf || return 1
+  depc_lines_run "cannot create directories in $p" "$dir_list" mkdir -m 0755 || return 1
+  # The files: staged, verified and renamed in a few processes for all.
+  queued=0
+  rest=$plan$depc_nl
+  while [ -n "$rest" ]; do
+    line=${rest%%"$depc_nl"*}
+    rest=${rest#"$line$depc_nl"}
+    case $line in
+      W"$depc_tab"*) ;;
+      *) continue ;;
+    esac
+    line=${line#W"$depc_tab"}
+    a=${line%%"$depc_tab"*}
+    line=${line#*"$depc_tab"}
+    b=${line%%"$depc_tab"*}
+    line=${line#*"$depc_tab"}
+    c=${line%%"$depc_tab"*}
+    line=${line#*"$depc_tab"}
+    depc_tree_stage "$line" "$a" "$b" "$c" "$owner" "$group" "$@" || return 1
+    queued=$((queued + 1))
+  done
+  depc_stage_commit depc_tree_hook
+  if [ "$depc_stage_good" -lt "$queued" ]; then
+    eval "line=\$depcb_p_$((depc_stage_good + 1))"
+    depc_error="cannot write $line: its content, digest, attributes or rename failed (the bundle is corrupt, or the disk is full); files before it are in place"
+    return 1
+  fi
+  depc_tree_modes "$mode_list" || return 1
+  # "USER:" would also set USER's login group: only what is managed.
+  if [ -n "$owner" ] && [ -n "$group" ]; then
+    depc_lines_run "cannot change owner and group in $p" "$own_list" chown "$owner:$group" || return 1
+  elif [ -n "$owner" ]; then
+    depc_lines_run "cannot change owner in $p" "$own_list" chown "$owner" || return 1
+  elif [ -n "$group" ]; then
+    depc_lines_run "cannot change group in $p" "$own_list" chgrp "$group" || return 1
+  fi
+  return 0
+}
+
+#@@ depc_tree_stage sha256:50b01740e8c534523857dfb53bcae93b87c1ea265480097efbc247645b0920a2
+# depc_tree_stage PATH INDEX MODE SHA256 OWNER GROUP CONTENTS...: write the
+# output of the INDEXth function of CONTENTS into the staging directory next to PATH and
+# queue it (depc_stage_queue). Returns 1 with depc_error set.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_tree_stage() {
+  local path index mode sha owner group fn dir
+  path=$1 index=$2 mode=$3 sha=$4 owner=$5 group=$6
+  shift 6
+  eval "fn=\${$index}"
+  dir=${path%/*}
+  if ! depc_stage_dir "$dir"; then
+    depc_error="cannot create a staging directory in $dir"
+    return 1
+  fi
+  depc_write_content "$fn" "$depc_stage/${path##*/}" "$path" || return 1
+  depc_stage_queue 0 "$path" "$sha" "$mode" "$owner" "$group"
+}
+
+#@@ depc_tree_hook sha256:59181bfb0459ebe3cb0cca83a3b9e679f96d369f5eae6396f8225e6fa226a000
+# depc_tree_hook K: nothing to do between a tree file's attributes and its
+# rename (the tree's reactions were recorded by depc_step).
+depc_tree_hook() {
+  return 0
+}
+
+#@@ depc_tree_modes sha256:2f9d279bf6f0eac8138811019496bb8f22db16ff8f6ca3fa7d6ed94e35c56106
+# depc_tree_modes LIST: chmod the entries of LIST ("MODE<TAB>PATH" lines),
+# one call per mode.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_tree_modes() {
+  local rest line mode paths seen
+  seen=$depc_nl
+  rest=$1
+  while [ -n "$rest" ]; do
+    line=${rest%%"$depc_nl"*}
+    rest=${rest#"$line$depc_nl"}
+    mode=${line%%"$depc_tab"*}
+    case $seen in
+      *"$depc_nl$mode$depc_nl"*) continue ;;
+    esac
+    seen=$seen$mode$depc_nl
+    paths=$(printf '%s' "$1" | awk -F '\t' -v m="$mode" '$1 == m { print substr($0, length(m) + 2) }')
+    depc_lines_run "cannot change modes to $mode" "$paths$depc_nl" chmod "$mode" || return 1
+  done
+  return 0
+}
+
+#@@ depc_tree_scan sha256:f524ec5d802ecda0e33093d4d12c8520031d2b6c5e46f9fba6d5dd05a200287c
+# depc_tree_scan PATH: what is below PATH, in a few processes whatever its
+# size: "TYPE<TAB>MODE<TAB>UID<TAB>GID<TAB>USER<TAB>GROUP<TAB>PATH" lines
+# (find + stat) into $depc_tmp/tree.stat and the sha256 lines of its regular
+# files into $depc_tmp/tree.sha. In apply mode, entries whose name holds a
+# newline (never in a manifest) are removed first: they would break the
+# line-oriented lists. Returns 1 with depc_error set.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_tree_scan() {
+  local t root
+  t=$depc_tab
+  root=$1
+  : >"$depc_tmp/tree.stat"
+  : >"$depc_tmp/tree.sha"
+  [ -d "$1" ] || return 0
+  depc_need_cmd find || {
+    depc_error="cannot list $1: no 'find' on host $DEPC_HOST"
+    return 1
+  }
+  if [ "$depc_mode" = apply ]; then
+    find "$1" -name "*$depc_nl*" -prune -exec rm -rf {} + 2>/dev/null
+  fi
+  if [ "$depc_stat_flavor" = gnu ]; then
+    set -- find "$1" -exec stat -c "%F$t%a$t%u$t%g$t%U$t%G$t%n" {} +
+  else
+    set -- find "$1" -exec stat -f "%HT$t%Lp$t%u$t%g$t%Su$t%Sg$t%N" {} +
+  fi
+  if ! "$@" >"$depc_tmp/tree.stat" 2>"$depc_tmp/err"; then
+    depc_fail "cannot list $root" "$depc_tmp/err"
+    return 1
+  fi
+  case $depc_sha_tool in
+    sha256sum) set -- sha256sum ;;
+    shasum) set -- shasum -a 256 ;;
+    sha256) set -- sha256 -r ;;
+    *) set -- openssl dgst -sha256 -r ;;
+  esac
+  if ! find "$root" -type f -exec "$@" {} + >"$depc_tmp/tree.sha" 2>"$depc_tmp/err"; then
+    depc_fail "cannot compute the sha256 of the files below $root" "$depc_tmp/err"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_tree_plan sha256:d6672dc9a53f271c96b1f07c2d23fe1de4dc0b81ff85e1129e9f35e81a2b3531
+# depc_tree_plan PATH OWNER GROUP: ONE awk process joining the manifest with
+# the scan. Prints, TAB-separated: "R PATH" (remove: not in the manifest, or
+# of the wrong type), "D MODE PATH" (create a directory), "W N MODE SHA256
+# PATH" (write the Nth file), "M MODE PATH" (mode only), "O PATH" (owner or
+# group only); the display lines "+ REL", "~ REL", "- REL", "m REL OLD NEW",
+# "o REL" (control characters of names as '?'); last "S ADDED CHANGED
+# REMOVED MODES OWNERS CREATED".
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_tree_plan() {
+  # Data travels in files: awk -v would interpret backslashes.
+  printf '%s\n%s\n%s\n' "$1" "$2" "$3" >"$depc_tmp/tree.args"
+  awk -F '\t' '
+    function unesc(s,   r, i, c, d, k) {
+      r = ""
+      k = length(s)
+      for (i = 1; i <= k; i++) {
+        c = substr(s, i, 1)
+        if (c == "\\" && i < k) {
+          d = substr(s, ++i, 1)
+          if (d == "n") c = "\n"
+          else if (d == "r") c = "\r"
+          else c = d
+        }
+        r = r c
+      }
+      return r
+    }
+    function relof(p) {
+      if (p == root) return "."
+      if (substr(p, 1, length(root) + 1) == root "/") return substr(p, length(root) + 2)
+      return ""
+    }
+    function excluded(rel,   i) {
+      for (i = 1; i <= nx; i++) if (rel ~ xre[i]) return 1
+      return 0
+    }
+    function shown(rel) {
+      gsub(/[[:cntrl:]]/, "?", rel)
+      return rel
+    }
+    function removed_above(rel,   q) {
+      q = rel
+      while (sub(/\/[^\/]*$/, "", q)) if (q in gone) return 1
+      return 0
+    }
+    # Modes as digit strings without leading zeros: busybox awk reads "0755" as octal.
+    function nz(s) {
+      sub(/^0+/, "", s)
+      return s == "" ? "0" : s
+    }
+    function wrong_owner(rel) {
+      return (owner != "" && owner != su[rel] && owner != sun[rel]) || (group != "" && group != sg[rel] && group != sgn[rel])
+    }
+    FILENAME == ARGV[1] {
+      if (FNR == 1) root = $0
+      else if (FNR == 2) owner = $0
+      else if (FNR == 3) group = $0
+      next
+    }
+    FILENAME == ARGV[2] {
+      if ($1 == "x") { xre[++nx] = $2; next }
+      if (NF < 4) next
+      rel = $4
+      mt[rel] = $1; mm[rel] = $2; mh[rel] = $3
+      if ($1 == "f") mi[rel] = ++nf
+      order[++nm] = rel
+      next
+    }
+    FILENAME == ARGV[3] {
+      if (NF < 7) next
+      t = tolower($1)
+      if (t ~ /^regular/) t = "f"
+      else if (t ~ /^directory/) t = "d"
+      else t = "o"
+      p = $7
+      for (i = 8; i <= NF; i++) p = p "\t" $i
+      rel = relof(p)
+      if (rel == "") next
+      st[rel] = t; sm[rel] = nz($2); su[rel] = $3; sg[rel] = $4; sun[rel] = $5; sgn[rel] = $6
+      sorder[++ns] = rel
+      next
+    }
+    FILENAME == ARGV[4] {
+      line = $0
+      e = 0
+      if (substr(line, 1, 1) == "\\") { e = 1; line = substr(line, 2) }
+      h = substr(line, 1, 64)
+      if (h !~ /^[0-9a-f]+$/ || length(h) != 64) next
+      rest = substr(line, 65)
+      i = index(rest, "/")
+      if (i == 0) next
+      p = substr(rest, i)
+      if (e) p = unesc(p)
+      rel = relof(p)
+      if (rel != "") sha[rel] = h
+      next
+    }
+    END {
+      # What the manifest lacks, in byte order (find lists in directory order).
+      for (k = 1; k <= ns; k++) {
+        rel = sorder[k]
+        if (rel in mt || excluded(rel)) continue
+        for (i = ++nr; i > 1 && cand[i - 1] > rel; i--) cand[i] = cand[i - 1]
+        cand[i] = rel
+      }
+      for (k = 1; k <= nr; k++) {
+        rel = cand[k]
+        if (removed_above(rel)) continue
+        gone[rel] = 1
+        print "R\t" root "/" rel
+        print "-\t" shown(rel) (st[rel] == "d" ? "/" : "")
+        nrem++
+      }
+      for (k = 1; k <= nm; k++) {
+        rel = order[k]
+        abs = rel == "." ? root : root "/" rel
+        have = rel in st ? st[rel] : ""
+        replaced = 0
+        if (have != "" && have != mt[rel]) {
+          print "R\t" abs
+          have = ""
+          replaced = 1
+        }
+        if (mt[rel] == "d") {
+          if (have == "") {
+            print "D\t" mm[rel] "\t" abs
+            if (owner != "" || group != "") print "O\t" abs
+            if (rel == ".") created = 1
+            else { print (replaced ? "~" : "+") "\t" shown(rel) "/"; if (replaced) nchg++; else nadd++ }
+            continue
+          }
+        } else if (have == "" || sha[rel] != mh[rel]) {
+          print "W\t" mi[rel] "\t" mm[rel] "\t" mh[rel] "\t" abs
+          if (have == "" && !replaced) { print "+\t" shown(rel); nadd++ }
+          else { print "~\t" shown(rel); nchg++ }
+          continue
+        }
+        if (sm[rel] != nz(mm[rel])) {
+          print "M\t" mm[rel] "\t" abs
+          print "m\t" shown(rel) "\t" sm[rel] "\t" mm[rel]
+          nmode++
+        }
+        if (wrong_owner(rel)) {
+          print "O\t" abs
+          print "o\t" shown(rel)
+          nown++
+        }
+      }
+      print "S\t" nadd + 0 "\t" nchg + 0 "\t" nrem + 0 "\t" nmode + 0 "\t" nown + 0 "\t" created + 0
+    }
+  ' "$depc_tmp/tree.args" "$depc_tmp/tree.manifest" "$depc_tmp/tree.stat" "$depc_tmp/tree.sha"
+}
+
+#@@ depc_tree_changes sha256:f1fdfd7546c65991120c74d65e4cacc3e7063789314fa5ea09d2bd70cfe955ff
+# depc_tree_changes SUMMARY: the changes of the plan's "S" line, recorded
+# with depc_change ("created, 12 added, 1 changed, 3 removed, 2 mode,
+# 1 owner": counts of entries).
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_tree_changes() {
+  local s added changed removed modes owners created
+  s=${1#S"$depc_tab"}
+  added=${s%%"$depc_tab"*}
+  s=${s#*"$depc_tab"}
+  changed=${s%%"$depc_tab"*}
+  s=${s#*"$depc_tab"}
+  removed=${s%%"$depc_tab"*}
+  s=${s#*"$depc_tab"}
+  modes=${s%%"$depc_tab"*}
+  s=${s#*"$depc_tab"}
+  owners=${s%%"$depc_tab"*}
+  created=${s#*"$depc_tab"}
+  [ "$created" = 0 ] || depc_change created created
+  [ "$added" = 0 ] || depc_change added "$added added"
+  [ "$changed" = 0 ] || depc_change content "$changed changed"
+  [ "$removed" = 0 ] || depc_change removed "$removed removed"
+  [ "$modes" = 0 ] || depc_change mode "$modes mode"
+  [ "$owners" = 0 ] || depc_change owner "$owners owner"
+  return 0
+}
+
+#@@ depc_tree_check_lines sha256:b32abc567a4176b3219d0080c78b22c3bd8f54d535428f6ed2eee8f8a7acdb4c
+# depc_tree_check_lines PLAN: --check's lines for the plan's display lines,
+# into $depc_tmp/diff: "  added    REL", "  changed  REL", "  removed  REL",
+# "  mode     REL OLD -> NEW", "  owner    REL"; at most 50, then
+# "  … and N more".
+depc_tree_check_lines() {
+  printf '%s\n' "$1" | awk -F '\t' '
+    $1 == "+" { w = "added   " } $1 == "~" { w = "changed " } $1 == "-" { w = "removed " }
+    $1 == "m" { w = "mode    " } $1 == "o" { w = "owner   " }
+    $1 !~ /^[-+~mo]$/ { next }
+    {
+      n++
+      if (n > 50) next
+      if ($1 == "m") printf "  %s %s %s -> %s\n", w, $2, substr("000" $3, length($3)), $4
+      else printf "  %s %s\n", w, $2
+    }
+    END { if (n > 50) printf "  \342\200\246 and %d more\n", n - 50 }
+  ' >"$depc_tmp/diff"
+  depc_has_diff=1
+}
+
+#@@ depc_lines_run sha256:5b98534e35d197e03973b2ee6935843c75df75065b85fafe6185c5abb5a2d0eb
+# depc_lines_run WHAT LIST CMD [ARG...]: CMD ARG... with each line of LIST
+# (newline-terminated) as one more argument, per 256; nothing when LIST is
+# empty. On failure depc_fail WHAT with CMD's stderr. Returns its success.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_lines_run() {
+  local what list line w1 w2 w3 nw k
+  what=$1 list=$2 w1=$3 w2=${4:-} w3=${5:-}
+  nw=$(($# - 2))
+  set --
+  k=0
+  while [ -n "$list" ]; do
+    line=${list%%"$depc_nl"*}
+    list=${list#"$line$depc_nl"}
+    set -- "$@" "$line"
+    k=$((k + 1))
+    if [ "$k" -ge 256 ] || [ -z "$list" ]; then
+      case $nw in
+        1) "$w1" "$@" ;;
+        2) "$w1" "$w2" "$@" ;;
+        *) "$w1" "$w2" "$w3" "$@" ;;
+      esac 2>"$depc_tmp/err" || {
+        depc_fail "$what" "$depc_tmp/err"
+        return 1
+      }
+      set --
+      k=0
+    fi
+  done
+  return 0
+}
+
 #@@ depc_tree_remove sha256:488f21194e2a863eaff15e8eec037524185b5abaaaba203dc16dc61079692cc9
 # depc_tree_remove PATH: the whole tree is removed (ledger.sh) when depc
 # created PATH (flag "created"); else it is left as it is.
@@ -4291,6 +5428,207 @@ depc_tree_remove() {
   depc_change removed ''
   [ "$depc_mode" = apply ] || return 0
   depc_try "cannot remove $1" rm -rf "$1"
+}
+
+#@@ depc_user sha256:c12a1a72e12007a738d6cd086dc4a331524f1592a9d9a2708aeb331bc7cf7b5d
+# depc_user NAME SYSTEM CREATEHOME MANAGED HOME SHELL UID GROUP GROUPS COMMENT:
+# NAME is a user. SYSTEM=1 creates it as a system user, CREATEHOME=1 creates
+# its home. MANAGED is the comma list of the attributes the model sets (home,
+# shell, uid, group, groups, comment); the others are left as they are.
+# GROUP is the primary group (name or gid), GROUPS the supplementary groups
+# (comma list, exact). A new user is recorded in STATE/principals before it
+# is created: depc removes only users it created.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_user() {
+  local name system mkhome managed home shl uid grp groups comment
+  name=$1 system=$2 mkhome=$3 managed=$4 home=$5 shl=$6 uid=$7 grp=$8 groups=$9 comment=${10}
+  depc_principals_load || return 1
+  depc_user_lookup "$name"
+  if [ "$depc_pw_found" = 0 ]; then
+    depc_change created created
+    [ "$depc_mode" = apply ] || return 0
+    depc_user_tool "create user $name" || return 1
+    depc_principal_record user "$name" || return 1
+    depc_pw_loaded=0
+    if [ "$depc_user_flavor" = shadow ]; then
+      set -- useradd
+      [ "$system" = 0 ] || set -- "$@" -r
+      if [ "$mkhome" = 1 ]; then set -- "$@" -m; else set -- "$@" -M; fi
+      depc_user_has home "$managed" && set -- "$@" -d "$home"
+      depc_user_has shell "$managed" && set -- "$@" -s "$shl"
+      depc_user_has uid "$managed" && set -- "$@" -u "$uid"
+      depc_user_has group "$managed" && set -- "$@" -g "$grp"
+      depc_user_has groups "$managed" && [ -n "$groups" ] && set -- "$@" -G "$groups"
+      depc_user_has comment "$managed" && set -- "$@" -c "$comment"
+      depc_try "cannot create user $name" "$@" -- "$name" || return 1
+      return 0
+    fi
+    set -- adduser -D
+    [ "$system" = 0 ] || set -- "$@" -S
+    [ "$mkhome" = 1 ] || set -- "$@" -H
+    depc_user_has home "$managed" && set -- "$@" -h "$home"
+    depc_user_has shell "$managed" && set -- "$@" -s "$shl"
+    depc_user_has uid "$managed" && set -- "$@" -u "$uid"
+    depc_user_has group "$managed" && set -- "$@" -G "$grp"
+    depc_user_has comment "$managed" && set -- "$@" -g "$comment"
+    depc_try "cannot create user $name" "$@" "$name" || return 1
+    depc_user_has groups "$managed" || return 0
+    depc_principals_load || return 1
+    depc_user_groups_fix "$name" "$groups"
+    return
+  fi
+  depc_user_compare "$name" "$managed" "$home" "$shl" "$uid" "$grp" "$groups" "$comment"
+  [ -n "$depc_change_names" ] || return 0
+  [ "$depc_mode" = apply ] || return 0
+  depc_user_tool "change user $name" || return 1
+  depc_pw_loaded=0
+  if [ "$depc_user_flavor" = shadow ]; then
+    set -- usermod
+    case ,$depc_change_names, in *,home,*) set -- "$@" -d "$home" ;; esac
+    case ,$depc_change_names, in *,shell,*) set -- "$@" -s "$shl" ;; esac
+    case ,$depc_change_names, in *,uid,*) set -- "$@" -u "$uid" ;; esac
+    case ,$depc_change_names, in *,group,*) set -- "$@" -g "$grp" ;; esac
+    case ,$depc_change_names, in *,groups,*) set -- "$@" -G "$groups" ;; esac
+    case ,$depc_change_names, in *,comment,*) set -- "$@" -c "$comment" ;; esac
+    depc_try "cannot change user $name" "$@" -- "$name"
+    return
+  fi
+  # busybox has no usermod: only the supplementary groups can be changed.
+  case ,$depc_change_names, in
+    *,home,* | *,shell,* | *,uid,* | *,group,* | *,comment,*)
+      depc_error="cannot change ${depc_change_text} of user $name on host $DEPC_HOST: there is no 'usermod' (busybox adduser cannot change a user)"
+      return 1
+      ;;
+  esac
+  depc_user_groups_fix "$name" "$groups"
+}
+
+#@@ depc_user_has sha256:ffb18014b8f07702c85e50d88b7ef0fb91e7604ad3d3d0dcf21ba3dc392bbb31
+# depc_user_has ATTR MANAGED: whether ATTR is in the comma list MANAGED.
+depc_user_has() {
+  case ,$2, in
+    *,"$1",*) return 0 ;;
+  esac
+  return 1
+}
+
+#@@ depc_user_tool sha256:9cbd14a18a688b1c0bc485726cbb3afde8cff7d18bc978786277b3cee5f05678
+# depc_user_tool WHAT: the tools to change users with, into depc_user_flavor:
+# shadow (useradd, usermod) or busybox (adduser, addgroup, delgroup). Neither
+# fails with one line naming the host and the tools.
+# shellcheck disable=SC2034 # sets globals read by other functions
+depc_user_tool() {
+  if command -v useradd >/dev/null 2>&1; then
+    depc_user_flavor=shadow
+  elif command -v adduser >/dev/null 2>&1 && command -v addgroup >/dev/null 2>&1; then
+    depc_user_flavor=busybox
+  else
+    depc_error="cannot $1: host $DEPC_HOST has neither 'useradd' nor busybox 'adduser' (PATH=$PATH)"
+    return 1
+  fi
+  return 0
+}
+
+#@@ depc_user_compare sha256:e2b00dc153f853c330a2f4caaeaf8c4c6353e232f2490ddba4369966e23ddae4
+# depc_user_compare NAME MANAGED HOME SHELL UID GROUP GROUPS COMMENT: records
+# a change (depc_change) for each managed attribute of the user found by
+# depc_user_lookup that differs: "shell /bin/sh -> /bin/bash".
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_user_compare() {
+  local cur want
+  if depc_user_has home "$2" && [ "$depc_pw_home" != "$3" ]; then
+    depc_change home "home $depc_pw_home -> $3"
+  fi
+  if depc_user_has shell "$2" && [ "$depc_pw_shell" != "$4" ]; then
+    depc_change shell "shell ${depc_pw_shell:-(none)} -> $4"
+  fi
+  if depc_user_has uid "$2" && [ "$depc_pw_uid" != "$5" ]; then
+    depc_change uid "uid $depc_pw_uid -> $5"
+  fi
+  if depc_user_has group "$2"; then
+    want=$6
+    depc_group_lookup "$depc_pw_gid"
+    cur=$depc_pw_gid
+    [ "$depc_gr_found" = 0 ] || cur=$depc_gr_name
+    case $want in
+      *[!0-9]*)
+        depc_group_lookup "$want"
+        if [ "$depc_gr_found" = 0 ] || [ "$depc_gr_gid" != "$depc_pw_gid" ]; then
+          depc_change group "group $cur -> $want"
+        fi
+        ;;
+      *) [ "$want" = "$depc_pw_gid" ] || depc_change group "group $cur -> $want" ;;
+    esac
+  fi
+  if depc_user_has groups "$2"; then
+    depc_user_groups_of "$1"
+    if ! depc_user_same_set "$depc_user_groups" "$7"; then
+      depc_change groups "groups ${depc_user_groups:-(none)} -> ${7:-(none)}"
+    fi
+  fi
+  if depc_user_has comment "$2" && [ "$depc_pw_gecos" != "$8" ]; then
+    depc_change comment comment
+  fi
+  return 0
+}
+
+#@@ depc_user_same_set sha256:b021b7b8fd4d939c471b24389b4ee5c8257ff0e4fcf1cab4671e224ee795258b
+# depc_user_same_set A B: whether the comma lists A and B hold the same names.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_user_same_set() {
+  local x rest
+  for rest in "$1" "$2"; do
+    while [ -n "$rest" ]; do
+      x=${rest%%,*}
+      case $rest in *,*) rest=${rest#*,} ;; *) rest= ;; esac
+      case ,$1, in *,"$x",*) ;; *) return 1 ;; esac
+      case ,$2, in *,"$x",*) ;; *) return 1 ;; esac
+    done
+  done
+  return 0
+}
+
+#@@ depc_user_groups_of sha256:5cb80d608b40c881213e447964e06c7364fa8e93104695499a2062e22fb61658
+# depc_user_groups_of NAME: the groups that list NAME as a member, as a comma
+# list in the order of the group database, into depc_user_groups.
+# shellcheck disable=SC3043,SC2034 # local is a deliberate extension; sets globals read by other functions
+depc_user_groups_of() {
+  local g x gid members
+  depc_user_groups=
+  while IFS=: read -r g x gid members; do
+    case ,$members, in
+      *,"$1",*) depc_user_groups=${depc_user_groups:+$depc_user_groups,}$g ;;
+    esac
+  done <"$depc_tmp/group"
+}
+
+#@@ depc_user_groups_fix sha256:7167fa393a0434eb52fff8e4ecee2b60dadf827fe3741468cb8446d4103a110b
+# depc_user_groups_fix NAME GROUPS: busybox: make NAME a member of exactly the
+# groups GROUPS (comma list) with addgroup NAME G / delgroup NAME G.
+# shellcheck disable=SC3043 # local is a deliberate extension
+depc_user_groups_fix() {
+  local x rest
+  depc_user_groups_of "$1"
+  rest=$2
+  while [ -n "$rest" ]; do
+    x=${rest%%,*}
+    case $rest in *,*) rest=${rest#*,} ;; *) rest= ;; esac
+    case ,$depc_user_groups, in
+      *,"$x",*) ;;
+      *) depc_try "cannot add user $1 to group $x" addgroup "$1" "$x" || return 1 ;;
+    esac
+  done
+  rest=$depc_user_groups
+  while [ -n "$rest" ]; do
+    x=${rest%%,*}
+    case $rest in *,*) rest=${rest#*,} ;; *) rest= ;; esac
+    case ,$2, in
+      *,"$x",*) ;;
+      *) depc_try "cannot remove user $1 from group $x" delgroup "$1" "$x" || return 1 ;;
+    esac
+  done
+  depc_pw_loaded=0
+  return 0
 }
 
 #@@ depc_principals_load sha256:ba826201e58ef4eb82eba11d1f02812658e3e099b92b1316be29bbfb4ada53ec
@@ -4331,6 +5669,19 @@ depc_user_lookup() {
       return 0
     fi
   done <"$depc_tmp/passwd"
+  return 0
+}
+
+#@@ depc_principal_record sha256:24b4abd56675b0afecb1be19e87f49dff8cffd3ca0c310dbdc50e9d1fa3b0c00
+# depc_principal_record KIND NAME: note in STATE/principals that depc is about
+# to create user or group NAME (written before it is created: a run killed
+# in between leaves a note for a name that does not exist, which removal
+# ignores).
+depc_principal_record() {
+  if ! { printf '%s %s\n' "$1" "$2" >>"$depc_state_dir/principals"; } 2>"$depc_tmp/err"; then
+    depc_fail "cannot record $1 $2 in $depc_state_dir/principals" "$depc_tmp/err"
+    return 1
+  fi
   return 0
 }
 
