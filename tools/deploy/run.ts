@@ -458,7 +458,7 @@ function openHost(
     ...(host.port !== undefined ? { port: host.port } : {}),
   };
   // A session opened while the model was built takes its size on stdin (SIZE_ON_STDIN).
-  const early = deferred && !rollback ? options.early?.take(host.name, target, bundleArgs, options.sudo) : undefined;
+  const early = deferred && !rollback ? options.early?.take(host.name, target, options.ssh, bundleArgs, options.sudo) : undefined;
   const nonce = early?.nonce ?? randomBytes(12).toString("hex");
   const command = rollback
     ? remoteCommand([nonce, environment, options.stateDir ?? "", ...bundleArgs], options.sudo)
