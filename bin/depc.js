@@ -12,17 +12,6 @@ if (argv.length === 1 && argv[0] === "--version") {
 } else {
   // Node >= 22.1 keeps compiled code between runs (in the system's temp dir).
   module.enableCompileCache?.();
-  // deploy/plan: the hosts' ssh handshakes start now, while Node loads the CLI and builds
-  // (dist/tools/deploy/early.js: a few small modules; a session is used only if it matches).
-  if (argv[0] === "deploy" || argv[0] === "plan") {
-    try {
-      const { EARLY_SESSIONS, openEarlyFromArgv } = await import("../dist/tools/deploy/early.js");
-      const early = openEarlyFromArgv(argv[0], argv.slice(1), process.cwd());
-      if (early !== undefined) globalThis[EARLY_SESSIONS] = early;
-    } catch {
-      // A build without it: the CLI opens the sessions itself.
-    }
-  }
   const bundled = new URL("../dist/cli/depc.js", import.meta.url);
   const { main } = await import(existsSync(bundled) ? bundled.href : "../dist/compiler/cli.js");
   const code = await main(argv);

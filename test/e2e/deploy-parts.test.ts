@@ -17,7 +17,6 @@ import { shellQuote, shellWord } from "../../compiler/emit/quote.js";
 import { collectResources, diffStat, OutputCollector } from "../../tools/deploy/results.js";
 import { chooseRollback, normalizeDigest } from "../../tools/deploy/rollback.js";
 import { selectHosts } from "../../tools/deploy/run.js";
-import { openEarlyFromArgv } from "../../tools/deploy/early.js";
 import { readBuild } from "../../tools/deploy/source.js";
 import { sshArgv } from "../../tools/deploy/ssh.js";
 import { MarkerStream } from "../../tools/deploy/stream.js";
@@ -133,19 +132,6 @@ describe("remote programs", () => {
       const outcome = classify({ code: r.code, signal: null, stderr: r.stderr, stream: r.stream, sudo: false });
       expect(outcome).toMatchObject({ ran: false, cause: { kind: "upload-failed" } });
     }
-  });
-
-  it("bin/depc.js's head start reads only the deploy options it knows; anything else means no early sessions", () => {
-    const cwd = scratch;
-    for (const args of [["--from", "nowhere"], ["--from=nowhere", "-j", "2", "-o", "ProxyJump=b", "--ssh-option=X=y", "-F", "cfg", "--sudo", "--limit", "a,b", "--json", "r.json", "--no-cache"]]) {
-      const early = openEarlyFromArgv("deploy", args, cwd);
-      expect(early, args.join(" ")).toBeDefined();
-      expect(early!.handles()).toEqual([]);
-    }
-    for (const args of [["--from", "nowhere", "--sudo=false"], ["--from", "nowhere", "-j", "0"], ["--from", "nowhere", "--unknown"], ["--from", "a", "--from", "b"], ["--from"], ["--from", "nowhere", "-oX=y"], ["env/x"]]) {
-      expect(openEarlyFromArgv("deploy", args, cwd), args.join(" ")).toBeUndefined();
-    }
-    expect(openEarlyFromArgv("rollback", ["--from", "nowhere"], cwd)).toBeUndefined();
   });
 
   it("run: a short upload is refused and nothing runs", async () => {

@@ -231,7 +231,7 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
     expect(host(r, "lb1").timings.started_at_ms).toBeGreaterThanOrEqual(Math.max(end("app1"), end("app2")));
     // One ssh per host, opened before the build (its size comes on stdin: the argument "-"), except
     // mon's guess: that session (to lb1) ended unused, and mon opened its own at its turn.
-    let calls = readFileSync(log, "utf8").trim().split("\n");
+    const calls = readFileSync(log, "utf8").trim().split("\n");
     const early = (address: string) => calls.filter((c) => new RegExp(` -- ${address} .* depc '?[0-9a-f]+'? '?-'? '?--quiet'?$`).test(c)).length;
     const late = (address: string) => calls.filter((c) => new RegExp(` -- ${address} .* depc '?[0-9a-f]+'? '?[0-9]+'? '?--quiet'?$`).test(c)).length;
     expect(calls, calls.join("\n")).toHaveLength(6);
@@ -240,14 +240,6 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
     expect([early("mon"), late("mon")], calls.join("\n")).toEqual([0, 1]);
     // Nothing of mon's ran on lb1.
     expect((await bed.rootExec("lb1", "test -e /srv/mon")).code).toBe(1);
-
-    // --from: bin/depc.js opens every host's session before it loads the CLI; all are used.
-    writeFileSync(log, "");
-    const from = await start("deploy", ["--from", "build/bed", "-j", "5"], { PATH: `${wrapDir}:${process.env.PATH}` }).done;
-    expect(from.code, show(from)).toBe(0);
-    calls = readFileSync(log, "utf8").trim().split("\n");
-    expect(calls, calls.join("\n")).toHaveLength(5);
-    for (const h of ["db1", "app1", "app2", "lb1", "mon"]) expect([h, early(h), late(h)], calls.join("\n")).toEqual([h, 1, 0]);
   });
 
   it("plan after a manual edit on one host shows that host's diff and exits 2; 0 when nothing would change", async () => {

@@ -171,9 +171,6 @@ export function deployCommand(command: Command, io: DeployIo, setExit: (code: nu
   };
 }
 
-/** early.ts's EARLY_SESSIONS (not imported: this module loads before early.ts). */
-const EARLY = Symbol.for("depc.earlySessions");
-
 /**
  * A deploy or plan that builds the model: opens the sessions of the hosts
  * its previous build lists (build/<env>/manifest.json, or --out's), so the
@@ -181,11 +178,6 @@ const EARLY = Symbol.for("depc.earlySessions");
  * rollback and decommission, or without a previous build.
  */
 async function openEarly(command: Command, args: DeployArgs, cwd: string): Promise<import("./early.js").EarlySessions | undefined> {
-  // bin/depc.js opened them before loading the CLI (openEarlyFromArgv), when it could read the arguments.
-  const global = globalThis as { [EARLY]?: import("./early.js").EarlySessions };
-  const given = global[EARLY];
-  delete global[EARLY];
-  if (given !== undefined) return given;
   if ((command !== "deploy" && command !== "plan") || args.from !== undefined || args.env === undefined) return undefined;
   const [{ locateEnvironment }, { EarlySessions }, { bundleArgsOf }] = await Promise.all([import("../../compiler/load/locate.js"), import("./early.js"), import("./run.js")]);
   const located = locateEnvironment(args.env, cwd);

@@ -15,8 +15,7 @@
 // program line (SIZE_ON_STDIN).
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { locateEnvironment } from "../../compiler/load/locate.js";
+import { join } from "node:path";
 import { remoteCommand, SIZE_ON_STDIN } from "./remote.js";
 import { runSsh, sshArgv, type RunHandle, type SshSettings, type SshTarget } from "./ssh.js";
 
@@ -99,75 +98,4 @@ export class EarlySessions {
     for (const s of this.sessions.values()) s.handle.cancel();
     this.sessions.clear();
   }
-
-  /** Every session not taken yet (Ctrl-C stops them). */
-  handles(): RunHandle[] {
-    return [...this.sessions.values()].map((s) => s.handle);
-  }
-}
-
-/** Where bin/depc.js leaves the sessions it opened before loading the CLI (the bundled CLI has its own copy of this module). */
-export const EARLY_SESSIONS = Symbol.for("depc.earlySessions");
-
-/**
- * bin/depc.js's head start: the sessions of `depc deploy|plan ARGS`, opened
- * before Node loads the CLI. A small parser of the deploy options; any
- * argument it does not know (or a form it does not take) means no head
- * start, never a different deploy: the CLI parses the arguments again, and
- * a session is used only when its ssh command line, bundle arguments and
- * sudo are exactly the deploy's.
- */
-export function openEarlyFromArgv(command: string, args: readonly string[], cwd: string): EarlySessions | undefined {
-  if (command !== "deploy" && command !== "plan") return undefined;
-  const WITH_VALUE = new Map([
-    ["--from", "from"], ["--out", "out"], ["-j", "jobs"], ["--jobs", "jobs"], ["--limit", "limit"], ["--skip", "skip"], ["--user", "user"],
-    ["-o", "sshOption"], ["--ssh-option", "sshOption"], ["-F", "sshConfig"], ["--ssh-config", "sshConfig"], ["--state-dir", "stateDir"],
-    ["--timeout", "timeout"], ["--eval-timeout", "ignored"], ["--json", "ignored"], ["--identity", "ignored"],
-  ]);
-  const values = new Map<string, string[]>();
-  const positional: string[] = [];
-  let sudo = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith("-")) {
-      positional.push(a);
-      continue;
-    }
-    if (a === "--sudo") sudo = true;
-    else if (a === "--cache" || a === "--no-cache") continue;
-    else {
-      const eq = a.startsWith("--") ? a.indexOf("=") : -1;
-      const name = WITH_VALUE.get(eq > 0 ? a.slice(0, eq) : a);
-      if (name === undefined) return undefined;
-      const value = eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (value === undefined || (eq < 0 && value.startsWith("-"))) return undefined;
-      values.set(name, [...(values.get(name) ?? []), value]);
-    }
-  }
-  const one = (name: string) => {
-    const v = values.get(name);
-    return v === undefined ? undefined : v.length === 1 ? v[0] : null;
-  };
-  const list = (name: string) => (values.get(name) ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
-  const [from, out, jobsText, user, sshConfig, stateDir, timeoutText] = ["from", "out", "jobs", "user", "sshConfig", "stateDir", "timeout"].map(one);
-  if ([from, out, jobsText, user, sshConfig, stateDir, timeoutText].includes(null) || positional.length > 1) return undefined;
-  const jobs = jobsText === undefined ? 8 : Number(jobsText);
-  const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
-  if (!Number.isInteger(jobs) || jobs < 1 || (timeout !== undefined && !(timeout > 0))) return undefined;
-  let dir: string;
-  if (from !== undefined) dir = resolve(cwd, from!);
-  else if (positional[0] !== undefined) {
-    const located = locateEnvironment(positional[0], cwd);
-    if (located === undefined) return undefined;
-    dir = out !== undefined ? resolve(cwd, out!) : join(located.projectRoot, "build", located.defaultName);
-  } else return undefined;
-  return EarlySessions.open(join(dir, "manifest.json"), {
-    jobs,
-    limit: list("limit"),
-    skip: list("skip"),
-    ...(user !== undefined ? { user: user! } : {}),
-    sudo,
-    ssh: { options: values.get("sshOption") ?? [], ...(sshConfig !== undefined ? { configFile: sshConfig! } : {}), ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}) },
-    bundleArgs: [...(command === "plan" ? ["--check"] : []), "--quiet", ...(stateDir !== undefined ? ["--state-dir", stateDir!] : [])],
-  });
 }
