@@ -12,6 +12,9 @@
 //     type-check); and the host's own run within it (from --json);
 //   - a one-file-change deploy of that host (one file edited on the host before each run);
 //   - fan-out: a no-op `depc deploy --from` to 1, 3 and 10 hosts of 100 resources.
+//   - a no-op `depc deploy env` (cached build) over a fresh connection too;
+//   - BENCH_BASELINE=/path/to/another/built/depc: the no-op figures again with that depc
+//     (before/after in one run, the same bed and floor).
 // Targets (issue 14): no-op deploy of one 100-resource host ≤ the ssh round trip + 0.15 s
 // with --from (each connection mode against its own floor), ≤ + 0.25 s with a cached build. Prints the table, writes
 // build/bench/deploy.json. Exits 0 whatever the figures, 1 when something errored;
@@ -29,6 +32,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DEPC = join(REPO, "bin", "depc.js");
 const RUNS = Math.max(5, Number.parseInt(process.env.BENCH_RUNS ?? "5", 10) || 5);
 const HOSTS = 10;
+const BASELINE = process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined;
 const RESOURCES = 100;
 
 if (process.env.DEPC_BENCH_UNDER_VITE_NODE !== "1") {
@@ -76,10 +80,10 @@ function measure(id, label, { prepare, run }) {
 }
 
 /** A project with HOSTS hosts (b1..bN), each a directory and 99 files: 100 resources. */
-function writeProject(dir) {
+function writeProject(dir, depcDir = REPO) {
   mkdirSync(join(dir, "env"), { recursive: true });
   mkdirSync(join(dir, "node_modules"), { recursive: true });
-  symlinkSync(REPO, join(dir, "node_modules", "depc"), "dir");
+  symlinkSync(depcDir, join(dir, "node_modules", "depc"), "dir");
   writeFileSync(join(dir, "package.json"), `${JSON.stringify({ name: "depc-bench-deploy", private: true, type: "module" })}\n`);
   const lines = ['import { environment, Directory, File } from "depc";', "", "const files = (host: string) => ["];
   lines.push('  Directory({ path: "/srv/bench" }),');
@@ -142,6 +146,26 @@ async function main() {
       }),
     );
     figures.push(
+      measure("noop-100-build-fresh", "no-op deploy env (cached type-check + build), 1 host × 100 (fresh connection)", {
+        run: () => noChange(depc(["env/bench", "--limit", "b1", ...fresh]), "no-op"),
+      }),
+    );
+    if (BASELINE) {
+      // The same no-op figures with the baseline depc, in a project of its own (its own build and cache).
+      const baseRoot = join(root, "baseline");
+      writeProject(baseRoot, BASELINE);
+      const baseDepc = (args) => exec(["node", join(BASELINE, "bin", "depc.js"), "deploy", ...args, "-F", cfg], { cwd: baseRoot });
+      baseDepc(["env/bench", "--limit", "b1"]);
+      for (const [id, label, args] of [
+        ["noop-100-mux", "no-op deploy --from (ControlMaster)", ["--from", "build/bench", "--limit", "b1"]],
+        ["noop-100-fresh", "no-op deploy --from (fresh connection)", ["--from", "build/bench", "--limit", "b1", ...fresh]],
+        ["noop-100-build", "no-op deploy env, cached build (ControlMaster)", ["env/bench", "--limit", "b1"]],
+        ["noop-100-build-fresh", "no-op deploy env, cached build (fresh connection)", ["env/bench", "--limit", "b1", ...fresh]],
+      ]) {
+        figures.push(measure(`${id}-baseline`, `baseline: ${label}`, { run: () => noChange(baseDepc(args), "baseline no-op") }));
+      }
+    }
+    figures.push(
       measure("change1-100-mux", "one-file-change deploy --from, 1 host × 100 resources (ControlMaster)", {
         prepare: () => exec(["ssh", "-F", cfg, "b1", "printf x >>/srv/bench/f7.conf"]),
         run: () => {
@@ -173,6 +197,15 @@ async function main() {
     ["noop-100-mux", "ssh-true-mux", 0.15, "no-op deploy --from of 1 host × 100 ≤ ssh round trip + 0.15 s (ControlMaster)"],
     ["noop-100-fresh", "ssh-true-fresh", 0.15, "no-op deploy --from of 1 host × 100 ≤ ssh round trip + 0.15 s (fresh connection)"],
     ["noop-100-build", "ssh-true-mux", 0.25, "no-op deploy env (cached build) of 1 host × 100 ≤ ssh round trip + 0.25 s (ControlMaster)"],
+    ["noop-100-build-fresh", "ssh-true-fresh", 0.25, "no-op deploy env (cached build) of 1 host × 100 ≤ ssh round trip + 0.25 s (fresh connection)"],
+    ...(BASELINE
+      ? [
+          ["noop-100-mux-baseline", "ssh-true-mux", 0.15, "baseline: no-op deploy --from ≤ ssh round trip + 0.15 s (ControlMaster)"],
+          ["noop-100-fresh-baseline", "ssh-true-fresh", 0.15, "baseline: no-op deploy --from ≤ ssh round trip + 0.15 s (fresh connection)"],
+          ["noop-100-build-baseline", "ssh-true-mux", 0.25, "baseline: no-op deploy env (cached build) ≤ ssh round trip + 0.25 s (ControlMaster)"],
+          ["noop-100-build-fresh-baseline", "ssh-true-fresh", 0.25, "baseline: no-op deploy env (cached build) ≤ ssh round trip + 0.25 s (fresh connection)"],
+        ]
+      : []),
     ["noop-100-hostrun", "ssh-true-mux", 0.15, "the deploy's own work (host run, without the CLI's start) ≤ ssh round trip + 0.15 s"],
   ].map(([id, floor, slack, text]) => {
     const m = get(id);

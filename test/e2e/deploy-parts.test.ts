@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../compiler/build.js";
 import { classify, classifySsh } from "../../tools/deploy/classify.js";
 import { hostDependencies, schedule } from "../../tools/deploy/deps.js";
-import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, STOP_GRACE_SECONDS } from "../../tools/deploy/remote.js";
+import { BOOTSTRAP, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM, SIZE_ON_STDIN, STOP_GRACE_SECONDS } from "../../tools/deploy/remote.js";
 import { shellQuote, shellWord } from "../../compiler/emit/quote.js";
 import { collectResources, diffStat, OutputCollector } from "../../tools/deploy/results.js";
 import { chooseRollback, normalizeDigest } from "../../tools/deploy/rollback.js";
@@ -112,6 +112,27 @@ describe("remote programs", () => {
       expect(r.stream.preamble).toEqual([]);
     });
   }
+
+  for (const shell of LOGIN_SHELLS) {
+    it(`run: a session opened before the build takes the bundle's size on the line after the program (login shell ${shell.join(" ")})`, async () => {
+      const r = await runRemote(shell, RUN_PROGRAM, [SIZE_ON_STDIN, "--quiet"], `${Buffer.byteLength(FAKE_BUNDLE)}\n${FAKE_BUNDLE}`, { FAKE_EXIT: "0" });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stream.markers.map((m) => m.word)).toEqual(["begin", "run", "exit", "report", "end"]);
+      expect(r.output.slice(0, 2)).toEqual(["arg[--quiet]", "arg[--report]"]);
+      expect(r.output).toContain("changed       file /srv/a b (created)");
+    });
+  }
+
+  it("run: a size line that is not a number is refused and nothing runs", async () => {
+    for (const line of ["12x", "", "-1", "$(id)"]) {
+      const r = await runRemote(["sh"], RUN_PROGRAM, [SIZE_ON_STDIN], `${line}\n${FAKE_BUNDLE}`, {}, { closeAfterMs: 200 });
+      expect(r.stream.has("run")).toBe(false);
+      expect(r.stream.get("fail")).toBe("upload bad size");
+      const outcome = classify({ code: r.code, signal: null, stderr: r.stderr, stream: r.stream, sudo: false });
+      expect(outcome).toMatchObject({ ran: false, cause: { kind: "upload-failed" } });
+    }
+  });
 
   it("run: a short upload is refused and nothing runs", async () => {
     const r = await runRemote(["sh"], RUN_PROGRAM, [String(Buffer.byteLength(FAKE_BUNDLE) + 10)], FAKE_BUNDLE, {}, { closeAfterMs: 200 });

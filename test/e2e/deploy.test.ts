@@ -6,9 +6,9 @@
 // The model is examples/webcluster (postgres on db1 provides the database to the
 // apps on app1/app2, which provide backends to haproxy on lb1: three waves), plus
 // an independent host "mon" on the busybox-only test host.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeProject, repoRoot } from "../support/project.js";
@@ -90,10 +90,10 @@ describe.skipIf(!pre.ok)("depc deploy over ssh (real hosts)", () => {
   let runs = 0;
 
   /** Starts the CLI; `done` resolves when it exits. */
-  function start(command: string, args: string[] = []): { done: Promise<Run>; interrupt: () => void } {
+  function start(command: string, args: string[] = [], env: Record<string, string> = {}): { done: Promise<Run>; interrupt: () => void } {
     const json = join(project.dir, `run-${++runs}.json`);
     const argv = [join(repoRoot, "bin", "depc.js"), command, ...(args.includes("--from") ? [] : ["env/bed"]), "-F", bed.sshConfigFile, "--json", json, ...args];
-    const child = spawn(process.execPath, argv, { cwd: project.dir, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, argv, { cwd: project.dir, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
@@ -205,6 +205,41 @@ chmod 755 /usr/local/bin/sha256sum; rm -f /run/slow.started; : >/srv/slow`,
     for (const h of r.json.hosts) expect([h.name, h.status, h.counts?.changed]).toEqual([h.name, "converged", 0]);
     expect(r.stdout).not.toMatch(/^\S+ +changed +/m);
     expect(r.stdout).toMatch(/5 converged \(0 resources changed\)/);
+  });
+
+  it("sessions opened while the model builds: a host takes its own when its target is unchanged; a wrong guess runs nothing", async () => {
+    // The system's ssh, behind a wrapper that logs each invocation's arguments.
+    const wrapDir = join(project.dir, "ssh-wrapper");
+    mkdirSync(wrapDir, { recursive: true });
+    const log = join(wrapDir, "log");
+    const realSsh = execFileSync("sh", ["-c", "command -v ssh"], { encoding: "utf8" }).trim();
+    writeFileSync(join(wrapDir, "ssh"), `#!/bin/sh\nprintf '%s\\n' "$*" >>'${log}'\nexec '${realSsh}' "$@"\n`, { mode: 0o755 });
+    // The previous build is the guess: it lists mon at lb1's address, which the new build does not.
+    const manifestFile = join(project.dir, "build", "bed", "manifest.json");
+    const previous = JSON.parse(readFileSync(manifestFile, "utf8")) as { hosts: { name: string; address: string }[] };
+    for (const h of previous.hosts) if (h.name === "mon") h.address = "lb1";
+    writeFileSync(manifestFile, JSON.stringify(previous));
+    await root("lb1", "rm -rf /srv/mon");
+
+    const r = await start("deploy", [], { PATH: `${wrapDir}:${process.env.PATH}` }).done;
+    expect(r.code, show(r)).toBe(0);
+    for (const h of r.json.hosts) expect([h.name, h.status, h.counts?.changed]).toEqual([h.name, "converged", 0]);
+    // Order holds: each host starts after its providers end.
+    const end = (h: string) => host(r, h).timings.started_at_ms + host(r, h).timings.duration_ms;
+    expect(host(r, "app1").timings.started_at_ms).toBeGreaterThanOrEqual(end("db1"));
+    expect(host(r, "app2").timings.started_at_ms).toBeGreaterThanOrEqual(end("db1"));
+    expect(host(r, "lb1").timings.started_at_ms).toBeGreaterThanOrEqual(Math.max(end("app1"), end("app2")));
+    // One ssh per host, opened before the build (its size comes on stdin: the argument "-"), except
+    // mon's guess: that session (to lb1) ended unused, and mon opened its own at its turn.
+    const calls = readFileSync(log, "utf8").trim().split("\n");
+    const early = (address: string) => calls.filter((c) => new RegExp(` -- ${address} .* depc '?[0-9a-f]+'? '?-'? '?--quiet'?$`).test(c)).length;
+    const late = (address: string) => calls.filter((c) => new RegExp(` -- ${address} .* depc '?[0-9a-f]+'? '?[0-9]+'? '?--quiet'?$`).test(c)).length;
+    expect(calls, calls.join("\n")).toHaveLength(6);
+    for (const h of ["db1", "app1", "app2"]) expect([h, early(h), late(h)], calls.join("\n")).toEqual([h, 1, 0]);
+    expect([early("lb1"), late("lb1")], calls.join("\n")).toEqual([2, 0]);
+    expect([early("mon"), late("mon")], calls.join("\n")).toEqual([0, 1]);
+    // Nothing of mon's ran on lb1.
+    expect((await bed.rootExec("lb1", "test -e /srv/mon")).code).toBe(1);
   });
 
   it("plan after a manual edit on one host shows that host's diff and exits 2; 0 when nothing would change", async () => {

@@ -75,7 +75,7 @@ export const app = component({
 });
 `;
 
-const lb = (sourcesLine: string) => `import { component, Command, Directory, File, Program, Supervisor, haproxyDrain } from "depc";
+const lb = (sourcesLine: string) => `import { component, Directory, File, Package, Program, Supervisor, haproxyDrain } from "depc";
 import { backend } from "./keys.ts";
 
 export const lb = component({
@@ -84,13 +84,12 @@ export const lb = component({
   build(s, ctx) {
     // The server names in the config and in each app host's drain come from the same values.
     const servers = ctx.require(backend, { drain: (b) => haproxyDrain({ backend: "apps", server: b.name, timeout: 20 }) });
-    const source = File({ path: "/etc/apt/sources.list.d/depc-test.list", content: ${JSON.stringify(`${sourcesLine}\n`)} });
-    const install = Command({
-      name: "install-haproxy",
-      command: ["sh", "-c", "apt-get update -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/depc-test.list -o Dir::Etc::sourceparts=- -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy socat"],
-      creates: "/usr/bin/socat",
-      after: [source],
-    });
+    // Packages come from the bed's repository and no other (the machine's apt mirror is unreachable from the bed).
+    const sources = [
+      File({ path: "/etc/apt/sources.list", content: "# This host's packages come from sources.list.d (managed by depc).\\n" }),
+      File({ path: "/etc/apt/sources.list.d/depc-test.list", content: ${JSON.stringify(`${sourcesLine}\n`)} }),
+    ];
+    const install = [Package({ name: "haproxy", after: sources }), Package({ name: "socat", after: sources })];
     Directory({ path: "/run/haproxy" });
     const cfg = File({
       path: "/etc/haproxy/haproxy.cfg",
@@ -117,7 +116,7 @@ export const lb = component({
       name: "haproxy",
       command: ["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"],
       whenChanged: [cfg],
-      after: [install],
+      after: install,
       health: { tcp: { port: s.port } },
     });
   },

@@ -1,9 +1,10 @@
 // The CLI commands `depc deploy`, `depc plan` and `depc rollback`: options,
 // then build (or --from), then runHosts. Registered in compiler/cli.ts with
 // one `.command(...)` each.
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { Command } from "./run.js";
+import type { SshSettings } from "./ssh.js";
 
 /** What the commands need of cli.ts's Io (a structural subset, plus tty). */
 export interface DeployIo {
@@ -106,8 +107,11 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
     io.stderr(`depc: --user ${JSON.stringify(args.user)} is not a user name ssh can take\n`);
     return DEPLOY_EXIT.failed;
   }
+  // The ssh handshakes run while the model is built (early.ts): the hosts of the environment's previous build.
+  const early = await openEarly(command, args, io.cwd);
   const got = await buildSource({ ...(args.env !== undefined ? { env: args.env } : {}), ...(args.from !== undefined ? { from: args.from } : {}), ...(args.out !== undefined ? { out: args.out } : {}), ...(args.identity !== undefined ? { identity: args.identity } : {}), ...(args.evalTimeout !== undefined ? { evalTimeout: args.evalTimeout } : {}), cache: args.cache }, io);
   if (!got.ok) {
+    early?.cancelRest();
     if (got.message) io.stderr(`depc: ${got.message}\n`);
     return DEPLOY_EXIT.failed;
   }
@@ -131,15 +135,12 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
       skip: split(args.skip),
       ...(args.user !== undefined ? { user: args.user } : {}),
       sudo: args.sudo,
-      ssh: {
-        options: all(args.sshOption),
-        ...(args.sshConfig !== undefined ? { configFile: args.sshConfig } : {}),
-        ...(args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {}),
-      },
+      ssh: sshSettings(args),
       ...(args.stateDir !== undefined ? { stateDir: args.stateDir } : {}),
       ...(args.to !== undefined ? { to: args.to } : {}),
       ...(args.json !== undefined ? { json: args.json } : {}),
       cwd: io.cwd,
+      ...(early !== undefined ? { early } : {}),
     },
     {
       stdout: io.stdout,
@@ -149,6 +150,7 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
       columns: process.stderr.columns || 80,
     },
   );
+  early?.cancelRest();
   if (decommissioning && exit === DEPLOY_EXIT.ok) {
     // Done: later deploys no longer name it as a host that left.
     const { forgetLeftHost } = await import("./decommission.js");
@@ -168,3 +170,32 @@ export function deployCommand(command: Command, io: DeployIo, setExit: (code: nu
     },
   };
 }
+
+/**
+ * A deploy or plan that builds the model: opens the sessions of the hosts
+ * its previous build lists (build/<env>/manifest.json, or --out's), so the
+ * handshakes overlap the build. None with --from (nothing to overlap), for
+ * rollback and decommission, or without a previous build.
+ */
+async function openEarly(command: Command, args: DeployArgs, cwd: string): Promise<import("./early.js").EarlySessions | undefined> {
+  if ((command !== "deploy" && command !== "plan") || args.from !== undefined || args.env === undefined) return undefined;
+  const [{ locateEnvironment }, { EarlySessions }, { bundleArgsOf }] = await Promise.all([import("../../compiler/load/locate.js"), import("./early.js"), import("./run.js")]);
+  const located = locateEnvironment(args.env, cwd);
+  if (located === undefined) return undefined;
+  const dir = args.out !== undefined ? resolve(cwd, args.out) : join(located.projectRoot, "build", located.defaultName);
+  return EarlySessions.open(join(dir, "manifest.json"), {
+    jobs: args.jobs,
+    limit: split(args.limit),
+    skip: split(args.skip),
+    ...(args.user !== undefined ? { user: args.user } : {}),
+    sudo: args.sudo,
+    ssh: sshSettings(args),
+    bundleArgs: bundleArgsOf(command === "plan" ? "check" : "apply", args.stateDir),
+  });
+}
+
+const sshSettings = (args: DeployArgs): SshSettings => ({
+  options: all(args.sshOption),
+  ...(args.sshConfig !== undefined ? { configFile: args.sshConfig } : {}),
+  ...(args.timeout !== undefined ? { timeoutSeconds: args.timeout } : {}),
+});

@@ -94,7 +94,8 @@ const oneLine = (statements: readonly string[]) => statements.map((st, i) => (i 
 
 /**
  * Deploy/plan: `sh -c PROGRAM depc NONCE SIZE [BUNDLE ARGS...]` with the
- * bundle on stdin.
+ * bundle on stdin. SIZE `-`: the size is the line of stdin after the program
+ * (a session opened before the bundle was built, see {@link SIZE_ON_STDIN}).
  */
 export const RUN_PROGRAM = oneLine([
   `n=$1`,
@@ -102,6 +103,8 @@ export const RUN_PROGRAM = oneLine([
   `shift 2`,
   ...PRELUDE,
   `m begin`,
+  `if [ "$z" = - ]; then IFS= read -r z || z=; fi`,
+  `case $z in ""|*[!0-9]*) m fail upload bad size; exit 72 ;; esac`,
   // Exactly SIZE bytes (stdin stays open, see RUN); head's message goes through a pipe: a file beside the upload may not fit either (disk full).
   `if e=$(head -c "$z" 2>&1 >"$d/b.sh"); then :; else m fail upload "$(printf %s "$e" | tr "\\n" " ")"; exit 72; fi`,
   `k=$(wc -c <"$d/b.sh" | tr -d " ")`,
@@ -142,6 +145,9 @@ export const ROLLBACK_PROGRAM = oneLine([
   `if e=$(cp "$s/bundles/$x.sh" "$d/b.sh" 2>&1); then :; else m fail upload "$(printf %s "$e" | tr "\\n" " ")"; exit 72; fi`,
   ...RUN,
 ]);
+
+/** RUN_PROGRAM's SIZE argument when the size comes on stdin, after the program line. */
+export const SIZE_ON_STDIN = "-";
 
 /** What the user's login shell runs: reads the program from stdin's first line. */
 export const BOOTSTRAP = `sh -c 'IFS= read -r p; eval "$p"'`;

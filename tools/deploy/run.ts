@@ -8,12 +8,13 @@ import { visible } from "../../compiler/visible.js";
 import type { Cause, Outcome } from "./classify.js";
 import { hostDependencies, schedule } from "./deps.js";
 import { drainLine, runDrain, type DrainResult } from "./drain.js";
+import type { EarlySessions } from "./early.js";
 import { Rollout } from "./rollout.js";
 import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
 import { collectResources, OutputCollector, type HostResult, type HostStatus, type Mode } from "./results.js";
 import { chooseRollback } from "./rollback.js";
 import type { DeployHost, DeploySource } from "./source.js";
-import { runSsh, type RunHandle, type SshSettings } from "./ssh.js";
+import { runSsh, type RunHandle, type SshEvents, type SshSettings } from "./ssh.js";
 import type { MarkerStream } from "./stream.js";
 import { Printer, seconds, type PrinterIo } from "./ui.js";
 
@@ -34,6 +35,13 @@ export interface RunOptions {
   readonly to?: string;
   readonly json?: string;
   readonly cwd: string;
+  /** Sessions opened while the model was built (early.ts): a host takes its own when its target matches. */
+  readonly early?: EarlySessions;
+}
+
+/** The bundle's arguments on the host. */
+export function bundleArgsOf(mode: Mode, stateDir: string | undefined): string[] {
+  return [...(mode === "check" ? ["--check"] : []), "--quiet", ...(stateDir !== undefined ? ["--state-dir", stateDir] : [])];
 }
 
 /** Exit codes of deploy/plan/rollback. */
@@ -139,6 +147,8 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     }
   };
   openMore();
+  // The hosts that go first have taken theirs: the rest of the early sessions are not needed.
+  options.early?.cancelRest();
   const runBundle = (name: string) => {
     const session = opened.get(name);
     opened.delete(name);
@@ -440,55 +450,59 @@ function openHost(
   handles: Set<RunHandle>,
   deferred: boolean,
 ): OpenedHost {
-  const nonce = randomBytes(12).toString("hex");
-  const bundleArgs = [...(mode === "check" ? ["--check"] : []), "--quiet", ...(options.stateDir !== undefined ? ["--state-dir", options.stateDir] : [])];
+  const bundleArgs = bundleArgsOf(mode, options.stateDir);
   const rollback = options.command === "rollback";
+  const target = {
+    address: host.address,
+    ...(options.user !== undefined ? { user: options.user } : host.user !== undefined ? { user: host.user } : {}),
+    ...(host.port !== undefined ? { port: host.port } : {}),
+  };
+  // A session opened while the model was built takes its size on stdin (SIZE_ON_STDIN).
+  const early = deferred && !rollback ? options.early?.take(host.name, target, options.ssh, bundleArgs, options.sudo) : undefined;
+  const nonce = early?.nonce ?? randomBytes(12).toString("hex");
   const command = rollback
     ? remoteCommand([nonce, environment, options.stateDir ?? "", ...bundleArgs], options.sudo)
     : remoteCommand([nonce, String(bundle.length), ...bundleArgs], options.sudo);
   const program = programLine(rollback ? ROLLBACK_PROGRAM : RUN_PROGRAM);
   const output = new OutputCollector();
   const warnings: string[] = [];
-  const target = {
-    address: host.address,
-    ...(options.user !== undefined ? { user: options.user } : host.user !== undefined ? { user: host.user } : {}),
-    ...(host.port !== undefined ? { port: host.port } : {}),
-  };
   let choice: ReturnType<typeof chooseRollback> | undefined;
   let handle!: RunHandle;
-  const input = rollback ? program : Buffer.concat([Buffer.from(program), bundle]);
-  handle = runSsh(target, options.ssh, command, nonce, {
-    ...(deferred ? {} : { input }),
-    sudo: options.sudo,
-    events: {
-      stderrLine: (line) => {
-        // The bundle's warnings (depc: ENV/HOST: warning: ...), live.
-        const warning = /^depc: [^\s:]+: warning: (.*)$/.exec(line)?.[1];
-        if (warning !== undefined) {
-          warnings.push(warning);
-          printer.hostLine(host.name, "warning", warning);
-        }
-      },
-      output: (line) => {
-        const under = output.lines.at(-1);
-        const parsed = output.push(line);
-        if (parsed && mode === "apply" && parsed.status !== "ok") printer.hostLine(host.name, parsed.status, parsed.text);
-        // A failure's output, indented under its failed line by the bundle: under it here too.
-        else if (!parsed && mode === "apply" && under?.status === "failed" && output.summary === undefined && line.startsWith("    ")) printer.hostLine(host.name, "", line);
-      },
-      marker: (word) => {
-        if (word !== "choose") return;
-        // stream.kept/log are complete at this point.
-        const { kept, log, order } = handle.stream;
-        choice = chooseRollback(kept, log, options.to, order);
-        if (choice.ok) {
-          const from = choice.current !== undefined && choice.current !== choice.digest ? ` (from ${choice.current.slice(0, 12)})` : "";
-          printer.hostLine(host.name, "rollback", `to ${choice.digest.slice(0, 12)}${from}`);
-        }
-        handle.answer(choice.ok ? choice.digest : "");
-      },
+  const input = rollback ? program : Buffer.concat([Buffer.from(program), ...(early ? [Buffer.from(`${bundle.length}\n`)] : []), bundle]);
+  const events: SshEvents = {
+    stderrLine: (line) => {
+      // The bundle's warnings (depc: ENV/HOST: warning: ...), live.
+      const warning = /^depc: [^\s:]+: warning: (.*)$/.exec(line)?.[1];
+      if (warning !== undefined) {
+        warnings.push(warning);
+        printer.hostLine(host.name, "warning", warning);
+      }
     },
-  });
+    output: (line) => {
+      const under = output.lines.at(-1);
+      const parsed = output.push(line);
+      if (parsed && mode === "apply" && parsed.status !== "ok") printer.hostLine(host.name, parsed.status, parsed.text);
+      // A failure's output, indented under its failed line by the bundle: under it here too.
+      else if (!parsed && mode === "apply" && under?.status === "failed" && output.summary === undefined && line.startsWith("    ")) printer.hostLine(host.name, "", line);
+    },
+    marker: (word) => {
+      if (word !== "choose") return;
+      // stream.kept/log are complete at this point.
+      const { kept, log, order } = handle.stream;
+      choice = chooseRollback(kept, log, options.to, order);
+      if (choice.ok) {
+        const from = choice.current !== undefined && choice.current !== choice.digest ? ` (from ${choice.current.slice(0, 12)})` : "";
+        printer.hostLine(host.name, "rollback", `to ${choice.digest.slice(0, 12)}${from}`);
+      }
+      handle.answer(choice.ok ? choice.digest : "");
+    },
+  };
+  if (early) {
+    handle = early.handle;
+    handle.attach(events);
+  } else {
+    handle = runSsh(target, options.ssh, command, nonce, { ...(deferred ? {} : { input }), sudo: options.sudo, events });
+  }
   handles.add(handle);
   void handle.done.then(() => handles.delete(handle));
   return {

@@ -54,7 +54,15 @@ export interface RunHandle {
   cancel(): void;
   /** Stop the run (Ctrl-C): ssh is killed, the host reports "interrupted". */
   interrupt(): void;
+  /**
+   * Replaces the events given to runSsh: a session opened before the build
+   * (see early.ts) gets its host's handlers when a deploy takes it. Before
+   * its program runs, the session prints nothing but ssh's own stderr.
+   */
+  attach(events: SshEvents): void;
 }
+
+export type SshEvents = StreamEvents & { readonly stderrLine?: (line: string) => void };
 
 /**
  * Starts ssh; `input` goes to the remote side's stdin (the program line, then
@@ -71,15 +79,16 @@ export function runSsh(
   settings: SshSettings,
   remoteCommand: string,
   nonce: string,
-  opts: { input?: string | Buffer; sudo: boolean; events?: StreamEvents & { readonly stderrLine?: (line: string) => void } },
+  opts: { input?: string | Buffer; sudo: boolean; events?: SshEvents },
 ): RunHandle {
+  let events = opts.events;
   // stdin stays open while the bundle runs (its EOF stops the bundle on the
   // host, see remote.ts): it is closed once the remote program is done.
   let closeStdin = () => {};
   const stream = new MarkerStream(nonce, {
-    ...(opts.events?.output ? { output: opts.events.output } : {}),
+    output: (line) => events?.output?.(line),
     marker: (word, text) => {
-      opts.events?.marker?.(word, text);
+      events?.marker?.(word, text);
       if (word === "end" || word === "fail") closeStdin();
     },
   });
@@ -106,7 +115,7 @@ export function runSsh(
     child = spawn(settings.ssh ?? "ssh", argv, { stdio: ["pipe", "pipe", "pipe"] });
   } catch (error) {
     finish({ code: null, signal: null, spawnError: (error as Error).message });
-    return { stream, done, answer() {}, send() {}, cancel() {}, interrupt() {} };
+    return { stream, done, answer() {}, send() {}, cancel() {}, interrupt() {}, attach() {} };
   }
   let settled = false;
   child.on("error", (error: NodeJS.ErrnoException) => {
@@ -120,10 +129,11 @@ export function runSsh(
   child.stdout!.on("data", (chunk: string) => stream.push(chunk));
   let partial = "";
   child.stderr!.on("data", (chunk: string) => {
-    if (opts.events?.stderrLine) {
+    const stderrLine = events?.stderrLine;
+    if (stderrLine) {
       const lines = (partial + chunk).split("\n");
       partial = lines.pop()!;
-      for (const l of lines) opts.events.stderrLine(l);
+      for (const l of lines) stderrLine(l);
     }
     // Keep the start and the end of a long stderr.
     stderr = stderr.length > 64 * 1024 ? stderr.slice(0, 16 * 1024) + "\n…\n" + stderr.slice(-32 * 1024) + chunk : stderr + chunk;
@@ -189,6 +199,9 @@ export function runSsh(
     interrupt() {
       interrupted = true;
       stop();
+    },
+    attach(next: SshEvents) {
+      events = next;
     },
   };
 }
