@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
 import { sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
-import { emitBundle } from "./emit/bundle.js";
+import { emitBundleParts } from "./emit/bundle.js";
 import { manifestHost, type Manifest } from "./emit/manifest.js";
 import { evaluate } from "./evaluate/evaluate.js";
 import { load, type LoadOptions } from "./load/load.js";
@@ -21,6 +21,11 @@ export interface CompileResult {
   readonly environment?: EnvironmentModel;
   /** Bundle text by host name, in model order. */
   readonly bundles?: ReadonlyMap<string, string>;
+  /**
+   * The same bundles as bytes, in parts to write one after the other
+   * (parts are shared between bundles: the runtime section); for writeBuild.
+   */
+  readonly bundleBytes?: ReadonlyMap<string, readonly Buffer[]>;
   readonly manifest?: Manifest;
   /** Whether the type-check came from the cache. */
   readonly cached?: boolean;
@@ -90,12 +95,20 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
     return { ok: false, diagnostics: sortDiagnostics(ordered.diagnostics), sources: new Map(), environment };
   }
   const bundles = new Map<string, string>();
+  const bundleBytes = new Map<string, Buffer[]>();
+  // Each distinct runtime section (most of a bundle's bytes) is encoded once, not once per host.
+  const runtimeBytes = new Map<string, Buffer>();
   const hosts = validated.hosts.map((checked) => {
     const resources = ordered.hosts.get(checked.host.name)!;
     const notifications = ordered.notifications.get(checked.host.name)!;
-    const text = emitBundle({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, sourcesDigest, siteOf, removal: environment.removal });
-    bundles.set(checked.host.name, text);
-    return manifestHost(checked.host, `sha256:${sha256(text)}`, resources.length, ordered.after.get(checked.host.name) ?? [], rollout.drains.get(checked.host.name));
+    const { head, runtime } = emitBundleParts({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, sourcesDigest, siteOf, removal: environment.removal });
+    let shared = runtimeBytes.get(runtime);
+    if (shared === undefined) runtimeBytes.set(runtime, (shared = Buffer.from(runtime, "utf8")));
+    const parts = [Buffer.from(head, "utf8"), shared];
+    bundles.set(checked.host.name, head + runtime);
+    bundleBytes.set(checked.host.name, parts);
+    const digest = createHash("sha256").update(parts[0]!).update(shared).digest("hex");
+    return manifestHost(checked.host, `sha256:${digest}`, resources.length, ordered.after.get(checked.host.name) ?? [], rollout.drains.get(checked.host.name));
   });
   const manifest: Manifest = {
     depc: depcVersion,
@@ -105,7 +118,7 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
     waves: ordered.waves,
     ...(rollout.rollout !== undefined ? { rollout: rollout.rollout } : {}),
   };
-  return { ok: true, diagnostics: [], sources: new Map(), environment, bundles, manifest };
+  return { ok: true, diagnostics: [], sources: new Map(), environment, bundles, bundleBytes, manifest };
 }
 
 /** The evaluation time limit in ms: the option, else $DEPC_EVAL_TIMEOUT (seconds), else the default. */
@@ -114,8 +127,6 @@ function evalTimeoutMs(seconds: number | undefined): number | undefined {
   const chosen = seconds ?? (fromEnv > 0 ? fromEnv : undefined);
   return chosen === undefined ? undefined : Math.max(1, Math.ceil(chosen * 1000));
 }
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** Digest of the model's own sources by project-relative path: the same on every machine. */
 function digestSources(sources: ReadonlyMap<string, string>, projectRoot: string): string {

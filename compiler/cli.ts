@@ -202,7 +202,7 @@ async function build(args: EnvArgs & { out?: string }, io: Io): Promise<number> 
   // build/ belongs to the project, wherever in it depc runs.
   const outDir = args.out !== undefined ? resolve(io.cwd, args.out) : join(result.projectRoot ?? io.cwd, "build", result.manifest.environment);
   const { withLeftHosts, writeBuild } = await import("./output.js");
-  const failed = writeBuild(outDir, result.bundles, withLeftHosts(outDir, result.manifest));
+  const failed = writeBuild(outDir, result.bundleBytes ?? result.bundles, withLeftHosts(outDir, result.manifest));
   if (failed) return report([failed], result, io);
   const shown = shownPath(io.cwd, outDir);
   for (const host of result.manifest.hosts) {

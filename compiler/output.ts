@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, fstatSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { diagnostic, type Diagnostic } from "./diagnostics/diagnostic.js";
 import { renderManifest, type LeftHost, type Manifest } from "./emit/manifest.js";
@@ -15,17 +15,21 @@ import { renderManifest, type LeftHost, type Manifest } from "./emit/manifest.js
  * gets a hard link to the unchanged file. Either way an unchanged bundle
  * keeps its inode and mtime (tools that watch build/, rsync, make), and a
  * rebuild of 1,000 hosts does not write 1,000 files to change one.
+ *
+ * A bundle is its text, or its bytes in parts written one after the other
+ * (CompileResult.bundleBytes: the parts of many bundles are one shared buffer).
  */
-export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string>, manifest: Manifest): Diagnostic | undefined {
+export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string | readonly Uint8Array[]>, manifest: Manifest): Diagnostic | undefined {
   const problem = notReplaceable(outDir);
   if (problem !== undefined) return diagnostic("outputNotABuild", { path: outDir, problem });
-  const files = new Map<string, { text: string; mode: number }>();
+  const files = new Map<string, { parts: readonly Uint8Array[]; mode: number }>();
+  const secret = new Set(manifest.hosts.filter((h) => h.secrets === true).map((h) => h.name));
   for (const [host, text] of bundles) {
     // A bundle with secrets is private from its first byte (run it with `sh`).
-    const mode = manifest.hosts.some((h) => h.name === host && h.secrets === true) ? 0o600 : 0o700;
-    files.set(`${host}.sh`, { text, mode });
+    const mode = secret.has(host) ? 0o600 : 0o700;
+    files.set(`${host}.sh`, { parts: typeof text === "string" ? [Buffer.from(text, "utf8")] : text, mode });
   }
-  files.set("manifest.json", { text: renderManifest(manifest), mode: 0o644 });
+  files.set("manifest.json", { parts: [Buffer.from(renderManifest(manifest), "utf8")], mode: 0o644 });
   const unchanged = unchangedFiles(outDir, files);
   if (unchanged.size === files.size && sameEntries(outDir, files) && hasMode(outDir, 0o755)) return undefined;
   const parent = dirname(outDir);
@@ -33,12 +37,12 @@ export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string>,
   try {
     mkdirSync(parent, { recursive: true });
     staging = mkdtempSync(join(parent, `.${basename(outDir)}.tmp-`));
-    for (const [name, { text, mode }] of files) {
+    for (const [name, { parts, mode }] of files) {
       const file = join(staging, name);
       if (unchanged.has(name) && linked(join(outDir, name), file)) continue;
       writeFileSync(file, "", { mode });
       chmodSync(file, mode);
-      writeFileSync(file, text);
+      writeFileSync(file, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
     }
     chmodSync(staging, 0o755);
     const old = existsSync(outDir) ? `${staging}.old` : undefined;
@@ -59,19 +63,35 @@ export function writeBuild(outDir: string, bundles: ReadonlyMap<string, string>,
  * same bytes, mode and owner (a file another user owns is written anew, as
  * ours). Sizes are compared first: a changed bundle is rarely read.
  */
-function unchangedFiles(dir: string, files: ReadonlyMap<string, { text: string; mode: number }>): Set<string> {
+function unchangedFiles(dir: string, files: ReadonlyMap<string, { parts: readonly Uint8Array[]; mode: number }>): Set<string> {
   const same = new Set<string>();
   const uid = process.getuid?.();
-  for (const [name, { text, mode }] of files) {
+  // One buffer for every file read (a large build compares 1,000 bundles of ~150 KB).
+  let scratch = Buffer.alloc(0);
+  for (const [name, { parts, mode }] of files) {
+    let fd: number | undefined;
     try {
-      const path = join(dir, name);
-      const stat = lstatSync(path);
+      // O_NOFOLLOW: a symbolic link is not the file (it is replaced by one); O_NONBLOCK: a FIFO does not hang the build.
+      fd = openSync(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      const stat = fstatSync(fd);
       if (!stat.isFile() || (stat.mode & 0o7777) !== mode || (uid !== undefined && stat.uid !== uid)) continue;
-      const bytes = Buffer.from(text);
-      if (stat.size !== bytes.length || !readFileSync(path).equals(bytes)) continue;
+      const size = parts.reduce((sum, part) => sum + part.length, 0);
+      if (stat.size !== size) continue;
+      if (scratch.length < size) scratch = Buffer.alloc(Math.max(size, scratch.length * 2));
+      let read = 0;
+      while (read < size) {
+        const n = readSync(fd, scratch, read, size - read, null);
+        if (n === 0) break;
+        read += n;
+      }
+      if (read !== size) continue;
+      let offset = 0;
+      if (!parts.every((part) => scratch.subarray(offset, (offset += part.length)).equals(part))) continue;
       same.add(name);
     } catch {
-      // Missing or unreadable: written anew.
+      // Missing, a link or unreadable: written anew.
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
   return same;

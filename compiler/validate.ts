@@ -1,7 +1,7 @@
 import { diagnostic, show, type Diagnostic, type Note } from "./diagnostics/diagnostic.js";
 import { settingLocation } from "./evaluate/setting-site.js";
 import type { EnvironmentModel, HostModel, ResourceModel } from "./model.js";
-import type { CheckedResource } from "../kinds/kind.js";
+import type { Argument, CheckedResource } from "../kinds/kind.js";
 import { kindDefinition } from "../kinds/registry.js";
 import { title } from "../kinds/checks.js";
 
@@ -32,7 +32,8 @@ export function validate(env: EnvironmentModel): { hosts: CheckedHost[]; diagnos
       const definition = kindDefinition(resource.kind);
       const checked = definition.check(resource, (d) => report(withSettingNotes(d, resource, host)));
       if (checked === undefined) continue;
-      const resolved: CheckedResource = { ...checked, kind: definition.kind, definition, container: definition.container };
+      // Object.assign, not an object spread: V8's first runs of a spread went through its slow path (0.4 s for 102,000 resources).
+      const resolved: CheckedResource = Object.assign({}, checked, { kind: definition.kind, definition, container: definition.container });
       if (checkContentSize(resolved, report)) resources.push(resolved);
     }
     checkPaths(host, resources, report);
@@ -72,17 +73,21 @@ export const MAX_CONTENT_BYTES = 8 * 1024 * 1024;
 /** Whether every content of a resource fits in a bundle; reports the ones that do not. */
 function checkContentSize(resource: CheckedResource, report: (d: Diagnostic) => void): boolean {
   let fits = true;
-  for (const arg of Object.values(resource.lowered.args).flat()) {
-    if (typeof arg !== "object" || !("content" in arg) || arg.content.length <= MAX_CONTENT_BYTES) continue;
-    fits = false;
-    const size = arg.content.length;
-    report(
-      diagnostic(
-        "contentTooLarge",
-        { kind: title(resource.kind), path: show(resource.key), size: String(size), max: String(MAX_CONTENT_BYTES), maxMiB: String(MAX_CONTENT_BYTES / 1024 / 1024) },
-        resource.model.site,
-      ),
-    );
+  const args = resource.lowered.args;
+  for (const name in args) {
+    const value = args[name];
+    for (const arg of Array.isArray(value) ? (value as readonly Argument[]) : [value as Argument]) {
+      if (typeof arg !== "object" || !("content" in arg) || arg.content.length <= MAX_CONTENT_BYTES) continue;
+      fits = false;
+      const size = arg.content.length;
+      report(
+        diagnostic(
+          "contentTooLarge",
+          { kind: title(resource.kind), path: show(resource.key), size: String(size), max: String(MAX_CONTENT_BYTES), maxMiB: String(MAX_CONTENT_BYTES / 1024 / 1024) },
+          resource.model.site,
+        ),
+      );
+    }
   }
   return fits;
 }

@@ -1,6 +1,6 @@
 import type { HostModel } from "../model.js";
 import { positionalArguments, removeArguments, type CheckedResource, type Fact } from "../../kinds/kind.js";
-import { contentFunction, needsTextNonl } from "./content.js";
+import { content, contentFunction } from "./content.js";
 import { commentText, shellQuote } from "./quote.js";
 import type { RunSpec } from "../../kinds/kind.js";
 import { runtimeFunctions, selectRuntime } from "./runtime.js";
@@ -50,6 +50,18 @@ const FACT_CHUNK = 256;
  * depends only on the input (no clock, no temp paths, no map order).
  */
 export function emitBundle(input: BundleInput): string {
+  const { head, runtime } = emitBundleParts(input);
+  return head + runtime;
+}
+
+/**
+ * A bundle in two parts, `head + runtime`: what is the host's own (header,
+ * resources, tables, contents), then the runtime section with the closing
+ * lines, the same text (the same string) for every bundle that uses the
+ * same runtime functions. Most of a bundle's bytes are its runtime: a build
+ * encodes and stores each distinct runtime section once.
+ */
+export function emitBundleParts(input: BundleInput): { readonly head: string; readonly runtime: string } {
   const { host, resources } = input;
   const roots = new Set(["depc_main", "depc_step"]);
   // text: the step's lines; batchable: one depc_step of its own (not a member of a collected group).
@@ -107,8 +119,9 @@ export function emitBundle(input: BundleInput): string {
       }
       // A resource with several contents (Buildout's config files): _2, _3, … after the first.
       const name = `depc_content_${index}${++contentCount === 1 ? "" : `_${contentCount}`}`;
-      contents.push(contentFunction(name, arg.content, arg.builtin === true));
-      if (arg.builtin !== true && needsTextNonl(arg.content)) roots.add("depc_text_nonl");
+      const fn = content(name, arg.content, arg.builtin === true);
+      contents.push(fn.text);
+      if (fn.textNonl) roots.add("depc_text_nonl");
       return name;
     });
     if (group !== undefined) {
@@ -186,13 +199,13 @@ export function emitBundle(input: BundleInput): string {
   // The host's ledger of this bundle (runtime/ledger.sh). Every bundle can
   // remove every kind: the host's old ledger may name kinds this one lacks.
   const ledger = resources.map(ledgerLine);
-  for (const f of runtimeFunctions()) if (/^depc_[a-z0-9_]+_remove$/.test(f.name)) roots.add(f.name);
+  for (const name of removeFunctions()) roots.add(name);
 
   const cold = evasions(host, resources, input.notifications);
   for (const fn of cold.roots) roots.add(fn);
 
   const count = resources.length;
-  return [
+  const head = [
     "#!/bin/sh",
     INCOMPLETE_GUARD,
     "# shellcheck shell=sh",
@@ -237,17 +250,43 @@ export function emitBundle(input: BundleInput): string {
     // Through contentFunction like depc_expect: a path with bidi controls goes as printf escapes.
     ledger.length > 0 ? contentFunction("depc_ledger", new TextEncoder().encode(`${ledger.join("\n")}\n`)) : "depc_ledger() {\n  :\n}",
     ...(contents.length > 0 ? ["", "# ---- file contents and commands ----", "", contents.join("\n")] : []),
-    "",
-    "# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----",
-    "# (All of them are defined before anything runs: the one call below comes last.)",
-    "",
-    (input.selectRuntime ?? selectRuntime)(roots),
-    "",
-    'depc_main "$@"',
-    "}",
-    "",
-  ].join("\n");
+  ];
+  return { head: `${head.join("\n")}\n`, runtime: runtimeSection((input.selectRuntime ?? selectRuntime)(roots)) };
 }
+
+/** The end of a bundle: the runtime functions, then the one call; memoized per selection (a selection is one string). */
+function runtimeSection(selected: string): string {
+  let section = runtimeSections.get(selected);
+  if (section === undefined) {
+    section = [
+      "",
+      "# ---- runtime: the functions of depc's runtime (runtime/, kinds/*/) that this host uses ----",
+      "# (All of them are defined before anything runs: the one call below comes last.)",
+      "",
+      selected,
+      "",
+      'depc_main "$@"',
+      "}",
+      "",
+    ].join("\n");
+    // A handful of selections per build; the runtime tests make more, each with their own functions.
+    if (runtimeSections.size >= 64) runtimeSections.clear();
+    runtimeSections.set(selected, section);
+  }
+  return section;
+}
+
+const runtimeSections = new Map<string, string>();
+
+/** Every kind's remove function: every bundle carries them (see the ledger above). */
+function removeFunctions(): readonly string[] {
+  removes ??= runtimeFunctions()
+    .filter((f) => /^depc_[a-z0-9_]+_remove$/.test(f.name))
+    .map((f) => f.name);
+  return removes;
+}
+
+let removes: readonly string[] | undefined;
 
 /**
  * One ledger entry: KIND KEY CLAIM FLAGS FN PARAM..., TAB-separated, each
@@ -257,15 +296,22 @@ function ledgerLine(resource: CheckedResource): string {
   const { definition } = resource;
   const { claim, args } = resource.removal ?? {};
   const remove = args === undefined ? undefined : definition.remove;
-  const flags = [resource.model.props.keep === true && "keep", remove?.early === true && "early", remove?.ifNew === true && "ifnew"].filter((f) => f !== false);
-  const call = remove === undefined || args === undefined ? ["-"] : [remove.fn, ...removeArguments(definition, args)];
-  return [resource.kind, resource.key, claim ?? "-", flags.length > 0 ? flags.join(",") : "-", ...call].map(ledgerField).join("\t");
+  const keep = resource.model.props.keep === true;
+  const flags = keep || remove?.early === true || remove?.ifNew === true ? [keep && "keep", remove?.early === true && "early", remove?.ifNew === true && "ifnew"].filter((f) => f !== false).join(",") : "-";
+  let line = `${ledgerField(resource.kind)}\t${ledgerField(resource.key)}\t${ledgerField(claim ?? "-")}\t${ledgerField(flags)}`;
+  if (remove === undefined || args === undefined) return `${line}\t-`;
+  line += `\t${ledgerField(remove.fn)}`;
+  for (const arg of removeArguments(definition, args)) line += `\t${ledgerField(arg)}`;
+  return line;
 }
 
 /** A ledger field: `\\`, `\t`, `\n` for backslash, tab and newline; nothing else changes. */
 export function ledgerField(value: string): string {
+  if (!LEDGER_ESCAPED.test(value)) return value;
   return value.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n");
 }
+
+const LEDGER_ESCAPED = /[\\\t\n]/;
 
 /**
  * A command as a function: a subshell that changes directory, exports the

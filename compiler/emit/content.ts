@@ -9,20 +9,24 @@
  * printf is a builtin (dash, bash, busybox sh, yash).
  */
 export function contentFunction(name: string, bytes: Uint8Array, builtin = false): string {
-  if (bytes.length === 0) return `${name}() { :; }`;
-  const text = readableText(bytes);
-  if (builtin && text !== undefined) return printfTextFunction(name, text);
-  const delimiter = text === undefined ? undefined : delimiterFor(text);
-  if (text === undefined || delimiter === undefined) return printfFunction(name, bytes);
-  if (text.endsWith("\n")) return `${name}() {\n  cat <<'${delimiter}'\n${text}${delimiter}\n}`;
-  // A here-document always ends in a newline; this one gets one more, which depc_text_nonl removes.
-  return `${name}() {\n  depc_text_nonl <<'${delimiter}'\n${text}\n${delimiter}\n}`;
+  return content(name, bytes, builtin).text;
 }
 
 /** Whether a content function needs the runtime's depc_text_nonl. */
 export function needsTextNonl(bytes: Uint8Array): boolean {
-  const text = bytes.length > 0 ? readableText(bytes) : undefined;
-  return text !== undefined && delimiterFor(text) !== undefined && !text.endsWith("\n");
+  return content("c", bytes).textNonl;
+}
+
+/** {@link contentFunction}'s text, and whether it calls depc_text_nonl (one pass over the bytes for both). */
+export function content(name: string, bytes: Uint8Array, builtin = false): { readonly text: string; readonly textNonl: boolean } {
+  if (bytes.length === 0) return { text: `${name}() { :; }`, textNonl: false };
+  const text = readableText(bytes);
+  if (builtin && text !== undefined) return { text: printfTextFunction(name, text), textNonl: false };
+  const delimiter = text === undefined ? undefined : delimiterFor(text);
+  if (text === undefined || delimiter === undefined) return { text: printfFunction(name, bytes), textNonl: false };
+  if (text.endsWith("\n")) return { text: `${name}() {\n  cat <<'${delimiter}'\n${text}${delimiter}\n}`, textNonl: false };
+  // A here-document always ends in a newline; this one gets one more, which depc_text_nonl removes.
+  return { text: `${name}() {\n  depc_text_nonl <<'${delimiter}'\n${text}\n${delimiter}\n}`, textNonl: true };
 }
 
 // ignoreBOM: a leading U+FEFF is content, not a marker to drop.
@@ -48,6 +52,8 @@ const DELIMITERS = ["DEPC_EOF", "_DEPC_EOF", "EOF_DEPC", "ZZ_DEPC_EOF"];
  * followed by a non-ASCII character: dash drops that character's first byte.
  */
 function delimiterFor(text: string): string | undefined {
+  // The usual case, without splitting: only a line starting with "D" can make DEPC_EOF unsafe.
+  if (!text.startsWith("D") && !text.includes("\nD")) return DELIMITERS[0];
   const lines = text.split("\n");
   const safe = (d: string) =>
     lines.every((line) => {

@@ -94,6 +94,34 @@ describe("depc CLI", () => {
     expect(readdirSync(join(dir, "build"))).toEqual(["prod"]);
   });
 
+  it("a rebuild writes anew a bundle changed in place with the same size, one replaced by a link to a copy, and a FIFO", () => {
+    const dir = project({ "env/prod.ts": good });
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    const out = join(dir, "build/prod");
+    const web1 = readFileSync(join(out, "web1.sh"));
+    const web2 = readFileSync(join(out, "web2.sh"));
+    // One byte near the end (in the runtime, which bundles share), the size unchanged.
+    const changed = Buffer.from(web1);
+    changed[changed.length - 20] = changed[changed.length - 20]! ^ 0x20;
+    writeFileSync(join(out, "web1.sh"), changed);
+    // A link to an exact copy: the build's file is a regular file, not a link to something else.
+    const copy = join(dir, "copy.sh");
+    writeFileSync(copy, web1, { mode: 0o700 });
+    expect(depc(dir, "build", "env/prod").code).toBe(0);
+    expect(readFileSync(join(out, "web1.sh")).equals(web1)).toBe(true);
+    rmSync(join(out, "web1.sh"));
+    symlinkSync(copy, join(out, "web1.sh"));
+    rmSync(join(out, "web2.sh"));
+    expect(spawnSync("mkfifo", [join(out, "web2.sh")]).status).toBe(0);
+    const r = spawnSync(process.execPath, [bin, "build", "env/prod"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(lstatSync(join(out, "web1.sh")).isFile()).toBe(true);
+    expect(readFileSync(join(out, "web1.sh")).equals(web1)).toBe(true);
+    expect(lstatSync(join(out, "web2.sh")).isFile()).toBe(true);
+    expect(readFileSync(join(out, "web2.sh")).equals(web2)).toBe(true);
+  });
+
   it("a large module's code cache is used only for exactly its source: an edit of the same length is seen", () => {
     // Over 64 KiB of JavaScript: evaluation keeps V8's code cache of it in the build cache.
     const model = (letter: string) =>
