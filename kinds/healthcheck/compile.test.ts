@@ -64,7 +64,7 @@ describe("health check diagnostics", () => {
     expect(result.ok, result.printed).toBe(true);
     const bundle = result.bundles!.get("web1")!;
     expect(bundle).toContain(`depc_supervisor_program 'program:/srv/app/supervisor/conf.d/web.conf' 'web' '/srv/app/supervisor/conf.d/web.conf'`);
-    expect(bundle).toContain(` '1' '16' '3' 'http' '10' '1' '5' 'http://127.0.0.1:8000/health?x=1&y='\\''2'\\''' '200' 'it'\\''s ok'\n`);
+    expect(bundle).toContain(` '1' '16' '' '3' 'http' '10' '1' '5' 'http://127.0.0.1:8000/health?x=1&y='\\''2'\\''' '200' 'it'\\''s ok'\n`);
     expect(bundle).toContain(`depc_step 3 healthcheck 'db' depc_healthcheck 'db' 'TCP connect to 127.0.0.1:5432' 'tcp' '3' '2' '1' '127.0.0.1' '5432'\n`);
     expect(bundle).toContain(`depc_step 4 healthcheck 'q' depc_healthcheck 'q' '/usr/bin/q-ping --quiet exits 0' 'command' '10' '1' '5' '/usr/bin/q-ping --quiet' depc_run_4_1\n`);
     expect(bundle).toContain(`depc_run_4_1() ( cd -- '/' && exec "$@" '/usr/bin/q-ping' '--quiet' )`);
