@@ -12,16 +12,11 @@ export function contentFunction(name: string, bytes: Uint8Array, builtin = false
   return content(name, bytes, builtin).text;
 }
 
-/** Whether a content function needs the runtime's depc_text_nonl. */
-export function needsTextNonl(bytes: Uint8Array): boolean {
-  return content("c", bytes).textNonl;
-}
-
 /** {@link contentFunction}'s text, and whether it calls depc_text_nonl (one pass over the bytes for both). */
 export function content(name: string, bytes: Uint8Array, builtin = false): { readonly text: string; readonly textNonl: boolean } {
   if (bytes.length === 0) return { text: `${name}() { :; }`, textNonl: false };
   const text = readableText(bytes);
-  if (builtin && text !== undefined) return { text: printfTextFunction(name, text), textNonl: false };
+  if (builtin && text !== undefined) return { text: printfTextFunction(name, text, bytes.length), textNonl: false };
   const delimiter = text === undefined ? undefined : delimiterFor(text);
   if (text === undefined || delimiter === undefined) return { text: printfFunction(name, bytes), textNonl: false };
   if (text.endsWith("\n")) return { text: `${name}() {\n  cat <<'${delimiter}'\n${text}${delimiter}\n}`, textNonl: false };
@@ -89,7 +84,11 @@ const CALLS_PER_FUNCTION = 256;
 
 /** A content function of printf calls, in part functions when there are many. */
 function printfFunction(name: string, bytes: Uint8Array): string {
-  const calls = printfChunks(bytes, isBinary(bytes) ? BINARY_CHUNK : CHUNK);
+  return callsFunction(name, printfChunks(bytes, isBinary(bytes) ? BINARY_CHUNK : CHUNK));
+}
+
+/** A function running `calls` in order, in part functions of CALLS_PER_FUNCTION when there are more. */
+function callsFunction(name: string, calls: readonly string[]): string {
   if (calls.length <= CALLS_PER_FUNCTION) return `${name}() {\n${calls.join("\n")}\n}`;
   const parts: string[] = [];
   const names: string[] = [];
@@ -142,13 +141,16 @@ function printfChunks(bytes: Uint8Array, max: number): string[] {
 const TEXT_CHUNK = 32 * 1024;
 
 /** Readable text as `printf '%s' '…'` calls, split after a newline (or a whole character) once a chunk holds TEXT_CHUNK bytes. */
-function printfTextFunction(name: string, text: string): string {
+function printfTextFunction(name: string, text: string, byteLength: number): string {
+  const quote = (chunk: string) => `  printf '%s' '${chunk.replace(/'/g, "'\\''")}'`;
+  // Shorter than the first point where the loop below may split: one call, without walking every character.
+  if (byteLength < TEXT_CHUNK - 4096) return callsFunction(name, [quote(text)]);
   const calls: string[] = [];
   let chunk = "";
   let size = 0;
   const flush = () => {
     if (chunk === "") return;
-    calls.push(`  printf '%s' '${chunk.replace(/'/g, "'\\''")}'`);
+    calls.push(quote(chunk));
     chunk = "";
     size = 0;
   };
@@ -158,13 +160,5 @@ function printfTextFunction(name: string, text: string): string {
     if ((ch === "\n" && size >= TEXT_CHUNK - 4096) || size >= TEXT_CHUNK) flush();
   }
   flush();
-  if (calls.length <= CALLS_PER_FUNCTION) return `${name}() {\n${calls.join("\n")}\n}`;
-  const parts: string[] = [];
-  const names: string[] = [];
-  for (let i = 0; i < calls.length; i += CALLS_PER_FUNCTION) {
-    const part = `${name}_part${names.length + 1}`;
-    names.push(part);
-    parts.push(`${part}() {\n${calls.slice(i, i + CALLS_PER_FUNCTION).join("\n")}\n}`);
-  }
-  return `${parts.join("\n")}\n${name}() {\n${names.map((n) => `  ${n} || return`).join("\n")}\n}`;
+  return callsFunction(name, calls);
 }

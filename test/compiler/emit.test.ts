@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { contentFunction, needsTextNonl } from "../../compiler/emit/content.js";
+import { content, contentFunction } from "../../compiler/emit/content.js";
 import { commentText, shellQuote } from "../../compiler/emit/quote.js";
 import { parseRuntime, selectRuntime } from "../../compiler/emit/runtime.js";
 
@@ -30,8 +30,8 @@ describe("content functions", () => {
   });
   it("text without a final newline is marked for depc_text_nonl", () => {
     expect(contentFunction("c", bytes("abc"))).toBe("c() {\n  depc_text_nonl <<'DEPC_EOF'\nabc\nDEPC_EOF\n}");
-    expect(needsTextNonl(bytes("abc"))).toBe(true);
-    expect(needsTextNonl(bytes("abc\n"))).toBe(false);
+    expect(content("c", bytes("abc")).textNonl).toBe(true);
+    expect(content("c", bytes("abc\n")).textNonl).toBe(false);
   });
   it("a line equal to the delimiter, or one dash would mangle, picks another delimiter", () => {
     expect(contentFunction("c", bytes("DEPC_EOF\n"))).toContain("<<'_DEPC_EOF'");
