@@ -74,11 +74,12 @@ depc_buildout() {
   depc_buildout_run "$dir" "$exe" "$offline" "$timeout"
   if [ "$depc_buildout_rc" != 0 ]; then
     tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
-    if [ -n "$timeout" ] && { [ "$depc_buildout_rc" = 124 ] || [ "$depc_buildout_rc" = 143 ] || [ "$depc_buildout_rc" = 137 ]; }; then
-      depc_fail "$cmd timed out after ${timeout}s" "$depc_tmp/err"
-    else
-      depc_fail "$cmd exited with status $depc_buildout_rc" "$depc_tmp/err"
-    fi
+    # GNU timeout exits 124 (137 after its -k KILL); busybox's kills with
+    # TERM, which the shell reports as 143 (yash: 399; KILL 393).
+    case ${timeout:+t}$depc_buildout_rc in
+      t124 | t137 | t143 | t393 | t399) depc_fail "$cmd timed out after ${timeout}s" "$depc_tmp/err" ;;
+      *) depc_fail "$cmd exited with status $depc_buildout_rc" "$depc_tmp/err" ;;
+    esac
     return 1
   fi
   if ! printf '%s\n' "$digest" 2>"$depc_tmp/err" >"$dir/.depc-buildout.new" ||

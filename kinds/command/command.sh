@@ -45,8 +45,9 @@ depc_command() {
   rc=$?
   if [ "$rc" != 0 ]; then
     tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
-    # GNU timeout exits 124; busybox's reports the TERM it sent (143).
-    if [ -n "$timeout" ] && { [ "$rc" = 124 ] || [ "$rc" = 143 ]; }; then
+    # GNU timeout exits 124; busybox's kills the command with TERM, which
+    # the shell reports as 143 (yash: 399).
+    if [ -n "$timeout" ] && { [ "$rc" = 124 ] || [ "$rc" = 143 ] || [ "$rc" = 399 ]; }; then
       depc_fail "$display timed out after ${timeout}s" "$depc_tmp/err"
     else
       depc_fail "$display exited with status $rc" "$depc_tmp/err"

@@ -292,7 +292,7 @@ depc_supervisor_program() {
     depc_supervisor_proven "$owe" "$ctl" "$conf" "$name" "$stable" "$@" || return 1
   fi
   if [ -n "$cold" ]; then
-    depc_supervisor_cold_start "$cold" "$ctl" "$conf" "$name" "$wait" "$started" || return 1
+    depc_supervisor_cold_start "$cold" "$ctl" "$conf" "$name" "$wait" "$started" "$stable" "$@" || return 1
   fi
   depc_settle "$owe"
 }
@@ -325,27 +325,36 @@ depc_supervisor_program_evade() {
   depc_supervisor_ctl "cannot stop $2 while its dependencies change (cold: true)" "$3" "$4" stop "$2"
 }
 
-# depc_supervisor_cold_start COLD CTL CONF NAME WAIT STARTED: (apply) when
-# COLD is owed (depc_supervisor_program_evade stopped the program, in this
-# run or in one that was killed), the program is started unless it already
-# was (STARTED=1 or running), whatever its autostart: it ran before the
-# stop. Then COLD is settled.
+# depc_supervisor_cold_start COLD CTL CONF NAME WAIT STARTED STABLE
+# [HEALTH...]: (apply) when COLD is owed (depc_supervisor_program_evade
+# stopped the program, in this run or in one that was killed), the program
+# is started unless it already was (STARTED=1 or running), whatever its
+# autostart: it ran before the stop. The start is proven like any other
+# (depc_supervisor_proven), also when the program already runs: a start
+# whose check failed left it running unproven, and COLD owed. Then COLD is
+# settled.
+# shellcheck disable=SC3043 # local is a deliberate extension
 depc_supervisor_cold_start() {
-  depc_is_owed "$1" || return 0
-  if [ "$6" = 0 ]; then
-    depc_supervisor_state "$2" "$3" "$4"
+  local cold ctl conf name wait started stable
+  cold=$1 ctl=$2 conf=$3 name=$4 wait=$5 started=$6 stable=$7
+  shift 7
+  depc_is_owed "$cold" || return 0
+  if [ "$started" = 0 ]; then
+    depc_supervisor_state "$ctl" "$conf" "$name"
     case $depc_sv_state in
       RUNNING | STARTING) ;;
       *)
         depc_invalidate_facts
-        depc_supervisor_ctl "cannot start $4" "$2" "$3" start "$4" ||
-          depc_supervisor_wait "$2" "$3" "$4" 0 || return 1
+        depc_supervisor_ctl "cannot start $name" "$ctl" "$conf" start "$name" ||
+          depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
         depc_change start "started"
         ;;
     esac
-    depc_supervisor_wait "$2" "$3" "$4" "$5" || return 1
+    depc_supervisor_wait "$ctl" "$conf" "$name" "$wait" || return 1
+    # Also when it runs already: a start whose check failed ran on, unproven.
+    depc_supervisor_proven "$cold" "$ctl" "$conf" "$name" "$stable" "$@" || return 1
   fi
-  depc_settle "$1"
+  depc_settle "$cold"
 }
 
 # depc_supervisor_proven OWE CTL CONF NAME STABLE [HEALTH...]: a program

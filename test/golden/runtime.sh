@@ -221,7 +221,7 @@ depc_collected() {
   return 0
 }
 
-#@@ depc_command sha256:a65961057255439248c85487652af5445653c8734ad7a68bbbf337722db58fd6
+#@@ depc_command sha256:64d0aef3a6e2c1da0b2f81fc0318bded6dde40c1c37e289d2ba8108c0f8a5424
 # depc_command OWE DISPLAY CREATES TIMEOUT NOTIFIED ALWAYS RUNFN UNLESSFN ONLYIFFN
 # Runs RUNFN when the guards agree: NOTIFIED=1 needs the reaction OWE to be
 # owed (by a change in this run or an earlier failed one); CREATES must not
@@ -263,8 +263,9 @@ depc_command() {
   rc=$?
   if [ "$rc" != 0 ]; then
     tail -n 10 "$depc_tmp/out" >"$depc_tmp/err" 2>/dev/null
-    # GNU timeout exits 124; busybox's reports the TERM it sent (143).
-    if [ -n "$timeout" ] && { [ "$rc" = 124 ] || [ "$rc" = 143 ]; }; then
+    # GNU timeout exits 124; busybox's kills the command with TERM, which
+    # the shell reports as 143 (yash: 399).
+    if [ -n "$timeout" ] && { [ "$rc" = 124 ] || [ "$rc" = 143 ] || [ "$rc" = 399 ]; }; then
       depc_fail "$display timed out after ${timeout}s" "$depc_tmp/err"
     else
       depc_fail "$display exited with status $rc" "$depc_tmp/err"
@@ -4617,7 +4618,7 @@ depc_supervisor_wait() {
   esac
 }
 
-#@@ depc_supervisor_program sha256:b86fb70d1fcf684547c3a28bc5bd0aa13b339ae92895903faba6e69434447d9a
+#@@ depc_supervisor_program sha256:e447ef3b4cca0ccc36ae0a38319244085475e0919fc88a99b7d3333e7182fd32
 # depc_supervisor_program OWE NAME CONFPATH SHA256 CONTENTFN CTL CONF AUTOSTART WAIT COLD STABLE [HEALTH...]
 # One program of a supervisord (CTL -c CONF). CONFPATH is written like a
 # File (mode 0600; a diff in --check). A changed config owes the restart OWE
@@ -4722,7 +4723,7 @@ depc_supervisor_program() {
     depc_supervisor_proven "$owe" "$ctl" "$conf" "$name" "$stable" "$@" || return 1
   fi
   if [ -n "$cold" ]; then
-    depc_supervisor_cold_start "$cold" "$ctl" "$conf" "$name" "$wait" "$started" || return 1
+    depc_supervisor_cold_start "$cold" "$ctl" "$conf" "$name" "$wait" "$started" "$stable" "$@" || return 1
   fi
   depc_settle "$owe"
 }
@@ -4757,28 +4758,37 @@ depc_supervisor_program_evade() {
   depc_supervisor_ctl "cannot stop $2 while its dependencies change (cold: true)" "$3" "$4" stop "$2"
 }
 
-#@@ depc_supervisor_cold_start sha256:6cc665b0acf6cf213ca487eaf623b7f7e085a778b716342346674538e912eee6
-# depc_supervisor_cold_start COLD CTL CONF NAME WAIT STARTED: (apply) when
-# COLD is owed (depc_supervisor_program_evade stopped the program, in this
-# run or in one that was killed), the program is started unless it already
-# was (STARTED=1 or running), whatever its autostart: it ran before the
-# stop. Then COLD is settled.
+#@@ depc_supervisor_cold_start sha256:b356d679c855c8b657be10ab413f085851e7a78e02aa2d53a106d7bc0ee8b906
+# depc_supervisor_cold_start COLD CTL CONF NAME WAIT STARTED STABLE
+# [HEALTH...]: (apply) when COLD is owed (depc_supervisor_program_evade
+# stopped the program, in this run or in one that was killed), the program
+# is started unless it already was (STARTED=1 or running), whatever its
+# autostart: it ran before the stop. The start is proven like any other
+# (depc_supervisor_proven), also when the program already runs: a start
+# whose check failed left it running unproven, and COLD owed. Then COLD is
+# settled.
+# shellcheck disable=SC3043 # local is a deliberate extension
 depc_supervisor_cold_start() {
-  depc_is_owed "$1" || return 0
-  if [ "$6" = 0 ]; then
-    depc_supervisor_state "$2" "$3" "$4"
+  local cold ctl conf name wait started stable
+  cold=$1 ctl=$2 conf=$3 name=$4 wait=$5 started=$6 stable=$7
+  shift 7
+  depc_is_owed "$cold" || return 0
+  if [ "$started" = 0 ]; then
+    depc_supervisor_state "$ctl" "$conf" "$name"
     case $depc_sv_state in
       RUNNING | STARTING) ;;
       *)
         depc_invalidate_facts
-        depc_supervisor_ctl "cannot start $4" "$2" "$3" start "$4" ||
-          depc_supervisor_wait "$2" "$3" "$4" 0 || return 1
+        depc_supervisor_ctl "cannot start $name" "$ctl" "$conf" start "$name" ||
+          depc_supervisor_wait "$ctl" "$conf" "$name" 0 || return 1
         depc_change start "started"
         ;;
     esac
-    depc_supervisor_wait "$2" "$3" "$4" "$5" || return 1
+    depc_supervisor_wait "$ctl" "$conf" "$name" "$wait" || return 1
+    # Also when it runs already: a start whose check failed ran on, unproven.
+    depc_supervisor_proven "$cold" "$ctl" "$conf" "$name" "$stable" "$@" || return 1
   fi
-  depc_settle "$1"
+  depc_settle "$cold"
 }
 
 #@@ depc_supervisor_proven sha256:a46ff857ac1bceeea24541f80a581f018028e3508cdb5e85afcc08143a7868c4

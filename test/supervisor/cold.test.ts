@@ -172,5 +172,41 @@ describe.runIf(ready)("Program({ cold: true }) on a real supervisord", () => {
       expect(restarted.stdout).toContain(`changed       program ${programConf} (restarted)\n`);
       expect(eventLines().slice(7)).toEqual(["stop v4 o3", "start v4 o3"]);
     });
+
+    it("a program started again after its cold stop is health-checked: a failing check fails the run and keeps the start owed", async () => {
+      const gate = `${root}/gate`;
+      const gated = (release: string) => {
+        const sup = Supervisor({ flavour: "user", base, bin: "/usr/bin" });
+        const app = component({
+          name: "gated",
+          build() {
+            Directory({ path: gate });
+            File({ path: `${gate}/release`, content: `${release}\n` });
+            // autostart: false: only the cold start brings it back after the stop.
+            Program({ supervisor: sup, name: "gated", command: ["/bin/sh", "-c", "while :; do sleep 1 & wait $!; done"], cold: true, autostart: false,
+              health: { command: ["/bin/sh", "-c", `test -e ${gate}/healthy || { echo 'not healthy yet'; exit 1; }`], retries: 2, interval: 0 } });
+          },
+        });
+        return [Directory({ path: root }), sup, app];
+      };
+      const gatedConf = `${base}/conf.d/gated.conf`;
+      const first = await apply(bundle(gated("r1")));
+      expect(first.status, first.stdout + first.stderr).toBe(0);
+      expect(ctl("start", "gated").status).toBe(0);
+
+      const failing = await apply(bundle(gated("r2")));
+      expect(failing.status, failing.stdout + failing.stderr).toBe(1);
+      expect(failing.stdout.replace(/in \d+(\.\d+)?s/, "in Ns")).toContain(
+        `failed        program ${gatedConf}: health check of gated failed after 2 attempts in Ns: /bin/sh -c "test -e ${gate}/healthy || { echo 'not healthy yet'; exit 1; }" exited with status 1:\n    not healthy yet\n`,
+      );
+      expect(session.read(`${state}/owed`)).toContain(`program-cold:${gatedConf}\n`);
+
+      session.exec(["touch", `${gate}/healthy`]);
+      const healed = await apply(bundle(gated("r2")));
+      expect(healed.status, healed.stdout + healed.stderr).toBe(0);
+      // Still running from the failed run: checked again, not restarted.
+      expect(healed.stdout).toMatch(/changed +program .*gated\.conf \(stopped while its dependencies changed; health passed: 1 attempt in \d+(\.\d+)?s\)\n/);
+      expect(session.read(`${state}/owed`) ?? "").toBe("");
+    });
   });
 });
