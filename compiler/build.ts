@@ -101,7 +101,7 @@ export function emitEnvironment(environment: EnvironmentModel, options: EmitOpti
   const hosts = validated.hosts.map((checked) => {
     const resources = ordered.hosts.get(checked.host.name)!;
     const notifications = ordered.notifications.get(checked.host.name)!;
-    const { head, runtime } = emitBundleParts({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, sourcesDigest, siteOf, removal: environment.removal });
+    const { head, runtime } = emitBundleParts({ environment: environment.name, host: checked.host, resources, notifications, depcVersion, siteOf, removal: environment.removal });
     let shared = runtimeBytes.get(runtime);
     if (shared === undefined) runtimeBytes.set(runtime, (shared = Buffer.from(runtime, "utf8")));
     const parts = [Buffer.from(head, "utf8"), shared];

@@ -13,7 +13,7 @@
 # "health":{"result":"passed","attempts":N,"seconds":S}.
 # Returns 1 (with a message) when the file cannot be written.
 depc_report_write() {
-  printf '%s\n%s\n%s\n%s\n' "$DEPC_HOST" "$DEPC_ENV" "$DEPC_VERSION" "$DEPC_SOURCES" >"$depc_tmp/meta"
+  printf '%s\n%s\n%s\n' "$DEPC_HOST" "$DEPC_ENV" "$DEPC_VERSION" >"$depc_tmp/meta"
   [ -f "$depc_tmp/health" ] || : >"$depc_tmp/health"
   if ! awk -F '\t' \
     -v rc="$1" -v not_run="$2" -v n_ok="$depc_n_ok" -v n_changed="$depc_n_changed" \
@@ -52,7 +52,7 @@ depc_report_write() {
       print line "}"
     }
     END {
-      printf "{\"summary\":{\"host\":%s,\"env\":%s,\"mode\":%s,\"version\":%s,\"sources\":%s,", esc(m[1]), esc(m[2]), esc(mode), esc(m[3]), esc(m[4])
+      printf "{\"summary\":{\"host\":%s,\"env\":%s,\"mode\":%s,\"version\":%s,", esc(m[1]), esc(m[2]), esc(mode), esc(m[3])
       printf "\"resources\":%d,\"ok\":%d,\"changed\":%d,\"would_change\":%d,\"failed\":%d,\"not_run\":%d,", count, n_ok, n_changed, n_would, n_failed, not_run
       printf "\"removed\":%d,\"would_remove\":%d,\"not_removed\":%d,\"removal_failed\":%d,\"exit\":%d}}\n", n_removed, n_would_remove, n_not_removed, n_rm_failed, rc
     }

@@ -244,7 +244,6 @@ export function buildBundle(spec: BundleSpec): string {
     resources,
     notifications: new Map(Object.entries(spec.notifications ?? {}).map(([i, owed]) => [resources[Number(i)]!, owed])),
     depcVersion: "0.1.0",
-    sourcesDigest: `sha256:${"0".repeat(64)}`,
     siteOf: (r) => `${r.model.site!.file}:${r.model.site!.line}:${r.model.site!.column}`,
     selectRuntime: (roots) => selectRuntime([...roots, ...own, ...extraRoots], all),
   });

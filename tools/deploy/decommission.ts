@@ -40,7 +40,6 @@ export function decommissionSource(source: DeploySource, name: string, address?:
     resources: [],
     notifications: new Map(),
     depcVersion,
-    sourcesDigest: manifest.sources,
     siteOf: () => "",
     // Decommissioning is explicit: removal on, whatever the environment says.
     removal: "remove",
