@@ -74,7 +74,8 @@ export function formatOutcome(o: PublishOutcome): string {
   }
   for (const name of o.removed) lines.push(`${name}: removed (no longer in the environment)`);
   if (o.wrote === "expiry") lines.push(`nothing changed; serial ${o.serial - 1} was past half its lifetime: signed again as serial ${o.serial}, expires ${isoTime(o.expires)}`);
-  lines.push(`published serial ${o.serial} of ${o.environment}: ${plural(uploaded, "bundle")} uploaded, ${o.hosts.length - uploaded} unchanged`);
+  // Hosts whose line changed without an upload (their bundle was in the store already) are in the lines above.
+  lines.push(`published serial ${o.serial} of ${o.environment}: ${plural(uploaded, "bundle")} uploaded, ${o.hosts.filter((h) => h.change === "unchanged").length} unchanged`);
   return `${lines.join("\n")}\n`;
 }
 
