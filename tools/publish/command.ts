@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { LayoutError, parseDuration } from "./layout.js";
 import type { PublishOutcome, PublishedHostOutcome } from "./publish.js";
-import { StoreError } from "./store.js";
+import { isStoreError } from "./store.js";
 
 export interface PublishIo {
   readonly cwd: string;
@@ -129,7 +129,7 @@ export async function runPublish(args: PublishArgs, io: PublishIo): Promise<numb
   try {
     store = await openStore(args.to, { cwd: io.cwd, env: io.env ?? process.env });
   } catch (error) {
-    if (error instanceof StoreError) return fail(error.message);
+    if (isStoreError(error)) return fail(error.message);
     throw error;
   }
   const got = await buildSource(
@@ -161,7 +161,7 @@ export async function runPublish(args: PublishArgs, io: PublishIo): Promise<numb
     return 0;
   } catch (error) {
     if (error instanceof PublishError) return fail(...error.lines);
-    if (error instanceof StoreError) return fail(error.message);
+    if (isStoreError(error)) return fail(error.message);
     throw error;
   }
 }
