@@ -4,6 +4,7 @@
 // per problem, `depc: publish: …`, and exit 1.
 import { resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import { visible } from "../../compiler/visible.js";
 import { LayoutError, parseDuration } from "./layout.js";
 import type { PublishOutcome, PublishedHostOutcome } from "./publish.js";
 import { isStoreError } from "./store.js";
@@ -32,6 +33,7 @@ export interface PublishArgs {
   sshOption?: string | string[];
   sshConfig?: string;
   json: boolean;
+  "s3-endpoint"?: string;
 }
 
 const all = (value: string | readonly string[] | undefined): string[] => (value === undefined ? [] : typeof value === "string" ? [value] : value.map(String));
@@ -92,6 +94,7 @@ function options<T>(y: Argv<T>) {
     .option("eval-timeout", { type: "number", describe: "Stop evaluating the model after this many seconds (an endless loop)", defaultDescription: "$DEPC_EVAL_TIMEOUT, or 60" })
     .option("ssh-option", { alias: "o", type: "string", describe: "An ssh -o option for finding hosts' keys, as for depc deploy (repeatable)" })
     .option("ssh-config", { alias: "F", type: "string", describe: "ssh config file (ssh -F), as for depc deploy" })
+    .option("s3-endpoint", { type: "string", describe: "An S3-compatible server for s3:// stores (path-style addressing)", defaultDescription: "$AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, or AWS's own" })
     .option("json", { type: "boolean", default: false, describe: "Print the outcome as JSON" })
     .epilogue("Exit codes: 0 published (or nothing to publish), 1 an error (printed; the store's latest serial is as it was).");
 }
@@ -110,7 +113,8 @@ export function publishCommand(io: PublishIo, setExit: (code: number) => void): 
 
 export async function runPublish(args: PublishArgs, io: PublishIo): Promise<number> {
   const fail = (...lines: string[]) => {
-    for (const line of lines) io.stderr(`depc: publish: ${line}\n`);
+    // A store's server, ssh-keygen and age speak in these lines: escaped, as everything from elsewhere.
+    for (const line of lines) io.stderr(`depc: publish: ${visible(line)}\n`);
     return 1;
   };
   let expiresSeconds: number;
@@ -127,7 +131,9 @@ export async function runPublish(args: PublishArgs, io: PublishIo): Promise<numb
   const [{ buildSource }, { openStore }, { publish, PublishError }] = await Promise.all([import("../deploy/source.js"), import("./store.js"), import("./publish.js")]);
   let store;
   try {
-    store = await openStore(args.to, { cwd: io.cwd, env: io.env ?? process.env });
+    // s3Endpoint is read by s3-store.ts (its S3StoreOptions).
+    const storeOptions = { cwd: io.cwd, env: io.env ?? process.env, ...(args["s3-endpoint"] !== undefined ? { s3Endpoint: args["s3-endpoint"] } : {}) };
+    store = await openStore(args.to, storeOptions);
   } catch (error) {
     if (isStoreError(error)) return fail(error.message);
     throw error;
