@@ -184,6 +184,16 @@ describe("depc publish to a directory store", () => {
     expect(existsSync(join(dir, "store4", "latest"))).toBe(false);
   });
 
+  it("a manifest left by a publish killed before its latest is never rewritten: the next serial is past it", async () => {
+    cpSync(join(dir, "store"), join(dir, "store5"), { recursive: true });
+    const latest = Number(readFileSync(join(dir, "store5", "latest"), "utf8"));
+    writeFileSync(join(dir, "store5", "manifests", String(latest + 1)), "left by a killed publish\n");
+    const r = await depc(dir, ["publish", "env/prod", "--to", "store5", "--sign-key", "publisher"], { now: T0 + 30 * 86400 });
+    expect(r.stdout).toContain(`published serial ${latest + 2} of prod`);
+    expect(readFileSync(join(dir, "store5", "manifests", String(latest + 1)), "utf8")).toBe("left by a killed publish\n");
+    expect(readFileSync(join(dir, "store5", "latest"), "utf8")).toBe(`${latest + 2}\n`);
+  });
+
   it("refuses a store that holds another environment, leaving it as it was", async () => {
     const before = listing(store);
     const r = await depc(dir, ["publish", "env/staging", "--to", "store", "--sign-key", "publisher"], { now: T0 });

@@ -274,7 +274,9 @@ export async function publish(options: PublishOptions): Promise<PublishOutcome> 
     return outcome(previous!.serial, false, previous!.published, previous!.expires, new Set(pending.keys()));
   }
 
-  const serial = nextSerial(previous?.serial ?? 0);
+  let serial = nextSerial(previous?.serial ?? 0);
+  // A manifest written by a publish killed before its `latest`: never seen, but manifests are never rewritten.
+  while (await store.has(manifestPath(serial))) serial = nextSerial(serial);
   const manifest: PublishedManifest = { environment, serial, published: now, expires: now + options.expiresSeconds, hosts };
   const text = formatManifest(manifest);
   // Signed before anything is written: a key that cannot sign leaves the store as it was.
