@@ -240,6 +240,9 @@ describe("depc publish to a directory store", () => {
     expect(r.code).toBe(1);
     r = await publish(["--to", "s4", "--expires", "1w"]);
     expect(r.stderr).toBe('depc: publish: --expires "1w" is not a duration like 30m, 12h or 7d\n');
-    for (const name of ["s1", "s2", "s3dir", "s4"]) expect(existsSync(fresh(name)), name).toBe(false);
+    r = await depc(dir, ["publish", "--to", "s5", "--sign-key", "publisher"]);
+    expect(r.stderr).toBe("depc: publish: give an environment (depc publish env/prod) or an existing build (--from build/prod)\n");
+    expect(r.code).toBe(1);
+    for (const name of ["s1", "s2", "s3dir", "s4", "s5"]) expect(existsSync(fresh(name)), name).toBe(false);
   });
 });
