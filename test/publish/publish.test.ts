@@ -240,6 +240,9 @@ describe("depc publish to a directory store", () => {
     expect(r.code).toBe(1);
     r = await publish(["--to", "s4", "--expires", "1w"]);
     expect(r.stderr).toBe('depc: publish: --expires "1w" is not a duration like 30m, 12h or 7d\n');
+    r = await depc(dir, ["publish", "env/prod", "--to", "https://depc.example.test/prod/", "--sign-key", "publisher"]);
+    expect(r.stderr).toBe("depc: publish: the store https://depc.example.test/prod/ is read-only: publish to a directory or an s3:// bucket, and serve that over http(s)\n");
+    expect(r.code).toBe(1);
     r = await depc(dir, ["publish", "--to", "s5", "--sign-key", "publisher"]);
     expect(r.stderr).toBe("depc: publish: give an environment (depc publish env/prod) or an existing build (--from build/prod)\n");
     expect(r.code).toBe(1);
