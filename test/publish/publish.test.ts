@@ -177,6 +177,9 @@ describe("depc publish to a directory store", () => {
     const broken = await depc(dir, ["publish", "--from", "build-less", "--to", "store3", "--sign-key", "publisher"], { now: T0 });
     expect(broken.stderr).toBe("depc: publish: the store store3 has latest 9 but no manifests/9: it is not a whole depc store\n");
     expect(broken.code).toBe(1);
+    writeFileSync(join(dir, "store3", "latest"), "nine\x1b[2J\n");
+    const garbage = await depc(dir, ["publish", "--from", "build-less", "--to", "store3", "--sign-key", "publisher"], { now: T0 });
+    expect(garbage.stderr).toBe('depc: publish: the store store3: latest: not a serial and a newline: "nine\\u001b[2J\\n"\n');
     manifest.environment = "pro d";
     writeFileSync(join(dir, "build-less", "manifest.json"), JSON.stringify(manifest));
     const badName = await depc(dir, ["publish", "--from", "build-less", "--to", "store4", "--sign-key", "publisher"], { now: T0 });
