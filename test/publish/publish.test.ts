@@ -161,6 +161,18 @@ describe("depc publish to a directory store", () => {
     expect(outcome.hosts.map((h: { name: string; change: string }) => `${h.name} ${h.change}`)).toEqual(["db1 unchanged", "web1 unchanged"]);
   });
 
+  it("an unchanged publish puts back a bundle lost from the store, under the same serial", async () => {
+    cpSync(join(dir, "store"), join(dir, "store6"), { recursive: true });
+    const manifest = readFileSync(join(dir, "store6", "manifests", "5"), "utf8");
+    const object = /\nhost db1 [0-9a-f]{64} (\S+)/.exec(manifest)![1]!;
+    rmSync(join(dir, "store6", object));
+    const now = T0 + 7300 + 4 * 86400 + 120;
+    const r = await depc(dir, ["publish", "--from", "build-first", "--to", "store6", "--sign-key", "publisher"], { now });
+    expect(r.stdout).toBe(`put back 1 bundle missing from the store\nprod unchanged at serial 5 (expires ${new Date((T0 + 7300 + 4 * 86400 + 12 * 3600) * 1000).toISOString().replace(".000", "")})\n`);
+    expect(readFileSync(join(dir, "store6", object)).equals(readFileSync(join(dir, "build-first", "db1.sh")))).toBe(true);
+    expect(readFileSync(join(dir, "store6", "latest"), "utf8")).toBe("5\n");
+  });
+
   it("a host gone from the build: a new serial without it; a store whose latest has no manifest is refused", async () => {
     cpSync(join(dir, "build-first"), join(dir, "build-less"), { recursive: true });
     const manifest = JSON.parse(readFileSync(join(dir, "build-less", "manifest.json"), "utf8"));
