@@ -50,3 +50,20 @@ export function writeStore(root: string, objects: Record<string, string> = store
   }
   return root;
 }
+
+/** The table of the fixture's store, as depc status prints it for `store`. */
+export function expectedText(store: string): string {
+  return [
+    `prod in ${store}: serial 7, published 1 hour ago (2027-01-15T07:00:00Z), expires in 7 days (2027-01-22T08:00:00Z)`,
+    "",
+    "host   serial  result             when                                   message",
+    "db1    7       ok                 5 minutes ago (2027-01-15T07:55:00Z)   applied",
+    "web1   7       ok                 30 seconds ago (2027-01-15T07:59:30Z)",
+    "web2   6       error (serial 7)   2 hours ago (2027-01-15T06:00:00Z)     failed (exit 1): \\x1b[2J\\x1b]0;pwned\\x07 done",
+    "cache  -       never reported     -",
+    'lb1    -       unreadable report  -                                      report: line 1: expected "depc-report 1", found "garbage"',
+    "",
+    "2 of 5 hosts at serial 7; behind: web2, cache, lb1",
+    "",
+  ].join("\n");
+}

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runStatus, type StatusArgs } from "../../tools/status/command.js";
 import { escapeMessage, readReport, relativeTime } from "../../tools/status/status.js";
-import { HOSTILE_MESSAGE, MANIFEST_7, NOW, report, storeObjects, writeStore } from "./fixture.js";
+import { HOSTILE_MESSAGE, MANIFEST_7, NOW, expectedText, report, storeObjects, writeStore } from "./fixture.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const temp = () => mkdtempSync(join(tmpdir(), "depc-status-"));
@@ -21,23 +21,6 @@ async function status(args: Partial<StatusArgs> & { store: string }, now = NOW) 
   let stderr = "";
   const code = await runStatus({ env: "prod", json: false, ...args }, { cwd: "/", stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), now: () => now });
   return { code, stdout, stderr };
-}
-
-/** The table of the fixture's store, as depc status prints it for `store`. */
-export function expectedText(store: string): string {
-  return [
-    `prod in ${store}: serial 7, published 1 hour ago (2027-01-15T07:00:00Z), expires in 7 days (2027-01-22T08:00:00Z)`,
-    "",
-    "host   serial  result             when                                   message",
-    "db1    7       ok                 5 minutes ago (2027-01-15T07:55:00Z)   applied",
-    "web1   7       ok                 30 seconds ago (2027-01-15T07:59:30Z)",
-    "web2   6       error (serial 7)   2 hours ago (2027-01-15T06:00:00Z)     failed (exit 1): \\x1b[2J\\x1b]0;pwned\\x07 done",
-    "cache  -       never reported     -",
-    'lb1    -       unreadable report  -                                      report: line 1: expected "depc-report 1", found "garbage"',
-    "",
-    "2 of 5 hosts at serial 7; behind: web2, cache, lb1",
-    "",
-  ].join("\n");
 }
 
 describe("depc status on a directory store", () => {
