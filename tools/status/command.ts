@@ -12,8 +12,8 @@ export interface StatusIo {
   readonly stderr: (text: string) => void;
   /** Process environment (AWS_*); default process.env. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Epoch seconds; default the clock. */
-  readonly now?: () => number;
+  /** Epoch seconds; default the clock (as PublishIo's). */
+  readonly now?: number;
 }
 
 export interface StatusArgs {
@@ -64,7 +64,7 @@ export async function runStatus(args: StatusArgs, io: StatusIo): Promise<number>
     };
     const store = await openStore(args.store, options);
     const status = await readStatus(store, environmentName(args.env));
-    const now = io.now?.() ?? Math.floor(Date.now() / 1000);
+    const now = io.now ?? Math.floor(Date.now() / 1000);
     io.stdout(args.json ? `${JSON.stringify(statusJson(status, now), null, 2)}\n` : formatStatus(status, now));
     return behind(status).length === 0 ? 0 : 1;
   } catch (error) {
