@@ -14,7 +14,7 @@ import { availableShells, requireTool, which } from "../support/shells.js";
 import { buildBundle } from "../runtime/bundle.js";
 import { toolPath } from "../runtime/fetch-support.js";
 import { fixture } from "./fixture.js";
-import { sha256, sshKey } from "./support.js";
+import { AGENT, sha256, sshKey } from "./support.js";
 
 const base = mkdtempSync(join(tmpdir(), "depc-pull-robust-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -90,6 +90,13 @@ describe.skipIf(!tools)("pull agent tool probes (dash)", () => {
 });
 
 describe.skipIf(!tools)("pull agent lock and config (dash)", () => {
+  it("is shellcheck-clean as POSIX sh", () => {
+    if (!requireTool("shellcheck")) return;
+    const r = spawnSync("shellcheck", ["-s", "sh", AGENT], { encoding: "utf8" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
   it("exits 3 while another agent run holds its lock, and takes over a lock whose run is gone", async () => {
     const f = await fixture(dash, "agentlock");
     try {
