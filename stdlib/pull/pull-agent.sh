@@ -425,7 +425,8 @@ pull_main() {
   pull_bundle=$pull_obj
   case $pull_object in
     *.age)
-      pull_need age
+      command -v age >/dev/null 2>&1 ||
+        pull_stop error 1 "serial $pull_n: failed: host $pull_host has no 'age' to decrypt $pull_object (PullAgent's decrypt: true installs it; PATH=$PATH)"
       pull_mktemp
       pull_bundle=$pull_t
       pull_mktemp

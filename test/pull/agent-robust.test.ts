@@ -70,6 +70,26 @@ describe.skipIf(!tools)("pull agent tool probes (dash)", () => {
     }
   });
 
+  it("fails with one line naming the host and age when an .age bundle comes and age is missing", async () => {
+    const hostKey = sshKey(base, "hostkey-noage");
+    const f = await fixture(dash, "probe-noage", { identity: hostKey.path });
+    try {
+      f.publish({ serial: 1, hosts: [{ name: "web1", bundle: f.bundle(1), encryptTo: `${hostKey.path}.pub` }] });
+      const object = readdirSync(join(f.store, "bundles"))[0]!;
+      const path = join(base, "path-noage");
+      if (!existsSync(path)) {
+        mkdirSync(path);
+        for (const name of readdirSync("/usr/bin")) if (name !== "age") symlinkSync(join("/usr/bin", name), join(path, name));
+      }
+      const run = await f.run({ path });
+      expect(run.code).toBe(1);
+      expect(f.markerText()).toBeUndefined();
+      expect(f.events()).toEqual([`serial 1: failed: host web1 has no 'age' to decrypt bundles/${object} (PullAgent's decrypt: true installs it; PATH=${path})`]);
+    } finally {
+      await f.close();
+    }
+  });
+
   it("sends a report that could not be sent at the next run, even when there is nothing to apply", async () => {
     const f = await fixture(dash, "resend");
     try {
