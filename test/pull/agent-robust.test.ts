@@ -32,7 +32,30 @@ function busyboxWgetPath(): string {
   return `${toolPath(base)}:${dir}`;
 }
 
+/** A PATH directory with every program of /usr/bin but `tool`. */
+function pathWithout(tool: string): string {
+  const path = join(base, `path-without-${tool}`);
+  if (!existsSync(path)) {
+    mkdirSync(path);
+    for (const name of readdirSync("/usr/bin")) if (name !== tool) symlinkSync(join("/usr/bin", name), join(path, name));
+  }
+  return path;
+}
+
 describe.skipIf(!tools)("pull agent tool probes (dash)", () => {
+  it("stops with one line naming the host when ssh-keygen is missing", async () => {
+    const f = await fixture(dash, "probe-nokeygen");
+    try {
+      f.publish({ serial: 1 });
+      const path = pathWithout("ssh-keygen");
+      const run = await f.run({ path });
+      expect(run).toMatchObject({ code: 1, stdout: "", stderr: `pull-agent: host web1: required tool 'ssh-keygen' not found (PATH=${path})\n` });
+      expect(f.markerText()).toBeUndefined();
+    } finally {
+      await f.close();
+    }
+  });
+
   const cases = [
     { tool: "curl", path: () => toolPath(base, "curl"), puts: true },
     { tool: "GNU wget", path: () => toolPath(base, "wget"), puts: true },
@@ -76,11 +99,7 @@ describe.skipIf(!tools)("pull agent tool probes (dash)", () => {
     try {
       f.publish({ serial: 1, hosts: [{ name: "web1", bundle: f.bundle(1), encryptTo: `${hostKey.path}.pub` }] });
       const object = readdirSync(join(f.store, "bundles"))[0]!;
-      const path = join(base, "path-noage");
-      if (!existsSync(path)) {
-        mkdirSync(path);
-        for (const name of readdirSync("/usr/bin")) if (name !== "age") symlinkSync(join("/usr/bin", name), join(path, name));
-      }
+      const path = pathWithout("age");
       const run = await f.run({ path });
       expect(run.code).toBe(1);
       expect(f.markerText()).toBeUndefined();
