@@ -228,6 +228,8 @@ pull_report() {
   pull_applied=$(pull_last serial)
   pull_digest=$(cat "$pull_dir/digest" 2>/dev/null) || pull_digest=-
   case $pull_digest in '' | *[!0-9a-f]*) pull_digest=- ;; esac
+  # A run killed between writing digest and serial: nothing counts as applied yet.
+  [ "$pull_applied" != 0 ] || pull_digest=-
   {
     printf 'depc-report 1\nhost %s\nserial %s\ndigest %s\n' "$pull_host" "$pull_applied" "$pull_digest"
     printf 'result %s\nattempted %s\nat %s\nmessage %s\n' "$1" "$pull_attempted" "$(pull_now)" "$(pull_clean "$2")"
