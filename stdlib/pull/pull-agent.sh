@@ -354,7 +354,8 @@ pull_main() {
   pull_mktemp
   pull_f=$pull_t
   pull_fetch latest "$pull_f" || pull_stop error 1 "failed: cannot fetch ${pull_store}latest: $pull_error"
-  pull_n=$(head -c 32 "$pull_f" | tr -d '\n')
+  # One line of digits (the substitution drops the final newline; any other byte, a second line too, is refused).
+  pull_n=$(head -c 32 "$pull_f")
   case $pull_n in
     '' | 0* | *[!0-9]*) pull_stop refused 1 "refused: the store's latest is not a serial number ('$(pull_clean "$pull_n")')" ;;
   esac

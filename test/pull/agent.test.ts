@@ -160,6 +160,8 @@ describe.skipIf(!tools).each(availableShells())("pull agent under $name", (shell
       f.publish({ serial: 1 });
       writeFileSync(join(f.store, "latest"), "1; rm -rf /\x1b[2J\n");
       await refuses(f, "refused: the store's latest is not a serial number ('1; rm -rf /[2J')");
+      writeFileSync(join(f.store, "latest"), "1\n2\n");
+      await refuses(f, "refused: the store's latest is not a serial number ('1 2')");
     } finally {
       await f.close();
     }
