@@ -25,7 +25,7 @@ depc_resources() {
   # [1] directory /usr/local/lib/depc (unknown site)
   depc_step 1 directory '/usr/local/lib/depc' depc_directory '/usr/local/lib/depc' '0755' '' ''
   # [2] file /usr/local/lib/depc/pull-agent (unknown site)
-  depc_step 2 file '/usr/local/lib/depc/pull-agent' depc_file '/usr/local/lib/depc/pull-agent' '0755' '' '' 'cac558f3379b00bff9b3b83817ba40cd015f915f4be724c85a6d1070ed4d5c73' depc_content_2
+  depc_step 2 file '/usr/local/lib/depc/pull-agent' depc_file '/usr/local/lib/depc/pull-agent' '0755' '' '' '61091b0e9849c54de7e464b190987daeb1869b1dd19dec74de34155bc65a5775' depc_content_2
   # [3] directory /etc/depc (unknown site)
   depc_step 3 directory '/etc/depc' depc_directory '/etc/depc' '0755' '' ''
   # [4]-[5]: 2 file resources, staged in one batch, then run in order
@@ -47,7 +47,7 @@ depc_resources() {
 depc_expect() {
   cat <<'DEPC_EOF'
 1	d	/usr/local/lib/depc	755	-	-	-
-2	f	/usr/local/lib/depc/pull-agent	755	-	-	cac558f3379b00bff9b3b83817ba40cd015f915f4be724c85a6d1070ed4d5c73
+2	f	/usr/local/lib/depc/pull-agent	755	-	-	61091b0e9849c54de7e464b190987daeb1869b1dd19dec74de34155bc65a5775
 3	d	/etc/depc	755	-	-	-
 4	f	/etc/depc/pull-prod.allowed_signers	644	-	-	8eee78134db02927d3585eaf2dbe9afba41a56be1eeb67b16272f52b2950b565
 5	f	/etc/depc/pull-prod.conf	644	-	-	b6b20b6e6817c8cf7de90d025d13d27f65d553633a48de6eef54f38dd5b4ed5b
@@ -312,6 +312,8 @@ pull_report() {
   pull_applied=$(pull_last serial)
   pull_digest=$(cat "$pull_dir/digest" 2>/dev/null) || pull_digest=-
   case $pull_digest in '\'''\'' | *[!0-9a-f]*) pull_digest=- ;; esac
+  # A run killed between writing digest and serial: nothing counts as applied yet.
+  [ "$pull_applied" != 0 ] || pull_digest=-
   {
     printf '\''depc-report 1\nhost %s\nserial %s\ndigest %s\n'\'' "$pull_host" "$pull_applied" "$pull_digest"
     printf '\''result %s\nattempted %s\nat %s\nmessage %s\n'\'' "$1" "$pull_attempted" "$(pull_now)" "$(pull_clean "$2")"
@@ -436,7 +438,8 @@ pull_main() {
   pull_mktemp
   pull_f=$pull_t
   pull_fetch latest "$pull_f" || pull_stop error 1 "failed: cannot fetch ${pull_store}latest: $pull_error"
-  pull_n=$(head -c 32 "$pull_f" | tr -d '\''\n'\'')
+  # One line of digits (the substitution drops the final newline; any other byte, a second line too, is refused).
+  pull_n=$(head -c 32 "$pull_f")
   case $pull_n in
     '\'''\'' | 0* | *[!0-9]*) pull_stop refused 1 "refused: the store'\''s latest is not a serial number ('\''$(pull_clean "$pull_n")'\'')" ;;
   esac
