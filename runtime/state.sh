@@ -37,7 +37,8 @@ depc_state_init() {
 }
 
 # depc_proc_start PID: the start time of process PID (field 22 of
-# /proc/PID/stat, clock ticks since boot) into depc_pstart; '' (return 1)
+# /proc/PID/stat, clock ticks since boot) into depc_pstart and its state
+# (field 3: R, S, Z, ...) into depc_pstate; '' (return 1)
 # where there is no /proc or the process is gone. The comm field may hold
 # spaces and parentheses: fields are counted after its last ") ".
 # shellcheck disable=SC3043,SC2034,SC2086 # local is a deliberate extension; sets globals; word splitting intended
@@ -52,6 +53,7 @@ depc_proc_start() {
   set -- $line
   set +f
   [ $# -ge 20 ] || return 1
+  depc_pstate=$1
   shift 19
   depc_pstart=$1
   return 0
@@ -99,15 +101,16 @@ depc_lock_alive() {
       *) return 1 ;;
     esac
   fi
+  depc_proc_start "$pid" || return 0
+  # A zombie has exited (kill -0 still succeeds until its parent reaps it,
+  # which a busy parent or a slow pid 1 may not do soon): its lock is stale.
+  [ "$depc_pstate" != Z ] || return 1
   depc_lock_field "$1" start
   start=$depc_field
   case $start in
     '' | -) return 0 ;;
   esac
-  if depc_proc_start "$pid" && [ "$depc_pstart" != "$start" ]; then
-    return 1
-  fi
-  return 0
+  [ "$depc_pstart" = "$start" ]
 }
 
 # depc_lock_holder INFO: "pid N, started TIME, user U (MODE)" for messages.

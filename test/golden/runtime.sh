@@ -4009,9 +4009,10 @@ depc_state_init() {
   return 0
 }
 
-#@@ depc_proc_start sha256:36cbd7c45c66d8d90d5aa2f69d56aa5199f27a1badd646853135f9fc409c956b
+#@@ depc_proc_start sha256:97b329c252399fb15b6d0115d928cf9e20fc5e2d221f07d24cd7e437e9d9a0d7
 # depc_proc_start PID: the start time of process PID (field 22 of
-# /proc/PID/stat, clock ticks since boot) into depc_pstart; '' (return 1)
+# /proc/PID/stat, clock ticks since boot) into depc_pstart and its state
+# (field 3: R, S, Z, ...) into depc_pstate; '' (return 1)
 # where there is no /proc or the process is gone. The comm field may hold
 # spaces and parentheses: fields are counted after its last ") ".
 # shellcheck disable=SC3043,SC2034,SC2086 # local is a deliberate extension; sets globals; word splitting intended
@@ -4026,6 +4027,7 @@ depc_proc_start() {
   set -- $line
   set +f
   [ $# -ge 20 ] || return 1
+  depc_pstate=$1
   shift 19
   depc_pstart=$1
   return 0
@@ -4053,7 +4055,7 @@ depc_lock_field() {
   return 0
 }
 
-#@@ depc_lock_alive sha256:99f483189a02a989fc6cc8d1d6cafd36446c40bfba62e22acfe04480a0686229
+#@@ depc_lock_alive sha256:f295f1656782418459871b112d55e7db5d9c1ab81e02fd67a1bdc7efdfa55830
 # depc_lock_alive INFO: whether the run described by a lock's INFO is still
 # running. `kill -0` decides (a failure other than "No such process" is a
 # process of another user: alive); where /proc exists, a recorded start time
@@ -4075,15 +4077,16 @@ depc_lock_alive() {
       *) return 1 ;;
     esac
   fi
+  depc_proc_start "$pid" || return 0
+  # A zombie has exited (kill -0 still succeeds until its parent reaps it,
+  # which a busy parent or a slow pid 1 may not do soon): its lock is stale.
+  [ "$depc_pstate" != Z ] || return 1
   depc_lock_field "$1" start
   start=$depc_field
   case $start in
     '' | -) return 0 ;;
   esac
-  if depc_proc_start "$pid" && [ "$depc_pstart" != "$start" ]; then
-    return 1
-  fi
-  return 0
+  [ "$depc_pstart" = "$start" ]
 }
 
 #@@ depc_lock_holder sha256:b3219879f6ee03c6603ea60f936761e4697301932f8983c9c7a5af2423bf803a

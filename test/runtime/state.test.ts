@@ -275,8 +275,17 @@ describe.each(availableShells())("state directory under $name", (shell) => {
       ["gone", `pid=999999999 start=1 user=ghost since=${since} mode=apply tmp=/nonexistent/depc.x`],
       ["exited child", `pid=${gonePid} start=- user=ghost since=${since} mode=apply tmp=/nonexistent/depc.x`],
     ];
+    let reaper: ReturnType<typeof spawn> | undefined;
     if (existsSync("/proc/self/stat")) {
       cases.push(["reused pid", `pid=${process.pid} start=${Number(procStart(process.pid)) + 1} user=ghost since=${since} mode=apply tmp=/x`]);
+      // A run that was killed but not yet reaped (a slow pid 1, a parent that is busy): a zombie with its
+      // own start time. It has exited: its lock is stale. (kill -0 succeeds on a zombie.)
+      const pidFile = join(root, "zombie.pid");
+      reaper = spawn("/bin/sh", ["-c", `/bin/sh -c 'echo $$ > "$1"' sh '${pidFile}' & exec sleep 30`]);
+      await waitFor("the zombie", () => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n") &&
+        readFileSync(`/proc/${readFileSync(pidFile, "utf8").trim()}/stat`, "utf8").split(") ")[1]?.startsWith("Z") === true);
+      const zombie = Number(readFileSync(pidFile, "utf8").trim());
+      cases.push(["zombie", `pid=${zombie} start=${procStart(zombie)} user=ghost since=${since} mode=apply tmp=/x`]);
     }
     for (const [what, info] of cases) {
       symlinkSync(info, lock);
@@ -285,6 +294,7 @@ describe.each(availableShells())("state directory under $name", (shell) => {
       expect(r.stderr, what).toMatch(/^depc: test\/host1: warning: took over a stale lock: the run that held it \(pid \d+, started 2026-01-02T03:04:05Z, user ghost \(apply\)\) is gone\n$/);
       expect(existsSync(lock), what).toBe(false);
     }
+    reaper?.kill("SIGKILL");
     // A live process with its own start time holds the lock (and so does one
     // recorded where /proc was missing: start=-).
     const live = [`pid=${process.pid} start=- user=other since=${since} mode=apply tmp=/x`];
