@@ -172,6 +172,8 @@ pull_alive() {
   case $pull_p in '' | *[!0-9]*) return 1 ;; esac
   [ "$pull_p" != "$$" ] || return 1
   kill -0 "$pull_p" 2>/dev/null || return 1
+  # A zombie has exited (kill -0 finds it until its parent reaps it).
+  case $(sed 's/.*) //' "/proc/$pull_p/stat" 2>/dev/null) in Z\ *) return 1 ;; esac
   [ "$pull_s" = - ] || [ "$(pull_ticks "$pull_p")" = "$pull_s" ]
 }
 

@@ -5,7 +5,7 @@
  * the next run, which converges). Same store, server and real bundles as
  * agent.test.ts.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -157,6 +157,24 @@ describe.skipIf(!tools)("pull agent lock and config (dash)", () => {
       expect(taken.code).toBe(0);
       expect(f.markerText()).toBe("serial 1\n");
       expect(readdirSync(join(f.state, "pull")).filter((n) => n.startsWith(".tmp.") || n.startsWith("lock"))).toEqual([]);
+
+      // A run killed but not reaped yet (a busy parent, a slow pid 1): a zombie, which kill -0 still finds, holds nothing.
+      const pidFile = join(f.state, "zombie.pid");
+      const reaper = spawn("/bin/sh", ["-c", `/bin/sh -c 'echo $$ > "$1"' sh '${pidFile}' & exec sleep 30`]);
+      try {
+        const stat = () => readFileSync(`/proc/${readFileSync(pidFile, "utf8").trim()}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+        for (let i = 0; !(existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n") && stat()[0] === "Z"); i++) {
+          if (i > 500) throw new Error("no zombie");
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const zombie = readFileSync(pidFile, "utf8").trim();
+        symlinkSync(`pid=${zombie} start=${stat()[19]}`, join(f.state, "pull", "lock"));
+        const unreaped = await f.run();
+        expect(unreaped.stderr).toBe(`pull-agent: warning: took over a stale lock: the run that held it (pid=${zombie}) is gone\n`);
+        expect(unreaped.code).toBe(0);
+      } finally {
+        reaper.kill("SIGKILL");
+      }
     } finally {
       await f.close();
     }

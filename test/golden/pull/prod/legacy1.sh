@@ -24,7 +24,7 @@ depc_resources() {
   # [1] directory /usr/local/lib/depc (unknown site)
   depc_step 1 directory '/usr/local/lib/depc' depc_directory '/usr/local/lib/depc' '0755' '' ''
   # [2] file /usr/local/lib/depc/pull-agent (unknown site)
-  depc_step 2 file '/usr/local/lib/depc/pull-agent' depc_file '/usr/local/lib/depc/pull-agent' '0755' '' '' '61091b0e9849c54de7e464b190987daeb1869b1dd19dec74de34155bc65a5775' depc_content_2
+  depc_step 2 file '/usr/local/lib/depc/pull-agent' depc_file '/usr/local/lib/depc/pull-agent' '0755' '' '' '5d6a1e2822a300d62e227f2b7c89984d71f0d623077cbaf3a798577bc25168e1' depc_content_2
   # [3] directory /etc/depc (unknown site)
   depc_step 3 directory '/etc/depc' depc_directory '/etc/depc' '0755' '' ''
   # [4]-[5]: 2 file resources, staged in one batch, then run in order
@@ -50,7 +50,7 @@ depc_resources() {
 depc_expect() {
   cat <<'DEPC_EOF'
 1	d	/usr/local/lib/depc	755	-	-	-
-2	f	/usr/local/lib/depc/pull-agent	755	-	-	61091b0e9849c54de7e464b190987daeb1869b1dd19dec74de34155bc65a5775
+2	f	/usr/local/lib/depc/pull-agent	755	-	-	5d6a1e2822a300d62e227f2b7c89984d71f0d623077cbaf3a798577bc25168e1
 3	d	/etc/depc	755	-	-	-
 4	f	/etc/depc/pull-prod.allowed_signers	644	-	-	8eee78134db02927d3585eaf2dbe9afba41a56be1eeb67b16272f52b2950b565
 5	f	/etc/depc/pull-prod.conf	644	-	-	7935074c78002f1965d47956e5fcd46193009916cd7cc9cd58a87e3b48ef6506
@@ -260,6 +260,8 @@ pull_alive() {
   case $pull_p in '\'''\'' | *[!0-9]*) return 1 ;; esac
   [ "$pull_p" != "$$" ] || return 1
   kill -0 "$pull_p" 2>/dev/null || return 1
+  # A zombie has exited (kill -0 finds it until its parent reaps it).
+  case $(sed '\''s/.*) //'\'' "/proc/$pull_p/stat" 2>/dev/null) in Z\ *) return 1 ;; esac
   [ "$pull_s" = - ] || [ "$(pull_ticks "$pull_p")" = "$pull_s" ]
 }
 
