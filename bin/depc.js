@@ -10,14 +10,6 @@ if (argv.length === 1 && argv[0] === "--version") {
   // Loads nothing else: the version is all it prints.
   process.stdout.write(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
 } else {
-  // deploy and plan: the ssh sessions open now, while the CLI loads (tools/deploy/preopen.ts).
-  if (argv[0] === "deploy" || argv[0] === "plan") {
-    try {
-      (await import("../dist/tools/deploy/preopen.js")).preopen(argv, process.cwd());
-    } catch {
-      /* the CLI opens them */
-    }
-  }
   // Node >= 22.1 keeps compiled code between runs (in the system's temp dir).
   module.enableCompileCache?.();
   const bundled = new URL("../dist/cli/depc.js", import.meta.url);

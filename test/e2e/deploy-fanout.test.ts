@@ -1,8 +1,7 @@
 // End-to-end: a deploy of ten independent hosts (the rollout bench's second
 // environment, test/bench/rollout.mjs) as a user runs it: the built bin over
 // the system's OpenSSH to ten real test hosts. By default all ten run at once,
-// each in a session opened before the CLI even loads (bin/depc.js,
-// tools/deploy/preopen.ts); DEPC_TRACE=1 shows that path.
+// each in a session opened before the build; DEPC_TRACE=1 shows that path.
 // Needs root (see test/testbed/README.md): skipped with a message elsewhere,
 // a failure in CI.
 import { spawn } from "node:child_process";
@@ -97,14 +96,10 @@ describe.skipIf(!pre.ok)("depc deploy to ten independent hosts (real hosts)", ()
       return i;
     };
     expect(events[0]).toMatch(/^node bootstrapped \(V8 started \+\d+\.\d{3}s\)$/);
-    expect(events.slice(1, 3)).toEqual(["trace on", "early: previous manifest read"]);
-    // bin/depc.js opened the sessions before it loaded the CLI (tools/deploy/preopen.ts); the CLI took them.
+    expect(events.slice(1, 3)).toEqual(["deploy commands loaded", "deploy: arguments parsed"]);
     for (const h of HOSTS) expect(at(`${h}: ssh spawned`)).toBeLessThan(at("early: 10 sessions spawned"));
     expect(at("early: previous manifest read")).toBeLessThan(at("i1: ssh spawned"));
-    expect(at("early: 10 sessions spawned")).toBeLessThan(at("deploy commands loaded"));
-    expect(at("deploy commands loaded")).toBeLessThan(at("deploy: arguments parsed"));
-    expect(at("deploy: arguments parsed")).toBeLessThan(at("early: sessions opened before the CLI loaded"));
-    expect(at("early: sessions opened before the CLI loaded")).toBeLessThan(at("build starts"));
+    expect(at("early: 10 sessions spawned")).toBeLessThan(at("build starts"));
     expect(at("build starts")).toBeLessThan(at("build done"));
     expect(at("build done")).toBeLessThan(at("runHosts starts"));
     const lastSend = Math.max(...HOSTS.map((h) => at(`${h}: send`)));
@@ -114,14 +109,6 @@ describe.skipIf(!pre.ok)("depc deploy to ten independent hosts (real hosts)", ()
     // No session is spawned after the build: all ten were opened early and taken.
     expect(events.filter((e) => e.endsWith(": ssh spawned"))).toHaveLength(10);
     expect(events.slice(-4)).toEqual(["every host done", "JSON report written", "hosts done", "exit 0"]);
-    // Options the early parser does not know (yargs' camel-case spelling here): the CLI opens the sessions once it has parsed them.
-    const late = await depc(["--sshOption", "BatchMode=yes"], { DEPC_TRACE: "1" });
-    expect(late.code, show(late)).toBe(0);
-    const lateEvents = late.stderr.split("\n").map((l) => l.replace(/^\+\d+\.\d{3}s /, ""));
-    expect(lateEvents.indexOf("deploy commands loaded")).toBeLessThan(lateEvents.indexOf("early: previous manifest read"));
-    expect(lateEvents).not.toContain("early: sessions opened before the CLI loaded");
-    expect(lateEvents.filter((e) => e.endsWith(": ssh spawned"))).toHaveLength(10);
-    expect(lateEvents.indexOf("early: 10 sessions spawned")).toBeLessThan(lateEvents.indexOf("build starts"));
     // Off by default (and for any other value): not one trace line.
     const quiet = await depc([], { DEPC_TRACE: "yes" });
     expect(quiet.code, show(quiet)).toBe(0);

@@ -17,8 +17,6 @@ import { shellQuote, shellWord } from "../../compiler/emit/quote.js";
 import { collectResources, diffStat, OutputCollector } from "../../tools/deploy/results.js";
 import { chooseRollback, normalizeDigest } from "../../tools/deploy/rollback.js";
 import { selectHosts } from "../../tools/deploy/run.js";
-import { DEFAULT_JOBS } from "../../tools/deploy/commands.js";
-import { parseDeployArgv, PREOPEN_DEFAULT_JOBS } from "../../tools/deploy/preopen.js";
 import { readBuild } from "../../tools/deploy/source.js";
 import { sshArgv } from "../../tools/deploy/ssh.js";
 import { MarkerStream } from "../../tools/deploy/stream.js";
@@ -674,38 +672,6 @@ describe("reading a build (--from)", () => {
     const dir = write({ ...base, hosts: [{ name: "h1", address: "-oProxyCommand=touch /x", bundle: "h1.sh", digest, resources: 1 }] });
     expect(readBuild(dir, scratch)).toMatchObject({ ok: false, message: expect.stringMatching(/invalid address/) });
     expect(readBuild(join(scratch, "nothing"), scratch)).toMatchObject({ ok: false, message: expect.stringMatching(/no manifest\.json/) });
-  });
-});
-
-describe("early sessions' argument parser (bin/depc.js, before the CLI loads)", () => {
-  it("reads the deploy options the CLI has; anything else and it opens nothing (the CLI then does)", () => {
-    expect(parseDeployArgv(["deploy", "env/prod", "-F", "cfg", "-o", "A=1", "--ssh-option=B=2", "-j", "3", "--limit", "a,b", "--limit=c", "--skip", "d", "--user", "u", "--sudo", "--state-dir", "/s", "--timeout", "30", "--json", "r.json", "--no-cache"])).toEqual({
-      command: "deploy",
-      env: "env/prod",
-      jobs: 3,
-      limit: ["a", "b", "c"],
-      skip: ["d"],
-      user: "u",
-      sudo: true,
-      ssh: { options: ["A=1", "B=2"], configFile: "cfg", timeoutSeconds: 30 },
-      stateDir: "/s",
-    });
-    expect(parseDeployArgv(["plan", "--out", "b", "env/x"])).toEqual({ command: "plan", env: "env/x", out: "b", jobs: DEFAULT_JOBS, limit: [], skip: [], sudo: false, ssh: { options: [] } });
-    for (const argv of [
-      ["deploy"],
-      ["rollback", "env/x"],
-      ["deploy", "env/x", "--from", "build/x"],
-      ["deploy", "env/x", "--help"],
-      ["deploy", "env/x", "--sshConfig", "cfg"],
-      ["deploy", "env/x", "-j10"],
-      ["deploy", "env/x", "-j", "0"],
-      ["deploy", "env/x", "--timeout", "-1"],
-      ["deploy", "env/x", "-o"],
-      ["deploy", "env/x", "env/y"],
-      ["deploy", "env/x", "--sudo=yes"],
-    ])
-      expect(parseDeployArgv(argv), argv.join(" ")).toBeUndefined();
-    expect(PREOPEN_DEFAULT_JOBS).toBe(DEFAULT_JOBS);
   });
 });
 

@@ -7,8 +7,6 @@ import type { Command } from "./run.js";
 import type { SshSettings } from "./ssh.js";
 import { trace } from "./trace.js";
 
-trace("deploy commands loaded");
-
 /** What the commands need of cli.ts's Io (a structural subset, plus tty). */
 export interface DeployIo {
   readonly cwd: string;
@@ -195,18 +193,7 @@ export function deployCommand(command: Command, io: DeployIo, setExit: (code: nu
  */
 async function openEarly(command: Command, args: DeployArgs, cwd: string): Promise<import("./early.js").EarlySessions | undefined> {
   if ((command !== "deploy" && command !== "plan") || args.from !== undefined || args.env === undefined) return undefined;
-  const [{ locateEnvironment }, { EarlySessions }, { bundleArgsOf }, { takePreopened }] = await Promise.all([
-    import("../../compiler/load/locate.js"),
-    import("./early.js"),
-    import("./remote.js"),
-    import("./preopen.js"),
-  ]);
-  // Opened by bin/depc.js before the CLI loaded (preopen.ts): a host takes its session only when it matches this parse.
-  const preopened = takePreopened();
-  if (preopened !== undefined) {
-    trace("early: sessions opened before the CLI loaded");
-    return preopened as import("./early.js").EarlySessions;
-  }
+  const [{ locateEnvironment }, { EarlySessions }, { bundleArgsOf }] = await Promise.all([import("../../compiler/load/locate.js"), import("./early.js"), import("./run.js")]);
   const located = locateEnvironment(args.env, cwd);
   if (located === undefined) return undefined;
   const dir = args.out !== undefined ? resolve(cwd, args.out) : join(located.projectRoot, "build", located.defaultName);

@@ -1,8 +1,7 @@
 // Sessions opened before the build: a deploy of an environment whose build
 // is cached costs the build (Node's start, the cache check) plus the ssh
 // handshake; the handshake does not depend on the bundles, so it runs while
-// the model is built. bin/depc.js opens them even before the CLI loads
-// (preopen.ts); the CLI opens them itself when that did not happen.
+// the model is built.
 //
 // The hosts are those of the environment's previous build (its
 // manifest.json): a guess. A session opened from it is used only when the
@@ -42,13 +41,8 @@ interface Opened extends EarlySession {
   readonly key: string;
 }
 
-/**
- * What must be equal for a session to be used: ssh's whole command line (its
- * config and options too), --timeout (the session's timer), the bundle's
- * arguments, sudo.
- */
-const keyOf = (target: SshTarget, settings: SshSettings, bundleArgs: readonly string[], sudo: boolean) =>
-  JSON.stringify([sshArgv(target, settings, ""), settings.timeoutSeconds ?? null, bundleArgs, sudo]);
+/** What must be equal for a session to be used: ssh's whole command line (its config and options too), the bundle's arguments, sudo. */
+const keyOf = (target: SshTarget, settings: SshSettings, bundleArgs: readonly string[], sudo: boolean) => JSON.stringify([sshArgv(target, settings, ""), bundleArgs, sudo]);
 
 /** The sessions opened early, by host name. */
 export class EarlySessions {

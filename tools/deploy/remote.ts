@@ -164,8 +164,3 @@ export function programLine(program: string): string {
   if (program.includes("\n")) throw new Error("a remote program is one line");
   return `${program}\n`;
 }
-
-/** The bundle's arguments on the host: --check for a plan, --quiet, --state-dir. */
-export function bundleArgsOf(mode: "apply" | "check", stateDir: string | undefined): string[] {
-  return [...(mode === "check" ? ["--check"] : []), "--quiet", ...(stateDir !== undefined ? ["--state-dir", stateDir] : [])];
-}

@@ -10,7 +10,7 @@ import { hostDependencies, schedule } from "./deps.js";
 import { drainLine, runDrain, type DrainResult } from "./drain.js";
 import type { EarlySessions } from "./early.js";
 import { Rollout } from "./rollout.js";
-import { bundleArgsOf, programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
+import { programLine, remoteCommand, ROLLBACK_PROGRAM, RUN_PROGRAM } from "./remote.js";
 import { collectResources, OutputCollector, type HostResult, type HostStatus, type Mode } from "./results.js";
 import { chooseRollback } from "./rollback.js";
 import type { DeployHost, DeploySource } from "./source.js";
@@ -40,7 +40,10 @@ export interface RunOptions {
   readonly early?: EarlySessions;
 }
 
-export { bundleArgsOf } from "./remote.js";
+/** The bundle's arguments on the host. */
+export function bundleArgsOf(mode: Mode, stateDir: string | undefined): string[] {
+  return [...(mode === "check" ? ["--check"] : []), "--quiet", ...(stateDir !== undefined ? ["--state-dir", stateDir] : [])];
+}
 
 /** Exit codes of deploy/plan/rollback. */
 export const DEPLOY_EXIT = { ok: 0, failed: 1, pending: 2, interrupted: 130 } as const;

@@ -16,13 +16,10 @@ export const trace: (event: string) => void = enabled ? write : () => {};
 /** Whether DEPC_TRACE=1 (for events whose text costs something to make). */
 export const tracing = enabled;
 
-// Once per process: bin/depc.js's early sessions (preopen.ts) load this module apart from the bundled CLI's copy.
-const ONCE = Symbol.for("depc.deploy.trace");
-if (enabled && !(globalThis as Record<symbol, unknown>)[ONCE]) {
-  (globalThis as Record<symbol, unknown>)[ONCE] = true;
+if (enabled) {
   // Node's own start, as offsets from the same origin: the part before any of depc's code ran.
   const t = performance.nodeTiming;
   process.stderr.write(`+${(t.bootstrapComplete / 1000).toFixed(3)}s node bootstrapped (V8 started +${(t.v8Start / 1000).toFixed(3)}s)\n`);
-  write("trace on");
+  write("deploy commands loaded");
   process.on("exit", (code) => write(`exit ${code}`));
 }
