@@ -45,7 +45,8 @@ depc_ledger_begin() {
   depc_rm_gone=$depc_nl
   # A run killed while it wrote the ledger leaves the temp copy (the ledger
   # itself is whole: it is renamed into place); the next apply removes it.
-  if [ "$depc_mode" = apply ] && [ "$depc_lock_held" = 1 ]; then
+  # Tested first: no rm process on every run for a file that is rarely there.
+  if [ "$depc_mode" = apply ] && [ "$depc_lock_held" = 1 ] && { [ -e "$depc_lg_file.new" ] || [ -L "$depc_lg_file.new" ]; }; then
     rm -f "$depc_lg_file.new"
   fi
   command -v depc_ledger >/dev/null 2>&1 || return 0

@@ -273,6 +273,24 @@ const running = (text: string) =>
       }
     });
 
+describe.each(availableShells())("remote program's upload check (host sh: $name)", (shell) => {
+  it("a wc that pads its count (BSD's does; a stand-in here, BSD's wc cannot run on Linux) still matches the size; a short upload names the plain count", async () => {
+    const sh = hostSh(shell);
+    const fake = join(scratch, "padded-wc");
+    mkdirSync(fake, { recursive: true });
+    const realWc = spawnSync("sh", ["-c", "command -v wc"], { encoding: "utf8", env: { PATH: sh.env.PATH ?? process.env.PATH } }).stdout.trim();
+    writeFileSync(join(fake, "wc"), `#!/bin/sh\nprintf '%8s\\n' "$('${realWc}' "$@")"\n`, { mode: 0o755 });
+    const env = { PATH: `${fake}:${sh.env.PATH ?? process.env.PATH}` };
+    const size = Buffer.byteLength(FAKE_BUNDLE);
+    const ok = await runRemote([sh.path], RUN_PROGRAM, [String(size), "--quiet"], FAKE_BUNDLE, { ...env, FAKE_EXIT: "0" });
+    expect(ok.stream.markers.map((m) => m.word)).toEqual(["begin", "run", "exit", "report", "end"]);
+    expect(ok.stream.get("exit")).toBe("0");
+    const short = await runRemote([sh.path], RUN_PROGRAM, [String(size + 10)], FAKE_BUNDLE, env, { closeAfterMs: 200 });
+    expect(short.stream.has("run")).toBe(false);
+    expect(short.stream.get("fail")).toBe(`truncated ${size} of ${size + 10} bytes arrived`);
+  });
+});
+
 describe.each(availableShells())("remote program when depc goes away (host sh: $name)", (shell) => {
   const id = shell.name.replace(/\W+/g, "-");
 

@@ -2212,7 +2212,7 @@ depc_health_tail() {
     }' "$1" >"$depc_tmp/health.out" 2>/dev/null
 }
 
-#@@ depc_ledger_begin sha256:22b65c7a43fd8e0b00b1dd7d3d45e74d65ad790426a577ea2ce5e25b1d356b8d
+#@@ depc_ledger_begin sha256:47092c7bf5510d2af0c74f6850d6f9af1cb600194fb8066361997fa9415db2c0
 # depc_ledger_begin: read STATE/ledger, compare it with the bundle's
 # declared entries and prepare the removals (files in the private temp dir).
 # Apply writes the union of both first. Returns 1 (message printed) when the
@@ -2233,7 +2233,8 @@ depc_ledger_begin() {
   depc_rm_gone=$depc_nl
   # A run killed while it wrote the ledger leaves the temp copy (the ledger
   # itself is whole: it is renamed into place); the next apply removes it.
-  if [ "$depc_mode" = apply ] && [ "$depc_lock_held" = 1 ]; then
+  # Tested first: no rm process on every run for a file that is rarely there.
+  if [ "$depc_mode" = apply ] && [ "$depc_lock_held" = 1 ] && { [ -e "$depc_lg_file.new" ] || [ -L "$depc_lg_file.new" ]; }; then
     rm -f "$depc_lg_file.new"
   fi
   command -v depc_ledger >/dev/null 2>&1 || return 0

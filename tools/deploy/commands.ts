@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import type { Command } from "./run.js";
 import type { SshSettings } from "./ssh.js";
+import { trace } from "./trace.js";
 
 /** What the commands need of cli.ts's Io (a structural subset, plus tty). */
 export interface DeployIo {
@@ -39,6 +40,15 @@ interface DeployArgs {
   yes?: boolean;
 }
 
+/**
+ * --jobs' default: hosts at a time, and sessions opened at once. 10 is the
+ * most new connections an sshd takes at once without refusing any at
+ * OpenSSH's default `MaxStartups 10:30:100` (every session through a
+ * bastion's ProxyJump is one of them), and an environment of up to 10
+ * independent hosts then costs one round trip, not two.
+ */
+export const DEFAULT_JOBS = 10;
+
 const DESCRIBE: Record<Command, string> = {
   deploy: "Build, then copy and run each host's bundle over ssh, providers before requirers",
   plan: "Build, then run each host's bundle with --check over ssh: what would change, with diffs (exit 2 when anything would)",
@@ -53,7 +63,7 @@ function options<T>(y: Argv<T>, command: Command) {
     .option("out", { type: "string", describe: "Where the build is written", defaultDescription: "build/<environment>" })
     .option("cache", { type: "boolean", default: true, describe: "Reuse the last type-check when no source changed (--no-cache to force)" })
     .option("identity", { type: "string", describe: "age identity file to decrypt secrets/<env>.age with (as for depc build)", defaultDescription: "$DEPC_AGE_KEY, $DEPC_AGE_IDENTITY, or ~/.config/depc/age.key" })
-    .option("jobs", { alias: "j", type: "number", default: 8, describe: "Hosts at a time" })
+    .option("jobs", { alias: "j", type: "number", default: DEFAULT_JOBS, describe: "Hosts at a time" })
     .option("limit", { type: "string", describe: "Only these hosts (repeat --limit, or comma-separated)" })
     .option("skip", { type: "string", describe: "Leave out these hosts (repeat --skip, or comma-separated)" })
     .option("user", { type: "string", describe: "ssh login user for every host (instead of the model's)" })
@@ -90,6 +100,7 @@ const split = (value: string | readonly string[] | undefined) =>
 
 /** Runs one of the commands; resolves to its exit code. */
 export async function runCommand(command: Command, args: DeployArgs, io: DeployIo): Promise<number> {
+  trace(`${command}: arguments parsed`);
   const [{ buildSource }, { DEPLOY_EXIT, runHosts }] = await Promise.all([import("./source.js"), import("./run.js")]);
   if (!Number.isInteger(args.jobs) || args.jobs < 1) {
     io.stderr("depc: --jobs must be a whole number of 1 or more\n");
@@ -109,12 +120,14 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
   }
   // The ssh handshakes run while the model is built (early.ts): the hosts of the environment's previous build.
   const early = await openEarly(command, args, io.cwd);
+  trace("build starts");
   const got = await buildSource({ ...(args.env !== undefined ? { env: args.env } : {}), ...(args.from !== undefined ? { from: args.from } : {}), ...(args.out !== undefined ? { out: args.out } : {}), ...(args.identity !== undefined ? { identity: args.identity } : {}), ...(args.evalTimeout !== undefined ? { evalTimeout: args.evalTimeout } : {}), cache: args.cache }, io);
   if (!got.ok) {
     early?.cancelRest();
     if (got.message) io.stderr(`depc: ${got.message}\n`);
     return DEPLOY_EXIT.failed;
   }
+  trace("build done");
   let source = got.source;
   const decommissioning = command === "decommission" && args.yes === true;
   if (command === "decommission") {
@@ -151,6 +164,7 @@ export async function runCommand(command: Command, args: DeployArgs, io: DeployI
     },
   );
   early?.cancelRest();
+  trace("hosts done");
   if (decommissioning && exit === DEPLOY_EXIT.ok) {
     // Done: later deploys no longer name it as a host that left.
     const { forgetLeftHost } = await import("./decommission.js");

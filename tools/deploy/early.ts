@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { remoteCommand, SIZE_ON_STDIN } from "./remote.js";
 import { runSsh, sshArgv, type RunHandle, type SshSettings, type SshTarget } from "./ssh.js";
+import { trace } from "./trace.js";
 
 /** An opened session: its handle and the nonce its markers carry. */
 export interface EarlySession {
@@ -56,6 +57,7 @@ export class EarlySessions {
     } catch {
       return early;
     }
+    trace("early: previous manifest read");
     if (!Array.isArray(manifest?.hosts)) return early;
     const waveOf = new Map<string, number>();
     if (Array.isArray(manifest.waves)) manifest.waves.forEach((w, i) => Array.isArray(w) && w.forEach((h) => typeof h === "string" && waveOf.set(h, i)));
@@ -77,9 +79,10 @@ export class EarlySessions {
       const user = options.user ?? (h.user as string | undefined);
       const target: SshTarget = { address: h.address as string, ...(user !== undefined ? { user } : {}), ...(h.port !== undefined ? { port: h.port as number } : {}) };
       const nonce = randomBytes(12).toString("hex");
-      const handle = runSsh(target, options.ssh, remoteCommand([nonce, SIZE_ON_STDIN, ...options.bundleArgs], options.sudo), nonce, { sudo: options.sudo });
+      const handle = runSsh(target, options.ssh, remoteCommand([nonce, SIZE_ON_STDIN, ...options.bundleArgs], options.sudo), nonce, { sudo: options.sudo, label: h.name as string });
       early.sessions.set(h.name as string, { handle, nonce, key: keyOf(target, options.ssh, options.bundleArgs, options.sudo) });
     }
+    trace(`early: ${hosts.length} sessions spawned`);
     return early;
   }
 

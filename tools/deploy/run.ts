@@ -16,6 +16,7 @@ import { chooseRollback } from "./rollback.js";
 import type { DeployHost, DeploySource } from "./source.js";
 import { runSsh, type RunHandle, type SshEvents, type SshSettings } from "./ssh.js";
 import type { MarkerStream } from "./stream.js";
+import { trace } from "./trace.js";
 import { Printer, seconds, type PrinterIo } from "./ui.js";
 
 export type Command = "deploy" | "plan" | "rollback" | "decommission";
@@ -62,6 +63,7 @@ export function selectHosts(hosts: readonly DeployHost[], limit: readonly string
 }
 
 export async function runHosts(source: DeploySource, options: RunOptions, io: PrinterIo): Promise<number> {
+  trace("runHosts starts");
   const started = performance.now();
   const startedAt = new Date();
   const { manifest } = source;
@@ -316,6 +318,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
   for (const h of order) {
     if (!results.has(h)) results.set(h, skipped(byName.get(h)!, { kind: "interrupted", message: "skipped: interrupted before it started" }));
   }
+  trace("every host done");
   const list = order.map((h) => results.get(h)!);
   printer.table(list, mode);
 
@@ -394,6 +397,7 @@ export async function runHosts(source: DeploySource, options: RunOptions, io: Pr
     try {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+      trace("JSON report written");
     } catch (error) {
       io.stderr(`depc: cannot write the JSON report to ${options.json}: ${(error as Error).message}\n`);
       return exit === DEPLOY_EXIT.ok ? DEPLOY_EXIT.failed : exit;
@@ -501,7 +505,7 @@ function openHost(
     handle = early.handle;
     handle.attach(events);
   } else {
-    handle = runSsh(target, options.ssh, command, nonce, { ...(deferred ? {} : { input }), sudo: options.sudo, events });
+    handle = runSsh(target, options.ssh, command, nonce, { ...(deferred ? {} : { input }), sudo: options.sudo, events, label: host.name });
   }
   handles.add(handle);
   void handle.done.then(() => handles.delete(handle));
@@ -510,6 +514,7 @@ function openHost(
     run: async () => {
       if (deferred) handle.send(input);
       const { outcome, stream: finished, stderr } = await handle.done;
+      trace(`${host.name}: result`);
       return collectHost(host, mode, options, printer, { outcome, finished, stderr, choice, output, warnings });
     },
   };

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { Manifest, ManifestHost } from "../../compiler/emit/manifest.js";
+import { trace } from "./trace.js";
 
 /** A manifest host (its `after` is missing in manifests of older builds). */
 export type DeployHost = ManifestHost;
@@ -29,12 +30,14 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
   if (args.env === undefined) return { ok: false, message: "give an environment (depc deploy env/prod) or an existing build (--from build/prod)" };
   // Loaded here, not at the top: a deploy --from never loads the compiler.
   const [{ compile }, { formatDiagnostics, shownPath }, { withLeftHosts, writeBuild }] = await Promise.all([import("../../compiler/build.js"), import("../../compiler/diagnostics/format.js"), import("../../compiler/output.js")]);
+  trace("build: compiler loaded");
   const result = await compile(args.env, {
     cwd: io.cwd,
     ...(args.identity !== undefined ? { identityFile: args.identity } : {}),
     ...(args.cache ? {} : { refreshCache: true }),
     ...(args.evalTimeout !== undefined ? { evalTimeoutSeconds: args.evalTimeout } : {}),
   });
+  trace("build: compiled");
   if (result.diagnostics.length > 0) {
     io.stderr(formatDiagnostics(result.diagnostics, { color: io.color, cwd: io.cwd, sources: result.sources }));
   }
@@ -50,6 +53,7 @@ export async function buildSource(args: { env?: string; from?: string; out?: str
     io.stderr(formatDiagnostics([failed], { color: io.color, cwd: io.cwd, sources: result.sources }));
     return { ok: false };
   }
+  trace("build: written");
   const bundles = new Map<string, Buffer>();
   for (const [host, text] of result.bundles) bundles.set(host, Buffer.from(text, "utf8"));
   return {

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { classify, type Ended, type Outcome } from "./classify.js";
 import { MarkerStream, type StreamEvents } from "./stream.js";
+import { trace } from "./trace.js";
 
 export interface SshTarget {
   /** Address or ssh alias (never starts with "-": checked by the compiler and again here). */
@@ -79,15 +80,17 @@ export function runSsh(
   settings: SshSettings,
   remoteCommand: string,
   nonce: string,
-  opts: { input?: string | Buffer; sudo: boolean; events?: SshEvents },
+  opts: { input?: string | Buffer; sudo: boolean; events?: SshEvents; /** Names the session in DEPC_TRACE's lines. @default target.address */ label?: string },
 ): RunHandle {
   let events = opts.events;
+  const label = opts.label ?? target.address;
   // stdin stays open while the bundle runs (its EOF stops the bundle on the
   // host, see remote.ts): it is closed once the remote program is done.
   let closeStdin = () => {};
   const stream = new MarkerStream(nonce, {
     output: (line) => events?.output?.(line),
     marker: (word, text) => {
+      trace(`${label}: marker ${word}`);
       events?.marker?.(word, text);
       if (word === "end" || word === "fail") closeStdin();
     },
@@ -113,6 +116,7 @@ export function runSsh(
   };
   try {
     child = spawn(settings.ssh ?? "ssh", argv, { stdio: ["pipe", "pipe", "pipe"] });
+    trace(`${label}: ssh spawned${opts.input !== undefined ? " with its input" : ""}`);
   } catch (error) {
     finish({ code: null, signal: null, spawnError: (error as Error).message });
     return { stream, done, answer() {}, send() {}, cancel() {}, interrupt() {}, attach() {} };
@@ -166,12 +170,14 @@ export function runSsh(
   };
   if (opts.input !== undefined) startTimer();
   const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+    trace(`${label}: ssh closed`);
     if (timer) clearTimeout(timer);
     if (settled) return;
     settled = true;
     finish({ code, signal });
   };
   child.on("exit", (code, signal) => {
+    trace(`${label}: ssh exited`);
     if (!stopping) return;
     // Output already on its way still counts.
     setTimeout(() => {
@@ -188,6 +194,7 @@ export function runSsh(
       if (child.stdin!.writable) child.stdin!.write(`${line}\n`);
     },
     send(input: string | Buffer) {
+      trace(`${label}: send`);
       if (child.stdin!.writable) child.stdin!.write(input);
       startTimer();
     },
