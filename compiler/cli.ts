@@ -13,7 +13,7 @@ import { depcVersion } from "./package-info.js";
 /** A mistake on the command line: yargs has printed it; exit 1. */
 class UsageError extends Error {}
 
-const COMMANDS = ["build", "check", "inspect", "graph", "init", "secrets", "deploy", "plan", "rollback"];
+const COMMANDS = ["build", "check", "inspect", "graph", "init", "secrets", "deploy", "plan", "rollback", "publish", "status"];
 
 /** Exit codes of the depc command (documented in the README). */
 export const EXIT = { ok: 0, userError: 1, internalError: 70 } as const;
@@ -78,9 +78,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     // that the suggestion can name any of them.
     const known = first === undefined || COMMANDS.includes(first);
     const wants = (name: string) => (first === undefined && !argv.includes("--version")) || first === name || !known;
-    const [secrets, deploy] = await Promise.all([
+    const [secrets, deploy, publish, status] = await Promise.all([
       wants("secrets") ? import("../tools/secrets/command.js") : undefined,
       wants("deploy") || wants("plan") || wants("rollback") || wants("decommission") ? import("../tools/deploy/commands.js") : undefined,
+      wants("publish") ? import("../tools/publish/command.js") : undefined,
+      wants("status") ? import("../tools/status/command.js") : undefined,
     ]);
     const setExit = (code: number) => (exitCode = code);
     let parser = yargs([...argv])
@@ -143,9 +145,11 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
         },
       )
     if (secrets) parser = parser.command(secrets.secretsCommand(io, setExit));
+    if (publish) parser = parser.command(publish.publishCommand(io, setExit));
     if (deploy) {
       for (const name of ["deploy", "plan", "rollback", "decommission"] as const) parser = parser.command(deploy.deployCommand(name, io, setExit));
     }
+    if (status) parser = parser.command(status.statusCommand(io, setExit));
     skipHelpRendering(parser);
     await parser
       .demandCommand(1, "Give a command, e.g. depc build <env>; depc --help lists them all.")

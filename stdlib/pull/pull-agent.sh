@@ -396,9 +396,9 @@ pull_main() {
   [ -n "$pull_expires" ] || pull_stop refused 1 "serial $pull_n: refused: manifest $pull_n has no expiry"
   pull_gt "$pull_expires" "$(pull_now)" || pull_stop refused 1 "serial $pull_n: refused: manifest $pull_n expired at $(pull_iso "$pull_expires")"
   [ -n "$pull_line" ] || pull_stop refused 1 "serial $pull_n: refused: manifest $pull_n has no bundle for host $pull_host"
-  # shellcheck disable=SC2086 # the checked line: four words without glob characters
+  # shellcheck disable=SC2086 # the checked line: host name, digest, object, sha256, after (no glob characters)
   set -- $pull_line
-  pull_bdigest=$1 pull_object=$2 pull_osha=$3 pull_after=$4
+  pull_bdigest=$2 pull_object=$3 pull_osha=$4 pull_after=$5
 
   # Cross-host order: every provider must have reported this serial (or a later one).
   if [ "$pull_after" != - ]; then
@@ -407,9 +407,10 @@ pull_main() {
       pull_p=${pull_rest%%,*}
       pull_rest=${pull_rest#*,}
       pull_mktemp
+      pull_r=$pull_t
       pull_got=0
-      if pull_fetch "reports/$pull_p" "$pull_t"; then
-        pull_got=$(awk '$1 == "serial" && NF == 2 && $2 ~ /^[0-9]+$/ && length($2) <= 15 { print $2; exit }' "$pull_t")
+      if pull_fetch "reports/$pull_p" "$pull_r"; then
+        pull_got=$(awk '$1 == "serial" && NF == 2 && $2 ~ /^[0-9]+$/ && length($2) <= 15 { print $2; exit }' "$pull_r")
         [ -n "$pull_got" ] || pull_got=0
       fi
       pull_gt "$pull_n" "$pull_got" && pull_stop waiting 0 "serial $pull_n: waiting for $pull_p (serial $pull_n)"
@@ -430,7 +431,10 @@ pull_main() {
       pull_mktemp
       pull_err=$pull_t
       if ! age -d -i "$pull_identity" -o "$pull_bundle" "$pull_obj" 2>"$pull_err"; then
-        pull_stop error 1 "serial $pull_n: failed: cannot decrypt $pull_object with $pull_identity: $(tail -n 1 "$pull_err")"
+        # age ends its errors with a line asking for bug reports: the line that says "error" is the one that tells.
+        pull_why=$(awk '/error/ { print; exit }' "$pull_err")
+        [ -n "$pull_why" ] || pull_why=$(tail -n 1 "$pull_err")
+        pull_stop error 1 "serial $pull_n: failed: cannot decrypt $pull_object with $pull_identity: $pull_why"
       fi
       rm -f "$pull_obj"
       pull_got=$(pull_sha256 "$pull_bundle")

@@ -45,6 +45,24 @@ export function registerStoreScheme(scheme: string, factory: StoreFactory): void
 /** Modules providing a scheme, imported on first use. The specifier is a variable: the file is optional at type-check time. */
 const SCHEME_MODULES: Readonly<Record<string, string>> = { s3: "./s3-store.js" };
 
+/**
+ * Imports a module of this folder by a name not known at type-check time.
+ * In the CLI bundle (dist/cli/, see tools/bundle/bundle-cli.mjs) this code is
+ * not in tools/publish/: the module is tsc's copy in dist/tools/publish/. That
+ * copy has its own store.js, so its errors are recognised by name
+ * ({@link isStoreError}), and its factory is taken from its exports.
+ */
+async function importBeside(file: string): Promise<Record<string, unknown>> {
+  const inBundle = /\/dist\/cli\/[^/]*$/.test(new URL(import.meta.url).pathname);
+  const specifier = inBundle ? new URL(`../tools/publish/${file}`, import.meta.url).href : `./${file}`;
+  return (await import(specifier)) as Record<string, unknown>;
+}
+
+/** A StoreError, also one thrown by another copy of this module (see importBeside). */
+export function isStoreError(error: unknown): error is StoreError {
+  return error instanceof Error && error.name === "StoreError";
+}
+
 /** A path inside a store: relative, `/`-separated, no `.`/`..`/empty segments. */
 export function checkStorePath(path: string): void {
   if (path === "" || path.startsWith("/") || path.split("/").some((s) => s === "" || s === "." || s === "..") || /[\x00-\x1f\x7f\\]/.test(path)) {
@@ -59,10 +77,9 @@ export async function openStore(spec: string, options: StoreOptions = {}): Promi
   if (scheme === "http" || scheme === "https") return new HttpStore(spec);
   if (scheme === "file") return new DirectoryStore(spec, decodeURIComponent(new URL(spec).pathname));
   if (!schemes.has(scheme) && SCHEME_MODULES[scheme] !== undefined) {
-    const specifier = SCHEME_MODULES[scheme];
     let loaded: Record<string, unknown>;
     try {
-      loaded = (await import(specifier)) as Record<string, unknown>;
+      loaded = await importBeside(SCHEME_MODULES[scheme]!);
     } catch (error) {
       throw new StoreError(`${scheme}:// stores are not available in this depc (${(error as Error).message.split("\n")[0]})`);
     }
