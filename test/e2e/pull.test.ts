@@ -296,4 +296,205 @@ describe.skipIf(missing.length > 0)("pull mode on 20 systemd hosts: nginx store,
     expect(files.app2).toBe("r0 app app2 db=db1\n");
     expect(files.web7).toBe("r0 web web7 apps=app1,app2,app3\n");
   }, 300_000);
+
+  /** Providers of each host, from the build manifest (what the store's manifest says too). */
+  const providers = (h: string): string[] => (DB.includes(h) ? [] : APPS.includes(h) ? DB : APPS);
+  /** Index of the first access-log line equal to `line` at or after `from`, else Infinity. */
+  const firstAt = (log: string[], line: string, from: number) => {
+    const i = log.indexOf(line, from);
+    return i < 0 ? Infinity : i;
+  };
+
+  it("a publish reaches all 20 hosts within a few ticks, providers first; depc status shows all at the serial, exit 0", async () => {
+    const mark = store.accessLog().split("\n").length - 1;
+    const t0 = Date.now();
+    const serial = await publish("r1");
+    figures.publishMs = Date.now() - t0;
+    expect(serial).toBe(2);
+    const ms = await converged(serial);
+    figures.publishToAll20Ms = Date.now() - t0;
+    figures.publishToAll20Ticks = Number(((Date.now() - t0) / 1000 / TICK).toFixed(1));
+    // Three tiers need at least three ticks; a few more at most on this shared 2-core machine.
+    expect(ms).toBeLessThan(9 * TICK * 1000);
+    const files = await appFiles();
+    for (const h of HOSTS) expect(files[h]!.startsWith(`r1 `), `${h}: ${files[h]}`).toBe(true);
+
+    // Order, from nginx's own log of requests: a host fetched its new bundle only after each
+    // of its providers had fetched its own and then sent a report (PUT).
+    const log = store.accessLog().split("\n");
+    const obj = objects(serial);
+    for (const h of HOSTS) {
+      const mine = firstAt(log, `GET /${obj.get(h)} 200`, mark);
+      expect(mine, `${h} fetched its bundle`).toBeLessThan(Infinity);
+      for (const p of providers(h)) {
+        const theirs = firstAt(log, `GET /${obj.get(p)} 200`, mark);
+        const reported = log.slice(theirs, mine).some((l) => l.startsWith(`PUT /reports/${p} `));
+        expect(theirs < mine && reported, `${p} applied and reported before ${h} fetched its bundle`).toBe(true);
+      }
+    }
+    // And from the reports' times (seconds): no host applied before any of its providers.
+    for (const h of HOSTS) for (const p of providers(h)) expect(report(h)!.at).toBeGreaterThanOrEqual(report(p)!.at);
+    // The agents' logs: one "applied" line for the serial, and the waits that made the order.
+    const logs = Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, await logOf(h)] as const)));
+    for (const h of HOSTS) expect(logs[h]!.match(/ serial 2: applied$/gm), h).toHaveLength(1);
+    figures.waitingLines = HOSTS.map((h) => logs[h]!.match(/ serial 2: waiting for \S+ \(serial 2\)$/gm)?.length ?? 0).reduce((a, b) => a + b, 0);
+
+    const st = await depc(["status", ENV, "--store", store.url]);
+    expect(st.code, st.stdout + st.stderr).toBe(0);
+    expect(st.stdout).toContain("20 of 20 hosts at serial 2\n");
+    expect(st.stdout).toMatch(/^web16 +2 +ok +/m);
+  }, 300_000);
+
+  it("a host down during the publish (off the network) catches up when it comes back", async () => {
+    const down = "web16";
+    const link = (state: "up" | "down") => spawnSync("ip", ["-n", bed.netns(down), "link", "set", "eth0", state]);
+    expect(link("down").status).toBe(0);
+    try {
+      const serial = await publish("r2");
+      await converged(serial, HOSTS.filter((h) => h !== down));
+      await sleep(2 * TICK * 1000); // two more ticks: it stays behind, nothing half-applied
+      expect(report(down)!.serial).toBe(serial - 1);
+      expect((await host(down, `cat ${APP_FILE}`)).stdout).toBe(`r1 web ${down} apps=app1,app2,app3\n`);
+      const st = await depc(["status", ENV, "--store", store.url]);
+      expect(st.code).toBe(1);
+      expect(st.stdout).toContain(`19 of 20 hosts at serial ${serial}; behind: ${down}\n`);
+    } finally {
+      expect(link("up").status).toBe(0);
+    }
+    const t0 = Date.now();
+    await converged(latest(), [down]);
+    figures.catchUpMs = Date.now() - t0;
+    expect((await host(down, `cat ${APP_FILE}`)).stdout).toBe(`r2 web ${down} apps=app1,app2,app3\n`);
+    expect(await logOf(down)).toMatch(/ serial 3: applied$/m);
+  }, 300_000);
+
+  /**
+   * After an attack: within a few ticks every host logged `expect(h)` (one line, not
+   * repeated), its report says so, no host fetched a bundle it should not have, and
+   * every app file is as it was.
+   */
+  async function refusedEverywhere(attack: () => void | Promise<void>, expected: (h: string) => RegExp, opts: { bundlesFetched?: boolean } = {}) {
+    const before = await appFiles();
+    const marks = await logMarks();
+    const mark = store.accessLog().split("\n").length - 1;
+    await attack();
+    await logged(marks, expected);
+    await sleep(2 * TICK * 1000); // two more ticks: still refused, and said once
+    for (const h of HOSTS) {
+      const lines = (await logOf(h)).split("\n").filter(Boolean).slice(marks[h]);
+      // One line: the refusal (or the wait), not repeated on later ticks.
+      expect(lines, h).toHaveLength(1);
+      expect(lines[0], h).toMatch(expected(h));
+    }
+    expect(await appFiles()).toEqual(before);
+    if (!opts.bundlesFetched) expect(store.accessLog().split("\n").slice(mark).filter((l) => l.startsWith("GET /bundles/"))).toEqual([]);
+  }
+  const iso = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/;
+
+  it("a manifest signed by another key: refused on every host, nothing applied", async () => {
+    let serial = 0;
+    await refusedEverywhere(
+      async () => {
+        serial = await publish("evil-key", { key: otherKey() });
+      },
+      () => new RegExp(`^${iso.source} serial ${latest()}: refused: manifest ${latest()} is not signed by the publisher$`),
+    );
+    for (const h of HOSTS) expect(report(h)).toMatchObject({ serial: serial - 1, result: "refused", attempted: serial });
+  }, 300_000);
+
+  it("a replayed older manifest (latest and the files of an older serial put back): refused on every host", async () => {
+    const applied = report("db1")!.serial;
+    await refusedEverywhere(
+      () => writeFileSync(join(storeRoot, "latest"), "2\n"),
+      () => new RegExp(`^${iso.source} serial 2: refused: serial 2 is lower than the applied ${applied}$`),
+    );
+  }, 300_000);
+
+  it("an old manifest and signature copied under a new serial: refused as a replay on every host", async () => {
+    const serial = 100;
+    for (const f of ["", ".sig"]) cpSync(join(storeRoot, "manifests", `2${f}`), join(storeRoot, "manifests", `${serial}${f}`));
+    await refusedEverywhere(
+      () => writeFileSync(join(storeRoot, "latest"), `${serial}\n`),
+      () => new RegExp(`^${iso.source} serial ${serial}: refused: manifest ${serial} says serial '2' \\(a replayed manifest\\)$`),
+    );
+  }, 300_000);
+
+  it("an expired manifest (signed by the publisher's key, its expiry passed): refused on every host", async () => {
+    // publish --expires takes 30m at the least: the expired one is written as publish writes
+    // it (same text, same key, same signature namespace), with its times in the past.
+    const serial = latest() + 1;
+    const text = readFileSync(join(storeRoot, "manifests", "3"), "utf8")
+      .replace(/^serial \d+$/m, `serial ${serial}`)
+      .replace(/^published \d+$/m, `published ${Math.floor(Date.now() / 1000) - 7200}`)
+      .replace(/^expires \d+$/m, `expires ${Math.floor(Date.now() / 1000) - 3600}`);
+    const expiredAt = new Date((Math.floor(Date.now() / 1000) - 3600) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    await refusedEverywhere(
+      () => {
+        signInto(storeRoot, text, serial, signKey());
+        writeFileSync(join(storeRoot, "latest"), `${serial}\n`);
+      },
+      () => new RegExp(`^${iso.source} serial ${serial}: refused: manifest ${serial} expired at ${expiredAt}$`),
+    );
+  }, 300_000);
+
+  it("a bundle byte changed in the store: the host refuses it, its dependents wait, nothing applied", async () => {
+    // Published as usual, but into a copy of the store; the copy's new bundles are altered
+    // before the store serves them (objects first, latest last: what an attacker with write
+    // access to the store would do).
+    const copy = join(scratch, "store-copy");
+    rmSync(copy, { recursive: true, force: true });
+    cpSync(storeRoot, copy, { recursive: true });
+    let serial = 0;
+    let wanted = "";
+    let got = "";
+    await refusedEverywhere(
+      async () => {
+        serial = await publish("r3", { to: copy });
+        const obj = objects(serial, copy);
+        for (const h of HOSTS) {
+          const f = join(copy, obj.get(h)!);
+          if (existsSync(join(storeRoot, obj.get(h)!))) continue; // an object the store already has stays as it is
+          const bytes = readFileSync(f);
+          bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 1;
+          writeFileSync(f, bytes);
+          if (h === "db1") [wanted, got] = [obj.get(h)!.slice("bundles/".length), createHash("sha256").update(bytes).digest("hex")];
+        }
+        for (const dir of ["bundles", "manifests"]) cpSync(join(copy, dir), join(storeRoot, dir), { recursive: true });
+        cpSync(join(copy, "latest"), join(storeRoot, "latest"));
+      },
+      (h) =>
+        h === "db1"
+          ? new RegExp(`^${iso.source} serial ${serial}: refused: bundle for db1 has sha256 ${got}, manifest says ${wanted}$`)
+          : new RegExp(`^${iso.source} serial ${serial}: waiting for ${APPS.includes(h) ? "db1" : "app1"} \\(serial ${serial}\\)$`),
+      { bundlesFetched: true },
+    );
+    // Only db1 fetched a bundle: the others never got past waiting for it.
+    expect(report("db1")).toMatchObject({ result: "refused", attempted: serial });
+  }, 300_000);
+
+  it("the next good publish converges every host again", async () => {
+    // The altered objects are removed (the operator repairs the store) so publish uploads them again.
+    for (const f of readdirSync(join(storeRoot, "bundles"))) {
+      const bytes = readFileSync(join(storeRoot, "bundles", f));
+      if (createHash("sha256").update(bytes).digest("hex") !== f) rmSync(join(storeRoot, "bundles", f));
+    }
+    const serial = await publish("r4");
+    await converged(serial);
+    const files = await appFiles();
+    for (const h of HOSTS) expect(files[h]!.startsWith("r4 "), h).toBe(true);
+  }, 300_000);
+
+  it("a push deploy after a publish is not undone by the agents", async () => {
+    const serial = latest();
+    setRelease("pushed");
+    const marks = await logMarks();
+    const push = await depc(["deploy", `env/${ENV}`, "-F", bed.sshConfigFile]);
+    expect(push.code, push.stdout + push.stderr).toBe(0);
+    await sleep(3 * TICK * 1000);
+    const files = await appFiles();
+    for (const h of HOSTS) expect(files[h]!.startsWith("pushed "), `${h}: ${files[h]}`).toBe(true);
+    // The agents saw the same serial: nothing to do, nothing logged.
+    for (const h of HOSTS) expect((await logOf(h)).split("\n").filter(Boolean).slice(marks[h])).toEqual([]);
+    for (const h of HOSTS) expect(report(h)).toMatchObject({ serial, result: "ok" });
+  }, 300_000);
 });
