@@ -48,3 +48,4 @@ export { Group, type GroupOptions, type GroupResource } from "../kinds/group/gro
 export { Download, type DownloadOptions, type DownloadResource } from "../kinds/download/download.js";
 export { Extract, type ExtractOptions, type ExtractResource } from "../kinds/extract/extract.js";
 export { Package, type PackageOptions, type PackageResource } from "../kinds/package/package.js";
+export { PullAgent, type PullAgentOptions } from "./pull-agent.js";

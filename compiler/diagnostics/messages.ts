@@ -173,6 +173,12 @@ export const messages = {
   invalidReference: { code: 4010, text: "{what} refers to {target}, which is not on host {host}." },
   notPlaceable: { code: 4011, text: "The build of {component} returned {found}; return resources, components or lists of them." },
 
+  // the pull agent (issue 15, model/pull-agent.ts: PullAgent's options). Range 4230–4249.
+  pullAgentStore: { code: 4230, text: "PullAgent store {value} is not an http:// or https:// URL ending in '/': give the store's root, the agent fetches <store>latest from it." },
+  pullAgentPublisherKey: { code: 4231, text: "PullAgent publisherKey must be one ssh public key line as in the publisher key's .pub file (\"ssh-ed25519 AAAA... comment\"): {problem}." },
+  pullAgentEvery: { code: 4232, text: "PullAgent {field} {value} {problem}." },
+  pullAgentOption: { code: 4233, text: "PullAgent {field} {value} {problem}." },
+
   secretMisuse: { code: 5001, text: "{message}" },
   secretsFileMissing: { code: 5002, text: "The model uses secret {key}, but {file} does not exist. Create it with: depc secrets edit {env}" },
   secretsUnreadable: { code: 5003, text: "Cannot read the secrets of this environment: {reason}" },

@@ -1,7 +1,7 @@
 // `depc publish` end to end on this machine: a real project built by the
 // real compiler, a directory store, real ssh-keygen signatures (verified as
 // the agent verifies them), exact output and error lines.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -161,12 +161,53 @@ describe("depc publish to a directory store", () => {
     expect(outcome.hosts.map((h: { name: string; change: string }) => `${h.name} ${h.change}`)).toEqual(["db1 unchanged", "web1 unchanged"]);
   });
 
+  it("a host gone from the build: a new serial without it; a store whose latest has no manifest is refused", async () => {
+    cpSync(join(dir, "build-first"), join(dir, "build-less"), { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, "build-less", "manifest.json"), "utf8"));
+    manifest.hosts = manifest.hosts.filter((h: { name: string }) => h.name !== "db1");
+    manifest.hosts[0].after = [];
+    writeFileSync(join(dir, "build-less", "manifest.json"), JSON.stringify(manifest));
+    const r = await depc(dir, ["publish", "--from", "build-less", "--to", "store2", "--sign-key", "publisher"], { now: T0 });
+    expect(r.code).toBe(0);
+    cpSync(join(dir, "store"), join(dir, "store3"), { recursive: true });
+    const gone = await depc(dir, ["publish", "--from", "build-less", "--to", "store3", "--sign-key", "publisher"], { now: T0 + 7300 + 4 * 86400 + 120 });
+    expect(gone.stdout).toBe("web1: waits for no host now\ndb1: removed (no longer in the environment)\npublished serial 6 of prod: 0 bundles uploaded, 0 unchanged\n");
+    expect(readFileSync(join(dir, "store3", "manifests", "6"), "utf8")).not.toContain("host db1 ");
+    writeFileSync(join(dir, "store3", "latest"), "9\n");
+    const broken = await depc(dir, ["publish", "--from", "build-less", "--to", "store3", "--sign-key", "publisher"], { now: T0 });
+    expect(broken.stderr).toBe("depc: publish: the store store3 has latest 9 but no manifests/9: it is not a whole depc store\n");
+    expect(broken.code).toBe(1);
+    manifest.environment = "pro d";
+    writeFileSync(join(dir, "build-less", "manifest.json"), JSON.stringify(manifest));
+    const badName = await depc(dir, ["publish", "--from", "build-less", "--to", "store4", "--sign-key", "publisher"], { now: T0 });
+    expect(badName.stderr).toBe('depc: publish: the build cannot be published: manifest: environment "pro d" is not an environment name\n');
+    expect(existsSync(join(dir, "store4", "latest"))).toBe(false);
+  });
+
   it("refuses a store that holds another environment, leaving it as it was", async () => {
     const before = listing(store);
     const r = await depc(dir, ["publish", "env/staging", "--to", "store", "--sign-key", "publisher"], { now: T0 });
     expect(r.stderr).toBe(`depc: publish: the store store holds environment prod (serial 5), not staging: give each environment its own store\n`);
     expect(r.code).toBe(1);
     expect(listing(store)).toEqual(before);
+  });
+
+  it("--sign-key KEY.pub signs with the private half held by ssh-agent (the key file itself gone)", async () => {
+    const sock = join(dir, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((ok) => setTimeout(ok, 50));
+      expect(spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "agentkey")]).status).toBe(0);
+      const env = { ...process.env, SSH_AUTH_SOCK: sock };
+      expect(spawnSync("ssh-add", ["-q", join(dir, "agentkey")], { env }).status).toBe(0);
+      rmSync(join(dir, "agentkey"));
+      const r = await depc(dir, ["publish", "--from", "build-first", "--to", "agent-store", "--sign-key", "agentkey.pub"], { now: T0, env });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(verify(join(dir, "agent-store"), 1, join(dir, "agentkey.pub")).status).toBe(0);
+    } finally {
+      agent.kill("SIGTERM");
+    }
   });
 
   it("errors: missing key, ssh-keygen missing or failing, unwritable store, bad --expires (one line each, nothing written)", async () => {

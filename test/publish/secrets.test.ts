@@ -4,7 +4,7 @@
 // non-standard ports too); the host's private key gives back the exact bundle.
 // No sshd is needed: publish only reads known_hosts, as ssh would for a push.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main, type Io } from "../../compiler/cli.js";
@@ -54,10 +54,10 @@ describe("publishing bundles that hold secrets", () => {
   let app: { file: string; pub: string };
   let mon: { file: string; pub: string };
   const knownHosts = () => join(dir, "known_hosts");
-  const depc = async (argv: readonly string[], now = T0) => {
+  const depc = async (argv: readonly string[], now = T0, env?: NodeJS.ProcessEnv) => {
     let stdout = "";
     let stderr = "";
-    const io: Io & { now: number } = { cwd: dir, stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), color: false, now };
+    const io: Io & { now: number; env?: NodeJS.ProcessEnv } = { cwd: dir, stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), color: false, now, ...(env ? { env } : {}) };
     const code = await main(["publish", "env/prod", "--to", "store", "--sign-key", "publisher", "--identity", key.file, "-o", `UserKnownHostsFile=${knownHosts()}`, "-o", "GlobalKnownHostsFile=/dev/null", ...argv], io);
     return { code, stdout, stderr };
   };
@@ -79,6 +79,18 @@ describe("publishing bundles that hold secrets", () => {
         "connect once with 'ssh -p 2222 mon.example.test' to record it, or deploy this host by push: depc deploy prod --limit mon\n" +
         "depc: publish: nothing was published\n",
     );
+    expect(r.code).toBe(1);
+    expect(existsSync(join(dir, "store"))).toBe(false);
+  });
+
+  it("without the age command: one line saying what to install, nothing written", async () => {
+    writeFileSync(knownHosts(), `10.77.0.5 ${app.pub}\n[mon.example.test]:2222 ${mon.pub}\n`);
+    // A PATH with ssh and ssh-keygen but no age.
+    const bin = join(tempDir("noage"), "bin");
+    mkdirSync(bin);
+    for (const tool of ["ssh", "ssh-keygen"]) symlinkSync(spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim(), join(bin, tool));
+    const r = await depc([], T0, { ...process.env, PATH: bin });
+    expect(r.stderr).toBe("depc: publish: age not found: install age (Debian: apt-get install age) to publish bundles that hold secrets\n");
     expect(r.code).toBe(1);
     expect(existsSync(join(dir, "store"))).toBe(false);
   });

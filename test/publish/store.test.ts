@@ -2,8 +2,9 @@
 // refusals), and the read-only http store against a real local web server
 // (node's http module serving a directory store's files).
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { StoreError, checkStorePath, openStore, registerStoreScheme, type Store } from "../../tools/publish/store.js";
@@ -71,6 +72,24 @@ describe("directory store", () => {
     writeFileSync(join(root, "file"), "not a directory");
     expect(await message(() => store.put("file/x", bytes("x")))).toBe(`cannot write file/x to the store ${root}: EEXIST`);
     expect(await store.get("file/x")).toBeUndefined();
+  });
+
+  it("the first write sweeps temp files that killed writers of this machine left, and nobody else's", async () => {
+    const root = temp("sweep");
+    mkdirSync(join(root, "bundles"));
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const host = hostname().replace(/[^A-Za-z0-9-]/g, "_");
+    const names = {
+      dead: `.latest.${host}.${dead}.0a0b0c0d.tmp`,
+      deadInBundles: `.${"a".repeat(64)}.${host}.${dead}.01020304.tmp`,
+      running: `.latest.${host}.${process.ppid}.0a0b0c0d.tmp`,
+      otherMachine: `.latest.elsewhere.${dead}.0a0b0c0d.tmp`,
+    };
+    for (const [key, name] of Object.entries(names)) writeFileSync(join(root, key === "deadInBundles" ? "bundles" : "", name), "partial");
+    const store = await openStore(root);
+    await store.put("manifests/1", bytes("m\n"));
+    expect(readdirSync(root).sort()).toEqual([names.otherMachine, names.running, "bundles", "manifests"].sort());
+    expect(readdirSync(join(root, "bundles"))).toEqual([]);
   });
 
   it("file:// URLs are directories", async () => {

@@ -12,76 +12,12 @@
  * busybox wget, which cannot PUT: the report stays on the host) plus
  * ssh-keygen and age, which busybox does not have.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { availableShells, requireTool, which, type Shell } from "../support/shells.js";
-import { buildBundle } from "../runtime/bundle.js";
-import { agentConfig, allowedSigners, logEvents, publish, runAgent, sha256, sshKey, storeServer, type Publication, type StoreServer } from "./support.js";
-
-const base = mkdtempSync(join(tmpdir(), "depc-pull-agent-"));
-afterAll(() => rmSync(base, { recursive: true, force: true }));
-
-const tools = requireTool("ssh-keygen") && requireTool("age") && requireTool("curl") && requireTool("wget");
-const keys = join(base, "keys");
-mkdirSync(keys, { recursive: true });
-const publisher = sshKey(keys, "publisher");
-const intruder = sshKey(keys, "intruder");
-const hostKey = sshKey(keys, "hostkey");
-
-/** Programs busybox lacks, for busybox sh's PATH (it keeps busybox wget as its fetch tool). */
-function extraTools(): string {
-  const dir = join(base, "extra-tools");
-  if (!existsSync(dir)) {
-    mkdirSync(dir);
-    for (const t of ["ssh-keygen", "age"]) symlinkSync(which(t)!, join(dir, t));
-  }
-  return dir;
-}
-
-/** The PATH an agent runs with under `shell`: busybox sh's own plus ssh-keygen and age; the others inherit ours. */
-export const agentPath = (shell: Shell): string | undefined => (shell.env?.PATH !== undefined ? `${shell.env.PATH}:${extraTools()}` : undefined);
-
-/** A host with its state dir, a store served over HTTP and the agent's config. */
-export async function fixture(shell: Shell, label: string, settings: Record<string, string> = {}) {
-  const dir = mkdtempSync(join(base, `${label}-${shell.name.replace(/\W+/g, "-")}-`));
-  const store = join(dir, "store");
-  mkdirSync(join(store, "reports"), { recursive: true });
-  const server = await storeServer(store);
-  const state = join(dir, "state");
-  const signers = join(dir, "allowed_signers");
-  writeFileSync(signers, allowedSigners(publisher.pub));
-  const config = join(dir, "pull.conf");
-  writeFileSync(config, agentConfig({ environment: "prod", host: "web1", store: server.url, signers, state, identity: hostKey.path, ...settings }));
-  const marker = join(dir, "marker");
-  const canPut = shell.env?.PATH === undefined;
-  return {
-    dir,
-    store,
-    server,
-    state,
-    config,
-    marker,
-    /** The bundle for web1 that writes `serial N` into the marker. */
-    bundle: (n: number, env = "prod") => buildBundle({ env, host: "web1", resources: [{ kind: "file", path: marker, content: `serial ${n}\n` }] }),
-    publish: (p: Partial<Publication> & { serial: number }, key = publisher.path) =>
-      publish(store, key, { env: "prod", hosts: [{ name: "web1", bundle: buildBundle({ env: "prod", host: "web1", resources: [{ kind: "file", path: marker, content: `serial ${p.serial}\n` }] }) }], ...p }),
-    run: (options: { killAfterMs?: number; path?: string } = {}) => runAgent(shell, config, { path: agentPath(shell), ...options }),
-    events: () => (existsSync(join(state, "pull", "log")) ? logEvents(readFileSync(join(state, "pull", "log"), "utf8")) : []),
-    markerText: () => (existsSync(marker) ? readFileSync(marker, "utf8") : undefined),
-    applied: () => (existsSync(join(state, "pull", "serial")) ? readFileSync(join(state, "pull", "serial"), "utf8") : undefined),
-    /** The report as the store has it (PUT), or the host's own copy under busybox wget. */
-    report: () => {
-      const path = canPut ? join(store, "reports", "web1") : join(state, "pull", "report");
-      return existsSync(path) ? readFileSync(path, "utf8") : undefined;
-    },
-    /** Files under <state>/pull/ that only a run in progress has: temp files and the lock. */
-    leftovers: () => readdirSync(join(state, "pull")).filter((f) => f.startsWith(".tmp.") || f === "lock" || f === "lock.break"),
-    close: () => server.close(),
-    canPut,
-  };
-}
+import { describe, expect, it } from "vitest";
+import { availableShells } from "../support/shells.js";
+import { fixture, hostKey, intruder, tools } from "./fixture.js";
+import { sha256 } from "./support.js";
 
 /** The report's lines with the run's time replaced by `at T`. */
 const reportLines = (text: string | undefined) => text?.split("\n").map((l) => l.replace(/^at \d+$/, "at T"));
@@ -145,7 +81,7 @@ describe.skipIf(!tools).each(availableShells())("pull agent under $name", (shell
       const digest = sha256(f.bundle(1));
       const object = join(f.store, "bundles", digest);
       const bytes = readFileSync(object);
-      bytes[bytes.length - 2] ^= 1;
+      bytes[bytes.length - 2]! ^= 1;
       writeFileSync(object, bytes);
       await refuses(f, `serial 1: refused: bundle for web1 has sha256 ${sha256(bytes)}, manifest says ${digest}`);
     } finally {

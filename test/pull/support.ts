@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join, normalize } from "node:path";
@@ -86,20 +86,22 @@ export interface StoreServer {
   readonly requests: string[];
   /** Delay (ms) before the second half of every `bundles/` body: a slow download to kill the agent in. */
   stallMs: number;
+  /** Refuse every PUT (403), like a store that takes no reports. */
+  readOnly: boolean;
   close(): Promise<void>;
 }
 
 /** Serves `root` over HTTP on loopback; PUT is accepted under `reports/` only (like a WebDAV location). */
 export async function storeServer(root: string): Promise<StoreServer> {
   const requests: string[] = [];
-  const state = { stallMs: 0 };
+  const state = { stallMs: 0, readOnly: false };
   const server: Server = createServer((req, res) => {
     const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!));
     requests.push(`${req.method} ${path}`);
     const file = join(root, path);
     if (req.method === "PUT") {
-      if (!/^\/reports\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(path)) {
-        res.writeHead(405).end();
+      if (state.readOnly || !/^\/reports\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(path)) {
+        res.writeHead(state.readOnly ? 403 : 405).end();
         return;
       }
       const chunks: Buffer[] = [];
@@ -136,6 +138,12 @@ export async function storeServer(root: string): Promise<StoreServer> {
     set stallMs(v: number) {
       state.stallMs = v;
     },
+    get readOnly() {
+      return state.readOnly;
+    },
+    set readOnly(v: boolean) {
+      state.readOnly = v;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -170,13 +178,35 @@ export function runAgent(shell: Shell, config: string, options: { path?: string;
   const timer = options.killAfterMs === undefined ? undefined : setTimeout(kill, options.killAfterMs);
   const guard = setTimeout(kill, 120_000);
   return new Promise((resolve) =>
-    child.on("close", (code, signal) => {
+    child.on("close", async (code, signal) => {
       if (timer !== undefined) clearTimeout(timer);
       clearTimeout(guard);
       kill(); // children that outlived a killed agent (curl, the bundle) go too, as systemd would stop the unit's cgroup
+      await groupGone(child.pid!);
       resolve({ code, signal, stdout, stderr });
     }),
   );
+}
+
+/**
+ * Waits (at most 10 s) until no process of process group `pgid` is left, not
+ * even a zombie: a killed bundle is reparented to this machine's pid 1, which
+ * reaps late, and until then its pid still answers `kill -0` with the same
+ * start time, so the next run would find the bundle's lock held (exit 3). A
+ * host's init (systemd) reaps at once.
+ */
+async function groupGone(pgid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const members = () =>
+    readdirSync("/proc").filter((p) => {
+      if (!/^\d+$/.test(p)) return false;
+      try {
+        return readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[2] === String(pgid);
+      } catch {
+        return false;
+      }
+    });
+  while (members().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** The agent's config text (`key value` lines). */

@@ -22,7 +22,7 @@ async function status(store: string, env: NodeJS.ProcessEnv, s3Endpoint?: string
   let stderr = "";
   const code = await runStatus(
     { env: "prod", store, json: false, ...(s3Endpoint !== undefined ? { "s3-endpoint": s3Endpoint } : {}) },
-    { cwd: "/", env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), now: () => NOW },
+    { cwd: "/", env, stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), now: NOW },
   );
   return { code, stdout, stderr };
 }

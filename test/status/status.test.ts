@@ -19,7 +19,7 @@ const temp = () => mkdtempSync(join(tmpdir(), "depc-status-"));
 async function status(args: Partial<StatusArgs> & { store: string }, now = NOW) {
   let stdout = "";
   let stderr = "";
-  const code = await runStatus({ env: "prod", json: false, ...args }, { cwd: "/", stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), now: () => now });
+  const code = await runStatus({ env: "prod", json: false, ...args }, { cwd: "/", stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), now });
   return { code, stdout, stderr };
 }
 

@@ -11,10 +11,6 @@
 // Intl.Segmenter when loaded, which loads ICU data: 7 ms and more on every
 // start, for text only --help and usage errors render. lazyStringWidth loads it
 // on the first call instead (esbuild runs a bundled module at its first require()).
-// The S3 store (tools/publish/s3-store.ts) is an entry of its own: store.ts
-// imports "./s3-store.js" by a name esbuild cannot follow (only when an s3://
-// store is opened), which finds dist/cli/s3-store.js beside the chunks; the
-// AWS SDK it imports stays in node_modules (external), off every other command.
 // The bundle lives in dist/cli/: model/private/site.ts skips stack frames under
 // the directory above its own module (dist/), which holds the bundle too.
 import { rmSync } from "node:fs";
@@ -52,14 +48,14 @@ const lazyStringWidth = {
 };
 
 await build({
-  entryPoints: { depc: join(root, "dist", "compiler", "cli.js"), "s3-store": join(root, "dist", "tools", "publish", "s3-store.js") },
+  entryPoints: { depc: join(root, "dist", "compiler", "cli.js") },
   outdir,
   bundle: true,
   splitting: true,
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["typescript", "@aws-sdk/*"],
+  external: ["typescript"],
   outExtension: { ".js": ".js" },
   chunkNames: "chunk-[hash]",
   legalComments: "none",

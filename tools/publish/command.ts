@@ -168,6 +168,8 @@ export async function runPublish(args: PublishArgs, io: PublishIo): Promise<numb
   } catch (error) {
     if (error instanceof PublishError) return fail(...error.lines);
     if (isStoreError(error)) return fail(error.message);
+    // A build --from that the layout cannot name (an environment name with a space: a hand-edited manifest.json).
+    if (error instanceof LayoutError) return fail(`the build cannot be published: ${error.message}`);
     throw error;
   }
 }

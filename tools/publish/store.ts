@@ -3,7 +3,8 @@
 // status`), or an S3-compatible bucket (s3://bucket/prefix, in s3-store.ts,
 // loaded only when asked for: the S3 library stays off the CLI's start-up).
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, fsyncSync, openSync, closeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
 /** Paths are relative to the store's root, `/`-separated, as in layout.ts. */
@@ -96,11 +97,49 @@ export async function openStore(spec: string, options: StoreOptions = {}): Promi
 
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error);
 
+/** Temp files of this machine's writers: `.<name>.<host>.<pid>.<random>.tmp`. */
+const TEMP_MARK = `.${hostname().replace(/[^A-Za-z0-9-]/g, "_")}.`;
+
+/**
+ * Removes the temp files that writers on this machine left when killed
+ * (kill -9, a crash): their process is gone. Another machine's (a shared
+ * file system) and a running writer's are left alone.
+ */
+function sweepTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(".") || !name.endsWith(".tmp")) continue;
+    const at = name.lastIndexOf(TEMP_MARK);
+    const pid = at < 0 ? NaN : Number(name.slice(at + TEMP_MARK.length).split(".")[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+    } catch {
+      // Someone else's to clean up.
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
  * A directory. Writes go to a temp file in the object's own directory,
  * flushed, then renamed over the name: a reader (a web server serving the
  * directory) sees the old object or the new, and a killed publish leaves at
- * worst a `.*.tmp` file that no layout path names.
+ * worst a `.*.tmp` file that no layout path names, removed by the next
+ * publish that writes to the store (sweepTemps).
  */
 export class DirectoryStore implements Store {
   constructor(
@@ -135,11 +174,19 @@ export class DirectoryStore implements Store {
     }
   }
 
+  private swept = false;
+
   async put(path: string, bytes: Uint8Array): Promise<void> {
     const file = this.file(path);
-    const temp = join(dirname(file), `.${path.split("/").pop()}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+    const temp = join(dirname(file), `.${path.split("/").pop()}${TEMP_MARK}${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
     try {
       mkdirSync(dirname(file), { recursive: true });
+      if (!this.swept) {
+        // Once per store opened for writing: the root and the folders of the layout.
+        this.swept = true;
+        sweepTemps(this.root);
+        for (const entry of readdirSync(this.root, { withFileTypes: true })) if (entry.isDirectory()) sweepTemps(join(this.root, entry.name));
+      }
       writeFileSync(temp, bytes, { mode: 0o644 });
       // The bytes reach the disk before the name does: a crash never leaves a named, empty object.
       const fd = openSync(temp, "r");

@@ -3,7 +3,7 @@
 import { basename, dirname } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { visible } from "../../compiler/visible.js";
-import { StoreError, openStore, type StoreOptions } from "../publish/store.js";
+import { isStoreError, openStore, type StoreOptions } from "../publish/store.js";
 import { StatusError, behind, formatStatus, readStatus, statusJson } from "./status.js";
 
 export interface StatusIo {
@@ -12,8 +12,8 @@ export interface StatusIo {
   readonly stderr: (text: string) => void;
   /** Process environment (AWS_*); default process.env. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Epoch seconds; default the clock. */
-  readonly now?: () => number;
+  /** Epoch seconds; default the clock (as PublishIo's). */
+  readonly now?: number;
 }
 
 export interface StatusArgs {
@@ -64,11 +64,12 @@ export async function runStatus(args: StatusArgs, io: StatusIo): Promise<number>
     };
     const store = await openStore(args.store, options);
     const status = await readStatus(store, environmentName(args.env));
-    const now = io.now?.() ?? Math.floor(Date.now() / 1000);
+    const now = io.now ?? Math.floor(Date.now() / 1000);
     io.stdout(args.json ? `${JSON.stringify(statusJson(status, now), null, 2)}\n` : formatStatus(status, now));
     return behind(status).length === 0 ? 0 : 1;
   } catch (error) {
-    if (error instanceof StatusError || error instanceof StoreError) {
+    // isStoreError: the s3:// store's errors come from another copy of store.js in the CLI bundle.
+    if (error instanceof StatusError || isStoreError(error)) {
       io.stderr(`depc: status: ${visible(error.message)}\n`);
       return 1;
     }
