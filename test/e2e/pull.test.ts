@@ -13,7 +13,6 @@
 // with a message elsewhere, a failure in CI.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { formatManifest } from "../../tools/publish/layout.js";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,41 +85,38 @@ export const web = component({
 });
 `;
 
-/** What every host carries to pull (interim: the agent installed by hand until PullAgent lands). */
-const puller = (sourcesLine: string, store: string, signers: string, script: string) => `import { component, Directory, File, Package, Timer } from "depc";
+/** curl for the agent (GET, and PUT of its report), from the bed's apt repository: test hosts reach no other. */
+const tools = (sourcesLine: string) => `import { component, File, Package } from "depc";
 
-export const puller = component({
-  name: "puller",
+export const tools = component({
+  name: "tools",
   settings: {},
-  build(_s, ctx) {
-    // curl for the agent (GET and the report's PUT), from the bed's apt repository (hosts reach no other).
+  build() {
     const sources = [
       File({ path: "/etc/apt/sources.list", content: "# This host's packages come from sources.list.d (managed by depc).\\n" }),
       File({ path: "/etc/apt/sources.list.d/depc-test.list", content: ${JSON.stringify(`${sourcesLine}\n`)} }),
     ];
     Package({ name: "curl", after: sources });
-    Directory({ path: "/usr/local/lib/depc" });
-    File({ path: "/usr/local/lib/depc/pull-agent", mode: 0o755, content: ${JSON.stringify(script)} });
-    Directory({ path: "/etc/depc" });
-    File({ path: "/etc/depc/allowed_signers", content: ${JSON.stringify(signers)} });
-    File({
-      path: "/etc/depc/pull.conf",
-      content: \`environment ${ENV}\\nhost \${ctx.host.name}\\nstore ${store}\\nsigners /etc/depc/allowed_signers\\n\`,
-    });
-    Timer({ name: "depc-pull", onCalendar: "*:*:0/${TICK}", accuracySec: 1, command: ["/bin/sh", "/usr/local/lib/depc/pull-agent", "/etc/depc/pull.conf"] });
   },
 });
 `;
 
+/** Every host's agent: the standard library's PullAgent, every TICK seconds (its default splay: up to TICK more). */
+const pull = (store: string, publisherKey: string) => `import { PullAgent } from "depc";
+
+export const pull = PullAgent({ store: ${JSON.stringify(store)}, publisherKey: ${JSON.stringify(publisherKey)}, every: ${TICK} });
+`;
+
 const envFile = (release: string) => `import { environment } from "depc";
-import { puller } from "../components/puller.ts";
+import { pull } from "../components/pull.ts";
+import { tools } from "../components/tools.ts";
 import { app, db, web } from "../components/tiers.ts";
 
 export default environment({
   hosts: {
-${DB.map((h) => `    ${h}: [puller, db],`).join("\n")}
-${APPS.map((h) => `    ${h}: [puller, app],`).join("\n")}
-${WEBS.map((h) => `    ${h}: [puller, web],`).join("\n")}
+${DB.map((h) => `    ${h}: [tools, pull, db],`).join("\n")}
+${APPS.map((h) => `    ${h}: [tools, pull, app],`).join("\n")}
+${WEBS.map((h) => `    ${h}: [tools, pull, web],`).join("\n")}
   },
   settings: { db: { release: ${JSON.stringify(release)} }, app: { release: ${JSON.stringify(release)} }, web: { release: ${JSON.stringify(release)} } },
 });
@@ -140,8 +136,6 @@ interface Report {
   message: string;
 }
 
-/** true until the publish engineer's \`depc publish\` is merged. */
-const INTERIM = false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(missing.length > 0)("pull mode on 20 systemd hosts: nginx store, signed manifests, provider order", () => {
@@ -174,31 +168,9 @@ describe.skipIf(missing.length > 0)("pull mode on 20 systemd hosts: nginx store,
   /** `depc publish` of the model at `release` into the store; its serial. */
   async function publish(release: string, opts: { key?: string; to?: string; extra?: string[] } = {}): Promise<number> {
     setRelease(release);
-    if (INTERIM) return interimPublish(opts.to ?? storeRoot, opts.key ?? signKey());
     const r = await depc(["publish", `env/${ENV}`, "--to", opts.to ?? storeRoot, "--sign-key", opts.key ?? signKey(), ...(opts.extra ?? [])]);
     if (r.code !== 0) throw new Error(`depc publish failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
     return latest(opts.to ?? storeRoot);
-  }
-  /** Until depc publish lands: build, copy bundles by digest, sign the manifest, latest last. */
-  async function interimPublish(root: string, key: string, expiresIn = 7 * 86400): Promise<number> {
-    const out = join(scratch, "build");
-    rmSync(out, { recursive: true, force: true });
-    const b = await depc(["build", `env/${ENV}`, "--out", out]);
-    if (b.code !== 0) throw new Error(`depc build failed:\n${b.stdout}\n${b.stderr}`);
-    const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { hosts: { name: string; bundle: string; after: string[] }[] };
-    const serial = existsSync(join(root, "latest")) ? latest(root) + 1 : 1;
-    mkdirSync(join(root, "bundles"), { recursive: true });
-    mkdirSync(join(root, "manifests"), { recursive: true });
-    const now = Math.floor(Date.now() / 1000);
-    const hosts = m.hosts.map((h) => {
-      const bytes = readFileSync(join(out, h.bundle));
-      const hex = createHash("sha256").update(bytes).digest("hex");
-      writeFileSync(join(root, "bundles", hex), bytes);
-      return { name: h.name, digest: hex, object: `bundles/${hex}`, objectSha256: hex, after: h.after };
-    });
-    signInto(root, formatManifest({ environment: ENV, serial, published: now, expires: now + expiresIn, hosts }), serial, key);
-    writeFileSync(join(root, "latest"), `${serial}\n`);
-    return serial;
   }
   /** manifests/<serial> and its signature by `key` (ssh-keygen -Y sign, depc's namespace). */
   function signInto(root: string, text: string, serial: number, key: string): void {
@@ -231,7 +203,7 @@ describe.skipIf(missing.length > 0)("pull mode on 20 systemd hosts: nginx store,
       const behind = hosts.filter((h) => (report(h)?.serial ?? 0) < serial);
       if (behind.length === 0) return Date.now() - t0;
       if (Date.now() - t0 > timeoutMs) {
-        const logs = await Promise.all(behind.slice(0, 3).map(async (h) => `${h}: ${(await host(h, `tail -n 5 ${AGENT_LOG}; journalctl -q -n 5 -u depc-pull.service --no-pager`)).stdout}`));
+        const logs = await Promise.all(behind.slice(0, 3).map(async (h) => `${h}: ${(await host(h, `tail -n 5 ${AGENT_LOG}; journalctl -q -n 5 -u depc-pull-${ENV}.service --no-pager`)).stdout}`));
         throw new Error(`not at serial ${serial} after ${timeoutMs} ms: ${behind.join(", ")}\n${logs.join("\n")}`);
       }
       await sleep(100);
@@ -266,11 +238,11 @@ describe.skipIf(missing.length > 0)("pull mode on 20 systemd hosts: nginx store,
       const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "depc-publisher", "-f", k]);
       if (r.status !== 0) throw new Error(r.stderr.toString());
     }
-    const signers = `depc-publisher namespaces="depc-manifest" ${readFileSync(`${signKey()}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ")}\n`;
     project = makeProject({
       "components/keys.ts": keys,
       "components/tiers.ts": tiers,
-      "components/puller.ts": puller(repo.sourcesListLine, store.url, signers, readFileSync(join(repoRoot, "stdlib", "pull", "pull-agent.sh"), "utf8")),
+      "components/tools.ts": tools(repo.sourcesListLine),
+      "components/pull.ts": pull(store.url, readFileSync(`${signKey()}.pub`, "utf8").trim()),
       "env/fleet.ts": envFile("r0"),
     });
     figures.firstSerial = await publish("r0");
