@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHttpStore, type HttpStore } from "../testbed/http-store.js";
+import { startHttpStore, STORE_SERVER_BLOCK, type HttpStore } from "../testbed/http-store.js";
+import { repoRoot } from "../support/project.js";
 import { Testbed, testbedPrerequisites } from "../testbed/index.js";
 
 const pre = testbedPrerequisites({ systemd: false });
@@ -100,5 +101,15 @@ describe.skipIf(missing.length > 0)("the test bed's nginx store", () => {
     await other.stop();
     for (const pid of [other.pid, ...workers.map(Number)]) expect(existsSync(`/proc/${pid}`), `pid ${pid}`).toBe(false);
     expect(existsSync(other.prefix)).toBe(false);
+  });
+});
+
+describe("docs/pull.md, \"A tested setup: nginx as the store\"", () => {
+  it("shows the server block the tests run (with an example listen and root)", () => {
+    const doc = readFileSync(join(repoRoot, "docs", "pull.md"), "utf8");
+    const section = doc.slice(doc.indexOf("## A tested setup: nginx as the store\n"));
+    const block = /```nginx\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBeDefined();
+    expect(block!.replace("    listen 80;\n", "    listen @LISTEN@;\n").replace("    root /srv/depc/prod;\n", "    root @ROOT@;\n")).toBe(STORE_SERVER_BLOCK);
   });
 });
