@@ -147,8 +147,8 @@ pull_fetch() {
   case $pull_fetcher in
     curl) curl -fsS --connect-timeout 30 --max-time 1800 -H 'Cache-Control: no-cache' -- "$pull_store$1" >"$2" 2>"$pull_err" ;;
     wget) wget -nv -T 60 --no-cache -O - -- "$pull_store$1" >"$2" 2>"$pull_err" ;;
-    # busybox wget: no -nv, and -T crashes some builds.
-    *) wget -q -O - -- "$pull_store$1" >"$2" 2>"$pull_err" ;;
+    # busybox wget: no -nv, and -T crashes some builds; without -q it says why it failed.
+    *) wget -O - -- "$pull_store$1" >"$2" 2>"$pull_err" ;;
   esac && return 0
   pull_error=$(pull_clean "$(tail -n 1 "$pull_err")")
   [ -n "$pull_error" ] || pull_error="${pull_fetcher%-busybox} failed"
@@ -425,7 +425,8 @@ pull_main() {
   pull_bundle=$pull_obj
   case $pull_object in
     *.age)
-      pull_need age
+      command -v age >/dev/null 2>&1 ||
+        pull_stop error 1 "serial $pull_n: failed: host $pull_host has no 'age' to decrypt $pull_object (PullAgent's decrypt: true installs it; PATH=$PATH)"
       pull_mktemp
       pull_bundle=$pull_t
       pull_mktemp

@@ -13,8 +13,9 @@ import { availableShells } from "../support/shells.js";
 const unavailable = Sandbox.unavailable();
 // Examples that start services are deployed for real by tests of their own
 // (django-hello.test.ts, e2e/django.test.ts): a throwaway sandbox would leave their
-// daemons behind, and examples/django installs OS packages.
-const examples = exampleEnvironments().filter((e) => e.example !== "django-hello" && e.example !== "django");
+// daemons behind, and examples/django installs OS packages. examples/pull installs
+// a systemd timer, a crontab and age: its agent is tested in test/pull/.
+const examples = exampleEnvironments().filter((e) => e.example !== "django-hello" && e.example !== "django" && e.example !== "pull");
 if (unavailable !== undefined && process.env.CI === "true") throw new Error(`example runs: sandbox ${unavailable}`);
 
 describe.skipIf(unavailable !== undefined)("examples converge under every shell", () => {

@@ -14,7 +14,7 @@ import { availableShells, requireTool, which } from "../support/shells.js";
 import { buildBundle } from "../runtime/bundle.js";
 import { toolPath } from "../runtime/fetch-support.js";
 import { fixture } from "./fixture.js";
-import { sha256, sshKey } from "./support.js";
+import { AGENT, sha256, sshKey } from "./support.js";
 
 const base = mkdtempSync(join(tmpdir(), "depc-pull-robust-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -32,7 +32,30 @@ function busyboxWgetPath(): string {
   return `${toolPath(base)}:${dir}`;
 }
 
+/** A PATH directory with every program of /usr/bin but `tool`. */
+function pathWithout(tool: string): string {
+  const path = join(base, `path-without-${tool}`);
+  if (!existsSync(path)) {
+    mkdirSync(path);
+    for (const name of readdirSync("/usr/bin")) if (name !== tool) symlinkSync(join("/usr/bin", name), join(path, name));
+  }
+  return path;
+}
+
 describe.skipIf(!tools)("pull agent tool probes (dash)", () => {
+  it("stops with one line naming the host when ssh-keygen is missing", async () => {
+    const f = await fixture(dash, "probe-nokeygen");
+    try {
+      f.publish({ serial: 1 });
+      const path = pathWithout("ssh-keygen");
+      const run = await f.run({ path });
+      expect(run).toMatchObject({ code: 1, stdout: "", stderr: `pull-agent: host web1: required tool 'ssh-keygen' not found (PATH=${path})\n` });
+      expect(f.markerText()).toBeUndefined();
+    } finally {
+      await f.close();
+    }
+  });
+
   const cases = [
     { tool: "curl", path: () => toolPath(base, "curl"), puts: true },
     { tool: "GNU wget", path: () => toolPath(base, "wget"), puts: true },
@@ -70,6 +93,22 @@ describe.skipIf(!tools)("pull agent tool probes (dash)", () => {
     }
   });
 
+  it("fails with one line naming the host and age when an .age bundle comes and age is missing", async () => {
+    const hostKey = sshKey(base, "hostkey-noage");
+    const f = await fixture(dash, "probe-noage", { identity: hostKey.path });
+    try {
+      f.publish({ serial: 1, hosts: [{ name: "web1", bundle: f.bundle(1), encryptTo: `${hostKey.path}.pub` }] });
+      const object = readdirSync(join(f.store, "bundles"))[0]!;
+      const path = pathWithout("age");
+      const run = await f.run({ path });
+      expect(run.code).toBe(1);
+      expect(f.markerText()).toBeUndefined();
+      expect(f.events()).toEqual([`serial 1: failed: host web1 has no 'age' to decrypt bundles/${object} (PullAgent's decrypt: true installs it; PATH=${path})`]);
+    } finally {
+      await f.close();
+    }
+  });
+
   it("sends a report that could not be sent at the next run, even when there is nothing to apply", async () => {
     const f = await fixture(dash, "resend");
     try {
@@ -90,6 +129,13 @@ describe.skipIf(!tools)("pull agent tool probes (dash)", () => {
 });
 
 describe.skipIf(!tools)("pull agent lock and config (dash)", () => {
+  it("is shellcheck-clean as POSIX sh", () => {
+    if (!requireTool("shellcheck")) return;
+    const r = spawnSync("shellcheck", ["-s", "sh", AGENT], { encoding: "utf8" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
   it("exits 3 while another agent run holds its lock, and takes over a lock whose run is gone", async () => {
     const f = await fixture(dash, "agentlock");
     try {

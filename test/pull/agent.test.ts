@@ -161,6 +161,22 @@ describe.skipIf(!tools).each(availableShells())("pull agent under $name", (shell
     }
   });
 
+  it("fails with one line naming the object and the fetch tool's reason when the store lacks it", async () => {
+    const f = await fixture(shell, "missing");
+    try {
+      f.publish({ serial: 1 });
+      writeFileSync(join(f.store, "latest"), "2\n");
+      const run = await f.run();
+      expect(run.code).toBe(1);
+      const why = f.canPut ? "curl: (22) The requested URL returned error: 404" : "wget: server returned error: HTTP/1.1 404 Not Found";
+      expect(f.events()).toEqual([`serial 2: failed: cannot fetch manifests/2: ${why}`]);
+      expect(f.report()).toMatch(/^result error\nattempted 2\n/m);
+      expect(f.markerText()).toBeUndefined();
+    } finally {
+      await f.close();
+    }
+  });
+
   it("waits until its providers have reported the serial, then applies", async () => {
     const f = await fixture(shell, "waits");
     try {

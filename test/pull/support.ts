@@ -107,8 +107,14 @@ export async function storeServer(root: string): Promise<StoreServer> {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
-        writeFileSync(file, Buffer.concat(chunks));
-        res.writeHead(201).end();
+        // As nginx's create_full_put_path: publish does not make reports/.
+        try {
+          mkdirSync(join(root, "reports"), { recursive: true });
+          writeFileSync(file, Buffer.concat(chunks));
+          res.writeHead(201).end();
+        } catch {
+          res.writeHead(500).end();
+        }
       });
       return;
     }
