@@ -2,8 +2,9 @@
 // depc benchmarks, pull mode (issue 15): `npm run bench` runs it after the others.
 //
 // `depc publish` of 100 hosts × 100 Files each to a directory store, each figure beside
-// `depc build` of the same model measured in the same run (medians of BENCH_RUNS timed
-// runs after a warm-up; the type-check cache is warm for all of them, as in daily use):
+// `depc build` of the same model measured in the same run (medians of BENCH_RUNS rounds after
+// a warm-up round, each round running every figure once; the type-check cache is warm for
+// all of them, as in daily use):
 //   (a) first publish (a fresh, empty store each run: 100 bundles uploaded, signed);
 //   (b) unchanged publish (the store already holds it: nothing written);
 //   (c) and (d) the same with --from the build (no compiler: publishing alone).
@@ -44,18 +45,6 @@ const median = (xs) => {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-function measure(label, { prepare, run }) {
-  const samples = [];
-  for (let i = 0; i <= RUNS; i++) {
-    prepare?.();
-    const seconds = run();
-    if (i > 0) samples.push(seconds);
-  }
-  const m = median(samples);
-  process.stderr.write(`  ${label}: median ${m.toFixed(3)} s\n`);
-  return m;
-}
-
 /** 100 hosts, each with a directory and 100 Files of its own content. */
 function project(dir) {
   mkdirSync(join(dir, "env"), { recursive: true });
@@ -79,7 +68,7 @@ function main() {
   const rows = [];
   let failed = false;
   try {
-    process.stderr.write(`depc bench (publish): ${HOSTS} hosts × ${FILES} files; ${RUNS} timed runs per figure after a warm-up; temp root ${root}\n`);
+    process.stderr.write(`depc bench (publish): ${HOSTS} hosts × ${FILES} files; ${RUNS} rounds after a warm-up; temp root ${root}\n`);
     const dir = join(root, "proj");
     project(dir);
     exec(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", join(root, "publisher")]);
@@ -87,28 +76,33 @@ function main() {
     const fromStore = join(root, "store-from");
     const publish = (to, ...extra) => ["node", DEPC, "publish", ...extra, "--to", to, "--sign-key", join(root, "publisher")];
 
-    const build = measure(`depc build`, { run: () => exec(["node", DEPC, "build", "env/bench"], { cwd: dir }).seconds });
-    const first = measure(`depc publish, first (empty store)`, {
-      prepare: () => rmSync(store, { recursive: true, force: true }),
-      run: () => {
-        const r = exec(publish(store, "env/bench"), { cwd: dir });
-        if (!r.stdout.includes(`published serial 1 of bench: ${HOSTS} bundles uploaded`)) throw new BenchError(`first publish: ${r.stdout.split("\n").slice(-2).join(" ")}`);
-        return r.seconds;
-      },
-    });
-    if (readdirSync(join(store, "bundles")).length !== HOSTS) throw new BenchError("the store does not hold a bundle per host");
-    const unchanged = measure(`depc publish, unchanged`, {
-      run: () => {
-        const r = exec(publish(store, "env/bench"), { cwd: dir });
-        if (!r.stdout.startsWith("bench unchanged at serial 1")) throw new BenchError(`unchanged publish: ${r.stdout}`);
-        return r.seconds;
-      },
-    });
-    const fromFirst = measure(`depc publish --from build/bench, first`, {
-      prepare: () => rmSync(fromStore, { recursive: true, force: true }),
-      run: () => exec(publish(fromStore, "--from", "build/bench"), { cwd: dir }).seconds,
-    });
-    const fromUnchanged = measure(`depc publish --from build/bench, unchanged`, { run: () => exec(publish(fromStore, "--from", "build/bench"), { cwd: dir }).seconds });
+    // Interleaved: each round runs every figure once, so that all of them see the same load
+    // (this machine's other work comes and goes); the first round is the warm-up.
+    const samples = { build: [], first: [], unchanged: [], fromFirst: [], fromUnchanged: [] };
+    for (let round = 0; round <= RUNS; round++) {
+      const times = {};
+      times.build = exec(["node", DEPC, "build", "env/bench"], { cwd: dir }).seconds;
+      rmSync(store, { recursive: true, force: true });
+      let r = exec(publish(store, "env/bench"), { cwd: dir });
+      if (!r.stdout.includes(`published serial 1 of bench: ${HOSTS} bundles uploaded`)) throw new BenchError(`first publish: ${r.stdout.split("\n").slice(-2).join(" ")}`);
+      if (readdirSync(join(store, "bundles")).length !== HOSTS) throw new BenchError("the store does not hold a bundle per host");
+      times.first = r.seconds;
+      r = exec(publish(store, "env/bench"), { cwd: dir });
+      if (!r.stdout.startsWith("bench unchanged at serial 1")) throw new BenchError(`unchanged publish: ${r.stdout}`);
+      times.unchanged = r.seconds;
+      rmSync(fromStore, { recursive: true, force: true });
+      times.fromFirst = exec(publish(fromStore, "--from", "build/bench"), { cwd: dir }).seconds;
+      r = exec(publish(fromStore, "--from", "build/bench"), { cwd: dir });
+      if (!r.stdout.startsWith("bench unchanged at serial 1")) throw new BenchError(`unchanged publish --from: ${r.stdout}`);
+      times.fromUnchanged = r.seconds;
+      if (round > 0) for (const [k, v] of Object.entries(times)) samples[k].push(v);
+      process.stderr.write(`  round ${round}${round === 0 ? " (warm-up)" : ""}: ${Object.entries(times).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")}\n`);
+    }
+    const build = median(samples.build);
+    const first = median(samples.first);
+    const unchanged = median(samples.unchanged);
+    const fromFirst = median(samples.fromFirst);
+    const fromUnchanged = median(samples.fromUnchanged);
     const bytes = readdirSync(join(store, "bundles")).reduce((sum, n) => sum + readFileSync(join(store, "bundles", n)).length, 0);
     const versus = `depc build ${build.toFixed(3)} s`;
     rows.push({ figure: `publish ${HOSTS}×${FILES}, first (${(bytes / 1e6).toFixed(1)} MB of bundles)`, median: first, versus, ratio: first / build });
@@ -127,7 +121,7 @@ function main() {
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
   const line = (cells) => cells.map((c, i) => (i === 1 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
   process.stdout.write(
-    [`depc bench (publish) — node ${process.version}, ${RUNS} runs per figure after 1 warm-up`, "", line(head), line(widths.map((w) => "-".repeat(w))), ...table.map(line), ""].join("\n"),
+    [`depc bench (publish) — node ${process.version}, ${RUNS} interleaved rounds after 1 warm-up`, "", line(head), line(widths.map((w) => "-".repeat(w))), ...table.map(line), ""].join("\n"),
   );
   return failed ? 1 : 0;
 }

@@ -161,6 +161,18 @@ describe("depc publish to a directory store", () => {
     expect(outcome.hosts.map((h: { name: string; change: string }) => `${h.name} ${h.change}`)).toEqual(["db1 unchanged", "web1 unchanged"]);
   });
 
+  it("an unchanged publish puts back a bundle lost from the store, under the same serial", async () => {
+    cpSync(join(dir, "store"), join(dir, "store6"), { recursive: true });
+    const manifest = readFileSync(join(dir, "store6", "manifests", "5"), "utf8");
+    const object = /\nhost db1 [0-9a-f]{64} (\S+)/.exec(manifest)![1]!;
+    rmSync(join(dir, "store6", object));
+    const now = T0 + 7300 + 4 * 86400 + 120;
+    const r = await depc(dir, ["publish", "--from", "build-first", "--to", "store6", "--sign-key", "publisher"], { now });
+    expect(r.stdout).toBe(`put back 1 bundle missing from the store\nprod unchanged at serial 5 (expires ${new Date((T0 + 7300 + 4 * 86400 + 12 * 3600) * 1000).toISOString().replace(".000", "")})\n`);
+    expect(readFileSync(join(dir, "store6", object)).equals(readFileSync(join(dir, "build-first", "db1.sh")))).toBe(true);
+    expect(readFileSync(join(dir, "store6", "latest"), "utf8")).toBe("5\n");
+  });
+
   it("a host gone from the build: a new serial without it; a store whose latest has no manifest is refused", async () => {
     cpSync(join(dir, "build-first"), join(dir, "build-less"), { recursive: true });
     const manifest = JSON.parse(readFileSync(join(dir, "build-less", "manifest.json"), "utf8"));
@@ -177,11 +189,24 @@ describe("depc publish to a directory store", () => {
     const broken = await depc(dir, ["publish", "--from", "build-less", "--to", "store3", "--sign-key", "publisher"], { now: T0 });
     expect(broken.stderr).toBe("depc: publish: the store store3 has latest 9 but no manifests/9: it is not a whole depc store\n");
     expect(broken.code).toBe(1);
+    writeFileSync(join(dir, "store3", "latest"), "nine\x1b[2J\n");
+    const garbage = await depc(dir, ["publish", "--from", "build-less", "--to", "store3", "--sign-key", "publisher"], { now: T0 });
+    expect(garbage.stderr).toBe('depc: publish: the store store3: latest: not a serial and a newline: "nine\\u001b[2J\\n"\n');
     manifest.environment = "pro d";
     writeFileSync(join(dir, "build-less", "manifest.json"), JSON.stringify(manifest));
     const badName = await depc(dir, ["publish", "--from", "build-less", "--to", "store4", "--sign-key", "publisher"], { now: T0 });
     expect(badName.stderr).toBe('depc: publish: the build cannot be published: manifest: environment "pro d" is not an environment name\n');
     expect(existsSync(join(dir, "store4", "latest"))).toBe(false);
+  });
+
+  it("a manifest left by a publish killed before its latest is never rewritten: the next serial is past it", async () => {
+    cpSync(join(dir, "store"), join(dir, "store5"), { recursive: true });
+    const latest = Number(readFileSync(join(dir, "store5", "latest"), "utf8"));
+    writeFileSync(join(dir, "store5", "manifests", String(latest + 1)), "left by a killed publish\n");
+    const r = await depc(dir, ["publish", "env/prod", "--to", "store5", "--sign-key", "publisher"], { now: T0 + 30 * 86400 });
+    expect(r.stdout).toContain(`published serial ${latest + 2} of prod`);
+    expect(readFileSync(join(dir, "store5", "manifests", String(latest + 1)), "utf8")).toBe("left by a killed publish\n");
+    expect(readFileSync(join(dir, "store5", "latest"), "utf8")).toBe(`${latest + 2}\n`);
   });
 
   it("refuses a store that holds another environment, leaving it as it was", async () => {
@@ -230,6 +255,12 @@ describe("depc publish to a directory store", () => {
     expect(r.code).toBe(1);
     r = await publish(["--to", "s4", "--expires", "1w"]);
     expect(r.stderr).toBe('depc: publish: --expires "1w" is not a duration like 30m, 12h or 7d\n');
-    for (const name of ["s1", "s2", "s3dir", "s4"]) expect(existsSync(fresh(name)), name).toBe(false);
+    r = await depc(dir, ["publish", "env/prod", "--to", "https://depc.example.test/prod/", "--sign-key", "publisher"]);
+    expect(r.stderr).toBe("depc: publish: the store https://depc.example.test/prod/ is read-only: publish to a directory or an s3:// bucket, and serve that over http(s)\n");
+    expect(r.code).toBe(1);
+    r = await depc(dir, ["publish", "--to", "s5", "--sign-key", "publisher"]);
+    expect(r.stderr).toBe("depc: publish: give an environment (depc publish env/prod) or an existing build (--from build/prod)\n");
+    expect(r.code).toBe(1);
+    for (const name of ["s1", "s2", "s3dir", "s4", "s5"]) expect(existsSync(fresh(name)), name).toBe(false);
   });
 });

@@ -4,7 +4,7 @@
 // non-standard ports too); the host's private key gives back the exact bundle.
 // No sshd is needed: publish only reads known_hosts, as ssh would for a push.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main, type Io } from "../../compiler/cli.js";
@@ -146,5 +146,11 @@ describe("publishing bundles that hold secrets", () => {
     const object = /host app [0-9a-f]{64} (\S+)/.exec(readFileSync(join(dir, "store", "manifests", "2"), "utf8"))![1]!;
     const decrypted = spawnSync("age", ["-d", "-i", rsa.file, join(dir, "store", object)]);
     expect(decrypted.stdout.equals(readFileSync(join(dir, "build", "prod", "app.sh")))).toBe(true);
+    // Its object lost from the store (a lifecycle rule, a hand): encrypted again under a new serial.
+    rmSync(join(dir, "store", object));
+    const lost = await depc([], T0 + 180);
+    expect(lost.stdout).toBe(`app: bundle ${digest.slice(0, 12)} encrypted again (its object was missing from the store)\npublished serial 3 of prod: 1 bundle uploaded, 2 unchanged\n`);
+    const resealed = /host app [0-9a-f]{64} (\S+)/.exec(readFileSync(join(dir, "store", "manifests", "3"), "utf8"))![1]!;
+    expect(spawnSync("age", ["-d", "-i", rsa.file, join(dir, "store", resealed)]).stdout.equals(readFileSync(join(dir, "build", "prod", "app.sh")))).toBe(true);
   });
 });

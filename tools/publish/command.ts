@@ -128,6 +128,8 @@ export async function runPublish(args: PublishArgs, io: PublishIo): Promise<numb
   // Before the build: a missing key is known without it.
   const { existsSync } = await import("node:fs");
   if (!existsSync(signKey)) return fail(`the signing key ${args.signKey} does not exist (make one with: ssh-keygen -t ed25519 -f ${args.signKey.replace(/\.pub$/, "")})`);
+  // http(s) stores are read-only (for depc status): said before building, not at the first upload.
+  if (/^https?:\/\//i.test(args.to)) return fail(`the store ${args.to} is read-only: publish to a directory or an s3:// bucket, and serve that over http(s)`);
   const [{ buildSource }, { openStore }, { publish, PublishError }] = await Promise.all([import("../deploy/source.js"), import("./store.js"), import("./publish.js")]);
   let store;
   try {

@@ -69,9 +69,11 @@ export function findHostKey(target: HostKeyTarget, lookup: SshLookup): HostKey |
     const space = line.indexOf(" ");
     if (space > 0) settings.set(line.slice(0, space), line.slice(space + 1));
   }
-  const name = settings.get("hostkeyalias") ?? settings.get("hostname") ?? target.address;
+  // As ssh looks it up: a HostKeyAlias as it is, else the host name with a port other than 22 (`[name]:port`).
+  const alias = settings.get("hostkeyalias");
+  const name = settings.get("hostname") ?? target.address;
   const port = settings.get("port") ?? "22";
-  const lookFor = port === "22" ? name : `[${name}]:${port}`;
+  const lookFor = alias !== undefined && alias !== "none" ? alias : port === "22" ? name : `[${name}]:${port}`;
   const home = lookup.env.HOME ?? "";
   const files = [settings.get("userknownhostsfile") ?? "", settings.get("globalknownhostsfile") ?? ""]
     .flatMap((list) => list.split(" "))

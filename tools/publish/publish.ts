@@ -140,6 +140,27 @@ function sign(text: string, keyFile: string, env: NodeJS.ProcessEnv): Buffer {
   }
 }
 
+/** Store requests at a time: a network store's latency, not its bandwidth, is what many small objects pay. */
+const PARALLEL = 16;
+
+/** Runs `work` for every item, PARALLEL at a time; the first failure is thrown once all started ones settle. */
+async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
+}
+
 const sameAfter = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Publishes `source` to `store`; throws PublishError (nothing written) or StoreError. */
@@ -177,6 +198,22 @@ export async function publish(options: PublishOptions): Promise<PublishOutcome> 
   }
   if (missing.length > 0) throw new PublishError([...missing, `nothing was published`]);
 
+  // What the store has, asked all at once (an S3 store answers each over the network).
+  const plainObjects = [...new Set(source.manifest.hosts.filter((h) => !keys.has(h.name)).map((h) => bundlePath(h.digest.replace(/^sha256:/, ""), false)))];
+  const present = new Set<string>();
+  await inParallel(plainObjects, async (object) => {
+    if (await store.has(object)) present.add(object);
+  });
+  const candidates = source.manifest.hosts.filter((h) => {
+    const old = before.get(h.name);
+    return keys.has(h.name) && old !== undefined && old.digest === h.digest.replace(/^sha256:/, "") && parseBundlePath(old.object)?.encrypted === true;
+  });
+  const previousObjects = new Map<string, Uint8Array>();
+  await inParallel(candidates, async (h) => {
+    const bytes = await store.get(before.get(h.name)!.object);
+    if (bytes !== undefined) previousObjects.set(h.name, bytes);
+  });
+
   // Each host's object: the plain bundle, a reused encryption, or a new one.
   const pending = new Map<string, Uint8Array>();
   const hosts: (PublishedHost & { change: HostChange })[] = [];
@@ -192,10 +229,10 @@ export async function publish(options: PublishOptions): Promise<PublishOutcome> 
     if (key === undefined) {
       object = bundlePath(digest, false);
       objectSha256 = digest;
-      if (!pending.has(object) && !(await store.has(object))) pending.set(object, plain);
+      if (!present.has(object)) pending.set(object, plain);
     } else {
       // age is not deterministic: the previous object is kept while the bundle and the host's key are the same.
-      const reusable = old !== undefined && old.digest === digest && parseBundlePath(old.object)?.encrypted === true ? await store.get(old.object) : undefined;
+      const reusable = previousObjects.get(host.name);
       const stanzas = reusable === undefined ? [] : ageRecipients(reusable);
       if (reusable !== undefined && sha256(reusable) === old!.objectSha256 && stanzas.length === 1 && stanzas[0] === `${key.type} ${ageTag(key)}`) {
         object = old!.object;
@@ -233,16 +270,19 @@ export async function publish(options: PublishOptions): Promise<PublishOutcome> 
 
   if (!changed && !expiring) {
     // Nothing to sign; an object lost from the store is put back (it is named by its bytes).
-    for (const [path, bytes] of pending) await store.put(path, bytes);
+    await inParallel([...pending], ([path, bytes]) => store.put(path, bytes));
     return outcome(previous!.serial, false, previous!.published, previous!.expires, new Set(pending.keys()));
   }
 
-  const serial = nextSerial(previous?.serial ?? 0);
+  let serial = nextSerial(previous?.serial ?? 0);
+  // A manifest written by a publish killed before its `latest`: never seen, but manifests are never rewritten.
+  while (await store.has(manifestPath(serial))) serial = nextSerial(serial);
   const manifest: PublishedManifest = { environment, serial, published: now, expires: now + options.expiresSeconds, hosts };
   const text = formatManifest(manifest);
   // Signed before anything is written: a key that cannot sign leaves the store as it was.
   const signature = sign(text, options.signKey, env);
-  for (const [path, bytes] of pending) await store.put(path, bytes);
+  await inParallel([...pending], ([path, bytes]) => store.put(path, bytes));
+  // Then, one after the other: what names the bundles, and last what names the manifest.
   await store.put(manifestPath(serial), Buffer.from(text, "latin1"));
   await store.put(signaturePath(serial), signature);
   await store.put(LATEST_PATH, Buffer.from(formatLatest(serial), "latin1"));
