@@ -6,8 +6,8 @@
 // Where things come from, as every AWS tool does it: the endpoint from
 // --s3-endpoint, else AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (then
 // path-style addressing: what S3-compatible servers expect); the region from
-// AWS_REGION / AWS_DEFAULT_REGION or the profile (~/.aws/config), us-east-1
-// when an endpoint is given and nothing names one; credentials from
+// AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 beside an endpoint
+// (S3-compatible servers mostly ignore it), else the profile's; credentials from
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), else the
 // SDK's own chain (AWS_PROFILE, ~/.aws/credentials, SSO, instance roles).
 import { createHash } from "node:crypto";
