@@ -8,9 +8,10 @@
 // app file on each host, each host's report in the store, each agent's log, nginx's access
 // log (the order of requests), and `depc status`.
 //
-// One bed for every case (20 systemd hosts start in about 30 s here; see the report of the
-// pull-e2e work in docs/pull.md). Needs root and nginx (test/testbed/README.md): skipped
-// with a message elsewhere, a failure in CI.
+// One bed for every case: 20 systemd hosts start in 10–30 s here, the whole file takes 4–5
+// minutes (each case waits a few 5 s ticks). Its figures are printed at the end ("figures").
+// Needs root and nginx (test/testbed/README.md): skipped with a message elsewhere, a
+// failure in CI.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -28,10 +29,10 @@ if (missing.length > 0) {
   console.warn(`[pull e2e] skipping: ${missing.join("; ")}.\n${pre.howTo}`);
 }
 
-export const DB = ["db1"];
-export const APPS = ["app1", "app2", "app3"];
-export const WEBS = Array.from({ length: 16 }, (_, i) => `web${i + 1}`);
-export const HOSTS = [...DB, ...APPS, ...WEBS];
+const DB = ["db1"];
+const APPS = ["app1", "app2", "app3"];
+const WEBS = Array.from({ length: 16 }, (_, i) => `web${i + 1}`);
+const HOSTS = [...DB, ...APPS, ...WEBS];
 const ENV = "fleet";
 /** The agents' timer period, seconds. */
 const TICK = 5;
