@@ -310,6 +310,9 @@ describe.skipIf(missing.length > 0)("pull mode on 20 systemd hosts: nginx store,
     // The agents' logs: one "applied" line for the serial, and the waits that made the order.
     const logs = Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, await logOf(h)] as const)));
     for (const h of HOSTS) expect(logs[h]!.match(/ serial 2: applied$/gm), h).toHaveLength(1);
+    // Each host's "applied" time (its log's ISO time, to the second) is not before its providers'.
+    const appliedAt = (h: string) => /^(\S+) serial 2: applied$/m.exec(logs[h]!)![1]!;
+    for (const h of HOSTS) for (const p of providers(h)) expect(appliedAt(h) >= appliedAt(p), `${h} ${appliedAt(h)} after ${p} ${appliedAt(p)}`).toBe(true);
     figures.waitingLines = HOSTS.map((h) => logs[h]!.match(/ serial 2: waiting for \S+ \(serial 2\)$/gm)?.length ?? 0).reduce((a, b) => a + b, 0);
 
     const st = await depc(["status", ENV, "--store", store.url]);
