@@ -228,6 +228,8 @@ pull_report() {
   pull_applied=$(pull_last serial)
   pull_digest=$(cat "$pull_dir/digest" 2>/dev/null) || pull_digest=-
   case $pull_digest in '' | *[!0-9a-f]*) pull_digest=- ;; esac
+  # A run killed between writing digest and serial: nothing counts as applied yet.
+  [ "$pull_applied" != 0 ] || pull_digest=-
   {
     printf 'depc-report 1\nhost %s\nserial %s\ndigest %s\n' "$pull_host" "$pull_applied" "$pull_digest"
     printf 'result %s\nattempted %s\nat %s\nmessage %s\n' "$1" "$pull_attempted" "$(pull_now)" "$(pull_clean "$2")"
@@ -352,7 +354,8 @@ pull_main() {
   pull_mktemp
   pull_f=$pull_t
   pull_fetch latest "$pull_f" || pull_stop error 1 "failed: cannot fetch ${pull_store}latest: $pull_error"
-  pull_n=$(head -c 32 "$pull_f" | tr -d '\n')
+  # One line of digits (the substitution drops the final newline; any other byte, a second line too, is refused).
+  pull_n=$(head -c 32 "$pull_f")
   case $pull_n in
     '' | 0* | *[!0-9]*) pull_stop refused 1 "refused: the store's latest is not a serial number ('$(pull_clean "$pull_n")')" ;;
   esac

@@ -162,6 +162,19 @@ describe.skipIf(!tools)("pull agent lock and config (dash)", () => {
     }
   });
 
+  it("reports serial 0 and no digest when a killed run wrote the digest but not the serial", async () => {
+    const f = await fixture(dash, "halfrecord");
+    try {
+      f.publish({ serial: 1, env: "staging" });
+      mkdirSync(join(f.state, "pull"), { recursive: true });
+      writeFileSync(join(f.state, "pull", "digest"), `${"a".repeat(64)}\n`);
+      expect((await f.run()).code).toBe(1);
+      expect(f.report()).toMatch(/^serial 0\ndigest -\nresult refused\n/m);
+    } finally {
+      await f.close();
+    }
+  });
+
   it.each([
     ["a missing setting", "environment prod\nhost web1\nstore http://127.0.0.1:1/\n", "CONFIG: the setting 'signers' is missing"],
     ["a store that is not http(s) with a trailing /", "environment prod\nhost web1\nstore ftp://x/\nsigners /x\n", "CONFIG: store 'ftp://x/' is not an http(s) URL ending in /"],

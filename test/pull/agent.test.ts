@@ -58,6 +58,23 @@ describe.skipIf(!tools).each(availableShells())("pull agent under $name", (shell
     }
   });
 
+  it("compares 15-digit serials exactly (no 32-bit shell arithmetic)", async () => {
+    const f = await fixture(shell, "bigserial");
+    try {
+      f.publish({ serial: 999999999999998 });
+      expect((await f.run()).code).toBe(0);
+      f.publish({ serial: 999999999999999 });
+      expect((await f.run()).code).toBe(0);
+      expect(f.applied()).toBe("999999999999999\n");
+      f.publish({ serial: 99999999999999 });
+      expect((await f.run()).code).toBe(1);
+      expect(f.events()).toEqual(["serial 999999999999998: applied", "serial 999999999999999: applied", "serial 99999999999999: refused: serial 99999999999999 is lower than the applied 999999999999999"]);
+      expect(f.markerText()).toBe("serial 999999999999999\n");
+    } finally {
+      await f.close();
+    }
+  });
+
   /** A refusal: nothing applied (the marker keeps `before`), the bundle never ran, one exact log line, also after a second run. */
   const refuses = async (f: Awaited<ReturnType<typeof fixture>>, line: string, before?: string) => {
     const runsLog = existsSync(join(f.state, "runs.log")) ? readFileSync(join(f.state, "runs.log"), "utf8") : undefined;
@@ -143,6 +160,8 @@ describe.skipIf(!tools).each(availableShells())("pull agent under $name", (shell
       f.publish({ serial: 1 });
       writeFileSync(join(f.store, "latest"), "1; rm -rf /\x1b[2J\n");
       await refuses(f, "refused: the store's latest is not a serial number ('1; rm -rf /[2J')");
+      writeFileSync(join(f.store, "latest"), "1\n2\n");
+      await refuses(f, "refused: the store's latest is not a serial number ('1 2')");
     } finally {
       await f.close();
     }

@@ -5,13 +5,14 @@
  * line, from a real project (the type-check and the loader: `npm run build`
  * first, the project imports depc's dist/).
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { modelOf } from "../../compiler/evaluate/evaluate.js";
 import { environment, PullAgent, type PullAgentOptions } from "../../model/index.js";
 import { AGENT } from "./support.js";
 import { compileValue } from "../support/inmemory.js";
-import { compileFiles } from "../support/project.js";
+import { compileFiles, repoRoot } from "../support/project.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOaHqKg1PSaSJX28ZtnCO4qP7Qx1PNVXJXKEhCcHL9ak publisher@ci";
 const STORE = "https://deploy.example.com/prod/";
@@ -80,6 +81,13 @@ describe("PullAgent", () => {
     expect(resources.find((r) => r.kind === "package")).toEqual({ kind: "package", name: "age" });
     expect(resources.find((r) => r.path === "/etc/depc/pull-prod.conf")!.content).toMatch(/\nidentity \/etc\/ssh\/ssh_host_rsa_key\nsplay 120\n$/);
     expect(resourcesOf({ store: STORE, publisherKey: KEY, scheduler: "cron", every: 3600 }).find((r) => r.kind === "cronjob")).toMatchObject({ schedule: "0 * * * *" });
+  });
+
+  it("ships the agent in the npm package", () => {
+    const packed = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, encoding: "utf8" });
+    expect(packed.status, packed.stderr).toBe(0);
+    const files = (JSON.parse(packed.stdout) as { files: { path: string; mode: number }[] }[])[0]!.files;
+    expect(files.find((f) => f.path === "stdlib/pull/pull-agent.sh")).toMatchObject({ mode: 0o755 });
   });
 
   const project = (options: string) => ({

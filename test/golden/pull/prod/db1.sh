@@ -25,7 +25,7 @@ depc_resources() {
   # [1] directory /usr/local/lib/depc (unknown site)
   depc_step 1 directory '/usr/local/lib/depc' depc_directory '/usr/local/lib/depc' '0755' '' ''
   # [2] file /usr/local/lib/depc/pull-agent (unknown site)
-  depc_step 2 file '/usr/local/lib/depc/pull-agent' depc_file '/usr/local/lib/depc/pull-agent' '0755' '' '' 'e029432a4b41331c4d03f34371d12ae5718ecf07c5eb922f2102e25bc7d8f266' depc_content_2
+  depc_step 2 file '/usr/local/lib/depc/pull-agent' depc_file '/usr/local/lib/depc/pull-agent' '0755' '' '' '61091b0e9849c54de7e464b190987daeb1869b1dd19dec74de34155bc65a5775' depc_content_2
   # [3] directory /etc/depc (unknown site)
   depc_step 3 directory '/etc/depc' depc_directory '/etc/depc' '0755' '' ''
   # [4]-[5]: 2 file resources, staged in one batch, then run in order
@@ -47,7 +47,7 @@ depc_resources() {
 depc_expect() {
   cat <<'DEPC_EOF'
 1	d	/usr/local/lib/depc	755	-	-	-
-2	f	/usr/local/lib/depc/pull-agent	755	-	-	e029432a4b41331c4d03f34371d12ae5718ecf07c5eb922f2102e25bc7d8f266
+2	f	/usr/local/lib/depc/pull-agent	755	-	-	61091b0e9849c54de7e464b190987daeb1869b1dd19dec74de34155bc65a5775
 3	d	/etc/depc	755	-	-	-
 4	f	/etc/depc/pull-prod.allowed_signers	644	-	-	8eee78134db02927d3585eaf2dbe9afba41a56be1eeb67b16272f52b2950b565
 5	f	/etc/depc/pull-prod.conf	644	-	-	be4e2af1782baf8663a184c552f7fa7930dad6e06bd641b56232d1ef8e756945
@@ -231,8 +231,8 @@ pull_fetch() {
   case $pull_fetcher in
     curl) curl -fsS --connect-timeout 30 --max-time 1800 -H '\''Cache-Control: no-cache'\'' -- "$pull_store$1" >"$2" 2>"$pull_err" ;;
     wget) wget -nv -T 60 --no-cache -O - -- "$pull_store$1" >"$2" 2>"$pull_err" ;;
-    # busybox wget: no -nv, and -T crashes some builds.
-    *) wget -q -O - -- "$pull_store$1" >"$2" 2>"$pull_err" ;;
+    # busybox wget: no -nv, and -T crashes some builds; without -q it says why it failed.
+    *) wget -O - -- "$pull_store$1" >"$2" 2>"$pull_err" ;;
   esac && return 0
   pull_error=$(pull_clean "$(tail -n 1 "$pull_err")")
   [ -n "$pull_error" ] || pull_error="${pull_fetcher%-busybox} failed"
@@ -312,6 +312,8 @@ pull_report() {
   pull_applied=$(pull_last serial)
   pull_digest=$(cat "$pull_dir/digest" 2>/dev/null) || pull_digest=-
   case $pull_digest in '\'''\'' | *[!0-9a-f]*) pull_digest=- ;; esac
+  # A run killed between writing digest and serial: nothing counts as applied yet.
+  [ "$pull_applied" != 0 ] || pull_digest=-
   {
     printf '\''depc-report 1\nhost %s\nserial %s\ndigest %s\n'\'' "$pull_host" "$pull_applied" "$pull_digest"
     printf '\''result %s\nattempted %s\nat %s\nmessage %s\n'\'' "$1" "$pull_attempted" "$(pull_now)" "$(pull_clean "$2")"
@@ -436,7 +438,8 @@ pull_main() {
   pull_mktemp
   pull_f=$pull_t
   pull_fetch latest "$pull_f" || pull_stop error 1 "failed: cannot fetch ${pull_store}latest: $pull_error"
-  pull_n=$(head -c 32 "$pull_f" | tr -d '\''\n'\'')
+  # One line of digits (the substitution drops the final newline; any other byte, a second line too, is refused).
+  pull_n=$(head -c 32 "$pull_f")
   case $pull_n in
     '\'''\'' | 0* | *[!0-9]*) pull_stop refused 1 "refused: the store'\''s latest is not a serial number ('\''$(pull_clean "$pull_n")'\'')" ;;
   esac
@@ -509,7 +512,8 @@ pull_main() {
   pull_bundle=$pull_obj
   case $pull_object in
     *.age)
-      pull_need age
+      command -v age >/dev/null 2>&1 ||
+        pull_stop error 1 "serial $pull_n: failed: host $pull_host has no '\''age'\'' to decrypt $pull_object (PullAgent'\''s decrypt: true installs it; PATH=$PATH)"
       pull_mktemp
       pull_bundle=$pull_t
       pull_mktemp
