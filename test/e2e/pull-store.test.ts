@@ -4,7 +4,7 @@
 // a host reads the store's files byte for byte, a report PUT lands as a file, and
 // nothing else can be written or deleted. Needs root and nginx (test/testbed/README.md):
 // skipped with a message elsewhere, a failure in CI.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,6 +102,36 @@ describe.skipIf(missing.length > 0)("the test bed's nginx store", () => {
     for (const pid of [other.pid, ...workers.map(Number)]) expect(existsSync(`/proc/${pid}`), `pid ${pid}`).toBe(false);
     expect(existsSync(other.prefix)).toBe(false);
   });
+
+  for (const end of ["killed with SIGKILL", "exiting without stop()"] as const) {
+    it(`a test process ${end} leaves no nginx behind`, async () => {
+      // A separate process starts a store and ends; its store's guard sees the pipe close and stops nginx.
+      const script = join(root, "owner.mts");
+      writeFileSync(script, `import { startHttpStore } from ${JSON.stringify(join(repoRoot, "test", "testbed", "http-store.ts"))};\nconst s = await startHttpStore(${JSON.stringify(root)});\nconsole.log("pid " + s.pid);\n${end === "killed with SIGKILL" ? "setInterval(() => {}, 1000);" : "setTimeout(() => process.exit(0), 200);"}\n`);
+      const owner = spawn(join(repoRoot, "node_modules", ".bin", "vite-node"), [script], { stdio: ["ignore", "pipe", "pipe"] });
+      const pid = await new Promise<number>((resolve, reject) => {
+        let out = "";
+        owner.stdout!.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /pid (\d+)\n/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        owner.on("exit", (code) => reject(new Error(`the owner exited (${code}) before starting nginx: ${out}`)));
+      });
+      expect(existsSync(`/proc/${pid}`)).toBe(true);
+      const workers = spawnSync("pgrep", ["-P", String(pid)]).stdout.toString().trim().split("\n").filter(Boolean).map(Number);
+      // vite-node runs the script in its own process: that process is the test process here.
+      if (end === "killed with SIGKILL") process.kill(owner.pid!, "SIGKILL");
+      const gone = async () => {
+        for (let i = 0; i < 100; i++) {
+          if ([pid, ...workers].every((p) => !existsSync(`/proc/${p}`))) return true;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return false;
+      };
+      expect(await gone(), `nginx ${pid} (workers ${workers.join(",")}) still running`).toBe(true);
+    });
+  }
 });
 
 describe("docs/pull.md, \"A tested setup: nginx as the store\"", () => {

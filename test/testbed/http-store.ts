@@ -4,7 +4,7 @@
 //
 // The server part of the config (STORE_SERVER_BLOCK) is the one docs/pull.md shows as
 // "a tested setup: nginx as the store"; a test checks the two are the same text.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -102,10 +102,6 @@ ${server.replace(/^/gm, '    ').replace(/\s+$/, '')}
 `;
 }
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
 
 /**
  * Start nginx serving `root` on `address` (default: the bed's bridge address, so a test
@@ -122,18 +118,20 @@ export async function startHttpStore(root: string, opts: { address?: string } = 
   mkdirSync(root, { recursive: true });
   let lastError = '';
   for (let attempt = 0; attempt < 3; attempt++) {
-    const prefix = mkdtempSync(join(process.env.TMPDIR || tmpdir(), 'depc-store-'));
+    const prefix = mkdtempSync(join(process.env.TMPDIR || tmpdir(), 'depc-nginx-store-'));
     const port = await freePort(address);
     const conf = join(prefix, 'nginx.conf');
     writeFileSync(conf, storeConfig(root, `${address}:${port}`, prefix));
     // The guard: nginx in the background, `read` blocks until our end of stdin closes, then
-    // SIGQUIT (graceful: workers too) and SIGKILL if it lingers.
+    // SIGQUIT (graceful: workers too), SIGKILL if it lingers, and PREFIX ("$3") removed.
     const guard =
       '"$@" & pid=$!; trap \'kill -QUIT $pid 2>/dev/null; wait $pid; exit 0\' TERM; ' +
       'read -r _ ; kill -QUIT $pid 2>/dev/null; i=0; ' +
-      'while kill -0 $pid 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $pid 2>/dev/null; wait $pid';
-    const child = spawn('sh', ['-c', guard, 'store-guard', nginx, '-p', prefix, '-c', conf], { stdio: ['pipe', 'ignore', 'pipe'] });
-    live.add(child);
+      'while kill -0 $pid 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $pid 2>/dev/null; wait $pid; rm -rf -- "$3"';
+    // Its own process group (guard, nginx master and worker): the last resort of stop() kills
+    // the group. At this process's exit the pipe closes and the guard stops nginx by itself;
+    // the guard is never killed alone (its nginx would live on as an orphan).
+    const child = spawn('sh', ['-c', guard, 'store-guard', nginx, '-p', prefix, '-c', conf], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -143,11 +141,12 @@ export async function startHttpStore(root: string, opts: { address?: string } = 
       lastError = `${stderr}${errorLog()}`.trim();
       child.stdin!.end();
       await exited;
-      live.delete(child);
       rmSync(prefix, { recursive: true, force: true });
       if (/Address already in use/.test(lastError)) continue; // lost the port race: another one
       break;
     }
+    // nginx writes its pid file right after it opens its sockets: wait for it too.
+    for (let i = 0; i < 100 && !existsSync(join(prefix, 'nginx.pid')); i++) await new Promise((r) => setTimeout(r, 50));
     const pid = Number(readFileSync(join(prefix, 'nginx.pid'), 'utf8').trim());
     let stopped = false;
     return {
@@ -163,8 +162,14 @@ export async function startHttpStore(root: string, opts: { address?: string } = 
         stopped = true;
         child.stdin!.end();
         await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-        live.delete(child);
+        if (child.exitCode === null) {
+          // The guard did not finish in time: its whole process group (guard, nginx master, worker).
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
         rmSync(prefix, { recursive: true, force: true });
       },
     };
