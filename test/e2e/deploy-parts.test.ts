@@ -528,6 +528,7 @@ describe("dependencies and scheduling", () => {
       "django-hello/dev": { after: { localhost: [] }, waves: [["localhost"]] },
       "django-hello/prod": { after: { web1: [], web2: [] }, waves: [["web1", "web2"]] },
       "hello/prod": { after: { web1: [], web2: [] }, waves: [["web1", "web2"]] },
+      "pull/prod": { after: { web1: [], db1: [], legacy1: [] }, waves: [["web1", "db1", "legacy1"]] },
       "webcluster/prod": { after: { lb1: ["app1", "app2"], app1: ["db1"], app2: ["db1"], db1: [] }, waves: [["db1"], ["app1", "app2"], ["lb1"]] },
       "webcluster/staging": { after: { "staging-lb": ["staging-app"], "staging-app": [] }, waves: [["staging-app"], ["staging-lb"]] },
     };
