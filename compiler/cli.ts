@@ -13,7 +13,7 @@ import { depcVersion } from "./package-info.js";
 /** A mistake on the command line: yargs has printed it; exit 1. */
 class UsageError extends Error {}
 
-const COMMANDS = ["build", "check", "inspect", "graph", "init", "secrets", "deploy", "plan", "rollback", "publish", "status"];
+const COMMANDS = ["build", "check", "inspect", "graph", "init", "secrets", "deploy", "plan", "rollback", "decommission", "publish", "status"];
 
 /** Exit codes of the depc command (documented in the README). */
 export const EXIT = { ok: 0, userError: 1, internalError: 70 } as const;
