@@ -404,7 +404,6 @@ describe.each(availableShells())("runtime under $name", (shell) => {
           env: "prod",
           mode: "apply",
           version: "0.1.0",
-          sources: `sha256:${"0".repeat(64)}`,
           resources: 3,
           ok: 0,
           changed: 2,
