@@ -4,10 +4,10 @@
 // it points to). Nothing the store holds is ever changed in place except
 // `latest`; a killed publish leaves at worst objects no manifest names.
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sha256 } from "../../compiler/load/cache.js";
 import type { DeploySource } from "../deploy/source.js";
 import { ToolError, ageRecipients, ageTag, findHostKey, type HostKey } from "./hostkeys.js";
 import {
@@ -73,8 +73,6 @@ export interface PublishOutcome {
   readonly removed: readonly string[];
   readonly uploaded: number;
 }
-
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 /** What the store holds now: its latest manifest, or undefined when it is empty. */
 async function currentManifest(store: Store): Promise<PublishedManifest | undefined> {
